@@ -1,0 +1,13 @@
+"""The Celery app, as in Celery's "First steps with Django" guide."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cascade.settings")
+
+app = Celery("cascade")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

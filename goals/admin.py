@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import Cycle, Goal
+
+
+@admin.register(Cycle)
+class CycleAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "start", "end", "cadence")
+    list_filter = ("organization", "cadence")
+
+
+@admin.register(Goal)
+class GoalAdmin(admin.ModelAdmin):
+    """Read the tree here; change it in the app, where the tree rules and roll-up run."""
+
+    list_display = ("title", "level", "cycle", "department", "owner", "state", "progress", "health")
+    list_filter = ("organization", "cycle", "level", "state", "health")
+    search_fields = ("title",)
+    list_select_related = ("cycle", "department", "owner__user")
+    raw_id_fields = ("parent", "department", "owner")
+    readonly_fields = ("progress", "health", "created_at", "updated_at")

@@ -1,0 +1,115 @@
+"""Planning cycles and the goal tree."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Cadence(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+
+
+class Cycle(models.Model):
+    organization = models.ForeignKey("org.Organization", on_delete=models.CASCADE, related_name="cycles")
+    name = models.CharField(max_length=200)
+    start = models.DateField()
+    end = models.DateField()
+    cadence = models.CharField(max_length=16, choices=Cadence.choices, default=Cadence.QUARTERLY)
+
+    class Meta:
+        ordering = ["-start", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="cycle_start_before_end"),
+            models.UniqueConstraint(fields=["organization", "name"], name="cycle_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Level(models.TextChoices):
+    STRATEGIC = "strategic", "Strategic"
+    DEPARTMENT = "department", "Department"
+    TEAM = "team", "Team"
+    INDIVIDUAL = "individual", "Individual"
+
+
+# Rank of each level: a parent's rank is strictly lower than its child's, so
+# ordering by rank walks any chain root-first (the lock order of the roll-up).
+LEVEL_RANK = {Level.STRATEGIC: 0, Level.DEPARTMENT: 1, Level.TEAM: 2, Level.INDIVIDUAL: 3}
+
+
+class GoalState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Health(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    OFF_TRACK = "off_track", "Off track"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Goal(models.Model):
+    organization = models.ForeignKey("org.Organization", on_delete=models.CASCADE, related_name="goals")
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="goals")
+    level = models.CharField(max_length=16, choices=Level.choices)
+    title = models.CharField(max_length=300)
+    rationale = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    department = models.ForeignKey(
+        "org.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="goals"
+    )
+    owner = models.ForeignKey(
+        "org.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="goals"
+    )
+    weight = models.FloatField(default=1)
+    state = models.CharField(max_length=16, choices=GoalState.choices, default=GoalState.ACTIVE)
+    start = models.DateField()
+    due = models.DateField()
+    progress = models.FloatField(default=0)
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.NOT_STARTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__gt=0), name="goal_weight_positive"),
+            models.CheckConstraint(condition=Q(start__lt=models.F("due")), name="goal_start_before_due"),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="goal_progress_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(level="strategic", parent__isnull=True)
+                | (~Q(level="strategic") & Q(parent__isnull=False)),
+                name="goal_only_strategic_is_root",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["cycle", "level"]),
+            models.Index(fields=["organization", "owner"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def rank(self) -> int:
+        return LEVEL_RANK[self.level]
+
+    def chain(self) -> list[Goal]:
+        """This goal and its ancestors, nearest first (parents must be loaded or are fetched)."""
+        goals, goal = [], self
+        while goal is not None:
+            goals.append(goal)
+            goal = goal.parent
+        return goals

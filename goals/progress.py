@@ -1,0 +1,95 @@
+"""The progress and health formulas of the spec, as pure functions.
+
+Nothing here touches the database: the roll-up (goals/rollup.py) feeds these
+functions plain numbers and dates and writes the results back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from .models import GoalState, Health
+
+LATEST = "latest"
+SUM = "sum"
+
+
+def clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+def kpi_current(
+    aggregation: str, updates: Iterable[tuple[float, dt.date, dt.datetime | int]]
+) -> float | None:
+    """Current value from updates given as (value, date, created_at).
+
+    `latest`: the value dated latest, ties broken by the latest created.
+    `sum`: the sum of every value. No update: None.
+    """
+    updates = list(updates)
+    if not updates:
+        return None
+    if aggregation == SUM:
+        return sum(value for value, _, _ in updates)
+    return max(updates, key=lambda update: (update[1], update[2]))[0]
+
+
+def kpi_progress(current: float | None, baseline: float, target: float) -> float:
+    """100 × clamp((current − baseline) / (target − baseline), 0, 1); 0 without a value."""
+    if current is None or target == baseline:
+        return 0.0
+    return 100.0 * clamp((current - baseline) / (target - baseline), 0.0, 1.0)
+
+
+def goal_progress(weighted: Iterable[tuple[float, float]]) -> float:
+    """Weighted mean Σ wᵢ·pᵢ / Σ wᵢ of (weight, progress) pairs; 0 when there are none.
+
+    The caller leaves out cancelled child goals and passes 100 for done ones.
+    """
+    total_weight = total = 0.0
+    for weight, progress in weighted:
+        total_weight += weight
+        total += weight * progress
+    if total_weight <= 0:
+        return 0.0
+    return clamp(total / total_weight, 0.0, 100.0)
+
+
+def child_goal_contribution(state: str, progress: float) -> float | None:
+    """What a child goal adds to its parent: nothing if cancelled, 100 if done."""
+    if state == GoalState.CANCELLED:
+        return None
+    if state == GoalState.DONE:
+        return 100.0
+    return progress
+
+
+def expected_progress(today: dt.date, start: dt.date, due: dt.date) -> float:
+    """Where progress should be on `today`: the share of the period elapsed, in days."""
+    span = (due - start).days
+    if span <= 0:
+        return 100.0 if today >= due else 0.0
+    return 100.0 * clamp((today - start).days / span, 0.0, 1.0)
+
+
+def health(
+    *, progress: float, today: dt.date, start: dt.date, due: dt.date, state: str = GoalState.ACTIVE
+) -> str:
+    if state == GoalState.CANCELLED:
+        return Health.CANCELLED
+    if state == GoalState.DONE or progress >= 100:
+        return Health.DONE
+    if today < start:
+        return Health.NOT_STARTED
+    expected = expected_progress(today, start, due)
+    if progress >= expected - 10:
+        return Health.ON_TRACK
+    if progress >= expected - 25:
+        return Health.AT_RISK
+    return Health.OFF_TRACK
+
+
+def display(progress: float) -> float:
+    """Progress as shown and returned: one decimal."""
+    return round(progress, 1)

@@ -1,0 +1,273 @@
+"""Writes to cycles and the goal tree. Every rule of SPEC §1 and every permission
+of SPEC §3 is checked here, once, for the pages, the API and the commands alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from org.models import Department, Member
+from org.permissions import can_edit_goal, can_edit_goal_at, can_manage_org
+
+from . import rollup
+from .models import LEVEL_RANK, Cycle, Goal, GoalState, Level
+
+MAX_STRATEGIC = 5
+GOAL_FIELDS = ("cycle", "level", "title", "rationale", "parent", "department", "owner", "weight",
+               "state", "start", "due")
+
+
+class Errors:
+    """Collects messages per field and raises them together."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.messages.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise ValidationError(self.messages)
+
+
+def check_same_organization(errors: Errors, organization_id: int, **objects: Any) -> None:
+    """An object of another organization is reported as unknown, never revealed."""
+    for field, obj in objects.items():
+        if obj is not None and obj.organization_id != organization_id:
+            errors.add(field, "Not found in your organization.")
+
+
+def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.date | None) -> None:
+    """Goals and KPIs alike: cycle start ≤ start < due ≤ cycle end."""
+    if start is None:
+        errors.add("start", "A start date is required.")
+    if due is None:
+        errors.add("due", "A due date is required.")
+    if start is None or due is None:
+        return
+    if start < cycle.start:
+        errors.add("start", f"Starts before the cycle “{cycle.name}” ({cycle.start:%Y-%m-%d}).")
+    if due > cycle.end:
+        errors.add("due", f"Is due after the cycle “{cycle.name}” ends ({cycle.end:%Y-%m-%d}).")
+    if start >= due:
+        errors.add("due", "Must be after the start date.")
+
+
+def check_weight(errors: Errors, weight: Any) -> None:
+    if not isinstance(weight, int | float) or isinstance(weight, bool) or not weight > 0 \
+            or weight == float("inf"):
+        errors.add("weight", "Must be a number greater than 0.")
+
+
+def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
+    """Check SPEC §1 tree rules 1–3 and the dates; raise every message at once."""
+    errors = Errors()
+    org_id = goal.organization_id
+    check_same_organization(errors, org_id, cycle=goal.cycle, parent=goal.parent,
+                            department=goal.department, owner=goal.owner)
+    errors.raise_if_any()
+    if goal.level not in Level.values:
+        errors.add("level", f"Must be one of: {', '.join(Level.values)}.")
+        errors.raise_if_any()
+    if goal.state not in GoalState.values:
+        errors.add("state", f"Must be one of: {', '.join(GoalState.values)}.")
+    if not (goal.title or "").strip():
+        errors.add("title", "A title is required.")
+    elif len(goal.title) > 300:
+        errors.add("title", "At most 300 characters.")
+    check_weight(errors, goal.weight)
+
+    level_label = Level(goal.level).label.lower()
+    # Rule 1: strategic goals are roots, at most five active per cycle.
+    if goal.level == Level.STRATEGIC:
+        if goal.parent is not None:
+            errors.add("parent", "A strategic objective has no parent goal.")
+        became_active_strategic = goal.state == GoalState.ACTIVE and (
+            original is None
+            or original["level"] != Level.STRATEGIC
+            or original["state"] != GoalState.ACTIVE
+            or original["cycle"] != goal.cycle
+        )
+        if became_active_strategic:
+            Cycle.objects.select_for_update().filter(pk=goal.cycle.pk).exists()  # serialize rule 1
+            active = Goal.objects.filter(
+                cycle=goal.cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
+            ).exclude(pk=goal.pk).count()
+            if active >= MAX_STRATEGIC:
+                field = "state" if original and original["state"] != GoalState.ACTIVE else "level"
+                if original and original["cycle"] != goal.cycle:
+                    field = "cycle"
+                errors.add(field, f"The cycle “{goal.cycle.name}” already has {MAX_STRATEGIC} "
+                                  "active strategic objectives, the most it may have.")
+    # Rule 2: a parent of a strictly higher level, in the same cycle.
+    elif goal.parent is None:
+        errors.add("parent", f"A {level_label} goal needs a parent goal of a higher level.")
+    else:
+        if goal.parent.rank >= goal.rank:
+            errors.add("parent", f"The parent must be of a higher level than {level_label} "
+                                 f"(“{goal.parent.title}” is {goal.parent.level}).")
+        if goal.parent.cycle_id != goal.cycle.pk:
+            errors.add("parent", "The parent goal belongs to another cycle.")
+    if original is not None and (original["level"] != goal.level or original["cycle"] != goal.cycle):
+        for child in goal.children.all():
+            if child.rank <= goal.rank:
+                errors.add("level", f"The {child.level} goal “{child.title}” under it would then "
+                                    "not be below its parent.")
+            if child.cycle_id != goal.cycle.pk:
+                errors.add("cycle", f"The goal “{child.title}” under it stays in its cycle; "
+                                    "move the goals under it first.")
+    # Rule 3: who or what a goal is for.
+    if goal.level in (Level.DEPARTMENT, Level.TEAM) and goal.department is None:
+        errors.add("department", f"A {level_label} goal names a department.")
+    if goal.level == Level.INDIVIDUAL and goal.owner is None:
+        errors.add("owner", "An individual goal names an owner.")
+    check_dates(errors, goal.cycle, goal.start, goal.due)
+    if original is not None and original["cycle"] != goal.cycle:
+        for kpi in goal.kpis.all():
+            if kpi.start < goal.cycle.start or kpi.due > goal.cycle.end:
+                errors.add("cycle", f"The KPI “{kpi.name}” has dates outside “{goal.cycle.name}”.")
+    errors.raise_if_any()
+
+
+def _refuse(message: str = "You may not change this goal.") -> PermissionDenied:
+    return PermissionDenied(message)
+
+
+@transaction.atomic
+def goal_create(
+    *,
+    actor: Member,
+    cycle: Cycle,
+    level: str,
+    title: str,
+    parent: Goal | None = None,
+    rationale: str = "",
+    department: Department | None = None,
+    owner: Member | None = None,
+    weight: float = 1.0,
+    start: dt.date | None = None,
+    due: dt.date | None = None,
+    state: str = GoalState.ACTIVE,
+) -> Goal:
+    if not can_edit_goal_at(actor, organization_id=actor.organization_id, level=level,
+                            department_id=department.pk if department else None, owner=owner):
+        raise _refuse("You may not create this goal here.")
+    goal = Goal(
+        organization_id=actor.organization_id, cycle=cycle, level=level, title=title,
+        rationale=rationale or "", parent=parent, department=department, owner=owner,
+        weight=weight, state=state,
+        start=start or (cycle.start if cycle else None), due=due or (cycle.end if cycle else None),
+    )
+    if parent is not None and parent.organization_id == actor.organization_id:
+        rollup.lock_chains([parent.pk])
+    _validate_goal(goal, original=None)
+    goal.save()
+    rollup.goal_rollup_ancestors(goal_ids=[goal.pk], today=actor.organization.today())
+    goal.refresh_from_db(fields=["progress", "health"])
+    return goal
+
+
+@transaction.atomic
+def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
+    """Edit any field of a goal: title, why, dates, weight, state, and moves (level,
+    cycle, parent). The goal must be editable where it is and where it goes."""
+    unknown = set(changes) - set(GOAL_FIELDS)
+    if unknown:
+        raise TypeError(f"goal_update() got unknown fields: {', '.join(sorted(unknown))}")
+    if not can_edit_goal(actor, goal):
+        raise _refuse()
+    original = {field: getattr(goal, field) for field in GOAL_FIELDS}
+    for field, value in changes.items():
+        setattr(goal, field, value)
+    if "cycle" in changes and goal.cycle != original["cycle"]:
+        goal.start = changes.get("start") or goal.cycle.start
+        goal.due = changes.get("due") or goal.cycle.end
+    if not can_edit_goal_at(actor, organization_id=goal.organization_id, level=goal.level,
+                            department_id=goal.department_id, owner=goal.owner):
+        _restore(goal, original)
+        raise _refuse("You may not move this goal there.")
+    old_parent_id = original["parent"].pk if original["parent"] else None
+    new_parent_ok = goal.parent is not None and goal.parent.organization_id == goal.organization_id
+    rollup.lock_chains([goal.pk, old_parent_id, goal.parent.pk if new_parent_ok else None])
+    try:
+        _validate_goal(goal, original=original)
+    except ValidationError:
+        _restore(goal, original)
+        raise
+    goal.save()
+    rollup.goal_rollup_ancestors(goal_ids=[goal.pk, old_parent_id], today=actor.organization.today())
+    goal.refresh_from_db(fields=["progress", "health"])
+    return goal
+
+
+def _restore(goal: Goal, original: dict[str, Any]) -> None:
+    """Put back the in-memory fields of a refused change, so callers see what is stored."""
+    for field, value in original.items():
+        setattr(goal, field, value)
+
+
+def goal_set_state(*, actor: Member, goal: Goal, state: str) -> Goal:
+    """Mark a goal done, cancel it, or make it active again."""
+    return goal_update(actor=actor, goal=goal, state=state)
+
+
+@transaction.atomic
+def cycle_create(*, actor: Member, name: str, start: dt.date, end: dt.date,
+                 cadence: str = "quarterly") -> Cycle:
+    if not can_manage_org(actor):
+        raise PermissionDenied("Only admins manage cycles.")
+    cycle = Cycle(organization_id=actor.organization_id, name=name, start=start, end=end,
+                  cadence=cadence)
+    _validate_cycle(cycle)
+    cycle.save()
+    return cycle
+
+
+@transaction.atomic
+def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
+    if not can_manage_org(actor, cycle.organization_id):
+        raise PermissionDenied("Only admins manage cycles.")
+    for field in changes:
+        if field not in ("name", "start", "end", "cadence"):
+            raise TypeError(f"cycle_update() got an unknown field: {field}")
+    original = {field: getattr(cycle, field) for field in changes}
+    for field, value in changes.items():
+        setattr(cycle, field, value)
+    try:
+        _validate_cycle(cycle)
+    except ValidationError:
+        _restore(cycle, original)
+        raise
+    cycle.save()
+    rollup.cycle_rollup(cycle)
+    return cycle
+
+
+def _validate_cycle(cycle: Cycle) -> None:
+    errors = Errors()
+    if not (cycle.name or "").strip():
+        errors.add("name", "A name is required.")
+    elif Cycle.objects.filter(organization_id=cycle.organization_id, name=cycle.name) \
+            .exclude(pk=cycle.pk).exists():
+        errors.add("name", "Another cycle already has this name.")
+    if cycle.cadence not in ("monthly", "quarterly"):
+        errors.add("cadence", "Must be monthly or quarterly.")
+    if cycle.start is None:
+        errors.add("start", "A start date is required.")
+    if cycle.end is None:
+        errors.add("end", "An end date is required.")
+    if cycle.start and cycle.end and cycle.start >= cycle.end:
+        errors.add("end", "Must be after the start date.")
+    if cycle.pk and cycle.start and cycle.end:
+        outside = Goal.objects.filter(cycle=cycle).exclude(start__gte=cycle.start, due__lte=cycle.end)
+        if outside.exists():
+            errors.add("start", "Some goals of this cycle would fall outside these dates.")
+    errors.raise_if_any()
+
+
+__all__ = ["goal_create", "goal_update", "goal_set_state", "cycle_create", "cycle_update",
+           "LEVEL_RANK"]

@@ -1,0 +1,85 @@
+"""KPIs and their append-only history of values."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from goals.models import Health
+
+
+class Direction(models.TextChoices):
+    INCREASE = "increase", "Increase"
+    DECREASE = "decrease", "Decrease"
+
+
+class Aggregation(models.TextChoices):
+    LATEST = "latest", "Latest value"
+    SUM = "sum", "Sum of values"
+
+
+class Confidence(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class Kpi(models.Model):
+    organization = models.ForeignKey("org.Organization", on_delete=models.CASCADE, related_name="kpis")
+    goal = models.ForeignKey("goals.Goal", on_delete=models.PROTECT, related_name="kpis")
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    unit = models.CharField(max_length=32)
+    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCREASE)
+    aggregation = models.CharField(max_length=16, choices=Aggregation.choices, default=Aggregation.LATEST)
+    baseline = models.FloatField()
+    target = models.FloatField()
+    weight = models.FloatField(default=1)
+    owner = models.ForeignKey("org.Member", on_delete=models.PROTECT, related_name="kpis")
+    start = models.DateField()
+    due = models.DateField()
+    current = models.FloatField(null=True, blank=True)
+    progress = models.FloatField(default=0)
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.NOT_STARTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "KPI"
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__gt=0), name="kpi_weight_positive"),
+            models.CheckConstraint(condition=Q(start__lt=models.F("due")), name="kpi_start_before_due"),
+            models.CheckConstraint(
+                condition=Q(direction="increase", target__gt=models.F("baseline"))
+                | Q(direction="decrease", target__lt=models.F("baseline")),
+                name="kpi_target_matches_direction",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="kpi_progress_in_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "owner"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KpiUpdate(models.Model):
+    """One recorded value. Never edited or deleted: a correction is a new update."""
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.PROTECT, related_name="updates")
+    value = models.FloatField()
+    date = models.DateField()
+    note = models.TextField(blank=True)
+    confidence = models.CharField(max_length=8, choices=Confidence.choices, blank=True)
+    author = models.ForeignKey("org.Member", on_delete=models.PROTECT, related_name="kpi_updates")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "created_at", "id"]
+        verbose_name = "KPI update"
+        indexes = [models.Index(fields=["kpi", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.kpi}: {self.value} on {self.date}"

@@ -1,0 +1,169 @@
+"""Writes to KPIs and their history of values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from goals import rollup
+from goals.models import Goal
+from goals.services import Errors, check_dates, check_same_organization, check_weight
+from org.models import Member
+from org.permissions import can_edit_goal, can_record_update
+
+from .models import Aggregation, Confidence, Direction, Kpi, KpiUpdate
+
+KPI_FIELDS = ("goal", "name", "description", "unit", "direction", "aggregation", "baseline",
+              "target", "weight", "owner", "start", "due")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _validate_kpi(kpi: Kpi) -> None:
+    """SPEC §1 rule 4: name and unit, a target on the right side of the baseline,
+    a positive weight, dates inside the cycle."""
+    errors = Errors()
+    check_same_organization(errors, kpi.organization_id, goal=kpi.goal, owner=kpi.owner)
+    errors.raise_if_any()
+    if not (kpi.name or "").strip():
+        errors.add("name", "A name is required.")
+    elif len(kpi.name) > 300:
+        errors.add("name", "At most 300 characters.")
+    if not (kpi.unit or "").strip():
+        errors.add("unit", "A unit is required (%, hours, leads, …).")
+    elif len(kpi.unit) > 32:
+        errors.add("unit", "At most 32 characters.")
+    if kpi.direction not in Direction.values:
+        errors.add("direction", "Must be increase or decrease.")
+    if kpi.aggregation not in Aggregation.values:
+        errors.add("aggregation", "Must be latest or sum.")
+    for field in ("baseline", "target"):
+        if not _is_number(getattr(kpi, field)):
+            errors.add(field, "Must be a finite number.")
+    if _is_number(kpi.baseline) and _is_number(kpi.target):
+        if kpi.direction == Direction.INCREASE and not kpi.target > kpi.baseline:
+            errors.add("target", f"An increasing KPI needs a target above its baseline ({kpi.baseline:g}).")
+        if kpi.direction == Direction.DECREASE and not kpi.target < kpi.baseline:
+            errors.add("target", f"A decreasing KPI needs a target below its baseline ({kpi.baseline:g}).")
+    check_weight(errors, kpi.weight)
+    if kpi.owner is None:
+        errors.add("owner", "A KPI needs an owner.")
+    if kpi.goal is None:
+        errors.add("goal", "A KPI belongs to a goal.")
+    else:
+        check_dates(errors, kpi.goal.cycle, kpi.start, kpi.due)
+    errors.raise_if_any()
+
+
+@transaction.atomic
+def kpi_create(
+    *,
+    actor: Member,
+    goal: Goal,
+    name: str,
+    unit: str,
+    baseline: float,
+    target: float,
+    direction: str = Direction.INCREASE,
+    aggregation: str = Aggregation.LATEST,
+    description: str = "",
+    weight: float = 1.0,
+    owner: Member | None = None,
+    start: dt.date | None = None,
+    due: dt.date | None = None,
+) -> Kpi:
+    if goal.organization_id != actor.organization_id:
+        raise ValidationError({"goal": ["Not found in your organization."]})
+    if not can_edit_goal(actor, goal):
+        raise PermissionDenied("You may not add KPIs to this goal.")
+    kpi = Kpi(
+        organization_id=actor.organization_id, goal=goal, name=name, unit=unit,
+        baseline=baseline, target=target, direction=direction, aggregation=aggregation,
+        description=description or "", weight=weight, owner=owner or actor,
+        start=start or goal.start, due=due or goal.due,
+    )
+    rollup.lock_chains([goal.pk])
+    _validate_kpi(kpi)
+    kpi.save()
+    rollup.goal_rollup_ancestors(kpi_ids=[kpi.pk], today=actor.organization.today())
+    kpi.refresh_from_db(fields=["current", "progress", "health"])
+    return kpi
+
+
+@transaction.atomic
+def kpi_update(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
+    """Edit a KPI, or move it to another goal (`goal=`); both goals must be editable."""
+    unknown = set(changes) - set(KPI_FIELDS)
+    if unknown:
+        raise TypeError(f"kpi_update() got unknown fields: {', '.join(sorted(unknown))}")
+    if not can_edit_goal(actor, kpi.goal):
+        raise PermissionDenied("You may not change this KPI.")
+    new_goal = changes.get("goal", kpi.goal)
+    if new_goal is not None and new_goal.organization_id != kpi.organization_id:
+        raise ValidationError({"goal": ["Not found in your organization."]})
+    if new_goal is not None and new_goal != kpi.goal and not can_edit_goal(actor, new_goal):
+        raise PermissionDenied("You may not move this KPI to that goal.")
+    original = {field: getattr(kpi, field) for field in KPI_FIELDS}
+    for field, value in changes.items():
+        setattr(kpi, field, value)
+    rollup.lock_chains([original["goal"].pk, new_goal.pk if new_goal else None])
+    try:
+        _validate_kpi(kpi)
+    except ValidationError:
+        for field, value in original.items():
+            setattr(kpi, field, value)
+        raise
+    kpi.save()
+    rollup.goal_rollup_ancestors(
+        kpi_ids=[kpi.pk], goal_ids=[original["goal"].pk], today=actor.organization.today()
+    )
+    kpi.refresh_from_db(fields=["current", "progress", "health"])
+    return kpi
+
+
+@transaction.atomic
+def kpi_update_record(
+    *,
+    actor: Member,
+    kpi: Kpi,
+    value: Any,
+    date: dt.date | None = None,
+    note: str = "",
+    confidence: str = "",
+) -> KpiUpdate:
+    """Append a value to a KPI's history and refresh the KPI and every goal above it.
+
+    1. Refuse unless the actor may record on this KPI; then check the input.
+    2. Lock the chain from the KPI's goal to its strategic root (root-first).
+    3. Insert the update, recompute the KPI and the chain bottom-up.
+    """
+    if not can_record_update(actor, kpi):
+        raise PermissionDenied("You may not record values on this KPI.")
+    today = actor.organization.today()
+    errors = Errors()
+    if not _is_number(value):
+        errors.add("value", "Enter a finite number, such as 42 or -3.5.")
+    if date is None:
+        date = today
+    elif not isinstance(date, dt.date):
+        errors.add("date", "Enter a date as YYYY-MM-DD.")
+    elif date > today:
+        errors.add("date", f"Can't be later than today ({today:%Y-%m-%d}).")
+    if confidence and confidence not in Confidence.values:
+        errors.add("confidence", "Must be high, medium or low.")
+    errors.raise_if_any()
+
+    rollup.lock_chains([kpi.goal_id])
+    update = KpiUpdate.objects.create(
+        kpi=kpi, value=float(value), date=date, note=note or "", confidence=confidence or "",
+        author=actor,
+    )
+    rollup.goal_rollup_ancestors(kpi_ids=[kpi.pk], today=today)
+    kpi.refresh_from_db(fields=["current", "progress", "health"])
+    return update

@@ -1,0 +1,91 @@
+"""The S.M.A.R.T. check of a KPI: one verdict and one message per letter."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Kpi
+
+# A target whose change from the baseline exceeds this many times the baseline is a
+# stretch worth confirming.
+STRETCH_FACTOR = 10
+VAGUE_WORDS = 1  # a name of a single word ("Quality", "Growth") does not say what changes
+
+
+def _verdict(ok: bool, message: str) -> dict[str, bool | str]:
+    return {"ok": ok, "message": message}
+
+
+def kpi_smart(kpi: Kpi) -> dict[str, dict[str, bool | str]]:
+    """Check a KPI letter by letter.
+
+    Reads kpi.goal, its ancestors (up to four levels: select_related
+    "goal__parent__parent__parent" to avoid queries) and the goal's cycle.
+    """
+    goal = kpi.goal
+    cycle = goal.cycle
+    return {
+        "specific": _specific(kpi),
+        "measurable": _measurable(kpi),
+        "achievable": _achievable(kpi),
+        "relevant": _relevant(goal),
+        "time_bound": _time_bound(kpi, cycle),
+    }
+
+
+def _specific(kpi: Kpi) -> dict:
+    words = (kpi.name or "").split()
+    if len(words) > VAGUE_WORDS:
+        return _verdict(True, "The name says what changes.")
+    if (kpi.description or "").strip():
+        return _verdict(True, "The description says what changes.")
+    return _verdict(False, "Say what changes: a name of several words, or a description.")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _measurable(kpi: Kpi) -> dict:
+    if not (kpi.unit or "").strip():
+        return _verdict(False, "Give a unit (%, hours, leads, …).")
+    if not (_is_number(kpi.baseline) and _is_number(kpi.target)):
+        return _verdict(False, "Give a numeric baseline and target.")
+    return _verdict(True, f"Measured in {kpi.unit} from {kpi.baseline:g} to {kpi.target:g}.")
+
+
+def _achievable(kpi: Kpi) -> dict:
+    change = abs(kpi.target - kpi.baseline)
+    if kpi.baseline != 0 and change > STRETCH_FACTOR * abs(kpi.baseline):
+        return _verdict(
+            False,
+            f"A change of {change / abs(kpi.baseline):.0f}× the baseline is a stretch: "
+            "confirm it is achievable.",
+        )
+    return _verdict(True, "The change from the baseline is within reach.")
+
+
+def _relevant(goal) -> dict:
+    root = goal
+    while root.parent is not None:
+        root = root.parent
+    if root.level == "strategic":
+        if root is goal:
+            return _verdict(True, "Measures a strategic objective directly.")
+        return _verdict(True, f"Aligned to the strategic objective “{root.title}”.")
+    return _verdict(False, "Its goal is not aligned to a strategic objective.")
+
+
+def _time_bound(kpi: Kpi, cycle) -> dict:
+    if kpi.start is None or kpi.due is None:
+        return _verdict(False, "Give a start and a due date.")
+    if not (cycle.start <= kpi.start < kpi.due <= cycle.end):
+        return _verdict(False, f"Its dates must lie inside the cycle “{cycle.name}”.")
+    return _verdict(True, f"Due {kpi.due:%Y-%m-%d}.")
+
+
+def smart_failures(kpi: Kpi) -> list[str]:
+    """The letters a KPI fails, in S.M.A.R.T. order."""
+    return [letter for letter, verdict in kpi_smart(kpi).items() if not verdict["ok"]]

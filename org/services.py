@@ -1,0 +1,133 @@
+"""Writes to organizations, departments and memberships."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from goals.services import Errors, check_same_organization
+
+from .models import Department, Member, Organization, Role, validate_timezone
+
+
+@transaction.atomic
+def organization_create(*, name: str, admin_username: str, admin_email: str = "",
+                        admin_password: str, timezone: str = "UTC") -> Member:
+    """A new organization with its first admin (used by `createorg`)."""
+    errors = Errors()
+    if not name.strip():
+        errors.add("name", "A name is required.")
+    elif Organization.objects.filter(name=name).exists():
+        errors.add("name", f"An organization named “{name}” exists already.")
+    try:
+        validate_timezone(timezone)
+    except ValidationError as exc:
+        errors.add("timezone", exc.messages[0])
+    User = get_user_model()
+    if User.objects.filter(username=admin_username).exists():
+        errors.add("admin", f"The username “{admin_username}” is taken.")
+    if not admin_password:
+        errors.add("password", "A password is required.")
+    errors.raise_if_any()
+    organization = Organization.objects.create(name=name, timezone=timezone)
+    user = User.objects.create_user(admin_username, email=admin_email, password=admin_password)
+    return Member.objects.create(organization=organization, user=user, role=Role.ADMIN)
+
+
+def _require_admin(actor: Member) -> None:
+    if actor.role != Role.ADMIN or not actor.is_active:
+        raise PermissionDenied("Only admins manage people, departments and cycles.")
+
+
+@transaction.atomic
+def department_create(*, actor: Member, name: str, parent: Department | None = None,
+                      head: Member | None = None) -> Department:
+    _require_admin(actor)
+    department = Department(organization_id=actor.organization_id, name=name, parent=parent, head=head)
+    _validate_department(department)
+    department.save()
+    return department
+
+
+@transaction.atomic
+def department_update(*, actor: Member, department: Department, **changes) -> Department:
+    if department.organization_id != actor.organization_id:
+        raise PermissionDenied("Not your organization.")
+    _require_admin(actor)
+    for field, value in changes.items():
+        if field not in ("name", "parent", "head"):
+            raise TypeError(f"department_update() got an unknown field: {field}")
+        setattr(department, field, value)
+    _validate_department(department)
+    department.save()
+    return department
+
+
+def _validate_department(department: Department) -> None:
+    errors = Errors()
+    check_same_organization(errors, department.organization_id, parent=department.parent,
+                            head=department.head)
+    errors.raise_if_any()
+    if not (department.name or "").strip():
+        errors.add("name", "A name is required.")
+    elif Department.objects.filter(organization_id=department.organization_id,
+                                   name=department.name).exclude(pk=department.pk).exists():
+        errors.add("name", "Another department already has this name.")
+    ancestor, seen = department.parent, set()
+    while ancestor is not None and ancestor.pk not in seen:
+        if department.pk and ancestor.pk == department.pk:
+            errors.add("parent", "A department can't be placed below itself.")
+            break
+        seen.add(ancestor.pk)
+        ancestor = ancestor.parent
+    errors.raise_if_any()
+
+
+@transaction.atomic
+def member_create(*, actor: Member, username: str, email: str = "", password: str | None = None,
+                  role: str = Role.MEMBER, department: Department | None = None,
+                  manager: Member | None = None) -> Member:
+    """Add a person: a new user account with its membership of the actor's organization."""
+    _require_admin(actor)
+    User = get_user_model()
+    errors = Errors()
+    if not (username or "").strip():
+        errors.add("username", "A username is required.")
+    elif User.objects.filter(username=username).exists():
+        errors.add("username", "This username is taken.")
+    _check_member_fields(errors, actor.organization_id, role=role, department=department,
+                         manager=manager)
+    errors.raise_if_any()
+    user = User.objects.create_user(username, email=email or "", password=password)
+    if password is None:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return Member.objects.create(organization_id=actor.organization_id, user=user, role=role,
+                                 department=department, manager=manager)
+
+
+@transaction.atomic
+def member_update(*, actor: Member, member: Member, **changes) -> Member:
+    """Change a person's role, department, manager, or deactivate them (history stays)."""
+    if member.organization_id != actor.organization_id:
+        raise PermissionDenied("Not your organization.")
+    _require_admin(actor)
+    for field, value in changes.items():
+        if field not in ("role", "department", "manager", "is_active"):
+            raise TypeError(f"member_update() got an unknown field: {field}")
+        setattr(member, field, value)
+    errors = Errors()
+    _check_member_fields(errors, member.organization_id, role=member.role,
+                         department=member.department, manager=member.manager)
+    if member.manager_id is not None and member.manager_id == member.pk:
+        errors.add("manager", "A person can't be their own manager.")
+    errors.raise_if_any()
+    member.save()
+    return member
+
+
+def _check_member_fields(errors: Errors, organization_id: int, *, role, department, manager) -> None:
+    if role not in Role.values:
+        errors.add("role", f"Must be one of: {', '.join(Role.values)}.")
+    check_same_organization(errors, organization_id, department=department, manager=manager)

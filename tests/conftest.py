@@ -1,0 +1,116 @@
+"""Shared fixtures: an organization "Acme" with one member of every role, in a
+department tree, a cycle for 2027, and an outsider from another organization.
+
+Acme departments:   Operations
+                    ├── Customer Support      (manager `max`, member `sam`)
+                    │   └── Support Tier 2    (member `tia`)
+                    └── Marketing             (manager `mia`, member `lee`)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from django.db import connection
+
+from goals.services import goal_create
+from kpis.services import kpi_create
+
+from .factories import CycleFactory, DepartmentFactory, MemberFactory, OrganizationFactory
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# In CI (CASCADE_REQUIRE_SERVICES=1) a test that would skip for lack of a
+# service fails instead: nothing may pass by not running.
+REQUIRE_SERVICES = os.getenv("CASCADE_REQUIRE_SERVICES", "") not in ("", "0", "false")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every service must be present: {report.longrepr}"
+
+
+@pytest.fixture
+def require_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://…); .ci/run provides it")
+
+
+class Acme:
+    """The standard organization of the tests; attributes are its rows."""
+
+
+@pytest.fixture
+def acme(db):
+    org = OrganizationFactory(name="Acme")
+    a = Acme()
+    a.org = org
+    a.ops = DepartmentFactory(organization=org, name="Operations")
+    a.support = DepartmentFactory(organization=org, name="Customer Support", parent=a.ops)
+    a.tier2 = DepartmentFactory(organization=org, name="Support Tier 2", parent=a.support)
+    a.marketing = DepartmentFactory(organization=org, name="Marketing", parent=a.ops)
+    a.admin = MemberFactory(organization=org, role="admin", user__username="ada")
+    a.leader = MemberFactory(organization=org, role="leader", user__username="lena")
+    a.manager = MemberFactory(organization=org, role="manager", department=a.support,
+                              user__username="max")
+    a.marketing_manager = MemberFactory(organization=org, role="manager", department=a.marketing,
+                                        user__username="mia")
+    a.member = MemberFactory(organization=org, role="member", department=a.support,
+                             manager=a.manager, user__username="sam")
+    a.tier2_member = MemberFactory(organization=org, role="member", department=a.tier2,
+                                   user__username="tia")
+    a.marketing_member = MemberFactory(organization=org, role="member", department=a.marketing,
+                                       user__username="lee")
+    a.reviewer = MemberFactory(organization=org, role="reviewer", user__username="rey")
+    a.cycle = CycleFactory(organization=org, name="2027", start=dt.date(2027, 1, 1),
+                           end=dt.date(2027, 12, 31))
+    return a
+
+
+@pytest.fixture
+def outsider(db):
+    """An admin of another organization, with a cycle and a goal of their own."""
+    other = OrganizationFactory(name="Globex")
+    admin = MemberFactory(organization=other, role="admin", user__username="oscar")
+    admin.cycle = CycleFactory(organization=other, name="Globex 2027")
+    admin.department = DepartmentFactory(organization=other, name="Globex Sales")
+    admin.save()
+    return admin
+
+
+@pytest.fixture
+def tree(acme):
+    """Strategic → department (Support) → individual (sam), each with one KPI, built
+    through the services. Attributes: strategic, department, individual, and their
+    KPIs strategic_kpi, department_kpi, individual_kpi."""
+    t = Acme()
+    t.strategic = goal_create(actor=acme.leader, cycle=acme.cycle, level="strategic",
+                              title="Improve customer experience", rationale="Customers stay.")
+    t.department = goal_create(actor=acme.leader, cycle=acme.cycle, level="department",
+                               title="Reduce average response time by 20%",
+                               parent=t.strategic, department=acme.support, owner=acme.manager)
+    t.individual = goal_create(actor=acme.leader, cycle=acme.cycle, level="individual",
+                               title="Resolve support tickets within 4 hrs avg",
+                               parent=t.department, owner=acme.member)
+    t.strategic_kpi = kpi_create(actor=acme.leader, goal=t.strategic, name="Customer satisfaction score",
+                                 unit="points", baseline=70, target=90, owner=acme.leader)
+    t.department_kpi = kpi_create(actor=acme.leader, goal=t.department, name="First response time",
+                                  unit="hours", direction="decrease", baseline=10, target=8,
+                                  owner=acme.manager)
+    t.individual_kpi = kpi_create(actor=acme.leader, goal=t.individual,
+                                  name="Average ticket resolution time", unit="hours",
+                                  direction="decrease", baseline=6, target=4, owner=acme.member)
+    return t
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing at full strength costs ~0.3 s a user; tests make hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
