@@ -12,7 +12,9 @@ class Cadence(models.TextChoices):
 
 
 class Cycle(models.Model):
-    organization = models.ForeignKey("org.Organization", on_delete=models.CASCADE, related_name="cycles")
+    organization = models.ForeignKey(
+        "org.Organization", on_delete=models.CASCADE, related_name="cycles"
+    )
     name = models.CharField(max_length=200)
     start = models.DateField()
     end = models.DateField()
@@ -21,7 +23,9 @@ class Cycle(models.Model):
     class Meta:
         ordering = ["-start", "name"]
         constraints = [
-            models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="cycle_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")), name="cycle_start_before_end"
+            ),
             models.UniqueConstraint(fields=["organization", "name"], name="cycle_unique_name"),
         ]
 
@@ -57,7 +61,9 @@ class Health(models.TextChoices):
 
 
 class Goal(models.Model):
-    organization = models.ForeignKey("org.Organization", on_delete=models.CASCADE, related_name="goals")
+    organization = models.ForeignKey(
+        "org.Organization", on_delete=models.CASCADE, related_name="goals"
+    )
     cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="goals")
     level = models.CharField(max_length=16, choices=Level.choices)
     title = models.CharField(max_length=300)
@@ -84,7 +90,9 @@ class Goal(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(weight__gt=0), name="goal_weight_positive"),
-            models.CheckConstraint(condition=Q(start__lt=models.F("due")), name="goal_start_before_due"),
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("due")), name="goal_start_before_due"
+            ),
             models.CheckConstraint(
                 condition=Q(progress__gte=0, progress__lte=100), name="goal_progress_in_range"
             ),

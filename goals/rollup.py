@@ -20,7 +20,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, Value, When
 
 from . import progress as formulas
@@ -122,8 +122,10 @@ def goal_rollup_ancestors(
         .values("parent")
     )
     done_as_100 = Case(When(state=GoalState.DONE, then=Value(100.0)), default=F("progress"))
-    goals = sorted(chain.only("id", "level", "state", "start", "due", "progress", "health"),
-                   key=lambda goal: -goal.rank)
+    goals = sorted(
+        chain.only("id", "level", "state", "start", "due", "progress", "health"),
+        key=lambda goal: -goal.rank,
+    )
     for goal in goals:
         sums = (
             Goal.objects.filter(pk=goal.pk)
@@ -131,17 +133,22 @@ def goal_rollup_ancestors(
                 kpi_w=Subquery(kpi_sums.annotate(s=Sum("weight")).values("s")),
                 kpi_wp=Subquery(kpi_sums.annotate(s=Sum(F("weight") * F("progress"))).values("s")),
                 child_w=Subquery(child_sums.annotate(s=Sum("weight")).values("s")),
-                child_wp=Subquery(child_sums.annotate(s=Sum(F("weight") * done_as_100)).values("s")),
+                child_wp=Subquery(
+                    child_sums.annotate(s=Sum(F("weight") * done_as_100)).values("s")
+                ),
             )
             .values("kpi_w", "kpi_wp", "child_w", "child_wp")
             .get()
         )
         weight = (sums["kpi_w"] or 0) + (sums["child_w"] or 0)
-        pairs = [(weight, ((sums["kpi_wp"] or 0) + (sums["child_wp"] or 0)) / weight)] if weight else []
+        pairs = (
+            [(weight, ((sums["kpi_wp"] or 0) + (sums["child_wp"] or 0)) / weight)] if weight else []
+        )
         if _apply_goal(goal, pairs, today):
             Goal.objects.filter(pk=goal.pk).update(progress=goal.progress, health=goal.health)
 
 
+@transaction.atomic
 def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     """Recompute every KPI and goal of a cycle from scratch; returns how many rows changed.
 
@@ -156,12 +163,24 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     goals_qs = Goal.objects.filter(cycle=cycle).order_by(RANK_ORDER, "id")
     if connection.features.has_select_for_update:
         goals_qs = goals_qs.select_for_update(of=("self",))
-    goals = list(goals_qs.only("id", "parent_id", "level", "state", "weight", "start", "due",
-                               "progress", "health"))
+    goals = list(
+        goals_qs.only(
+            "id", "parent_id", "level", "state", "weight", "start", "due", "progress", "health"
+        )
+    )
     kpis = list(
         kpi_values_queryset(Kpi.objects.filter(goal__cycle=cycle)).only(
-            "id", "goal_id", "aggregation", "baseline", "target", "weight", "start", "due",
-            "current", "progress", "health",
+            "id",
+            "goal_id",
+            "aggregation",
+            "baseline",
+            "target",
+            "weight",
+            "start",
+            "due",
+            "current",
+            "progress",
+            "health",
         )
     )
 
@@ -210,4 +229,6 @@ def bulk_write(model, objs: list, fields: list[str]) -> None:
 def goal_ids_below(goal_ids: Iterable[int]) -> Q:
     """A filter for goals under any of `goal_ids`, at any depth (the tree is at most four deep)."""
     ids = list(goal_ids)
-    return Q(parent_id__in=ids) | Q(parent__parent_id__in=ids) | Q(parent__parent__parent_id__in=ids)
+    return (
+        Q(parent_id__in=ids) | Q(parent__parent_id__in=ids) | Q(parent__parent__parent_id__in=ids)
+    )

@@ -18,8 +18,10 @@ def cycle_current(organization: Organization, cycle_id: int | str | None = None)
         except (ValueError, Cycle.DoesNotExist):
             pass
     today = organization.today()
-    return cycles.filter(start__lte=today, end__gte=today).order_by("-start").first() or \
-        cycles.order_by("-end").first()
+    return (
+        cycles.filter(start__lte=today, end__gte=today).order_by("-start").first()
+        or cycles.order_by("-end").first()
+    )
 
 
 def strategic_goals(cycle: Cycle):

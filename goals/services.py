@@ -16,8 +16,19 @@ from . import rollup
 from .models import LEVEL_RANK, Cycle, Goal, GoalState, Level
 
 MAX_STRATEGIC = 5
-GOAL_FIELDS = ("cycle", "level", "title", "rationale", "parent", "department", "owner", "weight",
-               "state", "start", "due")
+GOAL_FIELDS = (
+    "cycle",
+    "level",
+    "title",
+    "rationale",
+    "parent",
+    "department",
+    "owner",
+    "weight",
+    "state",
+    "start",
+    "due",
+)
 
 
 class Errors:
@@ -58,8 +69,12 @@ def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.dat
 
 
 def check_weight(errors: Errors, weight: Any) -> None:
-    if not isinstance(weight, int | float) or isinstance(weight, bool) or not weight > 0 \
-            or weight == float("inf"):
+    if (
+        not isinstance(weight, int | float)
+        or isinstance(weight, bool)
+        or not weight > 0
+        or weight == float("inf")
+    ):
         errors.add("weight", "Must be a number greater than 0.")
 
 
@@ -67,8 +82,14 @@ def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
     """Check SPEC §1 tree rules 1–3 and the dates; raise every message at once."""
     errors = Errors()
     org_id = goal.organization_id
-    check_same_organization(errors, org_id, cycle=goal.cycle, parent=goal.parent,
-                            department=goal.department, owner=goal.owner)
+    check_same_organization(
+        errors,
+        org_id,
+        cycle=goal.cycle,
+        parent=goal.parent,
+        department=goal.department,
+        owner=goal.owner,
+    )
     errors.raise_if_any()
     if goal.level not in Level.values:
         errors.add("level", f"Must be one of: {', '.join(Level.values)}.")
@@ -94,32 +115,48 @@ def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
         )
         if became_active_strategic:
             Cycle.objects.select_for_update().filter(pk=goal.cycle.pk).exists()  # serialize rule 1
-            active = Goal.objects.filter(
-                cycle=goal.cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
-            ).exclude(pk=goal.pk).count()
+            active = (
+                Goal.objects.filter(cycle=goal.cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE)
+                .exclude(pk=goal.pk)
+                .count()
+            )
             if active >= MAX_STRATEGIC:
                 field = "state" if original and original["state"] != GoalState.ACTIVE else "level"
                 if original and original["cycle"] != goal.cycle:
                     field = "cycle"
-                errors.add(field, f"The cycle “{goal.cycle.name}” already has {MAX_STRATEGIC} "
-                                  "active strategic objectives, the most it may have.")
+                errors.add(
+                    field,
+                    f"The cycle “{goal.cycle.name}” already has {MAX_STRATEGIC} "
+                    "active strategic objectives, the most it may have.",
+                )
     # Rule 2: a parent of a strictly higher level, in the same cycle.
     elif goal.parent is None:
         errors.add("parent", f"A {level_label} goal needs a parent goal of a higher level.")
     else:
         if goal.parent.rank >= goal.rank:
-            errors.add("parent", f"The parent must be of a higher level than {level_label} "
-                                 f"(“{goal.parent.title}” is {goal.parent.level}).")
+            errors.add(
+                "parent",
+                f"The parent must be of a higher level than {level_label} "
+                f"(“{goal.parent.title}” is {goal.parent.level}).",
+            )
         if goal.parent.cycle_id != goal.cycle.pk:
             errors.add("parent", "The parent goal belongs to another cycle.")
-    if original is not None and (original["level"] != goal.level or original["cycle"] != goal.cycle):
+    if original is not None and (
+        original["level"] != goal.level or original["cycle"] != goal.cycle
+    ):
         for child in goal.children.all():
             if child.rank <= goal.rank:
-                errors.add("level", f"The {child.level} goal “{child.title}” under it would then "
-                                    "not be below its parent.")
+                errors.add(
+                    "level",
+                    f"The {child.level} goal “{child.title}” under it would then "
+                    "not be below its parent.",
+                )
             if child.cycle_id != goal.cycle.pk:
-                errors.add("cycle", f"The goal “{child.title}” under it stays in its cycle; "
-                                    "move the goals under it first.")
+                errors.add(
+                    "cycle",
+                    f"The goal “{child.title}” under it stays in its cycle; "
+                    "move the goals under it first.",
+                )
     # Rule 3: who or what a goal is for.
     if goal.level in (Level.DEPARTMENT, Level.TEAM) and goal.department is None:
         errors.add("department", f"A {level_label} goal names a department.")
@@ -153,14 +190,27 @@ def goal_create(
     due: dt.date | None = None,
     state: str = GoalState.ACTIVE,
 ) -> Goal:
-    if not can_edit_goal_at(actor, organization_id=actor.organization_id, level=level,
-                            department_id=department.pk if department else None, owner=owner):
+    if not can_edit_goal_at(
+        actor,
+        organization_id=actor.organization_id,
+        level=level,
+        department_id=department.pk if department else None,
+        owner=owner,
+    ):
         raise _refuse("You may not create this goal here.")
     goal = Goal(
-        organization_id=actor.organization_id, cycle=cycle, level=level, title=title,
-        rationale=rationale or "", parent=parent, department=department, owner=owner,
-        weight=weight, state=state,
-        start=start or (cycle.start if cycle else None), due=due or (cycle.end if cycle else None),
+        organization_id=actor.organization_id,
+        cycle=cycle,
+        level=level,
+        title=title,
+        rationale=rationale or "",
+        parent=parent,
+        department=department,
+        owner=owner,
+        weight=weight,
+        state=state,
+        start=start or (cycle.start if cycle else None),
+        due=due or (cycle.end if cycle else None),
     )
     if parent is not None and parent.organization_id == actor.organization_id:
         rollup.lock_chains([parent.pk])
@@ -186,8 +236,13 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     if "cycle" in changes and goal.cycle != original["cycle"]:
         goal.start = changes.get("start") or goal.cycle.start
         goal.due = changes.get("due") or goal.cycle.end
-    if not can_edit_goal_at(actor, organization_id=goal.organization_id, level=goal.level,
-                            department_id=goal.department_id, owner=goal.owner):
+    if not can_edit_goal_at(
+        actor,
+        organization_id=goal.organization_id,
+        level=goal.level,
+        department_id=goal.department_id,
+        owner=goal.owner,
+    ):
         _restore(goal, original)
         raise _refuse("You may not move this goal there.")
     old_parent_id = original["parent"].pk if original["parent"] else None
@@ -199,7 +254,9 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
         _restore(goal, original)
         raise
     goal.save()
-    rollup.goal_rollup_ancestors(goal_ids=[goal.pk, old_parent_id], today=actor.organization.today())
+    rollup.goal_rollup_ancestors(
+        goal_ids=[goal.pk, old_parent_id], today=actor.organization.today()
+    )
     goal.refresh_from_db(fields=["progress", "health"])
     return goal
 
@@ -216,12 +273,14 @@ def goal_set_state(*, actor: Member, goal: Goal, state: str) -> Goal:
 
 
 @transaction.atomic
-def cycle_create(*, actor: Member, name: str, start: dt.date, end: dt.date,
-                 cadence: str = "quarterly") -> Cycle:
+def cycle_create(
+    *, actor: Member, name: str, start: dt.date, end: dt.date, cadence: str = "quarterly"
+) -> Cycle:
     if not can_manage_org(actor):
         raise PermissionDenied("Only admins manage cycles.")
-    cycle = Cycle(organization_id=actor.organization_id, name=name, start=start, end=end,
-                  cadence=cadence)
+    cycle = Cycle(
+        organization_id=actor.organization_id, name=name, start=start, end=end, cadence=cadence
+    )
     _validate_cycle(cycle)
     cycle.save()
     return cycle
@@ -251,8 +310,11 @@ def _validate_cycle(cycle: Cycle) -> None:
     errors = Errors()
     if not (cycle.name or "").strip():
         errors.add("name", "A name is required.")
-    elif Cycle.objects.filter(organization_id=cycle.organization_id, name=cycle.name) \
-            .exclude(pk=cycle.pk).exists():
+    elif (
+        Cycle.objects.filter(organization_id=cycle.organization_id, name=cycle.name)
+        .exclude(pk=cycle.pk)
+        .exists()
+    ):
         errors.add("name", "Another cycle already has this name.")
     if cycle.cadence not in ("monthly", "quarterly"):
         errors.add("cadence", "Must be monthly or quarterly.")
@@ -263,11 +325,19 @@ def _validate_cycle(cycle: Cycle) -> None:
     if cycle.start and cycle.end and cycle.start >= cycle.end:
         errors.add("end", "Must be after the start date.")
     if cycle.pk and cycle.start and cycle.end:
-        outside = Goal.objects.filter(cycle=cycle).exclude(start__gte=cycle.start, due__lte=cycle.end)
+        outside = Goal.objects.filter(cycle=cycle).exclude(
+            start__gte=cycle.start, due__lte=cycle.end
+        )
         if outside.exists():
             errors.add("start", "Some goals of this cycle would fall outside these dates.")
     errors.raise_if_any()
 
 
-__all__ = ["goal_create", "goal_update", "goal_set_state", "cycle_create", "cycle_update",
-           "LEVEL_RANK"]
+__all__ = [
+    "goal_create",
+    "goal_update",
+    "goal_set_state",
+    "cycle_create",
+    "cycle_update",
+    "LEVEL_RANK",
+]

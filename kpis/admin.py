@@ -7,8 +7,17 @@ from .models import Kpi, KpiUpdate
 
 @admin.register(Kpi)
 class KpiAdmin(admin.ModelAdmin):
-    list_display = ("name", "goal", "unit", "direction", "baseline", "target", "current", "progress",
-                    "health")
+    list_display = (
+        "name",
+        "goal",
+        "unit",
+        "direction",
+        "baseline",
+        "target",
+        "current",
+        "progress",
+        "health",
+    )
     list_filter = ("organization", "direction", "aggregation", "health")
     search_fields = ("name",)
     list_select_related = ("goal",)

@@ -25,13 +25,19 @@ class Confidence(models.TextChoices):
 
 
 class Kpi(models.Model):
-    organization = models.ForeignKey("org.Organization", on_delete=models.CASCADE, related_name="kpis")
+    organization = models.ForeignKey(
+        "org.Organization", on_delete=models.CASCADE, related_name="kpis"
+    )
     goal = models.ForeignKey("goals.Goal", on_delete=models.PROTECT, related_name="kpis")
     name = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     unit = models.CharField(max_length=32)
-    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCREASE)
-    aggregation = models.CharField(max_length=16, choices=Aggregation.choices, default=Aggregation.LATEST)
+    direction = models.CharField(
+        max_length=16, choices=Direction.choices, default=Direction.INCREASE
+    )
+    aggregation = models.CharField(
+        max_length=16, choices=Aggregation.choices, default=Aggregation.LATEST
+    )
     baseline = models.FloatField()
     target = models.FloatField()
     weight = models.FloatField(default=1)
@@ -49,7 +55,9 @@ class Kpi(models.Model):
         verbose_name = "KPI"
         constraints = [
             models.CheckConstraint(condition=Q(weight__gt=0), name="kpi_weight_positive"),
-            models.CheckConstraint(condition=Q(start__lt=models.F("due")), name="kpi_start_before_due"),
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("due")), name="kpi_start_before_due"
+            ),
             models.CheckConstraint(
                 condition=Q(direction="increase", target__gt=models.F("baseline"))
                 | Q(direction="decrease", target__lt=models.F("baseline")),

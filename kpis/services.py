@@ -17,8 +17,20 @@ from org.permissions import can_edit_goal, can_record_update
 
 from .models import Aggregation, Confidence, Direction, Kpi, KpiUpdate
 
-KPI_FIELDS = ("goal", "name", "description", "unit", "direction", "aggregation", "baseline",
-              "target", "weight", "owner", "start", "due")
+KPI_FIELDS = (
+    "goal",
+    "name",
+    "description",
+    "unit",
+    "direction",
+    "aggregation",
+    "baseline",
+    "target",
+    "weight",
+    "owner",
+    "start",
+    "due",
+)
 
 
 def _is_number(value: Any) -> bool:
@@ -48,9 +60,13 @@ def _validate_kpi(kpi: Kpi) -> None:
             errors.add(field, "Must be a finite number.")
     if _is_number(kpi.baseline) and _is_number(kpi.target):
         if kpi.direction == Direction.INCREASE and not kpi.target > kpi.baseline:
-            errors.add("target", f"An increasing KPI needs a target above its baseline ({kpi.baseline:g}).")
+            errors.add(
+                "target", f"An increasing KPI needs a target above its baseline ({kpi.baseline:g})."
+            )
         if kpi.direction == Direction.DECREASE and not kpi.target < kpi.baseline:
-            errors.add("target", f"A decreasing KPI needs a target below its baseline ({kpi.baseline:g}).")
+            errors.add(
+                "target", f"A decreasing KPI needs a target below its baseline ({kpi.baseline:g})."
+            )
     check_weight(errors, kpi.weight)
     if kpi.owner is None:
         errors.add("owner", "A KPI needs an owner.")
@@ -83,10 +99,19 @@ def kpi_create(
     if not can_edit_goal(actor, goal):
         raise PermissionDenied("You may not add KPIs to this goal.")
     kpi = Kpi(
-        organization_id=actor.organization_id, goal=goal, name=name, unit=unit,
-        baseline=baseline, target=target, direction=direction, aggregation=aggregation,
-        description=description or "", weight=weight, owner=owner or actor,
-        start=start or goal.start, due=due or goal.due,
+        organization_id=actor.organization_id,
+        goal=goal,
+        name=name,
+        unit=unit,
+        baseline=baseline,
+        target=target,
+        direction=direction,
+        aggregation=aggregation,
+        description=description or "",
+        weight=weight,
+        owner=owner or actor,
+        start=start or goal.start,
+        due=due or goal.due,
     )
     rollup.lock_chains([goal.pk])
     _validate_kpi(kpi)
@@ -161,7 +186,11 @@ def kpi_update_record(
 
     rollup.lock_chains([kpi.goal_id])
     update = KpiUpdate.objects.create(
-        kpi=kpi, value=float(value), date=date, note=note or "", confidence=confidence or "",
+        kpi=kpi,
+        value=float(value),
+        date=date,
+        note=note or "",
+        confidence=confidence or "",
         author=actor,
     )
     rollup.goal_rollup_ancestors(kpi_ids=[kpi.pk], today=today)

@@ -57,6 +57,8 @@ def _measurable(kpi: Kpi) -> dict:
 
 
 def _achievable(kpi: Kpi) -> dict:
+    if not (_is_number(kpi.baseline) and _is_number(kpi.target)):
+        return _verdict(False, "Give a numeric baseline and target to judge the change.")
     change = abs(kpi.target - kpi.baseline)
     if kpi.baseline != 0 and change > STRETCH_FACTOR * abs(kpi.baseline):
         return _verdict(

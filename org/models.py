@@ -36,7 +36,9 @@ class Organization(models.Model):
 
 
 class Department(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="departments")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="departments"
+    )
     name = models.CharField(max_length=200)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"

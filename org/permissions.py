@@ -28,9 +28,9 @@ def _acting(member: Member | None, organization_id: int) -> bool:
 def department_subtree_ids(organization_id: int, root_id: int) -> set[int]:
     """The ids of a department and every department below it (one query)."""
     children: dict[int | None, list[int]] = {}
-    for dept_id, parent_id in Department.objects.filter(organization_id=organization_id).values_list(
-        "id", "parent_id"
-    ):
+    for dept_id, parent_id in Department.objects.filter(
+        organization_id=organization_id
+    ).values_list("id", "parent_id"):
         children.setdefault(parent_id, []).append(dept_id)
     found, todo = set(), [root_id]
     while todo:
@@ -47,16 +47,25 @@ def manager_scope(member: Member) -> set[int]:
         return set()
     cached = getattr(member, "_scope_cache", None)
     if cached is None or cached[0] != member.department_id:
-        cached = (member.department_id, department_subtree_ids(member.organization_id, member.department_id))
+        cached = (
+            member.department_id,
+            department_subtree_ids(member.organization_id, member.department_id),
+        )
         member._scope_cache = cached
     return cached[1]
 
 
 def in_manager_scope(member: Member, department_id: int | None) -> bool:
-    return member.role == Role.MANAGER and department_id is not None and department_id in manager_scope(member)
+    return (
+        member.role == Role.MANAGER
+        and department_id is not None
+        and department_id in manager_scope(member)
+    )
 
 
-def goal_department_id(*, level: str, department_id: int | None, owner: Member | None) -> int | None:
+def goal_department_id(
+    *, level: str, department_id: int | None, owner: Member | None
+) -> int | None:
     """The department a goal counts under for permissions: an individual goal's is its owner's."""
     if level == "individual":
         return owner.department_id if owner is not None else None
@@ -132,14 +141,18 @@ def can_record_update(member: Member | None, kpi: Kpi) -> bool:
             return False
         return in_manager_scope(
             member,
-            goal_department_id(level=goal.level, department_id=goal.department_id, owner=goal.owner),
+            goal_department_id(
+                level=goal.level, department_id=goal.department_id, owner=goal.owner
+            ),
         )
     if member.role == Role.MEMBER:
         return kpi.owner_id == member.pk or goal.owner_id == member.pk
     return False
 
 
-def can_run_reviews(member: Member | None, organization_id: int, department_id: int | None = None) -> bool:
+def can_run_reviews(
+    member: Member | None, organization_id: int, department_id: int | None = None
+) -> bool:
     """Create, run, complete reviews; a manager only inside their department subtree."""
     if not _acting(member, organization_id):
         return False

@@ -12,8 +12,14 @@ from .models import Department, Member, Organization, Role, validate_timezone
 
 
 @transaction.atomic
-def organization_create(*, name: str, admin_username: str, admin_email: str = "",
-                        admin_password: str, timezone: str = "UTC") -> Member:
+def organization_create(
+    *,
+    name: str,
+    admin_username: str,
+    admin_email: str = "",
+    admin_password: str,
+    timezone: str = "UTC",
+) -> Member:
     """A new organization with its first admin (used by `createorg`)."""
     errors = Errors()
     if not name.strip():
@@ -41,10 +47,13 @@ def _require_admin(actor: Member) -> None:
 
 
 @transaction.atomic
-def department_create(*, actor: Member, name: str, parent: Department | None = None,
-                      head: Member | None = None) -> Department:
+def department_create(
+    *, actor: Member, name: str, parent: Department | None = None, head: Member | None = None
+) -> Department:
     _require_admin(actor)
-    department = Department(organization_id=actor.organization_id, name=name, parent=parent, head=head)
+    department = Department(
+        organization_id=actor.organization_id, name=name, parent=parent, head=head
+    )
     _validate_department(department)
     department.save()
     return department
@@ -66,13 +75,17 @@ def department_update(*, actor: Member, department: Department, **changes) -> De
 
 def _validate_department(department: Department) -> None:
     errors = Errors()
-    check_same_organization(errors, department.organization_id, parent=department.parent,
-                            head=department.head)
+    check_same_organization(
+        errors, department.organization_id, parent=department.parent, head=department.head
+    )
     errors.raise_if_any()
     if not (department.name or "").strip():
         errors.add("name", "A name is required.")
-    elif Department.objects.filter(organization_id=department.organization_id,
-                                   name=department.name).exclude(pk=department.pk).exists():
+    elif (
+        Department.objects.filter(organization_id=department.organization_id, name=department.name)
+        .exclude(pk=department.pk)
+        .exists()
+    ):
         errors.add("name", "Another department already has this name.")
     ancestor, seen = department.parent, set()
     while ancestor is not None and ancestor.pk not in seen:
@@ -85,9 +98,16 @@ def _validate_department(department: Department) -> None:
 
 
 @transaction.atomic
-def member_create(*, actor: Member, username: str, email: str = "", password: str | None = None,
-                  role: str = Role.MEMBER, department: Department | None = None,
-                  manager: Member | None = None) -> Member:
+def member_create(
+    *,
+    actor: Member,
+    username: str,
+    email: str = "",
+    password: str | None = None,
+    role: str = Role.MEMBER,
+    department: Department | None = None,
+    manager: Member | None = None,
+) -> Member:
     """Add a person: a new user account with its membership of the actor's organization."""
     _require_admin(actor)
     User = get_user_model()
@@ -96,15 +116,21 @@ def member_create(*, actor: Member, username: str, email: str = "", password: st
         errors.add("username", "A username is required.")
     elif User.objects.filter(username=username).exists():
         errors.add("username", "This username is taken.")
-    _check_member_fields(errors, actor.organization_id, role=role, department=department,
-                         manager=manager)
+    _check_member_fields(
+        errors, actor.organization_id, role=role, department=department, manager=manager
+    )
     errors.raise_if_any()
     user = User.objects.create_user(username, email=email or "", password=password)
     if password is None:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    return Member.objects.create(organization_id=actor.organization_id, user=user, role=role,
-                                 department=department, manager=manager)
+    return Member.objects.create(
+        organization_id=actor.organization_id,
+        user=user,
+        role=role,
+        department=department,
+        manager=manager,
+    )
 
 
 @transaction.atomic
@@ -118,8 +144,13 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
             raise TypeError(f"member_update() got an unknown field: {field}")
         setattr(member, field, value)
     errors = Errors()
-    _check_member_fields(errors, member.organization_id, role=member.role,
-                         department=member.department, manager=member.manager)
+    _check_member_fields(
+        errors,
+        member.organization_id,
+        role=member.role,
+        department=member.department,
+        manager=member.manager,
+    )
     if member.manager_id is not None and member.manager_id == member.pk:
         errors.add("manager", "A person can't be their own manager.")
     errors.raise_if_any()
@@ -127,7 +158,9 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
     return member
 
 
-def _check_member_fields(errors: Errors, organization_id: int, *, role, department, manager) -> None:
+def _check_member_fields(
+    errors: Errors, organization_id: int, *, role, department, manager
+) -> None:
     if role not in Role.values:
         errors.add("role", f"Must be one of: {', '.join(Role.values)}.")
     check_same_organization(errors, organization_id, department=department, manager=manager)

@@ -57,19 +57,29 @@ def acme(db):
     a.marketing = DepartmentFactory(organization=org, name="Marketing", parent=a.ops)
     a.admin = MemberFactory(organization=org, role="admin", user__username="ada")
     a.leader = MemberFactory(organization=org, role="leader", user__username="lena")
-    a.manager = MemberFactory(organization=org, role="manager", department=a.support,
-                              user__username="max")
-    a.marketing_manager = MemberFactory(organization=org, role="manager", department=a.marketing,
-                                        user__username="mia")
-    a.member = MemberFactory(organization=org, role="member", department=a.support,
-                             manager=a.manager, user__username="sam")
-    a.tier2_member = MemberFactory(organization=org, role="member", department=a.tier2,
-                                   user__username="tia")
-    a.marketing_member = MemberFactory(organization=org, role="member", department=a.marketing,
-                                       user__username="lee")
+    a.manager = MemberFactory(
+        organization=org, role="manager", department=a.support, user__username="max"
+    )
+    a.marketing_manager = MemberFactory(
+        organization=org, role="manager", department=a.marketing, user__username="mia"
+    )
+    a.member = MemberFactory(
+        organization=org,
+        role="member",
+        department=a.support,
+        manager=a.manager,
+        user__username="sam",
+    )
+    a.tier2_member = MemberFactory(
+        organization=org, role="member", department=a.tier2, user__username="tia"
+    )
+    a.marketing_member = MemberFactory(
+        organization=org, role="member", department=a.marketing, user__username="lee"
+    )
     a.reviewer = MemberFactory(organization=org, role="reviewer", user__username="rey")
-    a.cycle = CycleFactory(organization=org, name="2027", start=dt.date(2027, 1, 1),
-                           end=dt.date(2027, 12, 31))
+    a.cycle = CycleFactory(
+        organization=org, name="2027", start=dt.date(2027, 1, 1), end=dt.date(2027, 12, 31)
+    )
     return a
 
 
@@ -90,22 +100,59 @@ def tree(acme):
     through the services. Attributes: strategic, department, individual, and their
     KPIs strategic_kpi, department_kpi, individual_kpi."""
     t = Acme()
-    t.strategic = goal_create(actor=acme.leader, cycle=acme.cycle, level="strategic",
-                              title="Improve customer experience", rationale="Customers stay.")
-    t.department = goal_create(actor=acme.leader, cycle=acme.cycle, level="department",
-                               title="Reduce average response time by 20%",
-                               parent=t.strategic, department=acme.support, owner=acme.manager)
-    t.individual = goal_create(actor=acme.leader, cycle=acme.cycle, level="individual",
-                               title="Resolve support tickets within 4 hrs avg",
-                               parent=t.department, owner=acme.member)
-    t.strategic_kpi = kpi_create(actor=acme.leader, goal=t.strategic, name="Customer satisfaction score",
-                                 unit="points", baseline=70, target=90, owner=acme.leader)
-    t.department_kpi = kpi_create(actor=acme.leader, goal=t.department, name="First response time",
-                                  unit="hours", direction="decrease", baseline=10, target=8,
-                                  owner=acme.manager)
-    t.individual_kpi = kpi_create(actor=acme.leader, goal=t.individual,
-                                  name="Average ticket resolution time", unit="hours",
-                                  direction="decrease", baseline=6, target=4, owner=acme.member)
+    t.strategic = goal_create(
+        actor=acme.leader,
+        cycle=acme.cycle,
+        level="strategic",
+        title="Improve customer experience",
+        rationale="Customers stay.",
+    )
+    t.department = goal_create(
+        actor=acme.leader,
+        cycle=acme.cycle,
+        level="department",
+        title="Reduce average response time by 20%",
+        parent=t.strategic,
+        department=acme.support,
+        owner=acme.manager,
+    )
+    t.individual = goal_create(
+        actor=acme.leader,
+        cycle=acme.cycle,
+        level="individual",
+        title="Resolve support tickets within 4 hrs avg",
+        parent=t.department,
+        owner=acme.member,
+    )
+    t.strategic_kpi = kpi_create(
+        actor=acme.leader,
+        goal=t.strategic,
+        name="Customer satisfaction score",
+        unit="points",
+        baseline=70,
+        target=90,
+        owner=acme.leader,
+    )
+    t.department_kpi = kpi_create(
+        actor=acme.leader,
+        goal=t.department,
+        name="First response time",
+        unit="hours",
+        direction="decrease",
+        baseline=10,
+        target=8,
+        owner=acme.manager,
+    )
+    t.individual_kpi = kpi_create(
+        actor=acme.leader,
+        goal=t.individual,
+        name="Average ticket resolution time",
+        unit="hours",
+        direction="decrease",
+        baseline=6,
+        target=4,
+        owner=acme.member,
+    )
     return t
 
 

@@ -23,18 +23,44 @@ def stored(obj) -> float:
 def test_worked_example_reads_50_50_72_5_from_stored_progress(acme):
     """SPEC §2: KPI 6→4 hrs at 5 is 50.0; its individual goal 50.0; the department
     goal with that goal (weight 1) and its own KPI at 80.0 (weight 3) is 72.5."""
-    strategic = goal_create(actor=acme.leader, cycle=acme.cycle, level="strategic",
-                            title="Improve customer experience")
-    department = goal_create(actor=acme.leader, cycle=acme.cycle, level="department",
-                             title="Reduce average response time by 20%", parent=strategic,
-                             department=acme.support)
-    individual = goal_create(actor=acme.manager, cycle=acme.cycle, level="individual",
-                             title="Resolve support tickets", parent=department, owner=acme.member)
-    tickets = kpi_create(actor=acme.member, goal=individual,
-                         name="Resolve support tickets within 4 hrs avg", unit="hours",
-                         direction="decrease", baseline=6, target=4)
-    own = kpi_create(actor=acme.manager, goal=department, name="Average first response time",
-                     unit="hours", direction="decrease", baseline=10, target=5, weight=3)
+    strategic = goal_create(
+        actor=acme.leader, cycle=acme.cycle, level="strategic", title="Improve customer experience"
+    )
+    department = goal_create(
+        actor=acme.leader,
+        cycle=acme.cycle,
+        level="department",
+        title="Reduce average response time by 20%",
+        parent=strategic,
+        department=acme.support,
+    )
+    individual = goal_create(
+        actor=acme.manager,
+        cycle=acme.cycle,
+        level="individual",
+        title="Resolve support tickets",
+        parent=department,
+        owner=acme.member,
+    )
+    tickets = kpi_create(
+        actor=acme.member,
+        goal=individual,
+        name="Resolve support tickets within 4 hrs avg",
+        unit="hours",
+        direction="decrease",
+        baseline=6,
+        target=4,
+    )
+    own = kpi_create(
+        actor=acme.manager,
+        goal=department,
+        name="Average first response time",
+        unit="hours",
+        direction="decrease",
+        baseline=10,
+        target=5,
+        weight=3,
+    )
 
     kpi_update_record(actor=acme.member, kpi=tickets, value=5)
     kpi_update_record(actor=acme.manager, kpi=own, value=6)  # (6-10)/(5-10) = 80 %
@@ -55,8 +81,15 @@ def test_recording_a_value_refreshes_kpi_and_every_ancestor_before_returning(acm
 
 
 def test_sum_kpi_current_is_the_sum_and_a_negative_update_corrects_it(acme, tree):
-    kpi = kpi_create(actor=acme.member, goal=tree.individual, name="Tickets closed this year",
-                     unit="tickets", aggregation="sum", baseline=0, target=100)
+    kpi = kpi_create(
+        actor=acme.member,
+        goal=tree.individual,
+        name="Tickets closed this year",
+        unit="tickets",
+        aggregation="sum",
+        baseline=0,
+        target=100,
+    )
     kpi_update_record(actor=acme.member, kpi=kpi, value=30)
     kpi_update_record(actor=acme.member, kpi=kpi, value=30)
     kpi_update_record(actor=acme.member, kpi=kpi, value=-10, note="double-counted")
@@ -88,8 +121,14 @@ def test_cancelling_a_child_drops_it_from_the_parent_and_done_counts_100(acme, t
 
 
 def test_moving_a_goal_refreshes_the_old_and_the_new_parent(acme, tree):
-    other = goal_create(actor=acme.leader, cycle=acme.cycle, level="department",
-                        title="Faster onboarding", parent=tree.strategic, department=acme.support)
+    other = goal_create(
+        actor=acme.leader,
+        cycle=acme.cycle,
+        level="department",
+        title="Faster onboarding",
+        parent=tree.strategic,
+        department=acme.support,
+    )
     kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=4)  # 100 %
     assert stored(tree.department) == 50.0
     goal_update(actor=acme.manager, goal=tree.individual, parent=other)

@@ -1,0 +1,255 @@
+"""The demo organization "Acme": the example table of the spec, built through the
+services, safe to run again (it only adds what is missing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from goals.models import Cycle, Goal
+from goals.services import goal_create
+from kpis.models import Kpi
+from kpis.services import kpi_create, kpi_update_record
+
+from .models import Department, Member, Organization
+
+PASSWORD = "cascade-demo"
+
+# username, role, department, full name
+PEOPLE = [
+    ("ada", "admin", None, "Ada Admin"),
+    ("lena", "leader", None, "Lena Leader"),
+    ("max", "manager", "Customer Support", "Max Moreno"),
+    ("mia", "manager", "Marketing", "Mia Meyer"),
+    ("ian", "manager", "Innovation", "Ian Ito"),
+    ("sam", "member", "Customer Support", "Sam Silva"),
+    ("lee", "member", "Marketing", "Lee Larsen"),
+    ("ivy", "member", "Innovation", "Ivy Ibsen"),
+    ("rey", "reviewer", None, "Rey Reviewer"),
+]
+HEADS = {"Customer Support": "max", "Marketing": "mia", "Innovation": "ian"}
+
+# The spec's table: strategic objective → department goal → individual goal, each with a KPI:
+# (name, unit, direction, aggregation, baseline, target, monthly values so far).
+CASCADE = [
+    {
+        "title": "Improve customer experience",
+        "why": "Customers who get fast, helpful answers stay longer and recommend us.",
+        "kpi": ("Customer satisfaction score", "%", "increase", "latest", 78, 90, [84, 86, 87, 88]),
+        "department": "Customer Support",
+        "manager": "max",
+        "goal": "Reduce average response time by 20%",
+        "goal_why": "Response time is the first thing customers notice.",
+        "goal_kpi": (
+            "Average first response time",
+            "hours",
+            "decrease",
+            "latest",
+            10,
+            8,
+            [9.0, 8.7, 8.4, 8.3],
+        ),
+        "member": "sam",
+        "own": "Resolve support tickets within 4 hrs avg",
+        "own_kpi": (
+            "Average ticket resolution time",
+            "hours",
+            "decrease",
+            "latest",
+            6,
+            4,
+            [5.2, 4.8, 4.5, 4.3],
+        ),
+    },
+    {
+        "title": "Expand market presence",
+        "why": "Three new regions double the customers we can reach.",
+        "kpi": (
+            "Customers won in new regions",
+            "customers",
+            "increase",
+            "sum",
+            0,
+            120,
+            [20, 22, 21, 25],
+        ),
+        "department": "Marketing",
+        "manager": "mia",
+        "goal": "Launch 3 regional campaigns",
+        "goal_why": "A campaign per region opens the door for sales.",
+        "goal_kpi": (
+            "Regional campaigns launched",
+            "campaigns",
+            "increase",
+            "sum",
+            0,
+            3,
+            [1, 0, 1, 0],
+        ),
+        "member": "lee",
+        "own": "Generate 100 qualified leads/month",
+        "own_kpi": (
+            "Qualified leads per month",
+            "leads",
+            "increase",
+            "latest",
+            40,
+            100,
+            [70, 75, 82, 84],
+        ),
+    },
+    {
+        "title": "Strengthen innovation culture",
+        "why": "Tomorrow's products come from ideas people feel safe to share today.",
+        "kpi": (
+            "Staff taking part in an innovation lab",
+            "%",
+            "increase",
+            "latest",
+            10,
+            60,
+            [30, 38, 45, 49],
+        ),
+        "department": "Innovation",
+        "manager": "ian",
+        "goal": "Host 6 innovation labs per year",
+        "goal_why": "Labs turn ideas into prototypes within a week.",
+        "goal_kpi": ("Innovation labs hosted", "labs", "increase", "sum", 0, 6, [1, 0, 1, 1]),
+        "member": "ivy",
+        "own": "Submit 2 ideas per quarter",
+        "own_kpi": (
+            "Ideas submitted to the idea board",
+            "ideas",
+            "increase",
+            "sum",
+            0,
+            8,
+            [1, 1, 0, 1],
+        ),
+    },
+]
+
+
+def _month_dates(today: dt.date, count: int) -> list[dt.date]:
+    """The 15th of the last `count` months, oldest first, none after today."""
+    dates, year, month = [], today.year, today.month
+    if today.day < 15:
+        month -= 1
+    for _ in range(count):
+        if month < 1:
+            year, month = year - 1, month + 12
+        dates.append(dt.date(year, month, 15))
+        month -= 1
+    return sorted(dates)
+
+
+@transaction.atomic
+def build_demo() -> Organization:
+    """Create what is missing of the demo organization; return it."""
+    org, _ = Organization.objects.get_or_create(name="Acme", defaults={"timezone": "UTC"})
+    departments = {}
+    for name in HEADS:
+        departments[name], _ = Department.objects.get_or_create(organization=org, name=name)
+
+    User = get_user_model()
+    people: dict[str, Member] = {}
+    for username, role, department, full_name in PEOPLE:
+        first, last = full_name.split(" ", 1)
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"email": f"{username}@acme.example", "first_name": first, "last_name": last},
+        )
+        if created or not user.check_password(PASSWORD):
+            user.set_password(PASSWORD)
+            user.is_staff = user.is_superuser = role == "admin"
+            user.save()
+        people[username], _ = Member.objects.get_or_create(
+            organization=org,
+            user=user,
+            defaults={"role": role, "department": departments.get(department)},
+        )
+    for department, username in HEADS.items():
+        for member in people.values():
+            if member.department_id == departments[department].pk and member.role == "member":
+                member.manager = people[username]
+                member.save(update_fields=["manager"])
+        Department.objects.filter(pk=departments[department].pk).update(head=people[username])
+
+    today = org.today()
+    cycle, _ = Cycle.objects.get_or_create(
+        organization=org,
+        name=f"FY {today.year}",
+        defaults={
+            "start": dt.date(today.year, 1, 1),
+            "end": dt.date(today.year, 12, 31),
+            "cadence": "quarterly",
+        },
+    )
+    leader, admin = people["lena"], people["ada"]
+    dates = _month_dates(today, 4)
+    for row in CASCADE:
+        strategic = _goal(
+            cycle, leader, level="strategic", title=row["title"], rationale=row["why"], owner=leader
+        )
+        _kpi(strategic, leader, row["kpi"], dates)
+        manager = people[row["manager"]]
+        department_goal = _goal(
+            cycle,
+            manager,
+            level="department",
+            title=row["goal"],
+            rationale=row["goal_why"],
+            parent=strategic,
+            owner=manager,
+            department=departments[row["department"]],
+        )
+        _kpi(department_goal, manager, row["goal_kpi"], dates)
+        member = people[row["member"]]
+        own = _goal(
+            cycle,
+            member,
+            level="individual",
+            title=row["own"],
+            parent=department_goal,
+            owner=member,
+        )
+        _kpi(own, member, row["own_kpi"], dates)
+    del admin
+    return org
+
+
+def _goal(cycle: Cycle, actor: Member, *, title: str, **fields) -> Goal:
+    goal = Goal.objects.filter(cycle=cycle, title=title).first()
+    return goal or goal_create(actor=actor, cycle=cycle, title=title, **fields)
+
+
+def _kpi(goal: Goal, owner: Member, spec: tuple, dates: list[dt.date]) -> Kpi:
+    name, unit, direction, aggregation, baseline, target, values = spec
+    kpi = Kpi.objects.filter(goal=goal, name=name).first()
+    if kpi is None:
+        kpi = kpi_create(
+            actor=owner,
+            goal=goal,
+            name=name,
+            unit=unit,
+            direction=direction,
+            aggregation=aggregation,
+            baseline=baseline,
+            target=target,
+            owner=owner,
+            description=f"{name}, measured in {unit}.",
+        )
+    if not kpi.updates.exists():
+        confidences = ["medium", "medium", "high", "high"]
+        for date, value, confidence in zip(dates, values, confidences, strict=False):
+            kpi_update_record(
+                actor=owner,
+                kpi=kpi,
+                value=value,
+                date=date,
+                note="Monthly check-in",
+                confidence=confidence,
+            )
+    return kpi

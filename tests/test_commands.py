@@ -1,0 +1,77 @@
+"""The management commands of SPEC §7: createorg, demo, rollup."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from goals.models import Goal
+from kpis.models import Kpi, KpiUpdate
+from org.models import Member, Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_createorg_makes_the_organization_and_its_first_admin():
+    output = run("createorg", "Initech", "--admin", "bill", "--email", "b@initech.example",
+                 "--password", "s3cret-pass")
+    member = Member.objects.get(user__username="bill")
+    assert member.organization.name == "Initech"
+    assert member.role == "admin"
+    assert member.user.check_password("s3cret-pass")
+    assert "Initech" in output
+
+
+def test_createorg_refuses_a_taken_name_and_creates_nothing():
+    run("createorg", "Initech", "--admin", "bill", "--password", "pw-one-1")
+    with pytest.raises(CommandError, match="exists already"):
+        run("createorg", "Initech", "--admin", "peter", "--password", "pw-two-2")
+    assert not get_user_model().objects.filter(username="peter").exists()
+    assert Organization.objects.count() == 1
+
+
+def test_demo_builds_acme_with_the_spec_logins_and_is_idempotent():
+    output = run("demo")
+    counts = (Goal.objects.count(), Kpi.objects.count(), KpiUpdate.objects.count())
+    run("demo")
+    assert (Goal.objects.count(), Kpi.objects.count(), KpiUpdate.objects.count()) == counts
+    assert counts[0] == 9 and counts[1] == 9 and counts[2] > 9
+
+    roles = dict(Member.objects.values_list("user__username", "role"))
+    assert roles == {"ada": "admin", "lena": "leader", "max": "manager", "mia": "manager",
+                     "ian": "manager", "sam": "member", "lee": "member", "ivy": "member",
+                     "rey": "reviewer"}
+    departments = dict(Member.objects.values_list("user__username", "department__name"))
+    assert departments["max"] == departments["sam"] == "Customer Support"
+    assert departments["mia"] == departments["lee"] == "Marketing"
+    assert departments["ian"] == departments["ivy"] == "Innovation"
+    users = get_user_model().objects.all()
+    assert all(user.check_password("cascade-demo") for user in users)
+    assert "cascade-demo" in output and "rey" in output
+
+    titles = set(Goal.objects.values_list("title", flat=True))
+    assert {"Improve customer experience", "Reduce average response time by 20%",
+            "Resolve support tickets within 4 hrs avg", "Expand market presence",
+            "Launch 3 regional campaigns", "Generate 100 qualified leads/month",
+            "Strengthen innovation culture", "Host 6 innovation labs per year",
+            "Submit 2 ideas per quarter"} <= titles
+    assert all(goal.rationale for goal in Goal.objects.filter(level="strategic"))
+    assert Goal.objects.filter(progress__gt=0).count() == 9
+
+
+def test_rollup_command_repairs_every_cycle():
+    run("demo")
+    expected = dict(Goal.objects.values_list("id", "progress"))
+    Goal.objects.update(progress=0)
+    output = run("rollup")
+    assert dict(Goal.objects.values_list("id", "progress")) == pytest.approx(expected)
+    assert "Acme" in output
