@@ -7,4 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("goals.urls")),
+    path("", include("kpis.urls")),
+    path("", include("org.urls")),
 ]

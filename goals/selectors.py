@@ -1,36 +1,189 @@
-"""Reads of cycles and the goal tree."""
+"""Reads of cycles and the goal tree, each in a fixed number of queries."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from dataclasses import dataclass, field
 
-from org.models import Organization
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
+
+from org.models import Member, Organization
 
 from .models import Cycle, Goal, GoalState, Level
+from .periods import Period, period_containing
+
+CHAIN = "parent__parent__parent"  # the tree is at most four levels deep
+CHAIN_RELATED = ("parent", "parent__parent", CHAIN)
 
 
-def cycle_current(organization: Organization, cycle_id: int | str | None = None) -> Cycle | None:
+def cycles_of(organization: Organization) -> list[Cycle]:
+    return list(Cycle.objects.filter(organization=organization).order_by("-start", "name"))
+
+
+def cycle_current(organization: Organization, cycle_id: int | str | None = None,
+                  cycles: list[Cycle] | None = None) -> Cycle | None:
     """The cycle asked for, else the one containing the organization's today, else the latest."""
-    cycles = Cycle.objects.filter(organization=organization)
+    cycles = cycles if cycles is not None else cycles_of(organization)
     if cycle_id:
-        try:
-            return cycles.get(pk=int(cycle_id))
-        except (ValueError, Cycle.DoesNotExist):
-            pass
+        for cycle in cycles:
+            if str(cycle.pk) == str(cycle_id):
+                return cycle
     today = organization.today()
-    return (
-        cycles.filter(start__lte=today, end__gte=today).order_by("-start").first()
-        or cycles.order_by("-end").first()
+    containing = [c for c in cycles if c.start <= today <= c.end]
+    if containing:
+        return max(containing, key=lambda c: c.start)
+    return max(cycles, key=lambda c: c.end, default=None)
+
+
+def cycle_for_request(request) -> tuple[Cycle | None, list[Cycle]]:
+    """The cycle this request shows: `?cycle=` (remembered in the session), else the default."""
+    member = request.member
+    cycles = cycles_of(member.organization)
+    wanted = request.GET.get("cycle") or request.session.get("cycle_id")
+    cycle = cycle_current(member.organization, wanted, cycles)
+    if cycle is not None and request.GET.get("cycle") and str(cycle.pk) == request.GET["cycle"]:
+        request.session["cycle_id"] = cycle.pk
+    return cycle, cycles
+
+
+def current_period(cycle: Cycle) -> Period:
+    return period_containing(cycle.cadence, cycle.organization.today())
+
+
+def goals_in(organization: Organization) -> QuerySet[Goal]:
+    return Goal.objects.filter(organization=organization)
+
+
+def with_people(goals: QuerySet[Goal]) -> QuerySet[Goal]:
+    return goals.select_related("owner__user", "department")
+
+
+def annotate_counts(goals: QuerySet[Goal]) -> QuerySet[Goal]:
+    """How many child goals (not cancelled) and KPIs each goal has."""
+    return goals.annotate(
+        child_count=Count("children", filter=~Q(children__state=GoalState.CANCELLED), distinct=True),
+        kpi_count=Count("kpis", distinct=True),
     )
 
 
-def strategic_goals(cycle: Cycle):
-    """The cycle's strategic objectives with their owner and how many goals sit below them."""
-    below = Q(children__isnull=False)
-    return (
-        Goal.objects.filter(cycle=cycle, level=Level.STRATEGIC)
+def strategic_objectives(cycle: Cycle) -> list[Goal]:
+    """The cycle's strategic objectives, each with `aligned`: how many goals sit below it."""
+    objectives = list(
+        with_people(Goal.objects.filter(cycle=cycle, level=Level.STRATEGIC))
         .exclude(state=GoalState.CANCELLED)
-        .select_related("owner__user")
-        .annotate(aligned=Count("children", filter=below, distinct=True))
         .order_by("id")
+    )
+    aligned = dict(
+        Goal.objects.filter(cycle=cycle, parent__isnull=False)
+        .exclude(state=GoalState.CANCELLED)
+        .annotate(root=Coalesce(F("parent__parent__parent_id"), F("parent__parent_id"), F("parent_id")))
+        .values("root")
+        .annotate(n=Count("id"))
+        .values_list("root", "n")
+    )
+    for goal in objectives:
+        goal.aligned = aligned.get(goal.pk, 0)
+    return objectives
+
+
+@dataclass
+class Warnings:
+    objective_count: int = 0
+    too_few: bool = False
+    too_many: bool = False
+    goals_without_kpis: list[Goal] = field(default_factory=list)
+    goals_without_kpis_count: int = 0
+    kpis_failing_smart: list = field(default_factory=list)
+    kpis_without_update: list = field(default_factory=list)
+    kpis_without_update_count: int = 0
+    period: Period | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.too_few or self.too_many or self.goals_without_kpis_count
+                    or self.kpis_failing_smart or self.kpis_without_update_count)
+
+
+SHOWN = 8  # warnings list at most this many items each, with the total
+
+
+def dashboard_warnings(cycle: Cycle, active_objectives: int) -> Warnings:
+    from kpis.models import Kpi
+    from kpis.smart import kpi_smart
+
+    period = current_period(cycle)
+    warnings = Warnings(objective_count=active_objectives, period=period)
+    warnings.too_few = active_objectives < 3
+    warnings.too_many = active_objectives > 5
+    no_kpis = Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE, kpis__isnull=True)
+    warnings.goals_without_kpis_count = no_kpis.count()
+    warnings.goals_without_kpis = list(no_kpis.order_by("id")[:SHOWN])
+
+    kpis = (
+        Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE)
+        .select_related("goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED))
+    )
+    for kpi in kpis:
+        failing = [letter for letter, verdict in kpi_smart(kpi).items() if not verdict["ok"]]
+        if failing:
+            kpi.failing = failing
+            warnings.kpis_failing_smart.append(kpi)
+    stale = Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE).exclude(
+        updates__date__range=(period.start, period.end)
+    )
+    warnings.kpis_without_update_count = stale.count()
+    warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
+    return warnings
+
+
+def children_of(goal: Goal) -> list[Goal]:
+    return list(annotate_counts(with_people(goal.children.all())).order_by("id"))
+
+
+def goal_with_chain(organization: Organization, goal_id: int) -> Goal:
+    """A goal with its ancestors and cycle loaded (one query); 404s outside the organization."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(
+        with_people(goals_in(organization)).select_related(
+            "cycle", *CHAIN_RELATED, *(f"{name}__owner__user" for name in CHAIN_RELATED)
+        ),
+        pk=goal_id,
+    )
+
+
+def line_of_sight(goal: Goal) -> list[Goal]:
+    """The chain from the strategic objective down to this goal."""
+    return list(reversed(goal.chain()))
+
+
+def goal_kpis(goal: Goal) -> list:
+    """The goal's KPIs with their owners and full history (for trends)."""
+    from kpis.models import Kpi, KpiUpdate
+
+    return list(
+        Kpi.objects.filter(goal=goal)
+        .select_related("owner__user")
+        .prefetch_related(Prefetch("updates", queryset=KpiUpdate.objects.order_by("date", "created_at", "id")))
+        .order_by("id")
+    )
+
+
+def filtered_goals(cycle: Cycle, *, department_id=None, owner_id=None, health=None) -> list[Goal]:
+    """Goals of any level matching the map's filters, with their chain for context."""
+    goals = Goal.objects.filter(cycle=cycle).exclude(state=GoalState.CANCELLED)
+    if department_id:
+        goals = goals.filter(Q(department_id=department_id) | Q(owner__department_id=department_id))
+    if owner_id:
+        goals = goals.filter(owner_id=owner_id)
+    if health:
+        goals = goals.filter(health=health)
+    return list(
+        annotate_counts(with_people(goals).select_related(*CHAIN_RELATED)).order_by("id")[:200]
+    )
+
+
+def people_of(organization: Organization) -> QuerySet[Member]:
+    return Member.objects.filter(organization=organization, is_active=True).select_related(
+        "user", "department"
     )

@@ -190,6 +190,11 @@ def goal_create(
     due: dt.date | None = None,
     state: str = GoalState.ACTIVE,
 ) -> Goal:
+    # Another organization's department or owner is unknown (a 400 on its field, never a
+    # 403): resolve the objects the permission depends on before deciding it.
+    errors = Errors()
+    check_same_organization(errors, actor.organization_id, department=department, owner=owner)
+    errors.raise_if_any()
     if not can_edit_goal_at(
         actor,
         organization_id=actor.organization_id,
@@ -230,6 +235,10 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
         raise TypeError(f"goal_update() got unknown fields: {', '.join(sorted(unknown))}")
     if not can_edit_goal(actor, goal):
         raise _refuse()
+    errors = Errors()  # as in goal_create: a foreign department or owner is a 400 on its field
+    placed = {field: changes[field] for field in ("department", "owner") if field in changes}
+    check_same_organization(errors, goal.organization_id, **placed)
+    errors.raise_if_any()
     original = {field: getattr(goal, field) for field in GOAL_FIELDS}
     for field, value in changes.items():
         setattr(goal, field, value)

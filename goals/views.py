@@ -1,16 +1,245 @@
+"""Pages of the goal tree: dashboard, cascade map, goal page and its in-place forms."""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
-from .selectors import cycle_current, strategic_goals
+from kpis.charts import trend_chart
+from kpis.forms import KpiForm
+from kpis.services import kpi_create
+from kpis.smart import kpi_smart
+from org.decorators import member_required
+from org.models import Department, Member
+from org.permissions import can_edit_goal
+
+from . import selectors
+from .forms import GoalEditForm, GoalForm, add_service_errors
+from .models import Cycle, Goal, GoalState, Health
+from .services import goal_create, goal_update
 
 
-@login_required
+def _page(request, template: str, nav: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, template, {"nav": nav, **context}, status=status)
+
+
+@member_required
 def dashboard(request):
-    member = request.member
-    if member is None:
-        return render(request, "no_membership.html", status=403)
-    cycle = cycle_current(member.organization, request.GET.get("cycle"))
-    objectives = list(strategic_goals(cycle)) if cycle else []
-    return render(request, "goals/dashboard.html", {"cycle": cycle, "objectives": objectives})
+    cycle, cycles = selectors.cycle_for_request(request)
+    context = {"cycle": cycle, "cycles": cycles}
+    if cycle is not None:
+        objectives = selectors.strategic_objectives(cycle)
+        active = sum(1 for goal in objectives if goal.state == GoalState.ACTIVE)
+        context |= {
+            "objectives": objectives,
+            "warnings": selectors.dashboard_warnings(cycle, active),
+        }
+    return _page(request, "goals/dashboard.html", "dashboard", context)
+
+
+@member_required
+def cascade_map(request):
+    cycle, cycles = selectors.cycle_for_request(request)
+    organization = request.member.organization
+    filters = {
+        "department": request.GET.get("department", ""),
+        "owner": request.GET.get("owner", ""),
+        "health": request.GET.get("health", ""),
+    }
+    context = {
+        "cycle": cycle,
+        "cycles": cycles,
+        "filters": filters,
+        "departments": Department.objects.filter(organization=organization),
+        "people": selectors.people_of(organization),
+        "healths": Health.choices,
+    }
+    if cycle is not None:
+        if any(filters.values()):
+            context["matches"] = selectors.filtered_goals(
+                cycle,
+                department_id=_int(filters["department"]),
+                owner_id=_int(filters["owner"]),
+                health=filters["health"] if filters["health"] in Health.values else None,
+            )
+        else:
+            context["roots"] = list(
+                selectors.annotate_counts(
+                    selectors.with_people(Goal.objects.filter(cycle=cycle, level="strategic"))
+                ).order_by("id")
+            )
+    return _page(request, "goals/cascade.html", "cascade", context)
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@member_required
+def cascade_children(request, goal_id: int):
+    """The children of one node of the map (loaded when it is expanded)."""
+    goal = get_object_or_404(Goal, pk=goal_id, organization=request.member.organization)
+    if not request.htmx:
+        return redirect("goal-detail", goal_id=goal.pk)
+    return render(request, "goals/cascade.html#children",
+                  {"goal": goal, "children": selectors.children_of(goal)})
+
+
+@member_required
+def goal_detail(request, goal_id: int):
+    goal = selectors.goal_with_chain(request.member.organization, goal_id)
+    kpis = selectors.goal_kpis(goal)
+    today = request.member.organization.today()
+    for kpi in kpis:
+        kpi.goal = goal  # share the loaded chain and cycle
+        kpi.smart = kpi_smart(kpi)
+        kpi.failing = [letter for letter, verdict in kpi.smart.items() if not verdict["ok"]]
+        kpi.history = list(kpi.updates.all())
+        kpi.last = kpi.history[-1] if kpi.history else None
+        kpi.chart = trend_chart(kpi, kpi.history, today)
+    return _page(request, "goals/goal_detail.html", "cascade", {
+        "goal": goal,
+        "cycle": goal.cycle,
+        "chain": selectors.line_of_sight(goal)[:-1],
+        "kpis": kpis,
+        "children": selectors.children_of(goal),
+    })
+
+
+def _goal_form_context(request, form, *, parent=None, goal=None) -> dict:
+    return {"form": form, "parent": parent, "goal": goal}
+
+
+@member_required
+def goal_new(request):
+    """A new strategic objective (leaders and admins), on its own page."""
+    cycle, cycles = selectors.cycle_for_request(request)
+    if cycle is None:
+        return redirect("dashboard")
+    organization = request.member.organization
+    form = GoalForm(request.POST or None, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            goal = goal_create(actor=request.member, cycle=cycle, parent=None, **_goal_fields(data))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect("goal-detail", goal_id=goal.pk)
+    return _page(request, "goals/goal_form.html", "dashboard", {
+        "form": form, "cycle": cycle, "cycles": cycles, "heading": "New strategic objective",
+        "action": reverse("goal-new"),
+    }, status=400 if form.errors else 200)
+
+
+def _goal_fields(data: dict) -> dict:
+    fields = {name: data.get(name) for name in ("level", "title", "rationale", "department",
+                                               "owner", "weight", "start", "due")}
+    return {name: value for name, value in fields.items() if value not in (None, "")} | {
+        "rationale": data.get("rationale") or ""
+    }
+
+
+@member_required
+def goal_child_new(request, goal_id: int):
+    """Add a child goal in place on the goal page."""
+    parent = selectors.goal_with_chain(request.member.organization, goal_id)
+    organization = request.member.organization
+    initial = {"department": parent.department_id, "owner": request.member.pk
+               if request.member.role == "member" else None}
+    form = GoalForm(request.POST or None, organization=organization, parent=parent, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            goal_create(actor=request.member, cycle=parent.cycle, parent=parent,
+                        **_goal_fields(form.cleaned_data))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _back_to_goal(request, parent)
+    template = "goals/goal_detail.html#child-form" if request.htmx else "goals/goal_form.html"
+    return render(request, template, {
+        "form": form, "goal": parent, "cycle": parent.cycle, "nav": "cascade",
+        "heading": f"New goal under “{parent.title}”",
+        "action": reverse("goal-child-new", args=[parent.pk]),
+    }, status=400 if form.errors else 200)
+
+
+def _back_to_goal(request, goal: Goal) -> HttpResponse:
+    url = reverse("goal-detail", args=[goal.pk])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Location"] = url  # the goal page again, with the new piece in it
+        return response
+    return redirect(url)
+
+
+@member_required
+def goal_edit(request, goal_id: int):
+    goal = selectors.goal_with_chain(request.member.organization, goal_id)
+    if not can_edit_goal(request.member, goal):
+        raise PermissionDenied("You may not change this goal.")
+    organization = request.member.organization
+    initial = {name: getattr(goal, name) for name in ("title", "rationale", "level", "department",
+                                                      "owner", "weight", "start", "due", "parent",
+                                                      "state")}
+    form = GoalEditForm(request.POST or None, organization=organization, goal=goal, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        changes = {name: data.get(name) for name in ("title", "rationale", "level", "department",
+                                                     "owner", "weight", "parent", "state")}
+        changes["start"] = data.get("start") or goal.start
+        changes["due"] = data.get("due") or goal.due
+        changes["rationale"] = changes["rationale"] or ""
+        try:
+            goal_update(actor=request.member, goal=goal, **changes)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect("goal-detail", goal_id=goal.pk)
+    return _page(request, "goals/goal_form.html", "cascade", {
+        "form": form, "goal": goal, "cycle": goal.cycle, "heading": f"Edit “{goal.title}”",
+        "action": reverse("goal-edit", args=[goal.pk]),
+    }, status=400 if form.errors else 200)
+
+
+@require_POST
+@member_required
+def goal_state(request, goal_id: int):
+    """Mark done, cancel, or reactivate a goal (buttons on the goal page)."""
+    goal = selectors.goal_with_chain(request.member.organization, goal_id)
+    try:
+        goal_update(actor=request.member, goal=goal, state=request.POST.get("state", ""))
+    except ValidationError as exc:
+        return _page(request, "goals/goal_error.html", "cascade",
+                     {"goal": goal, "errors": exc.message_dict}, status=400)
+    return _back_to_goal(request, goal)
+
+
+@member_required
+def kpi_new(request, goal_id: int):
+    """Add a KPI in place on the goal page."""
+    goal = selectors.goal_with_chain(request.member.organization, goal_id)
+    form = KpiForm(request.POST or None, organization=request.member.organization,
+                   initial={"owner": goal.owner_id or request.member.pk, "weight": 1})
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+        try:
+            kpi_create(actor=request.member, goal=goal, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _back_to_goal(request, goal)
+    template = "goals/goal_detail.html#kpi-form" if request.htmx else "goals/goal_form.html"
+    return render(request, template, {
+        "form": form, "goal": goal, "cycle": goal.cycle, "nav": "cascade",
+        "heading": f"New KPI for “{goal.title}”",
+        "action": reverse("kpi-new", args=[goal.pk]),
+    }, status=400 if form.errors else 200)
+
+

@@ -164,3 +164,54 @@ def _check_member_fields(
     if role not in Role.values:
         errors.add("role", f"Must be one of: {', '.join(Role.values)}.")
     check_same_organization(errors, organization_id, department=department, manager=manager)
+
+
+@transaction.atomic
+def member_invite(*, actor: Member, email: str, role: str = Role.MEMBER,
+                  department: Department | None = None, manager: Member | None = None,
+                  username: str = "") -> Member:
+    """Add a person by email: an account without a password and an email with a link
+    to set one (sent once the transaction commits)."""
+    from django.core.validators import validate_email
+
+    _require_admin(actor)
+    errors = Errors()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors.add("email", "Enter a valid email address.")
+    User = get_user_model()
+    if email and User.objects.filter(email__iexact=email, memberships__organization_id=actor.organization_id).exists():
+        errors.add("email", "Someone in your organization already has this email.")
+    errors.raise_if_any()
+    username = (username or email.split("@")[0]).strip()
+    base, n = username, 1
+    while User.objects.filter(username=username).exists():
+        n += 1
+        username = f"{base}{n}"
+    member = member_create(actor=actor, username=username, email=email, password=None, role=role,
+                           department=department, manager=manager)
+    transaction.on_commit(lambda: send_password_link(member.user, invited_by=actor))
+    return member
+
+
+def send_password_link(user, *, invited_by: Member | None = None) -> None:
+    """Email a one-time link to set a password (an invitation, or a reset)."""
+    from django.conf import settings
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
+    context = {"user": user, "link": link, "invited_by": invited_by}
+    send_mail(
+        subject="You're invited to Cascade" if invited_by else "Set your Cascade password",
+        message=render_to_string("org/email/password_link.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )

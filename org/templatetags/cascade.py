@@ -1,0 +1,80 @@
+"""Template helpers: permission predicates (to hide what a person may not do) and
+number formatting. They only call org/permissions.py; nothing is decided here."""
+
+from __future__ import annotations
+
+from django import template
+
+from goals.progress import display
+from org import permissions
+
+register = template.Library()
+
+
+@register.filter
+def can_edit_goal(member, goal) -> bool:
+    return permissions.can_edit_goal(member, goal)
+
+
+@register.filter
+def can_add_child_goal(member, goal) -> bool:
+    return permissions.can_add_child_goal(member, goal)
+
+
+@register.filter
+def can_record_update(member, kpi) -> bool:
+    return permissions.can_record_update(member, kpi)
+
+
+@register.filter
+def can_manage_org(member) -> bool:
+    return permissions.can_manage_org(member)
+
+
+@register.filter
+def pct(value) -> str:
+    """Progress as shown everywhere: one decimal."""
+    return f"{display(float(value or 0)):.1f}"
+
+
+@register.filter
+def num(value) -> str:
+    """A KPI value without trailing zeros (5, 4.25, -3)."""
+    if value is None:
+        return "—"
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+HEALTH_LABELS = {
+    "not_started": "Not started",
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "off_track": "Off track",
+    "done": "Done",
+    "cancelled": "Cancelled",
+}
+
+
+@register.filter
+def health_label(value: str) -> str:
+    return HEALTH_LABELS.get(value, value)
+
+
+@register.inclusion_tag("partials/health.html")
+def health(value: str):
+    return {"health": value, "label": HEALTH_LABELS.get(value, value)}
+
+
+@register.inclusion_tag("partials/bar.html")
+def bar(obj, label: str = "", oob: bool = False):
+    """A progress bar with its health for a goal or KPI. The class `bar-goal-ID` /
+    `bar-kpi-ID` lets one out-of-band swap refresh every copy of it on a page."""
+    kind = "kpi" if obj.__class__.__name__ == "Kpi" else "goal"
+    return {
+        "obj": obj,
+        "kind": kind,
+        "label": label or str(obj),
+        "value": display(obj.progress),
+        "health_text": HEALTH_LABELS.get(obj.health, obj.health),
+        "oob": oob,
+    }

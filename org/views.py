@@ -1,0 +1,116 @@
+"""Department pages and the People page (admins)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from goals import selectors as goal_selectors
+from goals.forms import add_service_errors
+from goals.models import Goal, GoalState
+from kpis.models import Kpi
+
+from .decorators import member_required
+from .forms import InviteForm, MemberEditForm
+from .models import Department, Member
+from .permissions import can_manage_org, department_subtree_ids
+from .services import member_invite, member_update
+
+
+@member_required
+def department_page(request, department_id: int | None = None):
+    member = request.member
+    organization = member.organization
+    departments = list(Department.objects.filter(organization=organization).select_related("head__user"))
+    if department_id is None:
+        department = next((d for d in departments if d.pk == member.department_id), None) or \
+            (departments[0] if departments else None)
+    else:
+        department = next((d for d in departments if d.pk == department_id), None)
+        if department is None:
+            raise_404()
+    cycle, cycles = goal_selectors.cycle_for_request(request)
+    context = {"nav": "department", "cycle": cycle, "cycles": cycles, "departments": departments,
+               "department": department}
+    if department is not None and cycle is not None:
+        scope = department_subtree_ids(organization.pk, department.pk)
+        in_scope = Q(department_id__in=scope) | Q(level="individual", owner__department_id__in=scope)
+        goals = list(
+            goal_selectors.annotate_counts(goal_selectors.with_people(
+                Goal.objects.filter(cycle=cycle).filter(in_scope).exclude(state=GoalState.CANCELLED)
+            )).order_by("id")
+        )
+        kpis = list(
+            Kpi.objects.filter(goal__in=[g.pk for g in goals])
+            .select_related("owner__user", "goal").order_by("goal_id", "id")
+        )
+        people = list(Member.objects.filter(organization=organization, is_active=True,
+                                            department_id__in=scope).select_related("user", "department"))
+        glance = Counter(goal.health for goal in goals)
+        context |= {"goals": goals, "kpis": kpis, "people": people,
+                    "glance": [(h, glance.get(h, 0)) for h in
+                               ("on_track", "at_risk", "off_track", "not_started", "done")]}
+    return render(request, "org/department.html", context)
+
+
+def raise_404():
+    from django.http import Http404
+
+    raise Http404("No such department.")
+
+
+@member_required
+def people(request):
+    member = request.member
+    if not can_manage_org(member):
+        raise PermissionDenied("Only admins manage people.")
+    organization = member.organization
+    form = InviteForm(request.POST or None, organization=organization)
+    invited = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            invited = member_invite(actor=member, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            form = InviteForm(organization=organization)
+    members = list(Member.objects.filter(organization=organization)
+                   .select_related("user", "department", "manager__user").order_by("user__username"))
+    for each in members:
+        each.form = MemberEditForm(organization=organization, prefix=f"m{each.pk}", initial={
+            "role": each.role, "department": each.department_id, "manager": each.manager_id,
+            "is_active": each.is_active})
+    return render(request, "org/people.html", {"nav": "people", "form": form, "members": members,
+                                               "invited": invited},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@member_required
+def person_edit(request, member_id: int):
+    actor = request.member
+    if not can_manage_org(actor):
+        raise PermissionDenied("Only admins manage people.")
+    person = get_object_or_404(Member, pk=member_id, organization=actor.organization)
+    form = MemberEditForm(request.POST, organization=actor.organization, prefix=f"m{person.pk}")
+    if form.is_valid():
+        try:
+            member_update(actor=actor, member=person, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    if form.errors:
+        person.form = form
+        return render(request, "org/people.html#person-row", {"person": person, "request": request},
+                      status=400)
+    if request.htmx:
+        person.refresh_from_db()
+        person.form = MemberEditForm(organization=actor.organization, prefix=f"m{person.pk}", initial={
+            "role": person.role, "department": person.department_id,
+            "manager": person.manager_id, "is_active": person.is_active})
+        return render(request, "org/people.html#person-row",
+                      {"person": person, "saved": True, "request": request})
+    return redirect("people")
