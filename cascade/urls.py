@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("cascade.api_urls")),
     path("", include("goals.urls")),
     path("", include("kpis.urls")),
     path("", include("org.urls")),

@@ -20,8 +20,9 @@ def cycles_of(organization: Organization) -> list[Cycle]:
     return list(Cycle.objects.filter(organization=organization).order_by("-start", "name"))
 
 
-def cycle_current(organization: Organization, cycle_id: int | str | None = None,
-                  cycles: list[Cycle] | None = None) -> Cycle | None:
+def cycle_current(
+    organization: Organization, cycle_id: int | str | None = None, cycles: list[Cycle] | None = None
+) -> Cycle | None:
     """The cycle asked for, else the one containing the organization's today, else the latest."""
     cycles = cycles if cycles is not None else cycles_of(organization)
     if cycle_id:
@@ -61,7 +62,9 @@ def with_people(goals: QuerySet[Goal]) -> QuerySet[Goal]:
 def annotate_counts(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     """How many child goals (not cancelled) and KPIs each goal has."""
     return goals.annotate(
-        child_count=Count("children", filter=~Q(children__state=GoalState.CANCELLED), distinct=True),
+        child_count=Count(
+            "children", filter=~Q(children__state=GoalState.CANCELLED), distinct=True
+        ),
         kpi_count=Count("kpis", distinct=True),
     )
 
@@ -76,7 +79,9 @@ def strategic_objectives(cycle: Cycle) -> list[Goal]:
     aligned = dict(
         Goal.objects.filter(cycle=cycle, parent__isnull=False)
         .exclude(state=GoalState.CANCELLED)
-        .annotate(root=Coalesce(F("parent__parent__parent_id"), F("parent__parent_id"), F("parent_id")))
+        .annotate(
+            root=Coalesce(F("parent__parent__parent_id"), F("parent__parent_id"), F("parent_id"))
+        )
         .values("root")
         .annotate(n=Count("id"))
         .values_list("root", "n")
@@ -100,8 +105,13 @@ class Warnings:
 
     @property
     def any(self) -> bool:
-        return bool(self.too_few or self.too_many or self.goals_without_kpis_count
-                    or self.kpis_failing_smart or self.kpis_without_update_count)
+        return bool(
+            self.too_few
+            or self.too_many
+            or self.goals_without_kpis_count
+            or self.kpis_failing_smart
+            or self.kpis_without_update_count
+        )
 
 
 SHOWN = 8  # warnings list at most this many items each, with the total
@@ -119,9 +129,8 @@ def dashboard_warnings(cycle: Cycle, active_objectives: int) -> Warnings:
     warnings.goals_without_kpis_count = no_kpis.count()
     warnings.goals_without_kpis = list(no_kpis.order_by("id")[:SHOWN])
 
-    kpis = (
-        Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE)
-        .select_related("goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED))
+    kpis = Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE).select_related(
+        "goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED)
     )
     for kpi in kpis:
         failing = [letter for letter, verdict in kpi_smart(kpi).items() if not verdict["ok"]]
@@ -164,7 +173,9 @@ def goal_kpis(goal: Goal) -> list:
     return list(
         Kpi.objects.filter(goal=goal)
         .select_related("owner__user")
-        .prefetch_related(Prefetch("updates", queryset=KpiUpdate.objects.order_by("date", "created_at", "id")))
+        .prefetch_related(
+            Prefetch("updates", queryset=KpiUpdate.objects.order_by("date", "created_at", "id"))
+        )
         .order_by("id")
     )
 
@@ -187,3 +198,21 @@ def people_of(organization: Organization) -> QuerySet[Member]:
     return Member.objects.filter(organization=organization, is_active=True).select_related(
         "user", "department"
     )
+
+
+def subtree(goal: Goal) -> Goal:
+    """The goal with `tree_children` and `tree_kpis` set on it and on every goal
+    below it (two queries: the tree is at most four levels deep)."""
+    from kpis.models import Kpi
+
+    from .rollup import goal_ids_below
+
+    below = list(Goal.objects.filter(goal_ids_below([goal.pk])).order_by("id"))
+    nodes = {goal.pk: goal, **{g.pk: g for g in below}}
+    for node in nodes.values():
+        node.tree_children, node.tree_kpis = [], []
+    for node in below:
+        nodes[node.parent_id].tree_children.append(node)
+    for kpi in Kpi.objects.filter(goal_id__in=nodes).order_by("id"):
+        nodes[kpi.goal_id].tree_kpis.append(kpi)
+    return goal

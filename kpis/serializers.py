@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field, inline_serializer
+from rest_framework import serializers
+
+from goals.models import Goal
+from goals.serializers import ProgressField
+from org.models import Member
+from org.serializers import scope_related
+
+from .models import Confidence, Kpi, KpiUpdate
+from .smart import kpi_smart
+
+VERDICT = inline_serializer(
+    "SmartVerdict", {"ok": serializers.BooleanField(), "message": serializers.CharField()}
+)
+SMART = inline_serializer(
+    "Smart",
+    {
+        letter: VERDICT
+        for letter in ("specific", "measurable", "achievable", "relevant", "time_bound")
+    },
+)
+
+
+class KpiSerializer(serializers.ModelSerializer):
+    progress = ProgressField()
+    current = serializers.FloatField(read_only=True, allow_null=True)
+    baseline = serializers.FloatField()
+    target = serializers.FloatField()
+    weight = serializers.FloatField(required=False)
+    smart = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Kpi
+        fields = [
+            "id",
+            "goal",
+            "name",
+            "description",
+            "unit",
+            "direction",
+            "aggregation",
+            "baseline",
+            "target",
+            "weight",
+            "owner",
+            "start",
+            "due",
+            "current",
+            "progress",
+            "health",
+            "smart",
+        ]
+        read_only_fields = ["health"]
+        extra_kwargs = {
+            "description": {"required": False},
+            "start": {"required": False},
+            "due": {"required": False},
+            "owner": {"required": False},
+            "direction": {"required": False},
+            "aggregation": {"required": False},
+        }
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organization is not None:
+            scope_related(self, organization, goal=Goal.objects.all(), owner=Member.objects.all())
+
+    def get_validators(self):
+        return []
+
+    @extend_schema_field(SMART)
+    def get_smart(self, kpi) -> dict:
+        return kpi_smart(kpi)
+
+
+class KpiUpdateSerializer(serializers.ModelSerializer):
+    value = serializers.FloatField()
+    date = serializers.DateField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    confidence = serializers.ChoiceField(
+        choices=Confidence.choices, required=False, allow_blank=True
+    )
+
+    class Meta:
+        model = KpiUpdate
+        fields = ["id", "kpi", "value", "date", "note", "confidence", "author", "created_at"]
+        read_only_fields = ["kpi", "author", "created_at"]
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
