@@ -189,6 +189,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "cascade.schema.add_error_responses",
+    ],
+    "DESCRIPTION": "Cascade's HTTP API: goals, KPIs and their values, for BI tools and "
+    "scripts. Authenticate with a session or `Authorization: Token <key>` "
+    "(POST /api/v1/auth/token/).",
 }
 
 LOGGING = {

@@ -11,3 +11,6 @@ urlpatterns = [
     path("", include("kpis.urls")),
     path("", include("org.urls")),
 ]
+
+handler404 = "cascade.views.page_not_found"
+handler500 = "cascade.views.server_error"

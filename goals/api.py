@@ -101,9 +101,13 @@ class GoalViewSet(OrgViewSet):
                 goals = goals.filter(level=value)
                 continue
             try:
-                goals = goals.filter(**{f"{name}_id": int(value)})
+                pk = int(value)
             except (ValueError, OverflowError):
                 errors[name] = ["Must be an id (an integer)."]
+                continue
+            # An integer no id column can hold names nothing (a foreign-key lookup with
+            # it would be a database error, a 500).
+            goals = goals.filter(**{f"{name}_id": pk}) if abs(pk) < 2**63 else goals.none()
         if errors:
             raise ValidationError(errors)
         return goals
@@ -154,5 +158,5 @@ class GoalViewSet(OrgViewSet):
     )
     @action(detail=True)
     def alignment(self, request, pk=None):
-        goal = selectors.goal_with_chain(request.member.organization, pk)
+        goal = selectors.goal_with_chain(request.member.organization, self.get_object().pk)
         return Response(AlignmentSerializer(goal.chain(), many=True).data)

@@ -22,13 +22,19 @@ class DateInput(forms.DateInput):
 
 class GoalForm(forms.Form):
     title = forms.CharField(max_length=300)
-    rationale = forms.CharField(label="Why", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                                help_text="Why this goal matters: the reason people will read.")
+    rationale = forms.CharField(
+        label="Why",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why this goal matters: the reason people will read.",
+    )
     level = forms.ChoiceField(choices=Level.choices)
     department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False)
     owner = forms.ModelChoiceField(queryset=Member.objects.none(), required=False)
     weight = forms.FloatField(initial=1, help_text="How much it counts in its parent's progress.")
-    start = forms.DateField(required=False, widget=DateInput, help_text="Default: the cycle's start.")
+    start = forms.DateField(
+        required=False, widget=DateInput, help_text="Default: the cycle's start."
+    )
     due = forms.DateField(required=False, widget=DateInput, help_text="Default: the cycle's end.")
 
     def __init__(self, *args, organization, parent: Goal | None = None, **kwargs):
@@ -47,14 +53,19 @@ class GoalForm(forms.Form):
 
 
 class GoalEditForm(GoalForm):
-    parent = forms.ModelChoiceField(queryset=Goal.objects.none(), required=False,
-                                    help_text="Move the goal under another one.")
-    state = forms.ChoiceField(choices=[("active", "Active"), ("done", "Done"), ("cancelled", "Cancelled")])
+    parent = forms.ModelChoiceField(
+        queryset=Goal.objects.none(), required=False, help_text="Move the goal under another one."
+    )
+    state = forms.ChoiceField(
+        choices=[("active", "Active"), ("done", "Done"), ("cancelled", "Cancelled")]
+    )
 
     def __init__(self, *args, organization, goal: Goal, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)
         self.fields["level"].choices = Level.choices
-        self.fields["parent"].queryset = Goal.objects.filter(
-            cycle_id=goal.cycle_id, organization=organization
-        ).exclude(pk=goal.pk).exclude(level=Level.INDIVIDUAL)
+        self.fields["parent"].queryset = (
+            Goal.objects.filter(cycle_id=goal.cycle_id, organization=organization)
+            .exclude(pk=goal.pk)
+            .exclude(level=Level.INDIVIDUAL)
+        )
         self.fields["parent"].label_from_instance = lambda g: f"{g.title} ({g.level})"

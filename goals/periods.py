@@ -24,7 +24,9 @@ def _month_end(year: int, month: int) -> dt.date:
 
 def period_containing(cadence: str, day: dt.date) -> Period:
     if cadence == "monthly":
-        return Period(f"{day.year}-{day.month:02d}", day.replace(day=1), _month_end(day.year, day.month))
+        return Period(
+            f"{day.year}-{day.month:02d}", day.replace(day=1), _month_end(day.year, day.month)
+        )
     quarter = (day.month - 1) // 3 + 1
     first_month = 3 * quarter - 2
     return Period(
@@ -34,7 +36,10 @@ def period_containing(cadence: str, day: dt.date) -> Period:
     )
 
 
-PERIOD_KEY = {"monthly": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"), "quarterly": re.compile(r"^(\d{4})-Q([1-4])$")}
+PERIOD_KEY = {
+    "monthly": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+    "quarterly": re.compile(r"^(\d{4})-Q([1-4])$"),
+}
 
 
 def period_from_key(cadence: str, key: str) -> Period | None:

@@ -13,12 +13,12 @@ from kpis.forms import KpiForm
 from kpis.services import kpi_create
 from kpis.smart import kpi_smart
 from org.decorators import member_required
-from org.models import Department, Member
-from org.permissions import can_edit_goal
+from org.models import Department
+from org.permissions import can_add_child_goal, can_edit_goal, can_edit_goal_at
 
 from . import selectors
 from .forms import GoalEditForm, GoalForm, add_service_errors
-from .models import Cycle, Goal, GoalState, Health
+from .models import Goal, GoalState, Health, Level
 from .services import goal_create, goal_update
 
 
@@ -87,8 +87,11 @@ def cascade_children(request, goal_id: int):
     goal = get_object_or_404(Goal, pk=goal_id, organization=request.member.organization)
     if not request.htmx:
         return redirect("goal-detail", goal_id=goal.pk)
-    return render(request, "goals/cascade.html#children",
-                  {"goal": goal, "children": selectors.children_of(goal)})
+    return render(
+        request,
+        "goals/cascade.html#children",
+        {"goal": goal, "children": selectors.children_of(goal)},
+    )
 
 
 @member_required
@@ -103,13 +106,18 @@ def goal_detail(request, goal_id: int):
         kpi.history = list(kpi.updates.all())
         kpi.last = kpi.history[-1] if kpi.history else None
         kpi.chart = trend_chart(kpi, kpi.history, today)
-    return _page(request, "goals/goal_detail.html", "cascade", {
-        "goal": goal,
-        "cycle": goal.cycle,
-        "chain": selectors.line_of_sight(goal)[:-1],
-        "kpis": kpis,
-        "children": selectors.children_of(goal),
-    })
+    return _page(
+        request,
+        "goals/goal_detail.html",
+        "cascade",
+        {
+            "goal": goal,
+            "cycle": goal.cycle,
+            "chain": selectors.line_of_sight(goal)[:-1],
+            "kpis": kpis,
+            "children": selectors.children_of(goal),
+        },
+    )
 
 
 def _goal_form_context(request, form, *, parent=None, goal=None) -> dict:
@@ -119,6 +127,10 @@ def _goal_form_context(request, form, *, parent=None, goal=None) -> dict:
 @member_required
 def goal_new(request):
     """A new strategic objective (leaders and admins), on its own page."""
+    if not can_edit_goal_at(
+        request.member, organization_id=request.member.organization_id, level=Level.STRATEGIC
+    ):  # before validation: forbidden+invalid is 403
+        raise PermissionDenied("Only leaders and admins set strategic objectives.")
     cycle, cycles = selectors.cycle_for_request(request)
     if cycle is None:
         return redirect("dashboard")
@@ -132,15 +144,26 @@ def goal_new(request):
             add_service_errors(form, exc)
         else:
             return redirect("goal-detail", goal_id=goal.pk)
-    return _page(request, "goals/goal_form.html", "dashboard", {
-        "form": form, "cycle": cycle, "cycles": cycles, "heading": "New strategic objective",
-        "action": reverse("goal-new"),
-    }, status=400 if form.errors else 200)
+    return _page(
+        request,
+        "goals/goal_form.html",
+        "dashboard",
+        {
+            "form": form,
+            "cycle": cycle,
+            "cycles": cycles,
+            "heading": "New strategic objective",
+            "action": reverse("goal-new"),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _goal_fields(data: dict) -> dict:
-    fields = {name: data.get(name) for name in ("level", "title", "rationale", "department",
-                                               "owner", "weight", "start", "due")}
+    fields = {
+        name: data.get(name)
+        for name in ("level", "title", "rationale", "department", "owner", "weight", "start", "due")
+    }
     return {name: value for name, value in fields.items() if value not in (None, "")} | {
         "rationale": data.get("rationale") or ""
     }
@@ -150,24 +173,51 @@ def _goal_fields(data: dict) -> dict:
 def goal_child_new(request, goal_id: int):
     """Add a child goal in place on the goal page."""
     parent = selectors.goal_with_chain(request.member.organization, goal_id)
+    if not can_add_child_goal(request.member, parent):
+        raise PermissionDenied("You may not add goals below this one.")
     organization = request.member.organization
-    initial = {"department": parent.department_id, "owner": request.member.pk
-               if request.member.role == "member" else None}
+    initial = {
+        "department": parent.department_id,
+        "owner": request.member.pk if request.member.role == "member" else None,
+    }
     form = GoalForm(request.POST or None, organization=organization, parent=parent, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    valid = request.method == "POST" and form.is_valid()
+    placed = form.cleaned_data if request.method == "POST" else {}
+    # Permission before validation: where the goal would go, from the fields that parsed.
+    if placed.get("level") and not can_edit_goal_at(
+        request.member,
+        organization_id=organization.pk,
+        level=placed["level"],
+        department_id=getattr(placed.get("department"), "pk", None),
+        owner=placed.get("owner"),
+    ):
+        raise PermissionDenied("You may not create this goal here.")
+    if valid:
         try:
-            goal_create(actor=request.member, cycle=parent.cycle, parent=parent,
-                        **_goal_fields(form.cleaned_data))
+            goal_create(
+                actor=request.member,
+                cycle=parent.cycle,
+                parent=parent,
+                **_goal_fields(form.cleaned_data),
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             return _back_to_goal(request, parent)
     template = "goals/goal_detail.html#child-form" if request.htmx else "goals/goal_form.html"
-    return render(request, template, {
-        "form": form, "goal": parent, "cycle": parent.cycle, "nav": "cascade",
-        "heading": f"New goal under “{parent.title}”",
-        "action": reverse("goal-child-new", args=[parent.pk]),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "goal": parent,
+            "cycle": parent.cycle,
+            "nav": "cascade",
+            "heading": f"New goal under “{parent.title}”",
+            "action": reverse("goal-child-new", args=[parent.pk]),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _back_to_goal(request, goal: Goal) -> HttpResponse:
@@ -185,14 +235,37 @@ def goal_edit(request, goal_id: int):
     if not can_edit_goal(request.member, goal):
         raise PermissionDenied("You may not change this goal.")
     organization = request.member.organization
-    initial = {name: getattr(goal, name) for name in ("title", "rationale", "level", "department",
-                                                      "owner", "weight", "start", "due", "parent",
-                                                      "state")}
+    initial = {
+        name: getattr(goal, name)
+        for name in (
+            "title",
+            "rationale",
+            "level",
+            "department",
+            "owner",
+            "weight",
+            "start",
+            "due",
+            "parent",
+            "state",
+        )
+    }
     form = GoalEditForm(request.POST or None, organization=organization, goal=goal, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        changes = {name: data.get(name) for name in ("title", "rationale", "level", "department",
-                                                     "owner", "weight", "parent", "state")}
+        changes = {
+            name: data.get(name)
+            for name in (
+                "title",
+                "rationale",
+                "level",
+                "department",
+                "owner",
+                "weight",
+                "parent",
+                "state",
+            )
+        }
         changes["start"] = data.get("start") or goal.start
         changes["due"] = data.get("due") or goal.due
         changes["rationale"] = changes["rationale"] or ""
@@ -202,10 +275,19 @@ def goal_edit(request, goal_id: int):
             add_service_errors(form, exc)
         else:
             return redirect("goal-detail", goal_id=goal.pk)
-    return _page(request, "goals/goal_form.html", "cascade", {
-        "form": form, "goal": goal, "cycle": goal.cycle, "heading": f"Edit “{goal.title}”",
-        "action": reverse("goal-edit", args=[goal.pk]),
-    }, status=400 if form.errors else 200)
+    return _page(
+        request,
+        "goals/goal_form.html",
+        "cascade",
+        {
+            "form": form,
+            "goal": goal,
+            "cycle": goal.cycle,
+            "heading": f"Edit “{goal.title}”",
+            "action": reverse("goal-edit", args=[goal.pk]),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -216,8 +298,13 @@ def goal_state(request, goal_id: int):
     try:
         goal_update(actor=request.member, goal=goal, state=request.POST.get("state", ""))
     except ValidationError as exc:
-        return _page(request, "goals/goal_error.html", "cascade",
-                     {"goal": goal, "errors": exc.message_dict}, status=400)
+        return _page(
+            request,
+            "goals/goal_error.html",
+            "cascade",
+            {"goal": goal, "errors": exc.message_dict},
+            status=400,
+        )
     return _back_to_goal(request, goal)
 
 
@@ -225,8 +312,13 @@ def goal_state(request, goal_id: int):
 def kpi_new(request, goal_id: int):
     """Add a KPI in place on the goal page."""
     goal = selectors.goal_with_chain(request.member.organization, goal_id)
-    form = KpiForm(request.POST or None, organization=request.member.organization,
-                   initial={"owner": goal.owner_id or request.member.pk, "weight": 1})
+    if not can_edit_goal(request.member, goal):  # before validation: forbidden+invalid is 403
+        raise PermissionDenied("You may not add KPIs to this goal.")
+    form = KpiForm(
+        request.POST or None,
+        organization=request.member.organization,
+        initial={"owner": goal.owner_id or request.member.pk, "weight": 1},
+    )
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
         try:
@@ -236,10 +328,16 @@ def kpi_new(request, goal_id: int):
         else:
             return _back_to_goal(request, goal)
     template = "goals/goal_detail.html#kpi-form" if request.htmx else "goals/goal_form.html"
-    return render(request, template, {
-        "form": form, "goal": goal, "cycle": goal.cycle, "nav": "cascade",
-        "heading": f"New KPI for “{goal.title}”",
-        "action": reverse("kpi-new", args=[goal.pk]),
-    }, status=400 if form.errors else 200)
-
-
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "goal": goal,
+            "cycle": goal.cycle,
+            "nav": "cascade",
+            "heading": f"New KPI for “{goal.title}”",
+            "action": reverse("kpi-new", args=[goal.pk]),
+        },
+        status=400 if form.errors else 200,
+    )

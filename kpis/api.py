@@ -50,7 +50,9 @@ class KpiViewSet(OrgViewSet):
         goal = self.request.query_params.get("goal")
         if self.action == "list" and goal:
             try:
-                kpis = kpis.filter(goal_id=int(goal))
+                pk = int(goal)
+                # An integer no id column can hold names nothing (not a database error).
+                kpis = kpis.filter(goal_id=pk) if abs(pk) < 2**63 else kpis.none()
             except (ValueError, OverflowError):
                 from rest_framework.exceptions import ValidationError
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
@@ -13,7 +13,7 @@ from django_htmx.http import trigger_client_event
 from goals import selectors as goal_selectors
 from goals.forms import add_service_errors
 from org.decorators import member_required
-from org.permissions import can_edit_kpi
+from org.permissions import can_edit_kpi, can_record_update
 
 from . import selectors
 from .forms import KpiForm, RecordForm
@@ -42,28 +42,45 @@ def kpi_record(request, kpi_id: int):
     """Record a value. With htmx: the KPI's row again, plus out-of-band bars for the
     KPI and every goal above it, so all of them move on the page at once."""
     kpi = selectors.kpi_for_write(request.member.organization, kpi_id)
+    if not can_record_update(request.member, kpi):  # before validation: forbidden+invalid is 403
+        raise PermissionDenied("You may not record values on this KPI.")
     form = RecordForm(request.POST, prefix=f"kpi{kpi.pk}")
     saved = None
     if form.is_valid():
         data = form.cleaned_data
         try:
             saved = kpi_update_record(
-                actor=request.member, kpi=kpi, value=data["value"], date=data["date"],
-                note=data["note"], confidence=data["confidence"],
+                actor=request.member,
+                kpi=kpi,
+                value=data["value"],
+                date=data["date"],
+                note=data["note"],
+                confidence=data["confidence"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
     if not request.htmx:
         if saved is not None:
             return redirect(request.POST.get("next") or reverse("my-work"))
-        return render(request, "kpis/record_error.html", {"kpi": kpi, "form": form, "nav": "my-work"},
-                      status=400)
-    kpi = selectors.with_last_update(type(kpi).objects.filter(pk=kpi.pk)).select_related(
-        "owner__user", "goal__owner", *(f"goal__{n}" for n in goal_selectors.CHAIN_RELATED)
-    ).get()
+        return render(
+            request,
+            "kpis/record_error.html",
+            {"kpi": kpi, "form": form, "nav": "my-work"},
+            status=400,
+        )
+    kpi = (
+        selectors.with_last_update(type(kpi).objects.filter(pk=kpi.pk))
+        .select_related(
+            "owner__user", "goal__owner", *(f"goal__{n}" for n in goal_selectors.CHAIN_RELATED)
+        )
+        .get()
+    )
     kpi.form = form if saved is None else RecordForm(prefix=f"kpi{kpi.pk}")
-    html = render_to_string("kpis/my_work.html#kpi-row",
-                            {"kpi": kpi, "saved": saved, "request": request}, request=request)
+    html = render_to_string(
+        "kpis/my_work.html#kpi-row",
+        {"kpi": kpi, "saved": saved, "request": request},
+        request=request,
+    )
     if saved is not None:
         html += "".join(
             render_to_string("partials/bar.html", _bar_context(goal), request=request)
@@ -71,7 +88,9 @@ def kpi_record(request, kpi_id: int):
         )
     response = HttpResponse(html, status=200 if saved else 400)
     if saved is not None:
-        trigger_client_event(response, "kpiUpdated", {"kpi": kpi.pk, "progress": round(kpi.progress, 1)})
+        trigger_client_event(
+            response, "kpiUpdated", {"kpi": kpi.pk, "progress": round(kpi.progress, 1)}
+        )
     return response
 
 
@@ -86,10 +105,24 @@ def kpi_edit(request, kpi_id: int):
     kpi = selectors.kpi_for_write(request.member.organization, kpi_id)
     if not can_edit_kpi(request.member, kpi):
         raise PermissionDenied("You may not change this KPI.")
-    fields = ("name", "description", "unit", "direction", "aggregation", "baseline", "target",
-              "weight", "owner", "start", "due")
-    form = KpiForm(request.POST or None, organization=request.member.organization,
-                   initial={name: getattr(kpi, name) for name in fields})
+    fields = (
+        "name",
+        "description",
+        "unit",
+        "direction",
+        "aggregation",
+        "baseline",
+        "target",
+        "weight",
+        "owner",
+        "start",
+        "due",
+    )
+    form = KpiForm(
+        request.POST or None,
+        organization=request.member.organization,
+        initial={name: getattr(kpi, name) for name in fields},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         changes = {name: data[name] for name in fields if data.get(name) not in (None, "")}
@@ -100,7 +133,16 @@ def kpi_edit(request, kpi_id: int):
             add_service_errors(form, exc)
         else:
             return redirect("goal-detail", goal_id=kpi.goal_id)
-    return render(request, "goals/goal_form.html", {
-        "form": form, "goal": kpi.goal, "cycle": kpi.goal.cycle, "nav": "cascade",
-        "heading": f"Edit KPI “{kpi.name}”", "action": reverse("kpi-edit", args=[kpi.pk]),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "goals/goal_form.html",
+        {
+            "form": form,
+            "goal": kpi.goal,
+            "cycle": kpi.goal.cycle,
+            "nav": "cascade",
+            "heading": f"Edit KPI “{kpi.name}”",
+            "action": reverse("kpi-edit", args=[kpi.pk]),
+        },
+        status=400 if form.errors else 200,
+    )

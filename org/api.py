@@ -27,7 +27,6 @@ class OrgViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     permission_classes = [IsOrganizationMember]
     http_method_names = ["get", "post", "patch", "head", "options"]
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation

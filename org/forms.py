@@ -9,7 +9,9 @@ class _OrgForm(forms.Form):
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         if "department" in self.fields:
-            self.fields["department"].queryset = Department.objects.filter(organization=organization)
+            self.fields["department"].queryset = Department.objects.filter(
+                organization=organization
+            )
         if "manager" in self.fields:
             self.fields["manager"].queryset = Member.objects.filter(
                 organization=organization, is_active=True

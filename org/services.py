@@ -167,9 +167,15 @@ def _check_member_fields(
 
 
 @transaction.atomic
-def member_invite(*, actor: Member, email: str, role: str = Role.MEMBER,
-                  department: Department | None = None, manager: Member | None = None,
-                  username: str = "") -> Member:
+def member_invite(
+    *,
+    actor: Member,
+    email: str,
+    role: str = Role.MEMBER,
+    department: Department | None = None,
+    manager: Member | None = None,
+    username: str = "",
+) -> Member:
     """Add a person by email: an account without a password and an email with a link
     to set one (sent once the transaction commits)."""
     from django.core.validators import validate_email
@@ -181,7 +187,12 @@ def member_invite(*, actor: Member, email: str, role: str = Role.MEMBER,
     except ValidationError:
         errors.add("email", "Enter a valid email address.")
     User = get_user_model()
-    if email and User.objects.filter(email__iexact=email, memberships__organization_id=actor.organization_id).exists():
+    if (
+        email
+        and User.objects.filter(
+            email__iexact=email, memberships__organization_id=actor.organization_id
+        ).exists()
+    ):
         errors.add("email", "Someone in your organization already has this email.")
     errors.raise_if_any()
     username = (username or email.split("@")[0]).strip()
@@ -189,8 +200,15 @@ def member_invite(*, actor: Member, email: str, role: str = Role.MEMBER,
     while User.objects.filter(username=username).exists():
         n += 1
         username = f"{base}{n}"
-    member = member_create(actor=actor, username=username, email=email, password=None, role=role,
-                           department=department, manager=manager)
+    member = member_create(
+        actor=actor,
+        username=username,
+        email=email,
+        password=None,
+        role=role,
+        department=department,
+        manager=manager,
+    )
     transaction.on_commit(lambda: send_password_link(member.user, invited_by=actor))
     return member
 

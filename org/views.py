@@ -25,35 +25,59 @@ from .services import member_invite, member_update
 def department_page(request, department_id: int | None = None):
     member = request.member
     organization = member.organization
-    departments = list(Department.objects.filter(organization=organization).select_related("head__user"))
+    departments = list(
+        Department.objects.filter(organization=organization).select_related("head__user")
+    )
     if department_id is None:
-        department = next((d for d in departments if d.pk == member.department_id), None) or \
-            (departments[0] if departments else None)
+        department = next((d for d in departments if d.pk == member.department_id), None) or (
+            departments[0] if departments else None
+        )
     else:
         department = next((d for d in departments if d.pk == department_id), None)
         if department is None:
             raise_404()
     cycle, cycles = goal_selectors.cycle_for_request(request)
-    context = {"nav": "department", "cycle": cycle, "cycles": cycles, "departments": departments,
-               "department": department}
+    context = {
+        "nav": "department",
+        "cycle": cycle,
+        "cycles": cycles,
+        "departments": departments,
+        "department": department,
+    }
     if department is not None and cycle is not None:
         scope = department_subtree_ids(organization.pk, department.pk)
-        in_scope = Q(department_id__in=scope) | Q(level="individual", owner__department_id__in=scope)
+        in_scope = Q(department_id__in=scope) | Q(
+            level="individual", owner__department_id__in=scope
+        )
         goals = list(
-            goal_selectors.annotate_counts(goal_selectors.with_people(
-                Goal.objects.filter(cycle=cycle).filter(in_scope).exclude(state=GoalState.CANCELLED)
-            )).order_by("id")
+            goal_selectors.annotate_counts(
+                goal_selectors.with_people(
+                    Goal.objects.filter(cycle=cycle)
+                    .filter(in_scope)
+                    .exclude(state=GoalState.CANCELLED)
+                )
+            ).order_by("id")
         )
         kpis = list(
             Kpi.objects.filter(goal__in=[g.pk for g in goals])
-            .select_related("owner__user", "goal").order_by("goal_id", "id")
+            .select_related("owner__user", "goal")
+            .order_by("goal_id", "id")
         )
-        people = list(Member.objects.filter(organization=organization, is_active=True,
-                                            department_id__in=scope).select_related("user", "department"))
+        people = list(
+            Member.objects.filter(
+                organization=organization, is_active=True, department_id__in=scope
+            ).select_related("user", "department")
+        )
         glance = Counter(goal.health for goal in goals)
-        context |= {"goals": goals, "kpis": kpis, "people": people,
-                    "glance": [(h, glance.get(h, 0)) for h in
-                               ("on_track", "at_risk", "off_track", "not_started", "done")]}
+        context |= {
+            "goals": goals,
+            "kpis": kpis,
+            "people": people,
+            "glance": [
+                (h, glance.get(h, 0))
+                for h in ("on_track", "at_risk", "off_track", "not_started", "done")
+            ],
+        }
     return render(request, "org/department.html", context)
 
 
@@ -78,15 +102,34 @@ def people(request):
             add_service_errors(form, exc)
         else:
             form = InviteForm(organization=organization)
-    members = list(Member.objects.filter(organization=organization)
-                   .select_related("user", "department", "manager__user").order_by("user__username"))
+    members = list(
+        Member.objects.filter(organization=organization)
+        .select_related("user", "department", "manager__user")
+        .order_by("user__username")
+    )
+    shared_choices: dict[str, list] = {}  # one query per select, not one per person
     for each in members:
-        each.form = MemberEditForm(organization=organization, prefix=f"m{each.pk}", initial={
-            "role": each.role, "department": each.department_id, "manager": each.manager_id,
-            "is_active": each.is_active})
-    return render(request, "org/people.html", {"nav": "people", "form": form, "members": members,
-                                               "invited": invited},
-                  status=400 if form.errors else 200)
+        each.form = MemberEditForm(
+            organization=organization,
+            prefix=f"m{each.pk}",
+            initial={
+                "role": each.role,
+                "department": each.department_id,
+                "manager": each.manager_id,
+                "is_active": each.is_active,
+            },
+        )
+        for name in ("department", "manager"):
+            select = each.form.fields[name]
+            if name not in shared_choices:
+                shared_choices[name] = list(select.choices)
+            select.choices = shared_choices[name]
+    return render(
+        request,
+        "org/people.html",
+        {"nav": "people", "form": form, "members": members, "invited": invited},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -104,13 +147,27 @@ def person_edit(request, member_id: int):
             add_service_errors(form, exc)
     if form.errors:
         person.form = form
-        return render(request, "org/people.html#person-row", {"person": person, "request": request},
-                      status=400)
+        return render(
+            request,
+            "org/people.html#person-row",
+            {"person": person, "request": request},
+            status=400,
+        )
     if request.htmx:
         person.refresh_from_db()
-        person.form = MemberEditForm(organization=actor.organization, prefix=f"m{person.pk}", initial={
-            "role": person.role, "department": person.department_id,
-            "manager": person.manager_id, "is_active": person.is_active})
-        return render(request, "org/people.html#person-row",
-                      {"person": person, "saved": True, "request": request})
+        person.form = MemberEditForm(
+            organization=actor.organization,
+            prefix=f"m{person.pk}",
+            initial={
+                "role": person.role,
+                "department": person.department_id,
+                "manager": person.manager_id,
+                "is_active": person.is_active,
+            },
+        )
+        return render(
+            request,
+            "org/people.html#person-row",
+            {"person": person, "saved": True, "request": request},
+        )
     return redirect("people")

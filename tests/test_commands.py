@@ -22,8 +22,16 @@ def run(*args) -> str:
 
 
 def test_createorg_makes_the_organization_and_its_first_admin():
-    output = run("createorg", "Initech", "--admin", "bill", "--email", "b@initech.example",
-                 "--password", "s3cret-pass")
+    output = run(
+        "createorg",
+        "Initech",
+        "--admin",
+        "bill",
+        "--email",
+        "b@initech.example",
+        "--password",
+        "s3cret-pass",
+    )
     member = Member.objects.get(user__username="bill")
     assert member.organization.name == "Initech"
     assert member.role == "admin"
@@ -47,9 +55,17 @@ def test_demo_builds_acme_with_the_spec_logins_and_is_idempotent():
     assert counts[0] == 9 and counts[1] == 9 and counts[2] > 9
 
     roles = dict(Member.objects.values_list("user__username", "role"))
-    assert roles == {"ada": "admin", "lena": "leader", "max": "manager", "mia": "manager",
-                     "ian": "manager", "sam": "member", "lee": "member", "ivy": "member",
-                     "rey": "reviewer"}
+    assert roles == {
+        "ada": "admin",
+        "lena": "leader",
+        "max": "manager",
+        "mia": "manager",
+        "ian": "manager",
+        "sam": "member",
+        "lee": "member",
+        "ivy": "member",
+        "rey": "reviewer",
+    }
     departments = dict(Member.objects.values_list("user__username", "department__name"))
     assert departments["max"] == departments["sam"] == "Customer Support"
     assert departments["mia"] == departments["lee"] == "Marketing"
@@ -59,11 +75,17 @@ def test_demo_builds_acme_with_the_spec_logins_and_is_idempotent():
     assert "cascade-demo" in output and "rey" in output
 
     titles = set(Goal.objects.values_list("title", flat=True))
-    assert {"Improve customer experience", "Reduce average response time by 20%",
-            "Resolve support tickets within 4 hrs avg", "Expand market presence",
-            "Launch 3 regional campaigns", "Generate 100 qualified leads/month",
-            "Strengthen innovation culture", "Host 6 innovation labs per year",
-            "Submit 2 ideas per quarter"} <= titles
+    assert {
+        "Improve customer experience",
+        "Reduce average response time by 20%",
+        "Resolve support tickets within 4 hrs avg",
+        "Expand market presence",
+        "Launch 3 regional campaigns",
+        "Generate 100 qualified leads/month",
+        "Strengthen innovation culture",
+        "Host 6 innovation labs per year",
+        "Submit 2 ideas per quarter",
+    } <= titles
     assert all(goal.rationale for goal in Goal.objects.filter(level="strategic"))
     assert Goal.objects.filter(progress__gt=0).count() == 9
 

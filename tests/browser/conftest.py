@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -20,8 +21,14 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
@@ -32,7 +39,7 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def demo(transactional_db):
-    call_command("demo", stdout=open(os.devnull, "w"))
+    call_command("demo", stdout=io.StringIO())
 
 
 @pytest.fixture
@@ -50,13 +57,16 @@ def login(page, live_server):
 
 @pytest.fixture
 def snap(page, request):
-    """Screenshot the page at 1280 and 390 px wide (test-results/screens/<test>-<step>-<width>.png)."""
+    """Screenshot the page at 1280 and 390 px wide, as
+    test-results/screens/<test>-<step>-<width>.png."""
     SCREENS.mkdir(parents=True, exist_ok=True)
 
     def take(step: str) -> None:
         for width in (1280, 390):
             page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=SCREENS / f"{request.node.name}-{step}-{width}.png", full_page=True)
+            page.screenshot(
+                path=SCREENS / f"{request.node.name}-{step}-{width}.png", full_page=True
+            )
         page.set_viewport_size({"width": 1280, "height": 900})
 
     return take

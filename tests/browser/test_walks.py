@@ -33,7 +33,10 @@ def test_leader_creates_a_strategic_objective_with_a_why_and_sees_it_on_the_dash
     snap("dashboard")
     goal = Goal.objects.get(title="Grow recurring revenue")
     assert (goal.level, goal.rationale, goal.parent_id) == (
-        "strategic", "Predictable income lets us invest in people.", None)
+        "strategic",
+        "Predictable income lets us invest in people.",
+        None,
+    )
 
 
 def test_manager_cascades_a_department_goal_with_a_kpi_under_an_objective(demo, login, page, snap):
@@ -67,7 +70,11 @@ def test_manager_cascades_a_department_goal_with_a_kpi_under_an_objective(demo, 
     assert goal.department.name == "Customer Support"
     kpi = goal.kpis.get()
     assert (kpi.name, kpi.direction, kpi.baseline, kpi.target) == (
-        "Median chat wait time", "decrease", 6, 2)
+        "Median chat wait time",
+        "decrease",
+        6,
+        2,
+    )
 
 
 def expected_after(kpi: Kpi, value: float) -> tuple[float, float, float, float]:
@@ -91,9 +98,11 @@ def test_member_records_a_value_and_the_kpi_goal_and_objective_bars_move_without
     demo, login, page, snap
 ):
     kpi = Kpi.objects.select_related("goal__parent__parent").get(
-        name="Average ticket resolution time")
+        name="Average ticket resolution time"
+    )
     kpi_pct, individual_pct, department_pct, strategic_pct = (
-        round(p, 1) for p in expected_after(kpi, 5))
+        round(p, 1) for p in expected_after(kpi, 5)
+    )
     assert (kpi_pct, individual_pct) == (50.0, 50.0)
 
     login("sam")
@@ -109,22 +118,28 @@ def test_member_records_a_value_and_the_kpi_goal_and_objective_bars_move_without
     row = page.locator(f"#kpi-row-{kpi.pk}")
     expect(row.locator(".saved")).to_contain_text("Saved 5 hours")
     expect(row.locator(".current .value")).to_have_text("5")
-    for cls, pct in ((f"bar-kpi-{kpi.pk}", kpi_pct),
-                     (f"bar-goal-{kpi.goal_id}", individual_pct),
-                     (f"bar-goal-{kpi.goal.parent_id}", department_pct),
-                     (f"bar-goal-{kpi.goal.parent.parent_id}", strategic_pct)):
+    for cls, pct in (
+        (f"bar-kpi-{kpi.pk}", kpi_pct),
+        (f"bar-goal-{kpi.goal_id}", individual_pct),
+        (f"bar-goal-{kpi.goal.parent_id}", department_pct),
+        (f"bar-goal-{kpi.goal.parent.parent_id}", strategic_pct),
+    ):
         bars = page.locator(f".{cls} progress")
         assert bars.count() >= 1, cls
         for i in range(bars.count()):
             expect(bars.nth(i)).to_have_attribute("aria-valuenow", f"{pct:.1f}")
     expect(page.locator(f".bar-goal-{kpi.goal.parent.parent_id} .pct").first).to_have_text(
-        f"{strategic_pct:.1f}%")
+        f"{strategic_pct:.1f}%"
+    )
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     snap("after")
 
     update = KpiUpdate.objects.filter(kpi=kpi).latest("created_at")
     assert (update.value, update.note, update.confidence) == (
-        5, "Two long escalations this week", "medium")
+        5,
+        "Two long escalations this week",
+        "medium",
+    )
     assert round(Goal.objects.get(pk=kpi.goal.parent.parent_id).progress, 1) == strategic_pct
 
 
@@ -145,15 +160,22 @@ def test_member_cannot_edit_or_record_on_someone_elses_kpi(demo, login, page, li
     csrf = next(c["value"] for c in token if c["name"] == "csrftoken")
     response = page.request.post(
         f"{live_server.url}/kpis/{others.pk}/record/",
-        form={"kpi%d-value" % others.pk: "100", "csrfmiddlewaretoken": csrf},
+        form={f"kpi{others.pk}-value": "100", "csrfmiddlewaretoken": csrf},
         headers={"X-CSRFToken": csrf, "Referer": f"{live_server.url}/my/"},
     )
     assert response.status == 403
     edit = page.request.post(
         f"{live_server.url}/kpis/{others.pk}/edit/",
-        form={"name": "Hijacked", "unit": "leads", "direction": "increase",
-              "aggregation": "latest", "baseline": "0", "target": "1", "weight": "1",
-              "csrfmiddlewaretoken": csrf},
+        form={
+            "name": "Hijacked",
+            "unit": "leads",
+            "direction": "increase",
+            "aggregation": "latest",
+            "baseline": "0",
+            "target": "1",
+            "weight": "1",
+            "csrfmiddlewaretoken": csrf,
+        },
         headers={"X-CSRFToken": csrf, "Referer": f"{live_server.url}/my/"},
     )
     assert edit.status == 403

@@ -65,8 +65,9 @@ def assert_update_refused(obj, call, field: str) -> dict[str, list[str]]:
 
 
 def objective(acme, title: str = "Objective", cycle=None, **fields) -> Goal:
-    return goal_create(actor=acme.leader, cycle=cycle or acme.cycle, level="strategic",
-                       title=title, **fields)
+    return goal_create(
+        actor=acme.leader, cycle=cycle or acme.cycle, level="strategic", title=title, **fields
+    )
 
 
 def objectives(acme, n: int, cycle=None) -> list[Goal]:
@@ -75,21 +76,29 @@ def objectives(acme, n: int, cycle=None) -> list[Goal]:
 
 def department_goal(acme, parent: Goal, **fields) -> Goal:
     fields.setdefault("department", acme.support)
-    return goal_create(actor=acme.leader, cycle=parent.cycle, level="department",
-                       title="Department goal", parent=parent, **fields)
+    return goal_create(
+        actor=acme.leader,
+        cycle=parent.cycle,
+        level="department",
+        title="Department goal",
+        parent=parent,
+        **fields,
+    )
 
 
 def kpi_fields(**overrides) -> dict[str, Any]:
-    fields = dict(name="First response time", unit="hours", direction="decrease",
-                  baseline=10, target=8)
+    fields = dict(
+        name="First response time", unit="hours", direction="decrease", baseline=10, target=8
+    )
     fields.update(overrides)
     return fields
 
 
 def twin_cycle(acme, name: str = "2027 bis"):
     """Another cycle of Acme with the same dates, so only the cycle itself differs."""
-    return CycleFactory(organization=acme.org, name=name, start=acme.cycle.start,
-                        end=acme.cycle.end)
+    return CycleFactory(
+        organization=acme.org, name=name, start=acme.cycle.start, end=acme.cycle.end
+    )
 
 
 # --- rule 1: strategic goals --------------------------------------------------------
@@ -163,8 +172,9 @@ def test_changing_a_goal_level_to_strategic_counts_toward_the_five(acme, tree):
     objectives(acme, 4)  # plus tree.strategic: five
     assert_update_refused(
         tree.department,
-        lambda: goal_update(actor=acme.leader, goal=tree.department, level="strategic",
-                            parent=None),
+        lambda: goal_update(
+            actor=acme.leader, goal=tree.department, level="strategic", parent=None
+        ),
         "level",
     )
 
@@ -218,14 +228,18 @@ def test_goal_state_other_than_active_done_cancelled_is_refused(acme, tree):
 
 @pytest.mark.parametrize(
     ("level", "fields"),
-    [("department", {"department": "support"}), ("team", {"department": "tier2"}),
-     ("individual", {"owner": "member"})],
+    [
+        ("department", {"department": "support"}),
+        ("team", {"department": "tier2"}),
+        ("individual", {"owner": "member"}),
+    ],
 )
 def test_non_strategic_goal_without_parent_is_refused(acme, level, fields):
     fields = {key: getattr(acme, value) for key, value in fields.items()}
     assert_create_refused(
-        lambda: goal_create(actor=acme.leader, cycle=acme.cycle, level=level, title="Orphan",
-                            **fields),
+        lambda: goal_create(
+            actor=acme.leader, cycle=acme.cycle, level=level, title="Orphan", **fields
+        ),
         "parent",
     )
 
@@ -239,22 +253,40 @@ def test_goal_under_a_parent_of_a_lower_level_is_refused(acme, tree):
 
 
 def test_team_goal_may_sit_directly_under_a_strategic_goal(acme, tree):
-    team = goal_create(actor=acme.leader, cycle=acme.cycle, level="team", title="Tier 2 SLA",
-                       parent=tree.strategic, department=acme.tier2)
+    team = goal_create(
+        actor=acme.leader,
+        cycle=acme.cycle,
+        level="team",
+        title="Tier 2 SLA",
+        parent=tree.strategic,
+        department=acme.tier2,
+    )
     assert team.parent_id == tree.strategic.pk
 
 
 def test_team_goal_may_name_any_department(acme, tree):
-    team = goal_create(actor=acme.leader, cycle=acme.cycle, level="team", title="Campaign",
-                       parent=tree.department, department=acme.marketing)
+    team = goal_create(
+        actor=acme.leader,
+        cycle=acme.cycle,
+        level="team",
+        title="Campaign",
+        parent=tree.department,
+        department=acme.marketing,
+    )
     assert team.department_id == acme.marketing.pk
 
 
 def test_goal_under_a_parent_of_another_cycle_is_refused(acme, tree):
     other = twin_cycle(acme)
     assert_create_refused(
-        lambda: goal_create(actor=acme.leader, cycle=other, level="department",
-                            title="Cross-cycle", parent=tree.strategic, department=acme.support),
+        lambda: goal_create(
+            actor=acme.leader,
+            cycle=other,
+            level="department",
+            title="Cross-cycle",
+            parent=tree.strategic,
+            department=acme.support,
+        ),
         "parent",
     )
 
@@ -262,8 +294,14 @@ def test_goal_under_a_parent_of_another_cycle_is_refused(acme, tree):
 def test_goal_under_a_parent_of_another_organization_is_refused(acme, outsider):
     foreign = GoalFactory(cycle=outsider.cycle, title="Globex objective")
     assert_create_refused(
-        lambda: goal_create(actor=acme.leader, cycle=acme.cycle, level="department",
-                            title="Cross-org", parent=foreign, department=acme.support),
+        lambda: goal_create(
+            actor=acme.leader,
+            cycle=acme.cycle,
+            level="department",
+            title="Cross-org",
+            parent=foreign,
+            department=acme.support,
+        ),
         "parent",
     )
 
@@ -321,8 +359,9 @@ def test_goal_without_children_may_change_cycle(acme):
 
 
 def test_goal_whose_kpis_fall_outside_the_new_cycle_cannot_change_cycle(acme):
-    next_year = CycleFactory(organization=acme.org, name="2028", start=D(2028, 1, 1),
-                             end=D(2028, 12, 31))
+    next_year = CycleFactory(
+        organization=acme.org, name="2028", start=D(2028, 1, 1), end=D(2028, 12, 31)
+    )
     lone = objective(acme, "Lone objective")
     kpi_create(actor=acme.leader, goal=lone, **kpi_fields())
     assert_update_refused(
@@ -331,8 +370,14 @@ def test_goal_whose_kpis_fall_outside_the_new_cycle_cannot_change_cycle(acme):
 
 
 def test_department_goal_with_a_team_child_cannot_become_team(acme, tree):
-    goal_create(actor=acme.leader, cycle=acme.cycle, level="team", title="Tier 2 SLA",
-                parent=tree.department, department=acme.tier2)
+    goal_create(
+        actor=acme.leader,
+        cycle=acme.cycle,
+        level="team",
+        title="Tier 2 SLA",
+        parent=tree.department,
+        department=acme.tier2,
+    )
     assert_update_refused(
         tree.department,
         lambda: goal_update(actor=acme.leader, goal=tree.department, level="team"),
@@ -356,8 +401,9 @@ def test_goal_with_an_individual_child_cannot_become_individual(acme, tree):
 def test_individual_goal_cannot_become_department_under_a_department_goal(acme, tree):
     assert_update_refused(
         tree.individual,
-        lambda: goal_update(actor=acme.leader, goal=tree.individual, level="department",
-                            department=acme.support),
+        lambda: goal_update(
+            actor=acme.leader, goal=tree.individual, level="department", department=acme.support
+        ),
         "parent",
     )
 
@@ -365,8 +411,9 @@ def test_individual_goal_cannot_become_department_under_a_department_goal(acme, 
 def test_strategic_objective_cannot_become_department_without_a_parent(acme, tree):
     assert_update_refused(
         tree.strategic,
-        lambda: goal_update(actor=acme.leader, goal=tree.strategic, level="department",
-                            department=acme.support),
+        lambda: goal_update(
+            actor=acme.leader, goal=tree.strategic, level="department", department=acme.support
+        ),
         "parent",
     )
 
@@ -377,16 +424,28 @@ def test_strategic_objective_cannot_become_department_without_a_parent(acme, tre
 @pytest.mark.parametrize("level", ["department", "team"])
 def test_department_or_team_goal_without_department_is_refused(acme, tree, level):
     assert_create_refused(
-        lambda: goal_create(actor=acme.leader, cycle=acme.cycle, level=level, title="Nobody's",
-                            parent=tree.strategic, owner=acme.manager),
+        lambda: goal_create(
+            actor=acme.leader,
+            cycle=acme.cycle,
+            level=level,
+            title="Nobody's",
+            parent=tree.strategic,
+            owner=acme.manager,
+        ),
         "department",
     )
 
 
 def test_individual_goal_without_owner_is_refused(acme, tree):
     assert_create_refused(
-        lambda: goal_create(actor=acme.leader, cycle=acme.cycle, level="individual",
-                            title="Nobody's", parent=tree.department, department=acme.support),
+        lambda: goal_create(
+            actor=acme.leader,
+            cycle=acme.cycle,
+            level="individual",
+            title="Nobody's",
+            parent=tree.department,
+            department=acme.support,
+        ),
         "owner",
     )
 
@@ -437,8 +496,11 @@ def test_kpi_without_a_unit_is_refused(acme, tree, unit):
 @pytest.mark.parametrize("target", [10, 9.99, 0, -5])
 def test_increasing_kpi_with_target_not_above_baseline_is_refused(acme, tree, target):
     assert_create_refused(
-        lambda: kpi_create(actor=acme.leader, goal=tree.department,
-                           **kpi_fields(direction="increase", baseline=10, target=target)),
+        lambda: kpi_create(
+            actor=acme.leader,
+            goal=tree.department,
+            **kpi_fields(direction="increase", baseline=10, target=target),
+        ),
         "target",
     )
 
@@ -446,16 +508,21 @@ def test_increasing_kpi_with_target_not_above_baseline_is_refused(acme, tree, ta
 @pytest.mark.parametrize("target", [10, 10.01, 50])
 def test_decreasing_kpi_with_target_not_below_baseline_is_refused(acme, tree, target):
     assert_create_refused(
-        lambda: kpi_create(actor=acme.leader, goal=tree.department,
-                           **kpi_fields(direction="decrease", baseline=10, target=target)),
+        lambda: kpi_create(
+            actor=acme.leader,
+            goal=tree.department,
+            **kpi_fields(direction="decrease", baseline=10, target=target),
+        ),
         "target",
     )
 
 
 def test_kpi_with_negative_baseline_and_a_target_on_the_right_side_is_allowed(acme, tree):
-    kpi = kpi_create(actor=acme.leader, goal=tree.department,
-                     **kpi_fields(name="Net balance", unit="k€", direction="increase",
-                                  baseline=-20, target=-5))
+    kpi = kpi_create(
+        actor=acme.leader,
+        goal=tree.department,
+        **kpi_fields(name="Net balance", unit="k€", direction="increase", baseline=-20, target=-5),
+    )
     assert (kpi.baseline, kpi.target) == (-20, -5)
 
 
@@ -471,8 +538,7 @@ def test_kpi_baseline_or_target_that_is_not_a_finite_number_is_refused(acme, tre
 @pytest.mark.parametrize("weight", [0, -1, math.nan, math.inf])
 def test_kpi_weight_not_above_zero_is_refused(acme, tree, weight):
     assert_create_refused(
-        lambda: kpi_create(actor=acme.leader, goal=tree.department,
-                           **kpi_fields(weight=weight)),
+        lambda: kpi_create(actor=acme.leader, goal=tree.department, **kpi_fields(weight=weight)),
         "weight",
     )
 
@@ -547,8 +613,9 @@ def test_goal_dates_outside_its_cycle_or_out_of_order_are_refused(acme, tree, st
 @pytest.mark.parametrize(("start", "due", "field"), BAD_DATES)
 def test_kpi_dates_outside_its_cycle_or_out_of_order_are_refused(acme, tree, start, due, field):
     assert_create_refused(
-        lambda: kpi_create(actor=acme.leader, goal=tree.department,
-                           **kpi_fields(start=start, due=due)),
+        lambda: kpi_create(
+            actor=acme.leader, goal=tree.department, **kpi_fields(start=start, due=due)
+        ),
         field,
     )
 
@@ -573,15 +640,17 @@ def test_changing_kpi_dates_outside_its_cycle_is_refused(acme, tree, start, due,
 
 def test_goal_and_kpi_may_span_exactly_the_cycle_or_a_single_day(acme, tree):
     goal = department_goal(acme, tree.strategic, start=D(2027, 1, 1), due=D(2027, 12, 31))
-    kpi = kpi_create(actor=acme.leader, goal=goal,
-                     **kpi_fields(start=D(2027, 12, 30), due=D(2027, 12, 31)))
+    kpi = kpi_create(
+        actor=acme.leader, goal=goal, **kpi_fields(start=D(2027, 12, 30), due=D(2027, 12, 31))
+    )
     assert (goal.start, goal.due) == (acme.cycle.start, acme.cycle.end)
     assert kpi.due - kpi.start == DAY
 
 
 def test_moving_a_kpi_to_a_goal_of_a_shorter_cycle_is_refused(acme, tree):
-    short = CycleFactory(organization=acme.org, name="H1 2027", start=D(2027, 1, 1),
-                         end=D(2027, 6, 30))
+    short = CycleFactory(
+        organization=acme.org, name="H1 2027", start=D(2027, 1, 1), end=D(2027, 6, 30)
+    )
     target_goal = objective(acme, "H1 objective", cycle=short)
     assert_update_refused(
         tree.individual_kpi,
@@ -594,7 +663,8 @@ def test_moving_a_kpi_to_a_goal_of_a_shorter_cycle_is_refused(acme, tree):
 
 
 @pytest.mark.parametrize(
-    "value", [math.nan, math.inf, -math.inf, "5", "five", "", None, True, [5]],
+    "value",
+    [math.nan, math.inf, -math.inf, "5", "five", "", None, True, [5]],
     ids=["nan", "inf", "-inf", "numeric-string", "word", "empty", "none", "bool", "list"],
 )
 def test_kpi_update_that_is_not_a_finite_number_is_refused(acme, tree, value):
@@ -612,8 +682,15 @@ def test_kpi_update_with_a_finite_number_is_recorded(acme, tree, value):
 
 
 def test_negative_update_on_a_sum_kpi_is_a_correction(acme, tree):
-    kpi = kpi_create(actor=acme.leader, goal=tree.individual, name="Tickets closed",
-                     unit="tickets", aggregation="sum", baseline=0, target=100)
+    kpi = kpi_create(
+        actor=acme.leader,
+        goal=tree.individual,
+        name="Tickets closed",
+        unit="tickets",
+        aggregation="sum",
+        baseline=0,
+        target=100,
+    )
     kpi_update_record(actor=acme.leader, kpi=kpi, value=40)
     kpi_update_record(actor=acme.leader, kpi=kpi, value=-15, note="double-counted")
     stored = Kpi.objects.get(pk=kpi.pk)
@@ -635,8 +712,7 @@ def test_kpi_update_dated_after_today_is_refused(acme, tree):
 def test_kpi_update_dated_today_or_earlier_is_recorded(acme, tree):
     today = acme.org.today()
     kpi_update_record(actor=acme.leader, kpi=tree.individual_kpi, value=5, date=today)
-    kpi_update_record(actor=acme.leader, kpi=tree.individual_kpi, value=5.5,
-                      date=today - 30 * DAY)
+    kpi_update_record(actor=acme.leader, kpi=tree.individual_kpi, value=5.5, date=today - 30 * DAY)
     assert tree.individual_kpi.updates.count() == 2
 
 
@@ -687,8 +763,9 @@ def test_kpi_update_confidence_other_than_high_medium_low_is_refused(acme, tree,
 
 @pytest.mark.parametrize("confidence", ["high", "medium", "low", ""])
 def test_kpi_update_confidence_high_medium_low_or_none_is_recorded(acme, tree, confidence):
-    update = kpi_update_record(actor=acme.leader, kpi=tree.individual_kpi, value=5,
-                               confidence=confidence)
+    update = kpi_update_record(
+        actor=acme.leader, kpi=tree.individual_kpi, value=5, confidence=confidence
+    )
     assert KpiUpdate.objects.get(pk=update.pk).confidence == confidence
 
 
@@ -696,8 +773,13 @@ def test_invalid_kpi_update_reports_every_field_at_once(acme, tree):
     kpi = tree.individual_kpi
     messages = assert_update_refused(
         kpi,
-        lambda: kpi_update_record(actor=acme.leader, kpi=kpi, value=math.nan,
-                                  date=acme.org.today() + DAY, confidence="sure"),
+        lambda: kpi_update_record(
+            actor=acme.leader,
+            kpi=kpi,
+            value=math.nan,
+            date=acme.org.today() + DAY,
+            confidence="sure",
+        ),
         "value",
     )
     assert {"value", "date", "confidence"} <= set(messages)

@@ -18,8 +18,9 @@ def test_demo_leader_logs_in_and_sees_the_strategic_objectives(client):
     call_command("demo", stdout=None)
     page = client.get("/accounts/login/")
     assert page.status_code == 200 and b'name="password"' in page.content
-    response = client.post("/accounts/login/", {"username": "lena", "password": "cascade-demo"},
-                           follow=True)
+    response = client.post(
+        "/accounts/login/", {"username": "lena", "password": "cascade-demo"}, follow=True
+    )
     assert response.status_code == 200
     assert b"Improve customer experience" in response.content
     assert b"Lena Leader" in response.content

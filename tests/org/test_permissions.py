@@ -1,12 +1,15 @@
 """SPEC §3, row by row and role by role, through the real services.
 
-| action                               | admin | leader | manager                | reviewer | member |
-|--------------------------------------|-------|--------|------------------------|----------|--------|
-| people, departments, cycles          | ✓     |        |                        |          |        |
-| strategic goals and their KPIs       | ✓     | ✓      |                        |          |        |
-| department / team goals and KPIs     | ✓     | ✓      | own department subtree |          |        |
-| individual goals and KPIs            | ✓     | ✓      | own department subtree |          | own    |
-| record a KPI update                  | ✓     | ✓      | own department subtree |          | KPIs they own or whose goal they own |
+| action                           | admin | leader | manager  | reviewer | member           |
+|----------------------------------|-------|--------|----------|----------|------------------|
+| people, departments, cycles      | ✓     |        |          |          |                  |
+| strategic goals and their KPIs   | ✓     | ✓      |          |          |                  |
+| department / team goals and KPIs | ✓     | ✓      | subtree  |          |                  |
+| individual goals and KPIs        | ✓     | ✓      | subtree  |          | own              |
+| record a KPI update              | ✓     | ✓      | subtree  |          | KPI or goal owns |
+
+"subtree": the manager's own department and every one below it (for an individual
+goal, its owner's department counts).
 
 The actor of each role is the `acme` fixture's: `ada` admin, `lena` leader, `max`
 manager of Customer Support (scope: Customer Support and Support Tier 2, not
@@ -31,7 +34,7 @@ from kpis.models import Kpi, KpiUpdate
 from kpis.services import kpi_create, kpi_update, kpi_update_record
 from org.models import Department, Member, Organization
 from org.services import department_create, department_update, member_create, member_update
-from tests.factories import MemberFactory
+from tests.factories import GoalFactory, KpiFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -106,27 +109,49 @@ def places(acme, tree):
     │   └── lee_individual     (owner lee, Marketing)
     └── sam_department         (Customer Support, a department goal owned by sam)
     """
-    leader = acme.leader
     p = tree
-    p.marketing = goal_create(actor=leader, cycle=acme.cycle, level="department",
-                              title="Launch 3 regional campaigns", parent=tree.strategic,
-                              department=acme.marketing, owner=acme.marketing_manager)
-    p.tier2 = goal_create(actor=leader, cycle=acme.cycle, level="team",
-                          title="Clear the escalation backlog", parent=tree.department,
-                          department=acme.tier2)
-    p.tia = goal_create(actor=leader, cycle=acme.cycle, level="individual",
-                        title="Close 30 escalations a month", parent=p.tier2,
-                        owner=acme.tier2_member)
-    p.lee = goal_create(actor=leader, cycle=acme.cycle, level="individual",
-                        title="Generate 100 qualified leads/month", parent=p.marketing,
-                        owner=acme.marketing_member)
-    p.sam_department = goal_create(actor=leader, cycle=acme.cycle, level="department",
-                                   title="Publish a help centre", parent=tree.strategic,
-                                   department=acme.support, owner=acme.member)
+    # Plain rows (factories): what is under test here is who may write them, not how
+    # they were made; the `tree` fixture's goals and KPIs come from the services.
+    p.marketing = GoalFactory(
+        cycle=acme.cycle,
+        level="department",
+        title="Launch 3 regional campaigns",
+        parent=tree.strategic,
+        department=acme.marketing,
+        owner=acme.marketing_manager,
+    )
+    p.tier2 = GoalFactory(
+        cycle=acme.cycle,
+        level="team",
+        title="Clear the escalation backlog",
+        parent=tree.department,
+        department=acme.tier2,
+    )
+    p.tia = GoalFactory(
+        cycle=acme.cycle,
+        level="individual",
+        title="Close 30 escalations a month",
+        parent=p.tier2,
+        owner=acme.tier2_member,
+    )
+    p.lee = GoalFactory(
+        cycle=acme.cycle,
+        level="individual",
+        title="Generate 100 qualified leads/month",
+        parent=p.marketing,
+        owner=acme.marketing_member,
+    )
+    p.sam_department = GoalFactory(
+        cycle=acme.cycle,
+        level="department",
+        title="Publish a help centre",
+        parent=tree.strategic,
+        department=acme.support,
+        owner=acme.member,
+    )
 
     def kpi(goal, name, owner):
-        return kpi_create(actor=leader, goal=goal, name=name, unit="%", baseline=0,
-                          target=100, owner=owner)
+        return KpiFactory(goal=goal, name=name, owner=owner)
 
     p.goals = {
         "strategic": tree.strategic,
@@ -146,14 +171,16 @@ def places(acme, tree):
         "tia_individual": kpi(p.tia, "Escalations closed", acme.tier2_member),
         "lee_individual": kpi(p.lee, "Qualified leads", acme.marketing_member),
         # The "record a KPI update" row's extra cases for a member:
-        "support_department_kpi_owned_by_sam": kpi(tree.department, "Tickets triaged",
-                                                    acme.member),
-        "marketing_department_kpi_owned_by_sam": kpi(p.marketing, "Support-sourced leads",
-                                                      acme.member),
-        "sam_department_goal_kpi_owned_by_max": kpi(p.sam_department, "Articles published",
-                                                     acme.manager),
-        "sam_individual_kpi_owned_by_tia": kpi(tree.individual, "Tickets reopened",
-                                               acme.tier2_member),
+        "support_department_kpi_owned_by_sam": kpi(tree.department, "Tickets triaged", acme.member),
+        "marketing_department_kpi_owned_by_sam": kpi(
+            p.marketing, "Support-sourced leads", acme.member
+        ),
+        "sam_department_goal_kpi_owned_by_max": kpi(
+            p.sam_department, "Articles published", acme.manager
+        ),
+        "sam_individual_kpi_owned_by_tia": kpi(
+            tree.individual, "Tickets reopened", acme.tier2_member
+        ),
     }
     return p
 
@@ -190,22 +217,35 @@ RECORD = {
 def _create_args(place: str, acme, p, me: Member) -> dict:
     return {
         "strategic": {"level": "strategic"},
-        "support_department": {"level": "department", "parent": p.strategic,
-                               "department": acme.support},
-        "tier2_department": {"level": "department", "parent": p.strategic,
-                             "department": acme.tier2},
-        "operations_department": {"level": "department", "parent": p.strategic,
-                                  "department": acme.ops},
-        "marketing_department": {"level": "department", "parent": p.strategic,
-                                 "department": acme.marketing},
+        "support_department": {
+            "level": "department",
+            "parent": p.strategic,
+            "department": acme.support,
+        },
+        "tier2_department": {
+            "level": "department",
+            "parent": p.strategic,
+            "department": acme.tier2,
+        },
+        "operations_department": {
+            "level": "department",
+            "parent": p.strategic,
+            "department": acme.ops,
+        },
+        "marketing_department": {
+            "level": "department",
+            "parent": p.strategic,
+            "department": acme.marketing,
+        },
         "tier2_team": {"level": "team", "parent": p.department, "department": acme.tier2},
-        "marketing_team": {"level": "team", "parent": p.marketing,
-                           "department": acme.marketing},
+        "marketing_team": {"level": "team", "parent": p.marketing, "department": acme.marketing},
         "sam_individual": {"level": "individual", "parent": p.department, "owner": acme.member},
-        "tia_individual": {"level": "individual", "parent": p.tier2,
-                           "owner": acme.tier2_member},
-        "lee_individual": {"level": "individual", "parent": p.marketing,
-                           "owner": acme.marketing_member},
+        "tia_individual": {"level": "individual", "parent": p.tier2, "owner": acme.tier2_member},
+        "lee_individual": {
+            "level": "individual",
+            "parent": p.marketing,
+            "owner": acme.marketing_member,
+        },
         "own_individual": {"level": "individual", "parent": p.department, "owner": me},
     }[place]
 
@@ -229,8 +269,14 @@ CREATE = {
 
 
 def _create_member(me, acme):
-    member_create(actor=me, username="nia", email="nia@example.com", role="member",
-                  department=acme.support, manager=acme.manager)
+    member_create(
+        actor=me,
+        username="nia",
+        email="nia@example.com",
+        role="member",
+        department=acme.support,
+        manager=acme.manager,
+    )
 
 
 def _change_role(me, acme):
@@ -246,8 +292,9 @@ def _create_department(me, acme):
 
 
 def _update_department(me, acme):
-    department_update(actor=me, department=fresh(acme.marketing), name="Growth",
-                      parent=acme.support)
+    department_update(
+        actor=me, department=fresh(acme.marketing), name="Growth", parent=acme.support
+    )
 
 
 def _create_cycle(me, acme):
@@ -268,13 +315,16 @@ ORG_ACTIONS = {
     "deactivate_a_member": (_deactivate, lambda acme: not fresh(acme.tier2_member).is_active),
     "create_a_department": (
         _create_department,
-        lambda acme: Department.objects.filter(organization=acme.org, name="Support Tier 3",
-                                               parent=acme.tier2).exists(),
+        lambda acme: Department.objects.filter(
+            organization=acme.org, name="Support Tier 3", parent=acme.tier2
+        ).exists(),
     ),
     "update_a_department": (
         _update_department,
-        lambda acme: (fresh(acme.marketing).name, fresh(acme.marketing).parent_id)
-        == ("Growth", acme.support.pk),
+        lambda acme: (
+            (fresh(acme.marketing).name, fresh(acme.marketing).parent_id)
+            == ("Growth", acme.support.pk)
+        ),
     ),
     "create_a_cycle": (
         _create_cycle,
@@ -321,15 +371,20 @@ def test_goal_may_be_created_where_the_role_may_write(acme, places, role, place)
     goal = goal_create(actor=me, cycle=acme.cycle, title="A new goal", **args)
     stored = fresh(goal)
     assert (stored.level, stored.title, stored.department, stored.owner) == (
-        args["level"], "A new goal", args.get("department"), args.get("owner"))
+        args["level"],
+        "A new goal",
+        args.get("department"),
+        args.get("owner"),
+    )
 
 
 @pytest.mark.parametrize(("role", "place"), CREATE_REFUSED)
 def test_goal_is_refused_where_the_role_may_not_write(acme, places, role, place):
     me = actor(acme, role)
     with refused():
-        goal_create(actor=me, cycle=acme.cycle, title="A new goal",
-                    **_create_args(place, acme, places, me))
+        goal_create(
+            actor=me, cycle=acme.cycle, title="A new goal", **_create_args(place, acme, places, me)
+        )
     assert not Goal.objects.filter(title="A new goal").exists()
 
 
@@ -384,8 +439,9 @@ ADD_KPI_ALLOWED, ADD_KPI_REFUSED = split(EDIT, "add_a_kpi_to")
 
 
 def _add_kpi(me, goal):
-    return kpi_create(actor=me, goal=goal, name="Net promoter score", unit="points",
-                      baseline=20, target=40)
+    return kpi_create(
+        actor=me, goal=goal, name="Net promoter score", unit="points", baseline=20, target=40
+    )
 
 
 @pytest.mark.parametrize(("role", "place"), ADD_KPI_ALLOWED)
@@ -520,8 +576,14 @@ def test_manager_without_a_department_has_an_empty_scope(acme, places):
     with refused():
         goal_update(actor=max_, goal=fresh(places.department), title="No longer his")
     with refused():
-        goal_create(actor=max_, cycle=acme.cycle, level="team", title="Orphan team goal",
-                    parent=places.department, department=acme.tier2)
+        goal_create(
+            actor=max_,
+            cycle=acme.cycle,
+            level="team",
+            title="Orphan team goal",
+            parent=places.department,
+            department=acme.tier2,
+        )
 
 
 def test_manager_scope_follows_a_department_moved_below_theirs(acme, places):
@@ -530,7 +592,7 @@ def test_manager_scope_follows_a_department_moved_below_theirs(acme, places):
     assert fresh(places.marketing).title == "Now his"
 
 
-# ---------------------------------------------------------------- moves: where it is and where it goes
+# ---------------------------------------------------------------- moves: from where, to where
 
 
 def test_manager_may_move_a_goal_within_their_scope(acme, places):
@@ -585,8 +647,13 @@ def test_member_cannot_give_their_goal_to_someone_else(acme, places):
 def test_member_cannot_turn_their_goal_into_a_department_goal(acme, places):
     goal = fresh(places.individual)
     with refused():
-        goal_update(actor=acme.member, goal=goal, level="department", department=acme.support,
-                    parent=places.strategic)
+        goal_update(
+            actor=acme.member,
+            goal=goal,
+            level="department",
+            department=acme.support,
+            parent=places.strategic,
+        )
     assert fresh(goal).level == "individual"
 
 
@@ -616,10 +683,12 @@ def test_member_cannot_move_their_kpi_to_a_colleagues_goal(acme, places):
 @pytest.fixture
 def globex(outsider):
     """The outsider's own strategic goal with a KPI, made through the services."""
-    outsider.goal = goal_create(actor=outsider, cycle=outsider.cycle, level="strategic",
-                                title="Globex domination")
-    outsider.kpi = kpi_create(actor=outsider, goal=outsider.goal, name="Market share",
-                              unit="%", baseline=10, target=20)
+    outsider.goal = goal_create(
+        actor=outsider, cycle=outsider.cycle, level="strategic", title="Globex domination"
+    )
+    outsider.kpi = kpi_create(
+        actor=outsider, goal=outsider.goal, name="Market share", unit="%", baseline=10, target=20
+    )
     return outsider
 
 
@@ -627,60 +696,114 @@ def globex(outsider):
 # for a PermissionDenied)
 OUTSIDER_ON_ACME = {
     "update_an_acme_cycle": (
-        lambda o, a, p: cycle_update(actor=o, cycle=fresh(a.cycle), name="Hijacked"), None),
+        lambda o, a, p: cycle_update(actor=o, cycle=fresh(a.cycle), name="Hijacked"),
+        None,
+    ),
     "update_an_acme_department": (
         lambda o, a, p: department_update(actor=o, department=fresh(a.support), name="Hijacked"),
-        None),
+        None,
+    ),
     "update_an_acme_member": (
-        lambda o, a, p: member_update(actor=o, member=fresh(a.member), role="admin"), None),
+        lambda o, a, p: member_update(actor=o, member=fresh(a.member), role="admin"),
+        None,
+    ),
     "deactivate_an_acme_member": (
-        lambda o, a, p: member_update(actor=o, member=fresh(a.admin), is_active=False), None),
+        lambda o, a, p: member_update(actor=o, member=fresh(a.admin), is_active=False),
+        None,
+    ),
     "retitle_an_acme_goal": (
-        lambda o, a, p: goal_update(actor=o, goal=fresh(p.strategic), title="Hijacked"), None),
+        lambda o, a, p: goal_update(actor=o, goal=fresh(p.strategic), title="Hijacked"),
+        None,
+    ),
     "cancel_an_acme_goal": (
         lambda o, a, p: goal_set_state(actor=o, goal=fresh(p.individual), state="cancelled"),
-        None),
+        None,
+    ),
     "edit_an_acme_kpi": (
-        lambda o, a, p: kpi_update(actor=o, kpi=fresh(p.individual_kpi), name="Hijacked"), None),
+        lambda o, a, p: kpi_update(actor=o, kpi=fresh(p.individual_kpi), name="Hijacked"),
+        None,
+    ),
     "record_on_an_acme_kpi": (
-        lambda o, a, p: kpi_update_record(actor=o, kpi=fresh(p.individual_kpi), value=1), None),
+        lambda o, a, p: kpi_update_record(actor=o, kpi=fresh(p.individual_kpi), value=1),
+        None,
+    ),
     "add_a_kpi_to_an_acme_goal": (
-        lambda o, a, p: kpi_create(actor=o, goal=fresh(p.strategic), name="Hijacked", unit="%",
-                                   baseline=0, target=1),
-        "goal"),
+        lambda o, a, p: kpi_create(
+            actor=o, goal=fresh(p.strategic), name="Hijacked", unit="%", baseline=0, target=1
+        ),
+        "goal",
+    ),
     "create_a_goal_in_an_acme_cycle": (
         lambda o, a, p: goal_create(actor=o, cycle=a.cycle, level="strategic", title="Hijacked"),
-        "cycle"),
+        "cycle",
+    ),
     "create_a_goal_under_an_acme_goal": (
-        lambda o, a, p: goal_create(actor=o, cycle=o.cycle, level="department", title="Hijacked",
-                                    parent=p.strategic, department=o.department),
-        "parent"),
+        lambda o, a, p: goal_create(
+            actor=o,
+            cycle=o.cycle,
+            level="department",
+            title="Hijacked",
+            parent=p.strategic,
+            department=o.department,
+        ),
+        "parent",
+    ),
     "create_a_goal_for_an_acme_department": (
-        lambda o, a, p: goal_create(actor=o, cycle=o.cycle, level="department", title="Hijacked",
-                                    parent=o.goal, department=a.support),
-        "department"),
+        lambda o, a, p: goal_create(
+            actor=o,
+            cycle=o.cycle,
+            level="department",
+            title="Hijacked",
+            parent=o.goal,
+            department=a.support,
+        ),
+        "department",
+    ),
     "create_a_goal_for_an_acme_member": (
-        lambda o, a, p: goal_create(actor=o, cycle=o.cycle, level="individual", title="Hijacked",
-                                    parent=o.goal, owner=a.member),
-        "owner"),
+        lambda o, a, p: goal_create(
+            actor=o,
+            cycle=o.cycle,
+            level="individual",
+            title="Hijacked",
+            parent=o.goal,
+            owner=a.member,
+        ),
+        "owner",
+    ),
     "move_their_goal_under_an_acme_goal": (
-        lambda o, a, p: goal_update(actor=o, goal=fresh(o.goal), level="department",
-                                    parent=p.strategic, department=o.department),
-        "parent"),
+        lambda o, a, p: goal_update(
+            actor=o,
+            goal=fresh(o.goal),
+            level="department",
+            parent=p.strategic,
+            department=o.department,
+        ),
+        "parent",
+    ),
     "move_their_kpi_to_an_acme_goal": (
-        lambda o, a, p: kpi_update(actor=o, kpi=fresh(o.kpi), goal=p.strategic), "goal"),
+        lambda o, a, p: kpi_update(actor=o, kpi=fresh(o.kpi), goal=p.strategic),
+        "goal",
+    ),
     "give_their_kpi_to_an_acme_member": (
-        lambda o, a, p: kpi_update(actor=o, kpi=fresh(o.kpi), owner=a.member), "owner"),
+        lambda o, a, p: kpi_update(actor=o, kpi=fresh(o.kpi), owner=a.member),
+        "owner",
+    ),
     "create_a_department_below_an_acme_one": (
-        lambda o, a, p: department_create(actor=o, name="Hijacked", parent=a.support), "parent"),
+        lambda o, a, p: department_create(actor=o, name="Hijacked", parent=a.support),
+        "parent",
+    ),
     "make_an_acme_member_head_of_their_department": (
         lambda o, a, p: department_update(actor=o, department=fresh(o.department), head=a.member),
-        "head"),
+        "head",
+    ),
     "create_a_member_in_an_acme_department": (
         lambda o, a, p: member_create(actor=o, username="spy", department=a.support),
-        "department"),
+        "department",
+    ),
     "create_a_member_managed_by_an_acme_member": (
-        lambda o, a, p: member_create(actor=o, username="spy", manager=a.manager), "manager"),
+        lambda o, a, p: member_create(actor=o, username="spy", manager=a.manager),
+        "manager",
+    ),
 }
 
 
@@ -694,40 +817,60 @@ def test_outsider_is_refused_on_every_acme_object(acme, places, globex, action):
 # (what an Acme person tries with a Globex object, the field a ValidationError names)
 ACME_WITH_GLOBEX = {
     "create_a_goal_in_the_globex_cycle": (
-        lambda me, a, p, g: goal_create(actor=me, cycle=g.cycle, level="individual",
-                                        title="Leak", parent=p.department, owner=a.member),
-        "cycle"),
+        lambda me, a, p, g: goal_create(
+            actor=me,
+            cycle=g.cycle,
+            level="individual",
+            title="Leak",
+            parent=p.department,
+            owner=a.member,
+        ),
+        "cycle",
+    ),
     "create_a_goal_under_the_globex_goal": (
-        lambda me, a, p, g: goal_create(actor=me, cycle=a.cycle, level="individual",
-                                        title="Leak", parent=g.goal, owner=a.member),
-        "parent"),
+        lambda me, a, p, g: goal_create(
+            actor=me, cycle=a.cycle, level="individual", title="Leak", parent=g.goal, owner=a.member
+        ),
+        "parent",
+    ),
     "create_a_goal_for_the_globex_admin": (
-        lambda me, a, p, g: goal_create(actor=me, cycle=a.cycle, level="individual",
-                                        title="Leak", parent=p.department, owner=g),
-        "owner"),
+        lambda me, a, p, g: goal_create(
+            actor=me, cycle=a.cycle, level="individual", title="Leak", parent=p.department, owner=g
+        ),
+        "owner",
+    ),
     "move_a_goal_into_the_globex_cycle": (
         lambda me, a, p, g: goal_update(actor=me, goal=fresh(p.individual), cycle=g.cycle),
-        "cycle"),
+        "cycle",
+    ),
     "move_a_goal_under_the_globex_goal": (
         lambda me, a, p, g: goal_update(actor=me, goal=fresh(p.individual), parent=g.goal),
-        "parent"),
+        "parent",
+    ),
     "give_a_goal_to_the_globex_admin": (
         lambda me, a, p, g: goal_update(actor=me, goal=fresh(p.individual), owner=g),
-        "owner"),
+        "owner",
+    ),
     "add_a_kpi_owned_by_the_globex_admin": (
-        lambda me, a, p, g: kpi_create(actor=me, goal=fresh(p.individual), name="Leak",
-                                       unit="%", baseline=0, target=1, owner=g),
-        "owner"),
+        lambda me, a, p, g: kpi_create(
+            actor=me, goal=fresh(p.individual), name="Leak", unit="%", baseline=0, target=1, owner=g
+        ),
+        "owner",
+    ),
     "add_a_kpi_to_the_globex_goal": (
-        lambda me, a, p, g: kpi_create(actor=me, goal=g.goal, name="Leak", unit="%",
-                                       baseline=0, target=1),
-        "goal"),
+        lambda me, a, p, g: kpi_create(
+            actor=me, goal=g.goal, name="Leak", unit="%", baseline=0, target=1
+        ),
+        "goal",
+    ),
     "move_a_kpi_to_the_globex_goal": (
         lambda me, a, p, g: kpi_update(actor=me, kpi=fresh(p.individual_kpi), goal=g.goal),
-        "goal"),
+        "goal",
+    ),
     "give_a_kpi_to_the_globex_admin": (
         lambda me, a, p, g: kpi_update(actor=me, kpi=fresh(p.individual_kpi), owner=g),
-        "owner"),
+        "owner",
+    ),
 }
 
 
@@ -745,13 +888,22 @@ def test_acme_person_naming_a_globex_object_gets_a_validation_error_on_that_fiel
 # The department goal: writable by the admin, the leader and max.
 DEPARTMENT_GOAL_WITH_GLOBEX = {
     "create_a_goal_for_the_globex_department": (
-        lambda me, a, p, g: goal_create(actor=me, cycle=a.cycle, level="department",
-                                        title="Leak", parent=p.strategic, department=g.department),
-        "department"),
+        lambda me, a, p, g: goal_create(
+            actor=me,
+            cycle=a.cycle,
+            level="department",
+            title="Leak",
+            parent=p.strategic,
+            department=g.department,
+        ),
+        "department",
+    ),
     "move_a_goal_to_the_globex_department": (
-        lambda me, a, p, g: goal_update(actor=me, goal=fresh(p.department),
-                                        department=g.department),
-        "department"),
+        lambda me, a, p, g: goal_update(
+            actor=me, goal=fresh(p.department), department=g.department
+        ),
+        "department",
+    ),
 }
 
 
@@ -767,33 +919,51 @@ def test_acme_person_naming_a_globex_department_gets_a_validation_error_on_it(
 
 ADMIN_WITH_GLOBEX = {
     "create_a_department_below_the_globex_one": (
-        lambda me, a, g: department_create(actor=me, name="Leak", parent=g.department), "parent"),
+        lambda me, a, g: department_create(actor=me, name="Leak", parent=g.department),
+        "parent",
+    ),
     "make_the_globex_admin_a_department_head": (
-        lambda me, a, g: department_create(actor=me, name="Leak", head=g), "head"),
+        lambda me, a, g: department_create(actor=me, name="Leak", head=g),
+        "head",
+    ),
     "move_a_department_below_the_globex_one": (
-        lambda me, a, g: department_update(actor=me, department=fresh(a.tier2),
-                                           parent=g.department),
-        "parent"),
+        lambda me, a, g: department_update(
+            actor=me, department=fresh(a.tier2), parent=g.department
+        ),
+        "parent",
+    ),
     "make_the_globex_admin_head_of_a_department": (
-        lambda me, a, g: department_update(actor=me, department=fresh(a.tier2), head=g), "head"),
+        lambda me, a, g: department_update(actor=me, department=fresh(a.tier2), head=g),
+        "head",
+    ),
     "create_a_member_in_the_globex_department": (
         lambda me, a, g: member_create(actor=me, username="leak", department=g.department),
-        "department"),
+        "department",
+    ),
     "create_a_member_managed_by_the_globex_admin": (
-        lambda me, a, g: member_create(actor=me, username="leak", manager=g), "manager"),
+        lambda me, a, g: member_create(actor=me, username="leak", manager=g),
+        "manager",
+    ),
     "move_a_member_to_the_globex_department": (
         lambda me, a, g: member_update(actor=me, member=fresh(a.member), department=g.department),
-        "department"),
+        "department",
+    ),
     "give_a_member_the_globex_admin_as_manager": (
-        lambda me, a, g: member_update(actor=me, member=fresh(a.member), manager=g), "manager"),
+        lambda me, a, g: member_update(actor=me, member=fresh(a.member), manager=g),
+        "manager",
+    ),
     "update_the_globex_cycle": (
-        lambda me, a, g: cycle_update(actor=me, cycle=fresh(g.cycle), name="Leak"), None),
+        lambda me, a, g: cycle_update(actor=me, cycle=fresh(g.cycle), name="Leak"),
+        None,
+    ),
     "rename_the_globex_department": (
-        lambda me, a, g: department_update(actor=me, department=fresh(g.department),
-                                           name="Leak"),
-        None),
+        lambda me, a, g: department_update(actor=me, department=fresh(g.department), name="Leak"),
+        None,
+    ),
     "change_the_globex_admins_role": (
-        lambda me, a, g: member_update(actor=me, member=fresh(g), role="member"), None),
+        lambda me, a, g: member_update(actor=me, member=fresh(g), role="member"),
+        None,
+    ),
 }
 
 
@@ -829,8 +999,9 @@ FORBIDDEN_AND_INVALID = {
     ),
     "manager_creates_a_marketing_goal_without_title_or_parent": (
         "manager",
-        lambda me, a, p: goal_create(actor=me, cycle=a.cycle, level="department", title=" ",
-                                     department=a.marketing, weight=0),
+        lambda me, a, p: goal_create(
+            actor=me, cycle=a.cycle, level="department", title=" ", department=a.marketing, weight=0
+        ),
     ),
     "manager_retitles_a_marketing_goal_to_nothing": (
         "manager",
@@ -842,8 +1013,9 @@ FORBIDDEN_AND_INVALID = {
     ),
     "member_adds_a_nameless_kpi_to_a_department_goal": (
         "member",
-        lambda me, a, p: kpi_create(actor=me, goal=fresh(p.department), name="", unit="",
-                                    baseline=5, target=5),
+        lambda me, a, p: kpi_create(
+            actor=me, goal=fresh(p.department), name="", unit="", baseline=5, target=5
+        ),
     ),
     "member_points_a_colleagues_kpi_the_wrong_way": (
         "member",
@@ -855,8 +1027,9 @@ FORBIDDEN_AND_INVALID = {
     ),
     "member_records_a_future_value_on_a_colleagues_kpi": (
         "member",
-        lambda me, a, p: kpi_update_record(actor=me, kpi=fresh(p.kpis["tia_individual"]),
-                                           value=1, date=dt.date(2999, 1, 1)),
+        lambda me, a, p: kpi_update_record(
+            actor=me, kpi=fresh(p.kpis["tia_individual"]), value=1, date=dt.date(2999, 1, 1)
+        ),
     ),
     "leader_creates_a_nameless_department": (
         "leader",
@@ -872,8 +1045,9 @@ FORBIDDEN_AND_INVALID = {
     ),
     "manager_creates_a_cycle_ending_before_it_starts": (
         "manager",
-        lambda me, a, p: cycle_create(actor=me, name="", start=dt.date(2028, 12, 31),
-                                      end=dt.date(2028, 1, 1)),
+        lambda me, a, p: cycle_create(
+            actor=me, name="", start=dt.date(2028, 12, 31), end=dt.date(2028, 1, 1)
+        ),
     ),
     "leader_renames_a_cycle_to_nothing": (
         "leader",
@@ -912,8 +1086,9 @@ WHILE_ACTIVE = {
     "admin_changes_a_role": ("admin", _org_write(_change_role)),
     "leader_creates_a_strategic_goal": (
         "leader",
-        lambda me, a, p: goal_create(actor=me, cycle=a.cycle, level="strategic",
-                                     title="Strengthen innovation culture"),
+        lambda me, a, p: goal_create(
+            actor=me, cycle=a.cycle, level="strategic", title="Strengthen innovation culture"
+        ),
     ),
     "leader_edits_a_strategic_kpi": (
         "leader",
@@ -929,8 +1104,14 @@ WHILE_ACTIVE = {
     ),
     "manager_creates_a_tier2_team_goal": (
         "manager",
-        lambda me, a, p: goal_create(actor=me, cycle=a.cycle, level="team", title="Tier 2 SLA",
-                                     parent=p.department, department=a.tier2),
+        lambda me, a, p: goal_create(
+            actor=me,
+            cycle=a.cycle,
+            level="team",
+            title="Tier 2 SLA",
+            parent=p.department,
+            department=a.tier2,
+        ),
     ),
     "member_records_on_their_kpi": (
         "member",
