@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from goals.api import CycleViewSet, GoalViewSet
 from kpis.api import KpiViewSet
-from org.api import DepartmentViewSet, MemberViewSet, MeView
+from org.api import DepartmentViewSet, MemberViewSet, MeView, NotificationViewSet
 
 router = DefaultRouter()
 router.register("members", MemberViewSet, basename="member")
@@ -17,6 +17,7 @@ router.register("departments", DepartmentViewSet, basename="department")
 router.register("cycles", CycleViewSet, basename="cycle")
 router.register("goals", GoalViewSet, basename="goal")
 router.register("kpis", KpiViewSet, basename="kpi")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("v1/auth/token/", ObtainAuthToken.as_view(), name="api-token"),

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "org.context_processors.notifications",
             ],
         },
     },
@@ -165,10 +167,35 @@ else:
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+# A write must not hang when the broker is down: try once, briefly, then log.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 0,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    # Check-in reminders: idempotent, so a missed or doubled run is harmless.
+    "checkin-reminders": {
+        "task": "kpis.tasks.send_checkin_reminders",
+        "schedule": crontab(minute=0, hour=envint("REMINDER_HOUR_UTC", "7")),
+    },
+    # Review reminders for meetings in the next two days.
+    "review-reminders": {
+        "task": "reviews.tasks.send_review_reminders",
+        "schedule": crontab(minute=5, hour=envint("REMINDER_HOUR_UTC", "7")),
+    },
+    # Health moves with the calendar even without new values; also repairs drift.
+    "rollup-all-cycles": {
+        "task": "goals.tasks.rollup_all_cycles",
+        "schedule": crontab(minute=30, hour="*/6"),
+    },
+}
 
 REST_FRAMEWORK = {
     # Token first: an anonymous caller gets 401 with `WWW-Authenticate: Token`.

@@ -91,3 +91,26 @@ class KpiUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi}: {self.value} on {self.date}"
+
+
+class CheckinReminder(models.Model):
+    """One check-in reminder sent to a KPI owner for one period: the unique
+    constraint is what makes a second (or concurrent) run send nothing twice."""
+
+    member = models.ForeignKey(
+        "org.Member", on_delete=models.CASCADE, related_name="checkin_reminders"
+    )
+    period = models.CharField(max_length=8)  # "2027-03" or "2027-Q1"
+    kpi_count = models.PositiveIntegerField()
+    run = models.UUIDField(help_text="The run that claimed it: only that run sends it.")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "period"], name="one_checkin_reminder_per_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.period}"

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from cascade.celery import enqueue_on_commit
 from goals import rollup
 from goals.models import Goal
 from goals.services import Errors, check_dates, check_same_organization, check_weight
@@ -185,6 +186,7 @@ def kpi_update_record(
     errors.raise_if_any()
 
     rollup.lock_chains([kpi.goal_id])
+    health_before = Kpi.objects.values_list("health", flat=True).get(pk=kpi.pk)
     update = KpiUpdate.objects.create(
         kpi=kpi,
         value=float(value),
@@ -195,4 +197,37 @@ def kpi_update_record(
     )
     rollup.goal_rollup_ancestors(kpi_ids=[kpi.pk], today=today)
     kpi.refresh_from_db(fields=["current", "progress", "health"])
+    if kpi.health != health_before:
+        from .tasks import notify_kpi_health
+
+        enqueue_on_commit(notify_kpi_health, update.pk, health_before)
     return update
+
+
+WORSE = {"on_track": 0, "not_started": 0, "done": 0, "at_risk": 1, "off_track": 2}
+
+
+def kpi_health_notify(*, update_id: int, health_before: str) -> int:
+    """Notify the goal's owner (when not the author) that a KPI's health got worse."""
+    from org.models import Notification
+
+    update = (
+        KpiUpdate.objects.select_related("kpi__goal__owner", "author__user")
+        .filter(pk=update_id)
+        .first()
+    )
+    if update is None:
+        return 0
+    kpi, owner = update.kpi, update.kpi.goal.owner
+    if owner is None or owner.pk == update.author_id:
+        return 0
+    if WORSE.get(kpi.health, 0) <= WORSE.get(health_before, 0):
+        return 0
+    Notification.objects.create(
+        member=owner,
+        kind="kpi_health",
+        link=f"/goals/{kpi.goal_id}/#kpi-{kpi.pk}",
+        title=f"“{kpi.name}” is now {kpi.get_health_display().lower()}",
+        body=f"{update.author.display_name} recorded {update.value:g} {kpi.unit} on {update.date}.",
+    )
+    return 1

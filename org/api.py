@@ -5,20 +5,28 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .drf import IsOrganizationMember
-from .models import Department, Member
+from .models import Department, Member, Notification
 from .permissions import can_manage_org
 from .serializers import (
     DepartmentSerializer,
     MemberSerializer,
     MemberUpdateSerializer,
     MeSerializer,
+    NotificationSerializer,
 )
-from .services import department_create, department_update, member_create, member_update
+from .services import (
+    department_create,
+    department_update,
+    member_create,
+    member_update,
+    notification_mark_read,
+)
 
 
 class OrgViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -127,3 +135,25 @@ class DepartmentViewSet(OrgViewSet):
             **self.parsed(DepartmentSerializer, department),
         )
         return Response(self.get_serializer(department).data)
+
+
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's own in-app notifications, newest first."""
+
+    permission_classes = [IsOrganizationMember]
+    serializer_class = NotificationSerializer
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        return Notification.objects.filter(member=self.request.member).order_by(
+            "-created_at", "-id"
+        )
+
+    @extend_schema(request=None, responses=NotificationSerializer, summary="Mark one read")
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = self.get_object()
+        notification_mark_read(actor=request.member, notification=notification)
+        return Response(NotificationSerializer(notification).data)

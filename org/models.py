@@ -80,6 +80,9 @@ class Member(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
     is_active = models.BooleanField(default=True)
+    reminder_emails = models.BooleanField(
+        default=True, help_text="Email me check-in reminders (in-app notifications always arrive)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,3 +97,26 @@ class Member(models.Model):
     @property
     def display_name(self) -> str:
         return self.user.get_full_name() or self.user.username
+
+
+class Notification(models.Model):
+    """An in-app message to one member (reminders, and whatever else needs their eye)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["member", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def organization_id(self) -> int:
+        return self.member.organization_id

@@ -91,3 +91,20 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
     def get_validators(self):
         return []  # uniqueness is the service's to check, after permissions
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        from .models import Notification
+
+        model = Notification
+        fields = ["id", "kind", "title", "body", "link", "created_at", "read_at", "read"]
+        read_only_fields = fields
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+    def get_read(self, notification) -> bool:
+        return notification.read_at is not None

@@ -233,3 +233,35 @@ def send_password_link(user, *, invited_by: Member | None = None) -> None:
         from_email=None,
         recipient_list=[user.email],
     )
+
+
+def notification_mark_read(*, actor: Member, notification) -> None:
+    """Mark one of the actor's own notifications read (someone else's is not found)."""
+    from django.http import Http404
+    from django.utils import timezone
+
+    from .models import Notification
+
+    if notification.member_id != actor.pk:
+        raise Http404("No such notification.")
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    notification.refresh_from_db(fields=["read_at"])
+
+
+def notifications_mark_all_read(*, actor: Member) -> int:
+    from django.utils import timezone
+
+    from .models import Notification
+
+    return Notification.objects.filter(member=actor, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def member_set_reminder_emails(*, actor: Member, enabled: bool) -> Member:
+    """Each person decides for themselves whether reminders also come by email."""
+    actor.reminder_emails = bool(enabled)
+    actor.save(update_fields=["reminder_emails"])
+    return actor

@@ -9,4 +9,12 @@ urlpatterns = [
     path("department/<int:department_id>/", views.department_page, name="department-detail"),
     path("people/", views.people, name="people"),
     path("people/<int:member_id>/", views.person_edit, name="person-edit"),
+    path("notifications/", views.notifications, name="notifications"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        views.notification_read,
+        name="notification-read",
+    ),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications-read-all"),
+    path("notifications/preferences/", views.reminder_preferences, name="reminder-preferences"),
 ]

@@ -16,9 +16,15 @@ from kpis.models import Kpi
 
 from .decorators import member_required
 from .forms import InviteForm, MemberEditForm
-from .models import Department, Member
+from .models import Department, Member, Notification
 from .permissions import can_manage_org, department_subtree_ids
-from .services import member_invite, member_update
+from .services import (
+    member_invite,
+    member_set_reminder_emails,
+    member_update,
+    notification_mark_read,
+    notifications_mark_all_read,
+)
 
 
 @member_required
@@ -171,3 +177,38 @@ def person_edit(request, member_id: int):
             {"person": person, "saved": True, "request": request},
         )
     return redirect("people")
+
+
+@member_required
+def notifications(request):
+    member = request.member
+    items = list(member.notifications.all()[:100])
+    return render(request, "org/notifications.html", {"nav": "notifications", "items": items})
+
+
+@require_POST
+@member_required
+def notification_read(request, notification_id: int):
+    notification = get_object_or_404(Notification, pk=notification_id, member=request.member)
+    notification_mark_read(actor=request.member, notification=notification)
+    if request.htmx:
+        return render(
+            request, "org/notifications.html#item", {"item": notification, "request": request}
+        )
+    return redirect(notification.link or "notifications")
+
+
+@require_POST
+@member_required
+def notifications_read_all(request):
+    notifications_mark_all_read(actor=request.member)
+    return redirect("notifications")
+
+
+@require_POST
+@member_required
+def reminder_preferences(request):
+    member_set_reminder_emails(
+        actor=request.member, enabled=request.POST.get("reminder_emails") == "on"
+    )
+    return redirect("notifications")

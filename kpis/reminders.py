@@ -1,0 +1,147 @@
+"""Check-in reminders (SPEC §6): in the last 7 days of each month or quarter, every
+KPI owner whose active KPIs lack a value for that period gets one message listing
+them — never twice, however often or concurrently the job runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from goals.models import Cycle, GoalState
+from goals.periods import Period, period_containing
+from org.models import Member, Notification, Organization
+
+from .models import CheckinReminder, Kpi
+
+log = logging.getLogger(__name__)
+
+WINDOW_DAYS = 7  # remind from the period's last day − 7 (inclusive) to its end
+
+
+@dataclass
+class Due:
+    member: Member
+    period: Period
+    kpis: list[Kpi]
+
+
+def in_reminder_window(period: Period, day: dt.date) -> bool:
+    return period.end - dt.timedelta(days=WINDOW_DAYS) <= day <= period.end
+
+
+def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
+    """Who needs a check-in reminder on `day`, and for which KPIs.
+
+    1. For each cadence, the period containing `day`; skip it outside its last 7 days.
+    2. Active KPIs (goal active, cycle containing `day`) with no update dated in the period.
+    3. Grouped by owner and period, across cycles.
+    """
+    cycles = list(Cycle.objects.filter(organization=organization, start__lte=day, end__gte=day))
+    by_cadence: dict[str, list[Cycle]] = defaultdict(list)
+    for cycle in cycles:
+        by_cadence[cycle.cadence].append(cycle)
+    due: dict[tuple[int, str], Due] = {}
+    for cadence, cadence_cycles in by_cadence.items():
+        period = period_containing(cadence, day)
+        if not in_reminder_window(period, day):
+            continue
+        kpis = (
+            Kpi.objects.filter(
+                goal__cycle__in=cadence_cycles,
+                goal__state=GoalState.ACTIVE,
+                start__lte=day,
+                owner__is_active=True,
+            )
+            .exclude(updates__date__range=(period.start, period.end))
+            .select_related("goal__cycle", "owner__user")
+            .order_by("owner_id", "goal__cycle_id", "id")
+        )
+        for kpi in kpis:
+            key = (kpi.owner_id, period.key)
+            if key not in due:
+                due[key] = Due(member=kpi.owner, period=period, kpis=[])
+            due[key].kpis.append(kpi)
+    return list(due.values())
+
+
+def reminders_send_due(*, day: dt.date | None = None) -> int:
+    """Send every check-in reminder due today (each organization's today, or `day`);
+    returns how many were sent by this run."""
+    sent = 0
+    for organization in Organization.objects.order_by("id"):
+        sent += _send_for(organization, day or organization.today())
+    return sent
+
+
+@transaction.atomic
+def _send_for(organization: Organization, day: dt.date) -> int:
+    """Claim the reminders (the unique constraint lets one run win each), record the
+    in-app notifications, and email those who want email once the claim is committed."""
+    due = reminders_due(organization, day)
+    if not due:
+        return 0
+    run = uuid.uuid4()
+    CheckinReminder.objects.bulk_create(
+        [
+            CheckinReminder(member=d.member, period=d.period.key, kpi_count=len(d.kpis), run=run)
+            for d in due
+        ],
+        ignore_conflicts=True,
+    )
+    mine = set(CheckinReminder.objects.filter(run=run).values_list("member_id", "period"))
+    claimed = [d for d in due if (d.member.pk, d.period.key) in mine]
+    link = reverse("my-work")
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                member=d.member,
+                kind="checkin_reminder",
+                link=link,
+                title=f"Check-in for {d.period.key}: {_count(d.kpis)} without a value",
+                body="\n".join(f"{kpi.name} ({kpi.goal.title})" for kpi in d.kpis),
+            )
+            for d in claimed
+        ]
+    )
+    emails = [d for d in claimed if d.member.reminder_emails and d.member.user.email]
+    if emails:
+        transaction.on_commit(lambda: _email(emails))
+    return len(claimed)
+
+
+def _count(kpis: list, noun: str = "KPI") -> str:
+    return f"{len(kpis)} {noun}{'' if len(kpis) == 1 else 's'}"
+
+
+def _email(due: list[Due]) -> None:
+    messages = []
+    for d in due:
+        context = {
+            "member": d.member,
+            "period": d.period,
+            "kpis": d.kpis,
+            "my_work_url": settings.SITE_URL + reverse("my-work"),
+            "settings_url": settings.SITE_URL + reverse("notifications"),
+        }
+        message = EmailMultiAlternatives(
+            subject=f"Cascade check-in: {_count(d.kpis, 'KPI value')} due for {d.period.key}",
+            body=render_to_string("kpis/email/checkin_reminder.txt", context),
+            to=[d.member.user.email],
+        )
+        message.attach_alternative(
+            render_to_string("kpis/email/checkin_reminder.html", context), "text/html"
+        )
+        messages.append(message)
+    try:
+        get_connection().send_messages(messages)
+    except Exception:  # the in-app notifications stand; mail can be retried by hand
+        log.exception("Could not send %d check-in reminder emails", len(messages))

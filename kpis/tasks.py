@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+
+
+@shared_task
+def send_checkin_reminders(day: str | None = None) -> int:
+    """Daily: check-in reminders due today (or on `day`, YYYY-MM-DD)."""
+    from .reminders import reminders_send_due
+
+    return reminders_send_due(day=dt.date.fromisoformat(day) if day else None)
+
+
+@shared_task
+def notify_kpi_health(update_id: int, health_before: str) -> int:
+    """After a value is recorded: tell the goal's owner when a KPI slips."""
+    from .services import kpi_health_notify
+
+    return kpi_health_notify(update_id=update_id, health_before=health_before)
