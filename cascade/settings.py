@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -128,7 +129,14 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.getenv("STATIC_ROOT", BASE_DIR / "staticfiles"))
+if not DEBUG:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -184,11 +192,6 @@ CELERY_BEAT_SCHEDULE = {
     "checkin-reminders": {
         "task": "kpis.tasks.send_checkin_reminders",
         "schedule": crontab(minute=0, hour=envint("REMINDER_HOUR_UTC", "7")),
-    },
-    # Review reminders for meetings in the next two days.
-    "review-reminders": {
-        "task": "reviews.tasks.send_review_reminders",
-        "schedule": crontab(minute=5, hour=envint("REMINDER_HOUR_UTC", "7")),
     },
     # Health moves with the calendar even without new values; also repairs drift.
     "rollup-all-cycles": {

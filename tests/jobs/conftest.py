@@ -22,15 +22,19 @@ def _broker() -> str:
 
 @contextmanager
 def broker_at(url: str):
-    """Point the app's producers at `url` for the duration (new connection pools)."""
-    saved = celery_app.conf.broker_url
-    celery_app.conf.broker_url = url
+    """Point the app's producers at `url` for the duration (new connection pools).
+    Celery reads CELERY_BROKER_URL from the environment before its own settings."""
+    saved = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = url
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
     try:
         yield
     finally:
-        celery_app.conf.broker_url = saved
+        if saved is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 

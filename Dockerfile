@@ -1,0 +1,18 @@
+# Cascade: one image for web (gunicorn), worker and beat (Celery).
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DJANGO_SETTINGS_MODULE=cascade.settings
+
+WORKDIR /app
+RUN useradd --create-home --uid 1000 cascade
+
+COPY . .
+RUN pip install . \
+    && DEBUG=false SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+
+USER cascade
+EXPOSE 8000
+CMD ["gunicorn", "cascade.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
