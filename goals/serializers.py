@@ -31,9 +31,18 @@ class CycleSerializer(serializers.ModelSerializer):
         return []  # the service checks the name and the dates, after permissions
 
 
+class NumberField(serializers.FloatField):
+    """A JSON number (or numeric text): `true` is not a number here."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class GoalSerializer(serializers.ModelSerializer):
     progress = ProgressField()
-    weight = serializers.FloatField(required=False)
+    weight = NumberField(required=False)
 
     class Meta:
         model = Goal

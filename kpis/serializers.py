@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from goals.models import Goal
-from goals.serializers import ProgressField
+from goals.serializers import NumberField, ProgressField
 from org.models import Member
 from org.serializers import scope_related
 
@@ -26,9 +26,9 @@ SMART = inline_serializer(
 class KpiSerializer(serializers.ModelSerializer):
     progress = ProgressField()
     current = serializers.FloatField(read_only=True, allow_null=True)
-    baseline = serializers.FloatField()
-    target = serializers.FloatField()
-    weight = serializers.FloatField(required=False)
+    baseline = NumberField()
+    target = NumberField()
+    weight = NumberField(required=False)
     smart = serializers.SerializerMethodField()
 
     class Meta:
@@ -76,7 +76,7 @@ class KpiSerializer(serializers.ModelSerializer):
 
 
 class KpiUpdateSerializer(serializers.ModelSerializer):
-    value = serializers.FloatField()
+    value = NumberField()
     date = serializers.DateField(required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     confidence = serializers.ChoiceField(

@@ -1,0 +1,61 @@
+"""Shared helpers of the API tests: authenticated clients and database snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from contextlib import contextmanager
+
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from goals.models import Cycle, Goal
+from kpis.models import Kpi, KpiUpdate
+from org.models import Department, Member, Organization
+
+API = "/api/v1"
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def client_for(member: Member) -> APIClient:
+    """An API client that authenticates as `member` with a real token header."""
+    token, _ = Token.objects.get_or_create(user=member.user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def database() -> dict[str, list[dict]]:
+    """Every row an API write could touch, field by field."""
+    models = (get_user_model(), Organization, Department, Member, Cycle, Goal, Kpi, KpiUpdate)
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
+
+
+@contextmanager
+def unchanged():
+    """The block leaves every row of the database as it was."""
+    before = database()
+    yield
+    assert database() == before, "the request changed the database"
+
+
+def is_number(value) -> bool:
+    """A JSON number: int or float, not a bool, not a string."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_iso_date(value) -> bool:
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        return False
+    dt.date.fromisoformat(value)
+    return True
+
+
+def ids(response) -> set[int]:
+    """The ids of a paginated list response."""
+    return {row["id"] for row in response.json()["results"]}

@@ -1,0 +1,198 @@
+"""The API's reads take the same number of queries whatever the size of the tree
+(no N+1): each endpoint is measured on a small tree, the tree is grown several
+times over with factories and rolled up, and the endpoint is measured again.
+Recording a value costs queries by the depth of the chain, never its width."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from goals.models import Goal
+from goals.rollup import cycle_rollup
+from kpis.models import Kpi, KpiUpdate
+from org.models import Department, Member
+from tests.factories import CycleFactory, DepartmentFactory, GoalFactory, KpiFactory, MemberFactory
+
+from .helpers import API, client_for
+
+pytestmark = pytest.mark.django_db
+
+# Upper bounds, with a little room over what is measured: two for authentication
+# (token, membership), then the endpoint's own fixed number.
+MAX_QUERIES = {
+    "goals": 4,
+    "kpis": 4,
+    "members": 4,
+    "departments": 4,
+    "cycles": 4,
+    "kpi_updates": 5,
+    "goal_tree": 5,
+    "goal_alignment": 4,
+}
+
+
+class Sizes:
+    """How far the tree has grown; `deepest` is a four-level individual goal."""
+
+    def __init__(self, acme, tree):
+        self.acme, self.tree, self.rounds, self.deepest = acme, tree, 0, None
+
+
+def grow(s: Sizes, width: int) -> None:
+    """Add `width` department goals under the strategic objective, each with `width`
+    team goals, each with one individual goal; a KPI with two updates on every new
+    goal; `width` more updates on the measured KPI; people, departments and cycles."""
+    acme, tree = s.acme, s.tree
+    s.rounds += 1
+    today = acme.org.today()
+    owner = acme.member
+
+    def measured(goal, kpi_owner):
+        kpi = KpiFactory(goal=goal, owner=kpi_owner)
+        KpiUpdate.objects.bulk_create(
+            KpiUpdate(kpi=kpi, value=v, date=today, author=kpi_owner) for v in (10, 20)
+        )
+
+    for d in range(width):
+        department = DepartmentFactory(
+            organization=acme.org, name=f"Unit {s.rounds}.{d}", parent=acme.support
+        )
+        member = MemberFactory(organization=acme.org, department=department)
+        goal = GoalFactory(
+            cycle=acme.cycle,
+            level="department",
+            parent=tree.strategic,
+            department=department,
+            owner=member,
+        )
+        measured(goal, member)
+        for _ in range(width):
+            team = GoalFactory(cycle=acme.cycle, level="team", parent=goal, department=department)
+            measured(team, member)
+            individual = GoalFactory(cycle=acme.cycle, level="individual", parent=team, owner=owner)
+            measured(individual, owner)
+            s.deepest = s.deepest or individual
+        CycleFactory(
+            organization=acme.org,
+            name=f"Cycle {s.rounds}.{d}",
+            start=dt.date(2030 + s.rounds, 1, 1) + dt.timedelta(days=d),
+            end=dt.date(2030 + s.rounds, 12, 31),
+        )
+    KpiUpdate.objects.bulk_create(
+        KpiUpdate(kpi=tree.individual_kpi, value=5 + i / 10, date=today, author=owner)
+        for i in range(width)
+    )
+    cycle_rollup(acme.cycle)
+
+
+def url_of(s: Sizes, endpoint: str) -> str:
+    return {
+        "goals": f"{API}/goals/",
+        "kpis": f"{API}/kpis/",
+        "members": f"{API}/members/",
+        "departments": f"{API}/departments/",
+        "cycles": f"{API}/cycles/",
+        "kpi_updates": f"{API}/kpis/{s.tree.individual_kpi.pk}/updates/",
+        "goal_tree": f"{API}/goals/{s.tree.strategic.pk}/tree/",
+        "goal_alignment": f"{API}/goals/{s.deepest.pk}/alignment/",
+    }[endpoint]
+
+
+def rows() -> dict[str, int]:
+    return {
+        "goals": Goal.objects.count(),
+        "kpis": Kpi.objects.count(),
+        "updates": KpiUpdate.objects.count(),
+        "members": Member.objects.count(),
+        "departments": Department.objects.count(),
+    }
+
+
+def measure(client, method: str, url: str, body=None) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)(url, body, format="json") if body else client.get(url)
+    assert response.status_code in (200, 201), (url, response.content)
+    return len(queries), response
+
+
+@pytest.mark.parametrize("endpoint", MAX_QUERIES)
+def test_reads_take_the_same_queries_on_a_larger_tree(
+    acme, tree, endpoint, django_assert_max_num_queries
+):
+    s = Sizes(acme, tree)
+    client = client_for(acme.admin)
+    grow(s, 2)
+    url = url_of(s, endpoint)
+    client.get(url)  # warm up (first-use caches)
+    small_rows = rows()
+    small, small_response = measure(client, "get", url)
+
+    grow(s, 7)
+    large_rows = rows()
+    assert large_rows["goals"] >= 5 * small_rows["goals"], (small_rows, large_rows)
+    large, large_response = measure(client, "get", url)
+
+    assert small == large, f"{endpoint}: {small} queries on the small tree, {large} on the large"
+    with django_assert_max_num_queries(MAX_QUERIES[endpoint]):
+        client.get(url)
+    print(
+        f"\n{endpoint}: {small} queries ({small_rows['goals']} goals) = "
+        f"{large} queries ({large_rows['goals']} goals)"
+    )
+
+    # the larger response really is larger (the measurement saw the growth)
+    if endpoint in ("goals", "kpis", "members", "departments", "cycles", "kpi_updates"):
+        assert large_response.json()["count"] > small_response.json()["count"]
+    if endpoint == "goal_tree":
+        assert len(large_response.json()["children"]) > len(small_response.json()["children"])
+    if endpoint == "goal_alignment":
+        assert len(large_response.json()) == 4
+
+
+def test_tree_is_complete_on_the_larger_tree(acme, tree):
+    """The fixed-query tree still holds every goal and KPI below the root."""
+    s = Sizes(acme, tree)
+    grow(s, 5)
+    data = client_for(acme.reviewer).get(url_of(s, "goal_tree")).json()
+    goals, kpis = 0, 0
+
+    def walk(node):
+        nonlocal goals, kpis
+        goals += 1
+        kpis += len(node["kpis"])
+        for child in node["children"]:
+            walk(child)
+
+    walk(data)
+    assert goals == Goal.objects.filter(cycle=acme.cycle).count()
+    assert kpis == Kpi.objects.filter(goal__cycle=acme.cycle).count()
+
+
+@pytest.mark.parametrize(
+    ("kpi_name", "limit"),
+    [
+        pytest.param("individual_kpi", 25, id="individual_chain_of_three"),
+        pytest.param("strategic_kpi", 20, id="strategic_root"),
+    ],
+)
+def test_recording_a_value_does_not_grow_with_the_tree(
+    acme, tree, kpi_name, limit, django_assert_max_num_queries
+):
+    s = Sizes(acme, tree)
+    client = client_for(acme.leader)
+    grow(s, 2)
+    url = f"{API}/kpis/{getattr(tree, kpi_name).pk}/updates/"
+    client.post(url, {"value": 5}, format="json")  # warm up
+    # each measured value differs from the KPI's current one, so the whole chain moves
+    small, _ = measure(client, "post", url, {"value": 4.5})
+    grow(s, 7)
+    large, response = measure(client, "post", url, {"value": 4.2})
+    assert small == large, f"{small} queries on the small tree, {large} on the large"
+    assert response.json()["value"] == 4.2
+    with django_assert_max_num_queries(limit):
+        assert client.post(url, {"value": 4.8}, format="json").status_code == 201
+    print(f"\nPOST {kpi_name} updates: {small} queries = {large} queries")
