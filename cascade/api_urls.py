@@ -13,6 +13,7 @@ from rest_framework.routers import DefaultRouter
 from goals.api import CycleViewSet, GoalViewSet
 from kpis.api import KpiViewSet
 from org.api import DepartmentViewSet, MemberViewSet, MeView, NotificationViewSet
+from reviews.api import ReviewViewSet
 
 # Swagger UI styles itself inline; scripts stay nonce-only, as everywhere.
 API_DOCS = csp_override({**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})(
@@ -25,6 +26,7 @@ router.register("departments", DepartmentViewSet, basename="department")
 router.register("cycles", CycleViewSet, basename="cycle")
 router.register("goals", GoalViewSet, basename="goal")
 router.register("kpis", KpiViewSet, basename="kpi")
+router.register("reviews", ReviewViewSet, basename="review")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [

@@ -172,8 +172,8 @@ else:
     EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
 
 # Celery: with no broker configured every task runs inline (the embedded default).
-CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not os.getenv("CELERY_BROKER_URL")
+CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND") or None
 CELERY_TIMEZONE = "UTC"
@@ -192,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
     "checkin-reminders": {
         "task": "kpis.tasks.send_checkin_reminders",
         "schedule": crontab(minute=0, hour=envint("REMINDER_HOUR_UTC", "7")),
+    },
+    # Review reminders: participants of reviews in the next two days, once each.
+    "review-reminders": {
+        "task": "reviews.tasks.send_review_reminders",
+        "schedule": crontab(minute=5, hour=envint("REMINDER_HOUR_UTC", "7")),
     },
     # Health moves with the calendar even without new values; also repairs drift.
     "rollup-all-cycles": {
@@ -235,4 +240,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    # Inline (eager) tasks would log every run at INFO; a worker logs them itself.
+    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
 }

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("goals.urls")),
     path("", include("kpis.urls")),
     path("", include("org.urls")),
+    path("", include("reviews.urls")),
 ]
 
 handler404 = "cascade.views.page_not_found"

@@ -15,6 +15,7 @@ from kpis.smart import kpi_smart
 from org.decorators import member_required
 from org.models import Department
 from org.permissions import can_add_child_goal, can_edit_goal, can_edit_goal_at
+from reviews.selectors import upcoming_reviews
 
 from . import selectors
 from .forms import GoalEditForm, GoalForm, add_service_errors
@@ -36,6 +37,7 @@ def dashboard(request):
         context |= {
             "objectives": objectives,
             "warnings": selectors.dashboard_warnings(cycle, active),
+            "upcoming_reviews": upcoming_reviews(cycle),
         }
     return _page(request, "goals/dashboard.html", "dashboard", context)
 

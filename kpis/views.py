@@ -14,6 +14,7 @@ from goals import selectors as goal_selectors
 from goals.forms import add_service_errors
 from org.decorators import member_required
 from org.permissions import can_edit_kpi, can_record_update
+from reviews.selectors import open_actions_for
 
 from . import selectors
 from .forms import KpiForm, RecordForm
@@ -33,6 +34,7 @@ def my_work(request):
         for kpi in kpis:
             kpi.form = RecordForm(prefix=f"kpi{kpi.pk}")
         context |= {"goals": goals, "kpis": kpis}
+    context["actions"] = open_actions_for(member)
     return render(request, "kpis/my_work.html", context)
 
 

@@ -216,8 +216,24 @@ def build_demo() -> Organization:
             owner=member,
         )
         _kpi(own, member, row["own_kpi"], dates)
+    _review(org, cycle, people["rey"], departments["Customer Support"])
     del admin
     return org
+
+
+def _review(org: Organization, cycle: Cycle, reviewer: Member, department: Department) -> None:
+    """A quarterly check-in of Customer Support, two days from today at 10:00."""
+    from goals.periods import period_containing
+    from reviews.models import Review
+    from reviews.services import review_create
+
+    title = f"{department.name} check-in"
+    if Review.objects.filter(organization=org, title=title).exists():
+        return
+    day = min(org.today() + dt.timedelta(days=2), cycle.end)
+    review_create(actor=reviewer, cycle=cycle, title=title, department=department,
+                  period=period_containing(cycle.cadence, day).key,
+                  scheduled_for=dt.datetime.combine(day, dt.time(10, 0)), facilitator=reviewer)
 
 
 def _goal(cycle: Cycle, actor: Member, *, title: str, **fields) -> Goal:

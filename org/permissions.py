@@ -159,3 +159,19 @@ def can_run_reviews(
     if member.role in (*LEADERSHIP, Role.REVIEWER):
         return True
     return member.role == Role.MANAGER and in_manager_scope(member, department_id)
+
+
+def can_run_review(member: Member | None, review) -> bool:
+    """Start, record in, add actions to, and complete this review."""
+    from reviews.selectors import review_scope_department_id
+
+    return can_run_reviews(
+        member, review.organization_id, review_scope_department_id(review.goal, review.department)
+    )
+
+
+def can_mark_action_done(member: Member | None, action) -> bool:
+    """An action's owner ticks it off; so may whoever runs its review."""
+    if member is None or not member.is_active:
+        return False
+    return action.owner_id == member.pk or can_run_review(member, action.review)

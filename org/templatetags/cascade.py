@@ -32,6 +32,11 @@ def can_manage_org(member) -> bool:
 
 
 @register.filter
+def can_mark_action_done(member, action) -> bool:
+    return permissions.can_mark_action_done(member, action)
+
+
+@register.filter
 def pct(value) -> str:
     """Progress as shown everywhere: one decimal."""
     return f"{display(float(value or 0)):.1f}"

@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from kpis.reminders import reminders_send_due
+from reviews.reminders import review_reminders_send_due
 
 
 class Command(BaseCommand):
@@ -26,3 +27,5 @@ class Command(BaseCommand):
                 raise CommandError(f"--date must be YYYY-MM-DD, not {date!r}") from None
         checkins = reminders_send_due(day=day)
         self.stdout.write(self.style.SUCCESS(f"Check-in reminders sent: {checkins}"))
+        reviews = review_reminders_send_due(day=day)
+        self.stdout.write(self.style.SUCCESS(f"Review reminders sent: {reviews}"))

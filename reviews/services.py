@@ -1,0 +1,331 @@
+"""Writes for check-in reviews: schedule, start (snapshot), record, act, complete."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from goals.models import LEVEL_RANK, Cycle, Goal, Health
+from goals.periods import period_from_key
+from goals.services import Errors, check_same_organization
+from kpis.models import Kpi
+from org.models import Department, Member
+from org.permissions import can_mark_action_done, can_run_review, can_run_reviews
+
+from . import selectors
+from .models import ActionItem, Assessment, Review, ReviewItem, ReviewState
+from .selectors import review_scope_department_id
+
+# Agenda: what needs the meeting's attention first.
+AGENDA_RANK = {Health.OFF_TRACK: 0, Health.AT_RISK: 1}
+STALE_RANK, ON_TRACK_RANK, OTHER_RANK = 2, 3, 4
+
+
+def _require_run(member: Member, review: Review) -> None:
+    if not can_run_review(member, review):
+        raise PermissionDenied("You may not run this review.")
+
+
+def _refuse_if_completed(
+    review: Review, message: str = "This review is completed: it can't change."
+) -> None:
+    if review.state == ReviewState.COMPLETED:
+        raise ValidationError({"state": [message]})
+
+
+def _aware(moment: dt.datetime | None, organization) -> dt.datetime | None:
+    """A time without an offset is in the organization's time zone."""
+    if moment is not None and timezone.is_naive(moment):
+        return moment.replace(tzinfo=zoneinfo.ZoneInfo(organization.timezone))
+    return moment
+
+
+def _validate(review: Review) -> None:
+    errors = Errors()
+    if not (review.title or "").strip():
+        errors.add("title", "A title is required.")
+    elif len(review.title) > 300:
+        errors.add("title", "At most 300 characters.")
+    if review.goal_id and review.department_id:
+        errors.add("department", "Choose a goal or a department as the scope, not both.")
+    if review.goal_id and review.goal.cycle_id != review.cycle_id:
+        errors.add("goal", "The goal belongs to another cycle.")
+    period = period_from_key(review.cycle.cadence, review.period)
+    if period is None:
+        example = "2027-03" if review.cycle.cadence == "monthly" else "2027-Q1"
+        errors.add(
+            "period",
+            f"The cycle “{review.cycle.name}” checks in {review.cycle.cadence}: "
+            f"write the period like {example}.",
+        )
+    elif period.end < review.cycle.start or period.start > review.cycle.end:
+        errors.add("period", f"{review.period} lies outside the cycle “{review.cycle.name}”.")
+    if review.scheduled_for is None:
+        errors.add("scheduled_for", "A date and time is required.")
+    if review.facilitator_id is None:
+        errors.add("facilitator", "A review needs a facilitator.")
+    elif not review.facilitator.is_active:
+        errors.add("facilitator", "This person is deactivated.")
+    errors.raise_if_any()
+
+
+@transaction.atomic
+def review_create(
+    *,
+    actor: Member,
+    cycle: Cycle,
+    title: str,
+    period: str,
+    scheduled_for: dt.datetime,
+    facilitator: Member | None = None,
+    goal: Goal | None = None,
+    department: Department | None = None,
+) -> Review:
+    """Schedule a check-in for a goal subtree, a department, or (neither) the whole
+    organization."""
+    errors = Errors()
+    check_same_organization(
+        errors,
+        actor.organization_id,
+        cycle=cycle,
+        goal=goal,
+        department=department,
+        facilitator=facilitator,
+    )
+    errors.raise_if_any()
+    if not can_run_reviews(
+        actor, actor.organization_id, review_scope_department_id(goal, department)
+    ):
+        raise PermissionDenied("You may not schedule a review of this scope.")
+    review = Review(
+        organization_id=actor.organization_id,
+        cycle=cycle,
+        title=title,
+        period=period or "",
+        scheduled_for=_aware(scheduled_for, actor.organization),
+        facilitator=facilitator or actor,
+        goal=goal,
+        department=department,
+        created_by=actor,
+    )
+    _validate(review)
+    review.save()
+    return review
+
+
+REVIEW_FIELDS = ("title", "period", "scheduled_for", "facilitator", "goal", "department", "cycle")
+
+
+@transaction.atomic
+def review_update(*, actor: Member, review: Review, **changes: Any) -> Review:
+    """Edit a review. Its scope, cycle and period are fixed once it has started."""
+    unknown = set(changes) - set(REVIEW_FIELDS)
+    if unknown:
+        raise TypeError(f"review_update() got unknown fields: {', '.join(sorted(unknown))}")
+    errors = Errors()
+    check_same_organization(
+        errors,
+        review.organization_id,
+        **{k: v for k, v in changes.items() if k in ("cycle", "goal", "department", "facilitator")},
+    )
+    errors.raise_if_any()
+    _require_run(actor, review)
+    _refuse_if_completed(review)
+    fixed = {"goal", "department", "cycle", "period"} & {
+        k for k, v in changes.items() if v != getattr(review, k)
+    }
+    if fixed and review.state != ReviewState.SCHEDULED:
+        raise ValidationError({field: ["Fixed once the review has started."] for field in fixed})
+    original = {field: getattr(review, field) for field in REVIEW_FIELDS}
+    for field, value in changes.items():
+        setattr(review, field, value)
+    review.scheduled_for = _aware(review.scheduled_for, actor.organization)
+    try:
+        if not can_run_review(actor, review):
+            raise PermissionDenied("You may not move the review to that scope.")
+        _validate(review)
+    except (ValidationError, PermissionDenied):
+        for field, value in original.items():
+            setattr(review, field, value)
+        raise
+    review.save()
+    return review
+
+
+@transaction.atomic
+def review_start(*, actor: Member, review: Review) -> Review:
+    """Start the meeting: snapshot every active goal in scope into an item.
+
+    1. Lock the review; it must still be scheduled.
+    2. Read the scope's goals with their stored progress and health, and which of them
+       have a KPI without a value dated in the review's period.
+    3. Order the agenda: off track, at risk, a KPI lacking a value, on track, the rest.
+    """
+    _require_run(actor, review)
+    review = Review.objects.select_for_update().select_related("cycle").get(pk=review.pk)
+    if review.state != ReviewState.SCHEDULED:
+        raise ValidationError(
+            {
+                "state": [
+                    f"Only a scheduled review can start; this one is "
+                    f"{review.get_state_display().lower()}."
+                ]
+            }
+        )
+    goals = list(selectors.scope_goals(review).only("id", "level", "progress", "health"))
+    period = selectors.review_period(review)
+    stale = set()
+    if period is not None:
+        stale = set(
+            Kpi.objects.filter(goal__in=[g.pk for g in goals])
+            .exclude(updates__date__range=(period.start, period.end))
+            .values_list("goal_id", flat=True)
+        )
+
+    def rank(goal: Goal) -> tuple:
+        if goal.health in AGENDA_RANK:
+            first = AGENDA_RANK[goal.health]
+        elif goal.pk in stale:
+            first = STALE_RANK
+        elif goal.health == Health.ON_TRACK:
+            first = ON_TRACK_RANK
+        else:
+            first = OTHER_RANK
+        return (first, LEVEL_RANK[goal.level], goal.pk)
+
+    ReviewItem.objects.bulk_create(
+        [
+            ReviewItem(
+                review=review,
+                goal=goal,
+                position=position,
+                progress_snapshot=goal.progress,
+                health_snapshot=goal.health,
+                stale_snapshot=goal.pk in stale,
+            )
+            for position, goal in enumerate(sorted(goals, key=rank), start=1)
+        ]
+    )
+    review.state = ReviewState.IN_PROGRESS
+    review.started_at = timezone.now()
+    review.save(update_fields=["state", "started_at"])
+    return review
+
+
+@transaction.atomic
+def review_complete(*, actor: Member, review: Review) -> Review:
+    """End the meeting: the review is frozen from now on."""
+    _require_run(actor, review)
+    review = Review.objects.select_for_update().get(pk=review.pk)
+    if review.state != ReviewState.IN_PROGRESS:
+        raise ValidationError(
+            {
+                "state": [
+                    f"Only a review in progress can be completed; this one "
+                    f"is {review.get_state_display().lower()}."
+                ]
+            }
+        )
+    review.state = ReviewState.COMPLETED
+    review.completed_at = timezone.now()
+    review.save(update_fields=["state", "completed_at"])
+    return review
+
+
+ITEM_FIELDS = ("assessment", "win", "notes", "decision")
+
+
+@transaction.atomic
+def review_item_update(*, actor: Member, item: ReviewItem, **changes: Any) -> ReviewItem:
+    """Record the meeting's view of one goal: assessment, win, notes, decision."""
+    unknown = set(changes) - set(ITEM_FIELDS)
+    if unknown:
+        raise TypeError(f"review_item_update() got unknown fields: {', '.join(sorted(unknown))}")
+    review = item.review
+    _require_run(actor, review)
+    _refuse_if_completed(review)
+    errors = Errors()
+    if "assessment" in changes and changes["assessment"] not in ("", *Assessment.values):
+        errors.add("assessment", "Must be on_track, at_risk or off_track.")
+    for field in ("notes", "decision"):
+        if field in changes and len(changes[field] or "") > 10000:
+            errors.add(field, "At most 10,000 characters.")
+    errors.raise_if_any()
+    for field, value in changes.items():
+        setattr(item, field, value if field == "win" else (value or ""))
+    item.save()
+    return item
+
+
+def _validate_action(action: ActionItem) -> None:
+    errors = Errors()
+    if not (action.title or "").strip():
+        errors.add("title", "Say what is to be done.")
+    elif len(action.title) > 300:
+        errors.add("title", "At most 300 characters.")
+    if action.owner_id is None:
+        errors.add("owner", "Someone owns every action.")
+    if action.due is None:
+        errors.add("due", "A due date is required.")
+    if action.item_id and action.item.review_id != action.review_id:
+        errors.add("item", "That item belongs to another review.")
+    errors.raise_if_any()
+
+
+@transaction.atomic
+def action_create(
+    *,
+    actor: Member,
+    review: Review,
+    title: str,
+    owner: Member,
+    due: dt.date,
+    item: ReviewItem | None = None,
+) -> ActionItem:
+    errors = Errors()
+    check_same_organization(errors, review.organization_id, owner=owner)
+    errors.raise_if_any()
+    _require_run(actor, review)
+    _refuse_if_completed(review)
+    action = ActionItem(review=review, title=title, owner=owner, due=due, item=item)
+    _validate_action(action)
+    action.save()
+    return action
+
+
+ACTION_FIELDS = ("title", "owner", "due", "done")
+
+
+@transaction.atomic
+def action_update(*, actor: Member, action: ActionItem, **changes: Any) -> ActionItem:
+    """Edit an action. Its owner may mark it done; once the review is completed,
+    marking done (or not) is the only change left."""
+    unknown = set(changes) - set(ACTION_FIELDS)
+    if unknown:
+        raise TypeError(f"action_update() got unknown fields: {', '.join(sorted(unknown))}")
+    review = action.review
+    errors = Errors()
+    check_same_organization(errors, review.organization_id, owner=changes.get("owner"))
+    errors.raise_if_any()
+    only_done = set(changes) <= {"done"}
+    if not (can_run_review(actor, review) or (only_done and can_mark_action_done(actor, action))):
+        raise PermissionDenied("You may not change this action.")
+    if review.state == ReviewState.COMPLETED and not only_done:
+        raise ValidationError(
+            {
+                field: ["The review is completed: only marking the action done is still possible."]
+                for field in set(changes) - {"done"}
+            }
+        )
+    for field, value in changes.items():
+        setattr(action, field, value)
+    if "done" in changes:
+        action.done_at = timezone.now() if action.done else None
+    _validate_action(action)
+    action.save()
+    return action

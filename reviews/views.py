@@ -1,0 +1,268 @@
+"""Review pages: the list, the meeting (item by item), the summary."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from goals import selectors as goal_selectors
+from goals.forms import add_service_errors
+from goals.periods import period_containing
+from kpis.charts import trend_chart
+from kpis.models import Kpi, KpiUpdate
+from org.decorators import member_required
+from org.permissions import can_run_review, can_run_reviews
+
+from . import selectors
+from .forms import ActionForm, ItemForm, ReviewForm
+from .models import ActionItem, Review, ReviewItem, ReviewState
+from .services import (
+    action_create,
+    action_update,
+    review_complete,
+    review_create,
+    review_item_update,
+    review_start,
+)
+
+
+def _review(request, review_id: int) -> Review:
+    return get_object_or_404(selectors.reviews_of(request.member.organization), pk=review_id)
+
+
+@member_required
+def review_list(request):
+    member = request.member
+    cycle, cycles = goal_selectors.cycle_for_request(request)
+    may_schedule = can_run_reviews(
+        member, member.organization_id, member.department_id
+    ) or can_run_reviews(member, member.organization_id)
+    form = None
+    if cycle is not None and may_schedule:
+        initial = {
+            "period": period_containing(cycle.cadence, member.organization.today()).key,
+            "facilitator": member.pk,
+            "department": member.department_id if member.role == "manager" else None,
+        }
+        form = ReviewForm(
+            request.POST or None, organization=member.organization, cycle=cycle, initial=initial
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                review = review_create(actor=member, cycle=cycle, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                return redirect("review-detail", review_id=review.pk)
+    elif request.method == "POST":
+        raise PermissionDenied("You may not schedule reviews.")
+    reviews = list(selectors.reviews_of(member.organization).filter(cycle=cycle)) if cycle else []
+    return render(
+        request,
+        "reviews/list.html",
+        {
+            "nav": "reviews",
+            "cycle": cycle,
+            "cycles": cycles,
+            "form": form,
+            "upcoming": [r for r in reviews if r.state != ReviewState.COMPLETED][::-1],
+            "past": [r for r in reviews if r.state == ReviewState.COMPLETED],
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+def _item_context(request, review: Review, item: ReviewItem | None) -> dict:
+    """The walked item: its goal's KPIs with trends and the owner's latest word."""
+    if item is None:
+        return {"item": None}
+    kpis = list(
+        Kpi.objects.filter(goal_id=item.goal_id).select_related("owner__user").order_by("id")
+    )
+    history: dict[int, list] = {kpi.pk: [] for kpi in kpis}
+    for update in KpiUpdate.objects.filter(kpi__goal_id=item.goal_id).order_by(
+        "date", "created_at", "id"
+    ):
+        history[update.kpi_id].append(update)
+    today = request.member.organization.today()
+    for kpi in kpis:
+        kpi.history = history[kpi.pk]
+        kpi.last = kpi.history[-1] if kpi.history else None
+        kpi.chart = trend_chart(kpi, kpi.history, today)
+    return {
+        "item": item,
+        "kpis": kpis,
+        "item_form": ItemForm(
+            initial={f: getattr(item, f) for f in ("assessment", "win", "notes", "decision")},
+            prefix=f"item{item.pk}",
+        ),
+        "action_form": ActionForm(
+            organization=request.member.organization,
+            prefix=f"act{item.pk}",
+            initial={"owner": item.goal.owner_id},
+        ),
+        "item_actions": [a for a in item.review.actions.all() if a.item_id == item.pk],
+    }
+
+
+@member_required
+def review_detail(request, review_id: int):
+    review = _review(request, review_id)
+    items = selectors.agenda(review) if review.state != ReviewState.SCHEDULED else []
+    for item in items:
+        item.review = review
+    current = None
+    wanted = request.GET.get("item")
+    if items:
+        current = next((i for i in items if str(i.pk) == wanted), None) or items[0]
+    index = items.index(current) if current else -1
+    actions = list(review.actions.select_related("owner__user", "item__goal").order_by("due", "id"))
+    review._prefetched_objects_cache = {"actions": actions}
+    context = {
+        "nav": "reviews",
+        "review": review,
+        "cycle": review.cycle,
+        "items": items,
+        "may_run": can_run_review(request.member, review),
+        "actions": actions,
+        "previous": items[index - 1] if index > 0 else None,
+        "next": items[index + 1] if 0 <= index < len(items) - 1 else None,
+        "participants": selectors.participants(review)
+        if review.state == ReviewState.SCHEDULED
+        else [],
+        **_item_context(request, review, current),
+    }
+    if request.htmx and wanted:
+        return render(request, "reviews/detail.html#item-panel", context)
+    return render(request, "reviews/detail.html", context)
+
+
+@require_POST
+@member_required
+def review_start_view(request, review_id: int):
+    review = _review(request, review_id)
+    try:
+        review_start(actor=request.member, review=review)
+    except ValidationError as exc:
+        return _refused(request, review, exc)
+    return redirect("review-detail", review_id=review.pk)
+
+
+@require_POST
+@member_required
+def review_complete_view(request, review_id: int):
+    review = _review(request, review_id)
+    try:
+        review_complete(actor=request.member, review=review)
+    except ValidationError as exc:
+        return _refused(request, review, exc)
+    return redirect("review-detail", review_id=review.pk)
+
+
+def _refused(request, review, exc: ValidationError) -> HttpResponse:
+    return render(
+        request,
+        "reviews/refused.html",
+        {"nav": "reviews", "review": review, "errors": exc.messages},
+        status=400,
+    )
+
+
+@require_POST
+@member_required
+def item_update_view(request, review_id: int, item_id: int):
+    review = _review(request, review_id)
+    item = get_object_or_404(
+        ReviewItem.objects.select_related("goal__owner__user"), review=review, pk=item_id
+    )
+    item.review = review
+    if not can_run_review(request.member, review):
+        raise PermissionDenied("You may not run this review.")
+    form = ItemForm(request.POST, prefix=f"item{item.pk}")
+    saved = False
+    if form.is_valid():
+        try:
+            review_item_update(actor=request.member, item=item, **form.cleaned_data)
+            saved = True
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    if not request.htmx:
+        if saved:
+            return redirect(reverse("review-detail", args=[review.pk]) + f"?item={item.pk}")
+        return _refused(request, review, ValidationError(form.errors.get_json_data()))
+    return render(
+        request,
+        "reviews/detail.html#item-form",
+        {
+            "review": review,
+            "item": item,
+            "item_form": form,
+            "saved": saved,
+            "may_run": True,
+        },
+        status=200 if saved else 400,
+    )
+
+
+@require_POST
+@member_required
+def action_create_view(request, review_id: int, item_id: int):
+    review = _review(request, review_id)
+    item = get_object_or_404(ReviewItem.objects.select_related("goal"), review=review, pk=item_id)
+    if not can_run_review(request.member, review):
+        raise PermissionDenied("You may not run this review.")
+    form = ActionForm(
+        request.POST, organization=request.member.organization, prefix=f"act{item.pk}"
+    )
+    if form.is_valid():
+        try:
+            action_create(actor=request.member, review=review, item=item, **form.cleaned_data)
+            form = ActionForm(
+                organization=request.member.organization,
+                prefix=f"act{item.pk}",
+                initial={"owner": item.goal.owner_id},
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    if not request.htmx:
+        return redirect(reverse("review-detail", args=[review.pk]) + f"?item={item.pk}")
+    actions = list(
+        ActionItem.objects.filter(review=review, item=item).select_related("owner__user")
+    )
+    return render(
+        request,
+        "reviews/detail.html#item-actions",
+        {
+            "review": review,
+            "item": item,
+            "item_actions": actions,
+            "action_form": form,
+            "may_run": True,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@member_required
+def action_done_view(request, action_id: int):
+    """Mark an action done (or not): its owner from My work, or whoever runs the review."""
+    action = get_object_or_404(
+        ActionItem.objects.select_related(
+            "review__goal__owner", "review__department", "owner__user", "item__goal"
+        ),
+        review__organization=request.member.organization,
+        pk=action_id,
+    )
+    try:
+        action_update(actor=request.member, action=action, done=request.POST.get("done") == "on")
+    except ValidationError as exc:
+        return _refused(request, action.review, exc)
+    if request.htmx:
+        return render(
+            request, "reviews/partials/action.html", {"action": action, "request": request}
+        )
+    return redirect(request.POST.get("next") or reverse("review-detail", args=[action.review_id]))
