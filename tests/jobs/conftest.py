@@ -44,10 +44,18 @@ def broker(transactional_db):
     """The real broker, empty, with results stored there so tests can wait on tasks."""
     url = _broker()
     celery_app.conf.update(task_always_eager=False, result_backend=url)
+    _forget_result_backend()
     with broker_at(url):
         celery_app.control.purge()
         yield celery_app
     celery_app.conf.update(result_backend=None)
+    _forget_result_backend()
+
+
+def _forget_result_backend() -> None:
+    """The app caches its result backend; make it read the configuration again."""
+    celery_app._backend_cache = None
+    celery_app._local.backend = None
 
 
 @pytest.fixture
