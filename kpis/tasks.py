@@ -3,9 +3,17 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
+from django.db import OperationalError
 
 
-@shared_task
+# A run that meets another one's lock (SQLite: "database is locked") rolled back and sent
+# nothing; it tries again shortly and finds the reminders already claimed.
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=1,
+    retry_backoff_max=10,
+    max_retries=5,
+)
 def send_checkin_reminders(day: str | None = None) -> int:
     """Daily: check-in reminders due today (or on `day`, YYYY-MM-DD)."""
     from .reminders import reminders_send_due

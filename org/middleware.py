@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import zoneinfo
+
+from django.utils import timezone
+
 from .selectors import member_for_user
 
 
@@ -11,4 +15,9 @@ class MembershipMiddleware:
 
     def __call__(self, request):
         request.member = member_for_user(request.user)
+        if request.member is not None:
+            # Times shown and typed on pages are the organization's (SPEC §1, §4).
+            timezone.activate(zoneinfo.ZoneInfo(request.member.organization.timezone))
+        else:
+            timezone.deactivate()
         return self.get_response(request)

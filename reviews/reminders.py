@@ -98,14 +98,16 @@ def _email(pairs: list, organization: Organization) -> None:
             "url": settings.SITE_URL + reverse("review-detail", args=[review.pk]),
             "settings_url": settings.SITE_URL + reverse("notifications"),
         }
-        message = EmailMultiAlternatives(
-            subject=f"Cascade check-in soon: {review.title}",
-            body=render_to_string("reviews/email/review_reminder.txt", context),
-            to=[member.user.email],
-        )
-        message.attach_alternative(
-            render_to_string("reviews/email/review_reminder.html", context), "text/html"
-        )
+        # Templates show times in the active zone: make it the organization's.
+        with timezone.override(organization.now().tzinfo):
+            message = EmailMultiAlternatives(
+                subject=f"Cascade check-in soon: {review.title}",
+                body=render_to_string("reviews/email/review_reminder.txt", context),
+                to=[member.user.email],
+            )
+            message.attach_alternative(
+                render_to_string("reviews/email/review_reminder.html", context), "text/html"
+            )
         messages.append(message)
     try:
         get_connection().send_messages(messages)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import zoneinfo
+
 from rest_framework import serializers
 
 from goals.models import Cycle, Goal
@@ -44,6 +46,8 @@ class ReviewSerializer(serializers.ModelSerializer):
                 department=Department.objects.all(),
                 facilitator=Member.objects.all(),
             )
+            # SPEC §4: a time without an offset is in the organization's time zone.
+            self.fields["scheduled_for"].timezone = zoneinfo.ZoneInfo(organization.timezone)
 
     def get_validators(self):
         return []

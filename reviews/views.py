@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from goals import selectors as goal_selectors
@@ -162,6 +163,11 @@ def review_complete_view(request, review_id: int):
     return redirect("review-detail", review_id=review.pk)
 
 
+def _form_refusal(form) -> ValidationError:
+    """A form's messages, as words (not their codes), for the refusal page."""
+    return ValidationError([str(m) for messages in form.errors.values() for m in messages])
+
+
 def _refused(request, review, exc: ValidationError) -> HttpResponse:
     return render(
         request,
@@ -192,7 +198,7 @@ def item_update_view(request, review_id: int, item_id: int):
     if not request.htmx:
         if saved:
             return redirect(reverse("review-detail", args=[review.pk]) + f"?item={item.pk}")
-        return _refused(request, review, ValidationError(form.errors.get_json_data()))
+        return _refused(request, review, _form_refusal(form))
     return render(
         request,
         "reviews/detail.html#item-form",
@@ -228,6 +234,8 @@ def action_create_view(request, review_id: int, item_id: int):
         except ValidationError as exc:
             add_service_errors(form, exc)
     if not request.htmx:
+        if form.errors:
+            return _refused(request, review, _form_refusal(form))
         return redirect(reverse("review-detail", args=[review.pk]) + f"?item={item.pk}")
     actions = list(
         ActionItem.objects.filter(review=review, item=item).select_related("owner__user")
@@ -265,4 +273,9 @@ def action_done_view(request, action_id: int):
         return render(
             request, "reviews/partials/action.html", {"action": action, "request": request}
         )
-    return redirect(request.POST.get("next") or reverse("review-detail", args=[action.review_id]))
+    next_url = request.POST.get("next")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("review-detail", args=[action.review_id])
+    return redirect(next_url)
