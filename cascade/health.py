@@ -14,3 +14,8 @@ def healthz(request):
     except Exception as exc:  # any database failure means "not ready"
         return JsonResponse({"status": "error", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def live(request):
+    """/healthz/live/: the process answers (no database): the benchmarks' floor."""
+    return JsonResponse({"status": "ok"})

@@ -82,6 +82,11 @@ MIDDLEWARE = [
     "org.middleware.MembershipMiddleware",
 ]
 
+# Server-Timing header with time and SQL queries per request (benchmarks/, dev tools).
+SERVER_TIMING = envbool("SERVER_TIMING", "false")
+if SERVER_TIMING:
+    MIDDLEWARE.insert(0, "cascade.timing.ServerTimingMiddleware")
+
 ROOT_URLCONF = "cascade.urls"
 WSGI_APPLICATION = "cascade.wsgi.application"
 
@@ -113,6 +118,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Let concurrent writers wait for each other instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A cache shared by every web process (Redis) lets pages reuse whole-cycle summaries
+# until the cycle changes. Without CACHE_URL each process caches only for itself, so
+# nothing that must agree across processes is cached.
+CACHE_URL = os.getenv("CACHE_URL", "")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+SHARED_CACHE = bool(CACHE_URL)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,10 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from .health import healthz
+from .health import healthz, live
 
 urlpatterns = [
     path("healthz/", healthz, name="healthz"),
+    path("healthz/live/", live, name="healthz-live"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("cascade.api_urls")),

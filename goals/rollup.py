@@ -59,24 +59,43 @@ def kpi_values_queryset(kpis: models.QuerySet) -> models.QuerySet:
     updates = KpiUpdate.objects.filter(kpi=OuterRef("pk"))
     return kpis.annotate(
         latest_value=Subquery(updates.order_by("-date", "-created_at", "-id").values("value")[:1]),
+        latest_date=Subquery(updates.order_by("-date").values("date")[:1]),
         total_value=Subquery(
             updates.order_by().values("kpi").annotate(total=Sum("value")).values("total")[:1]
         ),
     )
 
 
+def kpi_state(
+    aggregation: str,
+    latest: float | None,
+    total: float | None,
+    baseline: float,
+    target: float,
+    start: dt.date,
+    due: dt.date,
+    today: dt.date,
+) -> tuple[float | None, float, str]:
+    """A KPI's (current, progress, health) from its latest value and its sum of values."""
+    current = None if latest is None else (total if aggregation == formulas.SUM else latest)
+    progress = formulas.kpi_progress(current, baseline, target)
+    return current, progress, formulas.health(progress=progress, today=today, start=start, due=due)
+
+
 def _apply_kpi(kpi, today: dt.date) -> bool:
     """Set a KPI's current, progress and health from its annotations; True if any changed."""
-    if kpi.latest_value is None:
-        current = None
-    elif kpi.aggregation == formulas.SUM:
-        current = kpi.total_value
-    else:
-        current = kpi.latest_value
-    progress = formulas.kpi_progress(current, kpi.baseline, kpi.target)
-    health = formulas.health(progress=progress, today=today, start=kpi.start, due=kpi.due)
-    changed = (kpi.current, kpi.progress, kpi.health) != (current, progress, health)
-    kpi.current, kpi.progress, kpi.health = current, progress, health
+    new = kpi_state(
+        kpi.aggregation,
+        kpi.latest_value,
+        kpi.total_value,
+        kpi.baseline,
+        kpi.target,
+        kpi.start,
+        kpi.due,
+        today,
+    )
+    changed = (kpi.current, kpi.progress, kpi.health) != new
+    kpi.current, kpi.progress, kpi.health = new
     return changed
 
 
@@ -109,7 +128,10 @@ def goal_rollup_ancestors(
         for kpi in kpi_values_queryset(Kpi.objects.filter(id__in=kpi_ids)):
             _apply_kpi(kpi, today)
             Kpi.objects.filter(pk=kpi.pk).update(
-                current=kpi.current, progress=kpi.progress, health=kpi.health
+                current=kpi.current,
+                progress=kpi.progress,
+                health=kpi.health,
+                last_update_on=kpi.last_update_on,
             )
             start_goal_ids.add(kpi.goal_id)
 
@@ -123,9 +145,10 @@ def goal_rollup_ancestors(
     )
     done_as_100 = Case(When(state=GoalState.DONE, then=Value(100.0)), default=F("progress"))
     goals = sorted(
-        chain.only("id", "level", "state", "start", "due", "progress", "health"),
+        chain.only("id", "cycle_id", "level", "state", "start", "due", "progress", "health"),
         key=lambda goal: -goal.rank,
     )
+    changed_cycles({goal.cycle_id for goal in goals})
     for goal in goals:
         sums = (
             Goal.objects.filter(pk=goal.pk)
@@ -152,8 +175,9 @@ def goal_rollup_ancestors(
 def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     """Recompute every KPI and goal of a cycle from scratch; returns how many rows changed.
 
-    1. Lock the cycle's goals (same order as the chain writers) and load them.
-    2. Load its KPIs with their latest value and sum of values.
+    1. Lock the cycle's goals (same order as the chain writers) and load them as tuples.
+    2. Load its KPIs, and each KPI's latest value and sum of values (one grouped read
+       of the history on PostgreSQL).
     3. Compute KPIs, then goals deepest level first, in memory.
     4. Write only the rows that changed, one statement per table.
     """
@@ -164,54 +188,91 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     if connection.features.has_select_for_update:
         goals_qs = goals_qs.select_for_update(of=("self",))
     goals = list(
-        goals_qs.only(
+        goals_qs.values_list(
             "id", "parent_id", "level", "state", "weight", "start", "due", "progress", "health"
         )
     )
-    kpis = list(
-        kpi_values_queryset(Kpi.objects.filter(goal__cycle=cycle)).only(
-            "id",
-            "goal_id",
-            "aggregation",
-            "baseline",
-            "target",
-            "weight",
-            "start",
-            "due",
-            "current",
-            "progress",
-            "health",
-        )
-    )
-
+    kpis = Kpi.objects.filter(goal__cycle=cycle)
+    values = _kpi_values(cycle, kpis)
     pairs: dict[int, list[tuple[float, float]]] = defaultdict(list)
     changed_kpis = []
-    for kpi in kpis:
-        if _apply_kpi(kpi, today):
-            changed_kpis.append(kpi)
-        pairs[kpi.goal_id].append((kpi.weight, kpi.progress))
+    for pk, goal_id, aggregation, baseline, target, weight, start, due, *old in kpis.values_list(
+        "id",
+        "goal_id",
+        "aggregation",
+        "baseline",
+        "target",
+        "weight",
+        "start",
+        "due",
+        "current",
+        "progress",
+        "health",
+        "last_update_on",
+    ):
+        latest, total, last_date = values.get(pk, (None, None, None))
+        new = kpi_state(aggregation, latest, total, baseline, target, start, due, today)
+        new += (last_date,)
+        if tuple(old) != new:
+            changed_kpis.append((pk, *new))
+        pairs[goal_id].append((weight, new[1]))
 
     changed_goals = []
-    for goal in sorted(goals, key=lambda goal: -goal.rank):
-        if _apply_goal(goal, pairs[goal.pk], today):
-            changed_goals.append(goal)
-        contribution = formulas.child_goal_contribution(goal.state, goal.progress)
-        if goal.parent_id is not None and contribution is not None:
-            pairs[goal.parent_id].append((goal.weight, contribution))
+    for pk, parent_id, _level, state, weight, start, due, *old in sorted(
+        goals, key=lambda row: -LEVEL_RANK[row[2]]
+    ):
+        progress = 100.0 if state == GoalState.DONE else formulas.goal_progress(pairs[pk])
+        health = formulas.health(progress=progress, today=today, start=start, due=due, state=state)
+        if (progress, health) != tuple(old):
+            changed_goals.append((pk, progress, health))
+        share = formulas.child_goal_contribution(state, progress)
+        if parent_id is not None and share is not None:
+            pairs[parent_id].append((weight, share))
 
-    bulk_write(Kpi, changed_kpis, ["current", "progress", "health"])
-    bulk_write(Goal, changed_goals, ["progress", "health"])
+    bulk_write(Kpi, ["current", "progress", "health", "last_update_on"], changed_kpis)
+    bulk_write(Goal, ["progress", "health"], changed_goals)
+    if changed_kpis or changed_goals:
+        changed_cycles({cycle.pk})
     return len(changed_kpis) + len(changed_goals)
 
 
-_PG_TYPES = {"current": "float8", "progress": "float8", "health": "text"}
+def changed_cycles(cycle_ids: set[int]) -> None:
+    """Once committed, cached summaries of these cycles are stale."""
+    from .selectors import bump_cycle_versions
+
+    if cycle_ids:
+        transaction.on_commit(lambda: bump_cycle_versions(cycle_ids))
 
 
-def bulk_write(model, objs: list, fields: list[str]) -> None:
-    """Write `fields` of `objs` in one statement (PostgreSQL: UPDATE … FROM unnest)."""
-    if not objs:
+def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
+    """{kpi id: (latest value, sum of values, latest date)} for the KPIs that have values."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT u.kpi_id, (array_agg(u.value ORDER BY u.date DESC, u.created_at DESC,"
+                " u.id DESC))[1], SUM(u.value), MAX(u.date) FROM kpis_kpiupdate u"
+                " JOIN kpis_kpi k ON k.id = u.kpi_id JOIN goals_goal g ON g.id = k.goal_id"
+                " WHERE g.cycle_id = %s GROUP BY u.kpi_id",
+                [cycle.pk],
+            )
+            return {row[0]: row[1:] for row in cursor.fetchall()}
+    rows = kpi_values_queryset(kpis).exclude(latest_value=None)
+    return {
+        row[0]: row[1:]
+        for row in rows.values_list("id", "latest_value", "total_value", "latest_date")
+    }
+
+
+_PG_TYPES = {"current": "float8", "progress": "float8", "health": "text", "last_update_on": "date"}
+
+
+def bulk_write(model, fields: list[str], rows: list[tuple]) -> None:
+    """Write `fields` of rows given as (pk, *values) in one statement (PostgreSQL:
+    UPDATE … FROM unnest; elsewhere Django's bulk_update)."""
+    if not rows:
         return
     if connection.vendor != "postgresql":
+        objs = [model(pk=pk, **dict(zip(fields, values, strict=True))) for pk, *values in rows]
         model.objects.bulk_update(objs, fields)
         return
     table = model._meta.db_table
@@ -221,7 +282,7 @@ def bulk_write(model, objs: list, fields: list[str]) -> None:
         f'UPDATE "{table}" AS t SET {columns} '
         f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(fields)}) WHERE t.id = v.id"
     )
-    params = [[obj.pk for obj in objs]] + [[getattr(obj, name) for obj in objs] for name in fields]
+    params = [list(column) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from org.models import Member, Organization
@@ -60,23 +62,45 @@ def with_people(goals: QuerySet[Goal]) -> QuerySet[Goal]:
 
 
 def annotate_counts(goals: QuerySet[Goal]) -> QuerySet[Goal]:
-    """How many child goals (not cancelled) and KPIs each goal has."""
+    """How many child goals (not cancelled) and KPIs each goal has (one indexed
+    count per row, not joins that multiply rows)."""
+    from kpis.models import Kpi
+
+    children = (
+        Goal.objects.filter(parent=OuterRef("pk"))
+        .exclude(state=GoalState.CANCELLED)
+        .order_by()
+        .values("parent")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    kpis = (
+        Kpi.objects.filter(goal=OuterRef("pk"))
+        .order_by()
+        .values("goal")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return goals.annotate(
-        child_count=Count(
-            "children", filter=~Q(children__state=GoalState.CANCELLED), distinct=True
-        ),
-        kpi_count=Count("kpis", distinct=True),
+        child_count=Coalesce(Subquery(children), 0), kpi_count=Coalesce(Subquery(kpis), 0)
     )
 
 
-def strategic_objectives(cycle: Cycle) -> list[Goal]:
+def strategic_objectives(cycle: Cycle, aligned: dict[int, int]) -> list[Goal]:
     """The cycle's strategic objectives, each with `aligned`: how many goals sit below it."""
     objectives = list(
         with_people(Goal.objects.filter(cycle=cycle, level=Level.STRATEGIC))
         .exclude(state=GoalState.CANCELLED)
         .order_by("id")
     )
-    aligned = dict(
+    for goal in objectives:
+        goal.aligned = aligned.get(goal.pk, 0)
+    return objectives
+
+
+def aligned_counts(cycle: Cycle) -> dict[int, int]:
+    """{strategic objective id: how many goals (not cancelled) sit below it}."""
+    return dict(
         Goal.objects.filter(cycle=cycle, parent__isnull=False)
         .exclude(state=GoalState.CANCELLED)
         .annotate(
@@ -86,9 +110,36 @@ def strategic_objectives(cycle: Cycle) -> list[Goal]:
         .annotate(n=Count("id"))
         .values_list("root", "n")
     )
-    for goal in objectives:
-        goal.aligned = aligned.get(goal.pk, 0)
-    return objectives
+
+
+def _version_key(cycle_id: int) -> str:
+    return f"cycle:{cycle_id}:version"
+
+
+def bump_cycle_versions(cycle_ids) -> None:
+    """Invalidate cached summaries of these cycles (called after their data changed)."""
+    for cycle_id in set(cycle_ids):
+        try:
+            cache.incr(_version_key(cycle_id))
+        except ValueError:
+            cache.set(_version_key(cycle_id), 2, None)
+
+
+def dashboard_summary(cycle: Cycle) -> tuple[dict[int, int], Warnings]:
+    """The whole-cycle part of the dashboard: aligned counts and warnings.
+
+    These scan every goal and KPI of the cycle, so with a shared cache they are kept
+    until the cycle's data changes (every roll-up bumps its version) or the day turns.
+    """
+    if not settings.SHARED_CACHE:
+        return aligned_counts(cycle), dashboard_warnings(cycle)
+    version = cache.get_or_set(_version_key(cycle.pk), 1, None)
+    key = f"dashboard:{cycle.pk}:{version}:{cycle.organization.today():%Y%m%d}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = (aligned_counts(cycle), dashboard_warnings(cycle))
+        cache.set(key, summary, 6 * 3600)
+    return summary
 
 
 @dataclass
@@ -99,6 +150,7 @@ class Warnings:
     goals_without_kpis: list[Goal] = field(default_factory=list)
     goals_without_kpis_count: int = 0
     kpis_failing_smart: list = field(default_factory=list)
+    kpis_failing_smart_count: int = 0
     kpis_without_update: list = field(default_factory=list)
     kpis_without_update_count: int = 0
     period: Period | None = None
@@ -109,7 +161,7 @@ class Warnings:
             self.too_few
             or self.too_many
             or self.goals_without_kpis_count
-            or self.kpis_failing_smart
+            or self.kpis_failing_smart_count
             or self.kpis_without_update_count
         )
 
@@ -117,11 +169,14 @@ class Warnings:
 SHOWN = 8  # warnings list at most this many items each, with the total
 
 
-def dashboard_warnings(cycle: Cycle, active_objectives: int) -> Warnings:
+def dashboard_warnings(cycle: Cycle) -> Warnings:
     from kpis.models import Kpi
-    from kpis.smart import kpi_smart
+    from kpis.smart import failing_smart_filter, kpi_smart, with_change
 
     period = current_period(cycle)
+    active_objectives = Goal.objects.filter(
+        cycle=cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
+    ).count()
     warnings = Warnings(objective_count=active_objectives, period=period)
     warnings.too_few = active_objectives < 3
     warnings.too_many = active_objectives > 5
@@ -129,17 +184,19 @@ def dashboard_warnings(cycle: Cycle, active_objectives: int) -> Warnings:
     warnings.goals_without_kpis_count = no_kpis.count()
     warnings.goals_without_kpis = list(no_kpis.order_by("id")[:SHOWN])
 
-    kpis = Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE).select_related(
-        "goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED)
+    active_kpis = Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE)
+    failing = with_change(active_kpis).filter(failing_smart_filter())
+    warnings.kpis_failing_smart_count = failing.count()
+    warnings.kpis_failing_smart = list(
+        failing.select_related(
+            "goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED)
+        ).order_by("id")[:SHOWN]
     )
-    for kpi in kpis:
-        failing = [letter for letter, verdict in kpi_smart(kpi).items() if not verdict["ok"]]
-        if failing:
-            kpi.failing = failing
-            warnings.kpis_failing_smart.append(kpi)
-    stale = Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE).exclude(
-        updates__date__range=(period.start, period.end)
-    )
+    for kpi in warnings.kpis_failing_smart:
+        kpi.failing = [letter for letter, verdict in kpi_smart(kpi).items() if not verdict["ok"]]
+    # "A value dated in this period" is "the latest value's date is in it": values are
+    # never dated after today, and today lies in the period.
+    stale = active_kpis.filter(Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start))
     warnings.kpis_without_update_count = stale.count()
     warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
     return warnings
@@ -180,13 +237,36 @@ def goal_kpis(goal: Goal) -> list:
     )
 
 
-def filtered_goals(cycle: Cycle, *, department_id=None, owner_id=None, health=None) -> list[Goal]:
+def people_matching(organization: Organization, text: str, limit: int = 50) -> list[int] | None:
+    """Member ids for the map's owner filter: an id, or part of a name or username.
+    None when there is nothing to filter by."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    members = Member.objects.filter(organization=organization)
+    if text.isdigit():
+        return (
+            list(members.filter(pk=int(text)).values_list("id", flat=True))
+            if len(text) < 19
+            else []
+        )
+    match = (
+        Q(user__username__icontains=text)
+        | Q(user__first_name__icontains=text)
+        | Q(user__last_name__icontains=text)
+    )
+    for first, _, last in [text.partition(" ")] if " " in text else []:
+        match |= Q(user__first_name__icontains=first, user__last_name__icontains=last)
+    return list(members.filter(match).order_by("id").values_list("id", flat=True)[:limit])
+
+
+def filtered_goals(cycle: Cycle, *, department_id=None, owner_ids=None, health=None) -> list[Goal]:
     """Goals of any level matching the map's filters, with their chain for context."""
     goals = Goal.objects.filter(cycle=cycle).exclude(state=GoalState.CANCELLED)
     if department_id:
         goals = goals.filter(Q(department_id=department_id) | Q(owner__department_id=department_id))
-    if owner_id:
-        goals = goals.filter(owner_id=owner_id)
+    if owner_ids is not None:
+        goals = goals.filter(owner_id__in=owner_ids)
     if health:
         goals = goals.filter(health=health)
     return list(
@@ -201,18 +281,23 @@ def people_of(organization: Organization) -> QuerySet[Member]:
 
 
 def subtree(goal: Goal) -> Goal:
-    """The goal with `tree_children` and `tree_kpis` set on it and on every goal
-    below it (two queries: the tree is at most four levels deep)."""
+    """The goal with `tree_children` and `tree_kpis` set on it and on every goal below
+    it: one query per level below it (at most three) and one for the KPIs."""
     from kpis.models import Kpi
 
-    from .rollup import goal_ids_below
-
-    below = list(Goal.objects.filter(goal_ids_below([goal.pk])).order_by("id"))
-    nodes = {goal.pk: goal, **{g.pk: g for g in below}}
+    nodes = {goal.pk: goal}
+    level = [goal.pk]
+    while level:
+        below = list(Goal.objects.filter(parent_id__in=level).order_by("id"))
+        nodes.update((g.pk, g) for g in below)
+        level = [g.pk for g in below if g.level != Level.INDIVIDUAL]
+        goal_parent = below
+        for node in goal_parent:
+            node.tree_children, node.tree_kpis = [], []
+    goal.tree_children, goal.tree_kpis = [], []
     for node in nodes.values():
-        node.tree_children, node.tree_kpis = [], []
-    for node in below:
-        nodes[node.parent_id].tree_children.append(node)
+        if node.pk != goal.pk:
+            nodes[node.parent_id].tree_children.append(node)
     for kpi in Kpi.objects.filter(goal_id__in=nodes).order_by("id"):
         nodes[kpi.goal_id].tree_kpis.append(kpi)
     return goal

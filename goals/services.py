@@ -312,6 +312,7 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
         raise
     cycle.save()
     rollup.cycle_rollup(cycle)
+    rollup.changed_cycles({cycle.pk})  # dates move what counts as time-bound
     return cycle
 
 

@@ -15,11 +15,11 @@ from kpis.smart import kpi_smart
 from org.decorators import member_required
 from org.models import Department
 from org.permissions import can_add_child_goal, can_edit_goal, can_edit_goal_at
-from reviews.selectors import upcoming_reviews
+from reviews.selectors import past_reviews_of_goal, upcoming_reviews
 
 from . import selectors
 from .forms import GoalEditForm, GoalForm, add_service_errors
-from .models import Goal, GoalState, Health, Level
+from .models import Goal, Health, Level
 from .services import goal_create, goal_update
 
 
@@ -32,11 +32,10 @@ def dashboard(request):
     cycle, cycles = selectors.cycle_for_request(request)
     context = {"cycle": cycle, "cycles": cycles}
     if cycle is not None:
-        objectives = selectors.strategic_objectives(cycle)
-        active = sum(1 for goal in objectives if goal.state == GoalState.ACTIVE)
+        aligned, warnings = selectors.dashboard_summary(cycle)
         context |= {
-            "objectives": objectives,
-            "warnings": selectors.dashboard_warnings(cycle, active),
+            "objectives": selectors.strategic_objectives(cycle, aligned),
+            "warnings": warnings,
             "upcoming_reviews": upcoming_reviews(cycle),
         }
     return _page(request, "goals/dashboard.html", "dashboard", context)
@@ -56,7 +55,6 @@ def cascade_map(request):
         "cycles": cycles,
         "filters": filters,
         "departments": Department.objects.filter(organization=organization),
-        "people": selectors.people_of(organization),
         "healths": Health.choices,
     }
     if cycle is not None:
@@ -64,7 +62,7 @@ def cascade_map(request):
             context["matches"] = selectors.filtered_goals(
                 cycle,
                 department_id=_int(filters["department"]),
-                owner_id=_int(filters["owner"]),
+                owner_ids=selectors.people_matching(organization, filters["owner"]),
                 health=filters["health"] if filters["health"] in Health.values else None,
             )
         else:
@@ -118,6 +116,7 @@ def goal_detail(request, goal_id: int):
             "chain": selectors.line_of_sight(goal)[:-1],
             "kpis": kpis,
             "children": selectors.children_of(goal),
+            "past_reviews": past_reviews_of_goal(goal),
         },
     )
 

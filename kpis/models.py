@@ -45,6 +45,7 @@ class Kpi(models.Model):
     start = models.DateField()
     due = models.DateField()
     current = models.FloatField(null=True, blank=True)
+    last_update_on = models.DateField(null=True, blank=True, help_text="Date of the latest value.")
     progress = models.FloatField(default=0)
     health = models.CharField(max_length=16, choices=Health.choices, default=Health.NOT_STARTED)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -42,12 +42,16 @@ def my_goals(member: Member, cycle: Cycle) -> list[Goal]:
     )
 
 
+def own_goal_ids(member: Member, cycle: Cycle) -> list[int]:
+    return list(Goal.objects.filter(owner=member, cycle=cycle).values_list("id", flat=True))
+
+
 def my_kpis(member: Member, cycle: Cycle) -> list[Kpi]:
     """KPIs the member owns, or whose goal they own, in the cycle."""
     return list(
         with_last_update(
             Kpi.objects.filter(goal__cycle=cycle)
-            .filter(Q(owner=member) | Q(goal__owner=member))
+            .filter(Q(owner=member) | Q(goal_id__in=own_goal_ids(member, cycle)))
             .exclude(goal__state=GoalState.CANCELLED)
             .select_related("owner__user", "goal__owner", *(f"goal__{n}" for n in CHAIN_RELATED))
         ).order_by("goal_id", "id")

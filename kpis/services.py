@@ -102,7 +102,7 @@ def kpi_create(
     kpi = Kpi(
         organization_id=actor.organization_id,
         goal=goal,
-        name=name,
+        name=name.strip() if isinstance(name, str) else name,
         unit=unit,
         baseline=baseline,
         target=target,
@@ -136,6 +136,8 @@ def kpi_update(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     if new_goal is not None and new_goal != kpi.goal and not can_edit_goal(actor, new_goal):
         raise PermissionDenied("You may not move this KPI to that goal.")
     original = {field: getattr(kpi, field) for field in KPI_FIELDS}
+    if isinstance(changes.get("name"), str):
+        changes["name"] = changes["name"].strip()
     for field, value in changes.items():
         setattr(kpi, field, value)
     rollup.lock_chains([original["goal"].pk, new_goal.pk if new_goal else None])

@@ -91,3 +91,31 @@ def _time_bound(kpi: Kpi, cycle) -> dict:
 def smart_failures(kpi: Kpi) -> list[str]:
     """The letters a KPI fails, in S.M.A.R.T. order."""
     return [letter for letter, verdict in kpi_smart(kpi).items() if not verdict["ok"]]
+
+
+def failing_smart_filter():
+    """The KPIs kpi_smart() fails, as a database filter, for lists over a whole cycle.
+
+    The same rules in query form (a test keeps the two in step). Measurable (unit and
+    numbers) and relevant (a chain that ends at a strategic objective) cannot fail for a
+    saved KPI: validation and the goal constraints guarantee them.
+    """
+    from django.db.models import F, Q
+    from django.db.models.functions import Abs
+
+    vague = ~Q(name__regex=r"\s") & Q(description__regex=r"^\s*$")
+    stretch = ~Q(baseline=0) & Q(change__gt=STRETCH_FACTOR * Abs(F("baseline")))
+    outside = (
+        Q(start__lt=F("goal__cycle__start"))
+        | Q(due__gt=F("goal__cycle__end"))
+        | Q(start__gte=F("due"))
+    )
+    return vague | stretch | outside | Q(unit="")
+
+
+def with_change(kpis):
+    """Annotate |target − baseline| (for failing_smart_filter)."""
+    from django.db.models import F
+    from django.db.models.functions import Abs
+
+    return kpis.annotate(change=Abs(F("target") - F("baseline")))

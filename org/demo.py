@@ -231,9 +231,15 @@ def _review(org: Organization, cycle: Cycle, reviewer: Member, department: Depar
     if Review.objects.filter(organization=org, title=title).exists():
         return
     day = min(org.today() + dt.timedelta(days=2), cycle.end)
-    review_create(actor=reviewer, cycle=cycle, title=title, department=department,
-                  period=period_containing(cycle.cadence, day).key,
-                  scheduled_for=dt.datetime.combine(day, dt.time(10, 0)), facilitator=reviewer)
+    review_create(
+        actor=reviewer,
+        cycle=cycle,
+        title=title,
+        department=department,
+        period=period_containing(cycle.cadence, day).key,
+        scheduled_for=dt.datetime.combine(day, dt.time(10, 0)),
+        facilitator=reviewer,
+    )
 
 
 def _goal(cycle: Cycle, actor: Member, *, title: str, **fields) -> Goal:

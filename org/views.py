@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -25,6 +23,9 @@ from .services import (
     notification_mark_read,
     notifications_mark_all_read,
 )
+
+SHOWN_GOALS = 60
+SHOWN_PEOPLE = 100
 
 
 @member_required
@@ -52,33 +53,44 @@ def department_page(request, department_id: int | None = None):
     }
     if department is not None and cycle is not None:
         scope = department_subtree_ids(organization.pk, department.pk)
-        in_scope = Q(department_id__in=scope) | Q(
-            level="individual", owner__department_id__in=scope
+        people = Member.objects.filter(organization=organization, department_id__in=scope)
+        # Ids first: two indexed lookups instead of a join over every goal of the cycle.
+        member_ids = list(people.values_list("id", flat=True))
+        in_scope = Q(department_id__in=scope) | Q(level="individual", owner_id__in=member_ids)
+        in_cycle = (
+            Goal.objects.filter(cycle=cycle).filter(in_scope).exclude(state=GoalState.CANCELLED)
         )
+        counts = list(in_cycle.order_by().values_list("level", "health").annotate(n=Count("id")))
+        glance: dict[str, int] = {}
+        for _level, health, n in counts:
+            glance[health] = glance.get(health, 0) + n
+        # Department and team goals in full; individual goals only where they need help.
         goals = list(
             goal_selectors.annotate_counts(
-                goal_selectors.with_people(
-                    Goal.objects.filter(cycle=cycle)
-                    .filter(in_scope)
-                    .exclude(state=GoalState.CANCELLED)
-                )
-            ).order_by("id")
+                goal_selectors.with_people(in_cycle.exclude(level="individual"))
+            ).order_by("id")[:SHOWN_GOALS]
         )
+        struggling = in_cycle.filter(level="individual", health="off_track")
         kpis = list(
             Kpi.objects.filter(goal__in=[g.pk for g in goals])
             .select_related("owner__user", "goal")
             .order_by("goal_id", "id")
         )
-        people = list(
-            Member.objects.filter(
-                organization=organization, is_active=True, department_id__in=scope
-            ).select_related("user", "department")
-        )
-        glance = Counter(goal.health for goal in goals)
+        people = people.filter(is_active=True)
         context |= {
             "goals": goals,
+            "struggling": list(goal_selectors.with_people(struggling).order_by("id")[:SHOWN_GOALS]),
+            "struggling_count": sum(
+                n for level, health, n in counts if (level, health) == ("individual", "off_track")
+            ),
+            "individual_count": sum(n for level, _health, n in counts if level == "individual"),
             "kpis": kpis,
-            "people": people,
+            "people": list(
+                people.select_related("user", "department").order_by(
+                    "user__last_name", "user__first_name"
+                )[:SHOWN_PEOPLE]
+            ),
+            "people_count": people.count(),
             "glance": [
                 (h, glance.get(h, 0))
                 for h in ("on_track", "at_risk", "off_track", "not_started", "done")

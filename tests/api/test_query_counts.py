@@ -30,7 +30,7 @@ MAX_QUERIES = {
     "departments": 4,
     "cycles": 4,
     "kpi_updates": 5,
-    "goal_tree": 5,
+    "goal_tree": 7,  # one query per level below the root (at most three)
     "goal_alignment": 4,
 }
 
