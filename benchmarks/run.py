@@ -46,8 +46,16 @@ from kpis.models import Kpi  # noqa: E402
 from org.management.commands.bench_seed import PASSWORD, org_name  # noqa: E402
 from org.models import Member, Organization  # noqa: E402
 
-TARGETS = {"page_p50_ms": 50, "page_vs_floor": 5, "growth_10k_vs_1k": 1.5, "record_p50_ms": 30,
-           "rollup_s": 2, "rollup_vs_sql": 3, "reminders_s": 60, "worker_mb": 200}
+TARGETS = {
+    "page_p50_ms": 50,
+    "page_vs_floor": 5,
+    "growth_10k_vs_1k": 1.5,
+    "record_p50_ms": 30,
+    "rollup_s": 2,
+    "rollup_vs_sql": 3,
+    "reminders_s": 60,
+    "worker_mb": 200,
+}
 TIMING = re.compile(r'app;dur=([\d.]+), sql;desc="(\d+) queries"')
 
 
@@ -58,15 +66,39 @@ def free_port() -> int:
 
 
 def serve(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "benchmark-only", "SERVER_TIMING": "true",
-           "ALLOWED_HOSTS": "127.0.0.1", "SECURE_COOKIES": "false", "DB_CONN_MAX_AGE": "600",
-           "LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,
-                   env=env, check=True)
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "benchmark-only",
+        "SERVER_TIMING": "true",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "false",
+        "DB_CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "cascade.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "cascade.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
     )
     for _ in range(300):
         try:
@@ -81,9 +113,15 @@ def serve(port: int) -> subprocess.Popen:
 def login(base: str, username: str) -> requests.Session:
     session = requests.Session()
     session.get(f"{base}/accounts/login/")
-    response = session.post(f"{base}/accounts/login/", data={
-        "username": username, "password": PASSWORD,
-        "csrfmiddlewaretoken": session.cookies["csrftoken"]}, headers={"Referer": f"{base}/"})
+    response = session.post(
+        f"{base}/accounts/login/",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base}/"},
+    )
     assert response.url.rstrip("/") == base, f"login failed for {username}"
     return session
 
@@ -92,31 +130,44 @@ def measure(session: requests.Session, method: str, url: str, count: int, **kwar
     samples, queries = [], set()
     for n in range(count + 3):
         body = kwargs.get("data")
-        response = session.request(method, url, data=body(n) if callable(body) else body,
-                                   headers=kwargs.get("headers"))
+        response = session.request(
+            method, url, data=body(n) if callable(body) else body, headers=kwargs.get("headers")
+        )
         assert response.status_code in (200, 201), (url, response.status_code, response.text[:300])
         match = TIMING.search(response.headers.get("Server-Timing", ""))
         if n >= 3:  # the first requests warm caches and connections
             samples.append(float(match[1]))
             queries.add(int(match[2]))
     samples.sort()
-    return {"p50_ms": round(statistics.median(samples), 2),
-            "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2),
-            "queries": sorted(queries)}
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2),
+        "queries": sorted(queries),
+    }
 
 
 def scenario(people: int) -> dict:
     """The requests to time, for the bench organization of this size."""
     org = Organization.objects.get(name=org_name(people))
     cycle = Cycle.objects.get(organization=org)
-    member = (Member.objects.filter(organization=org, role="member", goals__isnull=False)
-              .select_related("user").order_by("id").first())
+    member = (
+        Member.objects.filter(organization=org, role="member", goals__isnull=False)
+        .select_related("user")
+        .order_by("id")
+        .first()
+    )
     own_goal = Goal.objects.filter(owner=member, cycle=cycle).order_by("id").first()
     department_goal = own_goal.parent.parent
     strategic = department_goal.parent
     kpi = Kpi.objects.filter(goal=own_goal).order_by("id").first()
-    return {"username": member.user.username, "cycle": cycle.pk, "strategic": strategic.pk,
-            "department_goal": department_goal.pk, "own_goal": own_goal.pk, "kpi": kpi.pk}
+    return {
+        "username": member.user.username,
+        "cycle": cycle.pk,
+        "strategic": strategic.pk,
+        "department_goal": department_goal.pk,
+        "own_goal": own_goal.pk,
+        "kpi": kpi.pk,
+    }
 
 
 def pages(base: str, s: dict, count: int) -> dict:
@@ -129,16 +180,28 @@ def pages(base: str, s: dict, count: int) -> dict:
         "floor (trivial view)": measure(session, "GET", f"{base}/healthz/live/", count),
         "dashboard": measure(session, "GET", f"{base}/", count),
         "cascade map": measure(session, "GET", f"{base}/cascade/", count),
-        "cascade expand": measure(session, "GET", f"{base}/cascade/{s['strategic']}/children/",
-                                  count, headers={"HX-Request": "true"}),
+        "cascade expand": measure(
+            session,
+            "GET",
+            f"{base}/cascade/{s['strategic']}/children/",
+            count,
+            headers={"HX-Request": "true"},
+        ),
         "goal page": measure(session, "GET", f"{base}/goals/{s['department_goal']}/", count),
         "my work": measure(session, "GET", f"{base}/my/", count),
         "department page": measure(session, "GET", f"{base}/department/", count),
         "API goal list": measure(session, "GET", f"{base}/api/v1/goals/?cycle={s['cycle']}", count),
         "API tree (department goal)": measure(
-            session, "GET", f"{base}/api/v1/goals/{s['department_goal']}/tree/", count),
-        "record a KPI value": measure(session, "POST", f"{base}/kpis/{s['kpi']}/record/", count,
-                                      headers=htmx, data=lambda n: {key: str(40 + n % 50)}),
+            session, "GET", f"{base}/api/v1/goals/{s['department_goal']}/tree/", count
+        ),
+        "record a KPI value": measure(
+            session,
+            "POST",
+            f"{base}/kpis/{s['kpi']}/record/",
+            count,
+            headers=htmx,
+            data=lambda n: {key: str(40 + n % 50)},
+        ),
     }
 
 
@@ -164,10 +227,14 @@ def rollup_numbers(people: int) -> dict:
     worst = max(abs(stored[pk] - floor[pk]) for pk in stored)
     assert worst < 1e-6, f"the SQL floor disagrees with the roll-up by {worst}"
     best = {name: min(values) for name, values in timings.items()}
-    return {"goals": len(stored), "steady_s": round(best["steady"], 3),
-            "cold_s": round(best["cold"], 3), "sql_floor_s": round(best["sql"], 3),
-            "steady_vs_sql": round(best["steady"] / best["sql"], 2),
-            "cold_vs_sql": round(best["cold"] / best["sql"], 2)}
+    return {
+        "goals": len(stored),
+        "steady_s": round(best["steady"], 3),
+        "cold_s": round(best["cold"], 3),
+        "sql_floor_s": round(best["sql"], 3),
+        "steady_vs_sql": round(best["steady"] / best["sql"], 2),
+        "cold_vs_sql": round(best["cold"] / best["sql"], 2),
+    }
 
 
 def reminder_numbers(people: int) -> dict:
@@ -199,15 +266,18 @@ def reminder_numbers(people: int) -> dict:
 
 def worker_peak_mb(master: subprocess.Popen) -> float:
     peaks = []
-    for pid in subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True,
-                              text=True).stdout.split():
+    for pid in subprocess.run(
+        ["pgrep", "-P", str(master.pid)], capture_output=True, text=True
+    ).stdout.split():
         status = Path(f"/proc/{pid}/status").read_text()
         peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024)
     return round(max(peaks), 1)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
@@ -220,13 +290,18 @@ def main() -> None:
 
     port = free_port()
     server = serve(port)
-    results: dict = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                     "requests_per_page": args.requests, "targets": TARGETS, "sizes": {}}
+    results: dict = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "requests_per_page": args.requests,
+        "targets": TARGETS,
+        "sizes": {},
+    }
     try:
         for people in sizes:
             print(f"measuring {people:,} people …", flush=True)
-            results["sizes"][str(people)] = {"pages": pages(f"http://127.0.0.1:{port}",
-                                                            scenario(people), args.requests)}
+            results["sizes"][str(people)] = {
+                "pages": pages(f"http://127.0.0.1:{port}", scenario(people), args.requests)
+            }
         results["web_worker_peak_mb"] = worker_peak_mb(server)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -242,7 +317,8 @@ def report(results: dict) -> str:
     sizes = list(results["sizes"])
     lines = []
     header = f"{'request':<28}" + "".join(
-        f"{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'× floor':>9}" for _ in sizes)
+        f"{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'× floor':>9}" for _ in sizes
+    )
     if len(sizes) == 2:
         header += f"{'10k/1k':>9}"
     lines.append(" " * 28 + "".join(f"{int(s):>36,}".replace(",", " ") for s in sizes))
@@ -256,7 +332,9 @@ def report(results: dict) -> str:
             floor = results["sizes"][size]["pages"]["floor (trivial view)"]["p50_ms"]
             page["vs_floor"] = round(page["p50_ms"] / floor, 1)
             queries = "/".join(map(str, page["queries"]))
-            row += f"{page['p50_ms']:>9.2f}{page['p95_ms']:>9.2f}{queries:>9}{page['vs_floor']:>9.1f}"
+            row += (
+                f"{page['p50_ms']:>9.2f}{page['p95_ms']:>9.2f}{queries:>9}{page['vs_floor']:>9.1f}"
+            )
         if len(sizes) == 2:
             small, large = (results["sizes"][s]["pages"][name]["p50_ms"] for s in sizes)
             row += f"{large / small:>9.2f}"
@@ -267,7 +345,8 @@ def report(results: dict) -> str:
         lines.append(
             f"roll-up {int(size):,} people ({r['goals']:,} goals): {r['steady_s']} s "
             f"({r['steady_vs_sql']}× the SQL floor of {r['sql_floor_s']} s); every row rewritten: "
-            f"{r['cold_s']} s ({r['cold_vs_sql']}×)")
+            f"{r['cold_s']} s ({r['cold_vs_sql']}×)"
+        )
     rem = results["reminders"]
     lines.append(f"check-in reminder job: {rem['owners_reminded']:,} owners in {rem['seconds']} s")
     lines.append(f"web worker peak memory (VmHWM): {results['web_worker_peak_mb']} MB")

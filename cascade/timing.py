@@ -28,7 +28,8 @@ class ServerTimingMiddleware:
         with connection.execute_wrapper(count):
             response = self.get_response(request)
         total = (time.perf_counter() - started) * 1000
+        sql = stats["sql"] * 1000
         response["Server-Timing"] = (
-            f'app;dur={total:.2f}, sql;desc="{stats["queries"]} queries";dur={stats["sql"] * 1000:.2f}'
+            f'app;dur={total:.2f}, sql;desc="{stats["queries"]} queries";dur={sql:.2f}'
         )
         return response
