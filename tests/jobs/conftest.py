@@ -14,10 +14,14 @@ from cascade.celery import app as celery_app
 
 
 def _broker() -> str:
+    """The broker for this test process: with pytest-xdist each worker takes its own
+    Redis database (15, 14, …) so their queues and purges never meet."""
     url = os.getenv("CELERY_BROKER_URL", "")
     if not url.startswith("redis"):
         pytest.skip("needs Redis: set CELERY_BROKER_URL=redis://127.0.0.1:6379/15 (.ci/run does)")
-    return url
+    worker = int(os.getenv("PYTEST_XDIST_WORKER", "gw0")[2:])
+    base, _, db = url.rpartition("/")
+    return f"{base}/{int(db or 0) - worker}" if worker else url
 
 
 @contextmanager
