@@ -20,12 +20,14 @@ from . import selectors
 from .forms import KpiForm, RecordForm
 from .services import kpi_update, kpi_update_record
 
+CONFIDENCES = RecordForm.base_fields["confidence"].choices
+
 
 @member_required
 def my_work(request):
     member = request.member
     cycle, cycles = goal_selectors.cycle_for_request(request)
-    context = {"nav": "my-work", "cycle": cycle, "cycles": cycles}
+    context = {"nav": "my-work", "cycle": cycle, "cycles": cycles, "confidences": CONFIDENCES}
     if cycle is not None:
         goals = selectors.my_goals(member, cycle)
         for goal in goals:
@@ -80,7 +82,7 @@ def kpi_record(request, kpi_id: int):
     kpi.form = form if saved is None else RecordForm(prefix=f"kpi{kpi.pk}")
     html = render_to_string(
         "kpis/my_work.html#kpi-row",
-        {"kpi": kpi, "saved": saved, "request": request},
+        {"kpi": kpi, "saved": saved, "request": request, "confidences": CONFIDENCES},
         request=request,
     )
     if saved is not None:
