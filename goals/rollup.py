@@ -83,7 +83,8 @@ def kpi_state(
 
 
 def _apply_kpi(kpi, today: dt.date) -> bool:
-    """Set a KPI's current, progress and health from its annotations; True if any changed."""
+    """Set a KPI's current, progress, health and latest value's date from its
+    annotations; True if any changed."""
     new = kpi_state(
         kpi.aggregation,
         kpi.latest_value,
@@ -93,9 +94,9 @@ def _apply_kpi(kpi, today: dt.date) -> bool:
         kpi.start,
         kpi.due,
         today,
-    )
-    changed = (kpi.current, kpi.progress, kpi.health) != new
-    kpi.current, kpi.progress, kpi.health = new
+    ) + (kpi.latest_date,)
+    changed = (kpi.current, kpi.progress, kpi.health, kpi.last_update_on) != new
+    kpi.current, kpi.progress, kpi.health, kpi.last_update_on = new
     return changed
 
 

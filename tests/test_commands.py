@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
@@ -97,3 +99,13 @@ def test_rollup_command_repairs_every_cycle():
     output = run("rollup")
     assert dict(Goal.objects.values_list("id", "progress")) == pytest.approx(expected)
     assert "Acme" in output
+
+
+@time_machine.travel(dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC), tick=False)
+def test_demo_dashboard_warns_only_about_kpis_without_a_value_this_period(client):
+    """Late in a quarter the demo's KPIs all have a value this quarter: none is stale."""
+    run("demo")
+    client.force_login(get_user_model().objects.get(username="lena"))
+    page = client.get("/").content.decode()
+    assert "with no update in" not in page
+    assert "Nothing needs attention" in page

@@ -171,3 +171,14 @@ def test_cycle_rollup_moves_health_with_the_calendar(acme, tree):
     assert Goal.objects.get(pk=tree.department.pk).health == "on_track"
     cycle_rollup(acme.cycle, today=dt.date(2027, 7, 1))
     assert Goal.objects.get(pk=tree.department.pk).health == "off_track"
+
+
+def test_recording_a_value_stores_the_latest_values_date_on_the_kpi(acme, tree):
+    kpi = tree.individual_kpi
+    assert Kpi.objects.get(pk=kpi.pk).last_update_on is None
+    kpi_update_record(actor=acme.member, kpi=kpi, value=5, date=dt.date(2026, 10, 1))
+    kpi_update_record(actor=acme.member, kpi=kpi, value=4.5, date=dt.date(2026, 9, 1))
+    assert Kpi.objects.get(pk=kpi.pk).last_update_on == dt.date(2026, 10, 1)
+    Kpi.objects.filter(pk=kpi.pk).update(last_update_on=None)
+    cycle_rollup(acme.cycle)  # and the full roll-up agrees
+    assert Kpi.objects.get(pk=kpi.pk).last_update_on == dt.date(2026, 10, 1)
