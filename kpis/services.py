@@ -118,7 +118,7 @@ def kpi_create(
     _validate_kpi(kpi)
     kpi.save()
     rollup.goal_rollup_ancestors(kpi_ids=[kpi.pk], today=actor.organization.today())
-    kpi.refresh_from_db(fields=["current", "progress", "health"])
+    kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
     return kpi
 
 
@@ -151,7 +151,7 @@ def kpi_update(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     rollup.goal_rollup_ancestors(
         kpi_ids=[kpi.pk], goal_ids=[original["goal"].pk], today=actor.organization.today()
     )
-    kpi.refresh_from_db(fields=["current", "progress", "health"])
+    kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
     return kpi
 
 
@@ -198,7 +198,7 @@ def kpi_update_record(
         author=actor,
     )
     rollup.goal_rollup_ancestors(kpi_ids=[kpi.pk], today=today)
-    kpi.refresh_from_db(fields=["current", "progress", "health"])
+    kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
     if kpi.health != health_before:
         from .tasks import notify_kpi_health
 

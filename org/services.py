@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
@@ -112,10 +113,17 @@ def member_create(
     _require_admin(actor)
     User = get_user_model()
     errors = Errors()
-    if not (username or "").strip():
+    # The form Django stores it in ("ﬁ" becomes "fi"): check that one, not the raw text.
+    username = User.normalize_username((username or "").strip())
+    if not username:
         errors.add("username", "A username is required.")
-    elif User.objects.filter(username=username).exists():
-        errors.add("username", "This username is taken.")
+    else:
+        try:
+            UnicodeUsernameValidator()(username)
+        except ValidationError as exc:
+            errors.add("username", exc.messages[0])
+        if User.objects.filter(username__iexact=username).exists():
+            errors.add("username", "This username is taken.")
     _check_member_fields(
         errors, actor.organization_id, role=role, department=department, manager=manager
     )

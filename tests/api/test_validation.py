@@ -663,3 +663,15 @@ def test_true_and_false_are_not_numbers(acme, tree, leader, url, body, field):
             f"{API}/{url.format(kpi=tree.individual_kpi.pk)}", body, format="json"
         )
     assert_field_errors(response, field)
+
+
+@pytest.mark.parametrize("username", ["ﬁona", "Ada", "ada ", "has space", "slash/ed"])
+def test_member_usernames_that_clash_or_are_invalid_are_a_400_never_a_500(acme, admin, username):
+    """“ﬁona” is stored as “fiona” (NFKC); “Ada” clashes with “ada”; spaces and slashes
+    are not allowed in usernames."""
+    admin.post(f"{API}/members/", {"username": "fiona", "password": "long-enough-1"},
+               format="json")
+    with unchanged():
+        response = admin.post(f"{API}/members/", {"username": username,
+                                                   "password": "long-enough-2"}, format="json")
+    assert_field_errors(response, "username")
