@@ -205,20 +205,28 @@ def goal_child_new(request, goal_id: int):
             add_service_errors(form, exc)
         else:
             return _back_to_goal(request, parent)
-    template = "goals/goal_detail.html#child-form" if request.htmx else "goals/goal_form.html"
-    return render(
+    return _in_place_form(
         request,
-        template,
-        {
-            "form": form,
-            "goal": parent,
-            "cycle": parent.cycle,
-            "nav": "cascade",
-            "heading": f"New goal under “{parent.title}”",
-            "action": reverse("goal-child-new", args=[parent.pk]),
-        },
-        status=400 if form.errors else 200,
+        "child-form",
+        form=form,
+        goal=parent,
+        heading=f"New goal under “{parent.title}”",
+        action=reverse("goal-child-new", args=[parent.pk]),
     )
+
+
+def _in_place_form(request, partial: str, *, form, goal: Goal, heading: str, action: str):
+    """A form that opens in place on the goal page (htmx), or as a page of its own."""
+    template = f"goals/goal_detail.html#{partial}" if request.htmx else "goals/goal_form.html"
+    context = {
+        "form": form,
+        "goal": goal,
+        "cycle": goal.cycle,
+        "nav": "cascade",
+        "heading": heading,
+        "action": action,
+    }
+    return render(request, template, context, status=400 if form.errors else 200)
 
 
 def _back_to_goal(request, goal: Goal) -> HttpResponse:
@@ -328,17 +336,11 @@ def kpi_new(request, goal_id: int):
             add_service_errors(form, exc)
         else:
             return _back_to_goal(request, goal)
-    template = "goals/goal_detail.html#kpi-form" if request.htmx else "goals/goal_form.html"
-    return render(
+    return _in_place_form(
         request,
-        template,
-        {
-            "form": form,
-            "goal": goal,
-            "cycle": goal.cycle,
-            "nav": "cascade",
-            "heading": f"New KPI for “{goal.title}”",
-            "action": reverse("kpi-new", args=[goal.pk]),
-        },
-        status=400 if form.errors else 200,
+        "kpi-form",
+        form=form,
+        goal=goal,
+        heading=f"New KPI for “{goal.title}”",
+        action=reverse("kpi-new", args=[goal.pk]),
     )
