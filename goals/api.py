@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from org.api import OrgViewSet, raw_data, require
+from org.api import OrgViewSet, lookup, raw_data, require
 from org.models import Department, Member
 from org.permissions import can_edit_goal, can_edit_goal_at, can_manage_org
 
@@ -38,14 +38,6 @@ class CycleViewSet(OrgViewSet):
 FILTERS = ("cycle", "level", "parent", "department", "owner")
 
 
-def _lookup(model, organization, raw):
-    """The organization's object named by a raw id, or None (for the permission pre-check)."""
-    try:
-        return model.objects.filter(organization=organization, pk=int(raw)).first()
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
 def goal_write_allowed(member, data, goal: Goal | None = None) -> bool:
     """Pre-check from the raw input, before validation: where would this goal sit?"""
     if goal is not None and not can_edit_goal(member, goal):
@@ -55,12 +47,12 @@ def goal_write_allowed(member, data, goal: Goal | None = None) -> bool:
         level = goal.level if goal is not None else Level.INDIVIDUAL
     organization = member.organization
     department = (
-        _lookup(Department, organization, data["department"])
+        lookup(Department.objects.filter(organization=organization), data["department"])
         if "department" in data
         else (goal.department if goal else None)
     )
     owner = (
-        _lookup(Member, organization, data["owner"])
+        lookup(Member.objects.filter(organization=organization), data["owner"])
         if "owner" in data
         else (goal.owner if goal else None)
     )

@@ -14,6 +14,7 @@ from org.permissions import can_edit_goal, can_edit_goal_at, can_manage_org
 
 from . import rollup
 from .models import LEVEL_RANK, Cycle, Goal, GoalState, Level
+from .progress import is_finite_number
 
 MAX_STRATEGIC = 5
 GOAL_FIELDS = (
@@ -69,12 +70,7 @@ def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.dat
 
 
 def check_weight(errors: Errors, weight: Any) -> None:
-    if (
-        not isinstance(weight, int | float)
-        or isinstance(weight, bool)
-        or not weight > 0
-        or weight == float("inf")
-    ):
+    if not is_finite_number(weight) or not weight > 0:
         errors.add("weight", "Must be a number greater than 0.")
 
 

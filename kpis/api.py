@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from goals.models import Goal
 from goals.selectors import CHAIN_RELATED
-from org.api import OrgViewSet, raw_data, require
+from org.api import OrgViewSet, lookup, raw_data, require
 from org.permissions import can_edit_goal, can_edit_goal_at, can_record_update
 
 from .models import Kpi
@@ -23,16 +23,8 @@ def kpi_write_allowed(member, data, kpi: Kpi | None = None) -> bool:
     """Pre-check before validation: may the member write KPIs on the goal(s) involved?"""
     if kpi is not None and not can_edit_goal(member, kpi.goal):
         return False
-    goal = None
-    if "goal" in data:
-        try:
-            goal = (
-                Goal.objects.select_related("owner")
-                .filter(organization=member.organization, pk=int(data["goal"]))
-                .first()
-            )
-        except (TypeError, ValueError, OverflowError):
-            goal = None
+    goals = Goal.objects.select_related("owner").filter(organization=member.organization)
+    goal = lookup(goals, data["goal"]) if "goal" in data else None
     if goal is not None:
         return can_edit_goal(member, goal)
     # No goal to judge by: refuse roles that can write no KPI at all (reviewers).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +11,7 @@ from django.db import transaction
 from cascade.celery import enqueue_on_commit
 from goals import rollup
 from goals.models import Goal
+from goals.progress import is_finite_number
 from goals.services import Errors, check_dates, check_same_organization, check_weight
 from org.models import Member
 from org.permissions import can_edit_goal, can_record_update
@@ -34,10 +34,6 @@ KPI_FIELDS = (
 )
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _validate_kpi(kpi: Kpi) -> None:
     """SPEC §1 rule 4: name and unit, a target on the right side of the baseline,
     a positive weight, dates inside the cycle."""
@@ -57,9 +53,9 @@ def _validate_kpi(kpi: Kpi) -> None:
     if kpi.aggregation not in Aggregation.values:
         errors.add("aggregation", "Must be latest or sum.")
     for field in ("baseline", "target"):
-        if not _is_number(getattr(kpi, field)):
+        if not is_finite_number(getattr(kpi, field)):
             errors.add(field, "Must be a finite number.")
-    if _is_number(kpi.baseline) and _is_number(kpi.target):
+    if is_finite_number(kpi.baseline) and is_finite_number(kpi.target):
         if kpi.direction == Direction.INCREASE and not kpi.target > kpi.baseline:
             errors.add(
                 "target", f"An increasing KPI needs a target above its baseline ({kpi.baseline:g})."
@@ -175,7 +171,7 @@ def kpi_update_record(
         raise PermissionDenied("You may not record values on this KPI.")
     today = actor.organization.today()
     errors = Errors()
-    if not _is_number(value):
+    if not is_finite_number(value):
         errors.add("value", "Enter a finite number, such as 42 or -3.5.")
     if date is None:
         date = today

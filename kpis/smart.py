@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
+
+from goals.progress import is_finite_number
 
 if TYPE_CHECKING:
     from .models import Kpi
@@ -44,20 +45,16 @@ def _specific(kpi: Kpi) -> dict:
     return _verdict(False, "Say what changes: a name of several words, or a description.")
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _measurable(kpi: Kpi) -> dict:
     if not (kpi.unit or "").strip():
         return _verdict(False, "Give a unit (%, hours, leads, …).")
-    if not (_is_number(kpi.baseline) and _is_number(kpi.target)):
+    if not (is_finite_number(kpi.baseline) and is_finite_number(kpi.target)):
         return _verdict(False, "Give a numeric baseline and target.")
     return _verdict(True, f"Measured in {kpi.unit} from {kpi.baseline:g} to {kpi.target:g}.")
 
 
 def _achievable(kpi: Kpi) -> dict:
-    if not (_is_number(kpi.baseline) and _is_number(kpi.target)):
+    if not (is_finite_number(kpi.baseline) and is_finite_number(kpi.target)):
         return _verdict(False, "Give a numeric baseline and target to judge the change.")
     change = abs(kpi.target - kpi.baseline)
     if kpi.baseline != 0 and change > STRETCH_FACTOR * abs(kpi.baseline):

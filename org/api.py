@@ -71,6 +71,15 @@ def raw_data(request) -> dict:
     return request.data if isinstance(request.data, Mapping) else {}
 
 
+def lookup(queryset, raw):
+    """The object a raw, unvalidated id names in `queryset` (already limited to the
+    caller's organization), or None: for permission pre-checks before validation."""
+    try:
+        return queryset.filter(pk=int(raw)).first()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def require(allowed: bool, message: str) -> None:
     """Refuse (403) before looking at the input: a forbidden and invalid write is a 403."""
     if not allowed:

@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from goals.models import Goal
-from org.api import OrgViewSet, raw_data, require
+from org.api import OrgViewSet, lookup, raw_data, require
 from org.models import Department
 from org.permissions import can_run_review, can_run_reviews
 
@@ -25,13 +25,6 @@ from .services import (
     review_start,
     review_update,
 )
-
-
-def _lookup(model, organization, raw):
-    try:
-        return model.objects.filter(organization=organization, pk=int(raw)).first()
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 class ReviewViewSet(OrgViewSet):
@@ -61,9 +54,13 @@ class ReviewViewSet(OrgViewSet):
     def create(self, request):
         data = raw_data(request)
         organization = request.member.organization
-        goal = _lookup(Goal, organization, data.get("goal")) if data.get("goal") else None
+        goal = (
+            lookup(Goal.objects.filter(organization=organization), data.get("goal"))
+            if data.get("goal")
+            else None
+        )
         department = (
-            _lookup(Department, organization, data.get("department"))
+            lookup(Department.objects.filter(organization=organization), data.get("department"))
             if data.get("department")
             else None
         )
