@@ -5,24 +5,21 @@ them — never twice, however often or concurrently the job runs."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from goals.models import Cycle, GoalState
 from goals.periods import Period, period_containing
+from org.emails import send_all, templated_email
 from org.models import Member, Notification, Organization
 
 from .models import CheckinReminder, Kpi
 
-log = logging.getLogger(__name__)
 
 WINDOW_DAYS = 7  # remind from the period's last day − 7 (inclusive) to its end
 
@@ -123,25 +120,19 @@ def _count(kpis: list, noun: str = "KPI") -> str:
 
 
 def _email(due: list[Due]) -> None:
-    messages = []
-    for d in due:
-        context = {
-            "member": d.member,
-            "period": d.period,
-            "kpis": d.kpis,
-            "my_work_url": settings.SITE_URL + reverse("my-work"),
-            "settings_url": settings.SITE_URL + reverse("notifications"),
-        }
-        message = EmailMultiAlternatives(
+    messages = [
+        templated_email(
             subject=f"Cascade check-in: {_count(d.kpis, 'KPI value')} due for {d.period.key}",
-            body=render_to_string("kpis/email/checkin_reminder.txt", context),
-            to=[d.member.user.email],
+            template="kpis/email/checkin_reminder",
+            context={
+                "member": d.member,
+                "period": d.period,
+                "kpis": d.kpis,
+                "my_work_url": settings.SITE_URL + reverse("my-work"),
+                "settings_url": settings.SITE_URL + reverse("notifications"),
+            },
+            to=d.member.user.email,
         )
-        message.attach_alternative(
-            render_to_string("kpis/email/checkin_reminder.html", context), "text/html"
-        )
-        messages.append(message)
-    try:
-        get_connection().send_messages(messages)
-    except Exception:  # the in-app notifications stand; mail can be retried by hand
-        log.exception("Could not send %d check-in reminder emails", len(messages))
+        for d in due
+    ]
+    send_all(messages, "check-in reminder")

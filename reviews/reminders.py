@@ -4,22 +4,19 @@ today to two days ahead gets one reminder for it, ever."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from org.emails import send_all, templated_email
 from org.models import Notification, Organization
 
 from . import selectors
 from .models import Review, ReviewReminder, ReviewState
 
-log = logging.getLogger(__name__)
 
 AHEAD_DAYS = 2
 
@@ -90,26 +87,22 @@ def _when(review: Review, organization: Organization) -> dt.datetime:
 
 def _email(pairs: list, organization: Organization) -> None:
     messages = []
-    for review, member in pairs:
-        context = {
-            "review": review,
-            "member": member,
-            "when": timezone.localtime(review.scheduled_for, organization.now().tzinfo),
-            "url": settings.SITE_URL + reverse("review-detail", args=[review.pk]),
-            "settings_url": settings.SITE_URL + reverse("notifications"),
-        }
-        # Templates show times in the active zone: make it the organization's.
-        with timezone.override(organization.now().tzinfo):
-            message = EmailMultiAlternatives(
-                subject=f"Cascade check-in soon: {review.title}",
-                body=render_to_string("reviews/email/review_reminder.txt", context),
-                to=[member.user.email],
+    # Templates show times in the active zone: make it the organization's.
+    with timezone.override(organization.now().tzinfo):
+        for review, member in pairs:
+            context = {
+                "review": review,
+                "member": member,
+                "when": _when(review, organization),
+                "url": settings.SITE_URL + reverse("review-detail", args=[review.pk]),
+                "settings_url": settings.SITE_URL + reverse("notifications"),
+            }
+            messages.append(
+                templated_email(
+                    subject=f"Cascade check-in soon: {review.title}",
+                    template="reviews/email/review_reminder",
+                    context=context,
+                    to=member.user.email,
+                )
             )
-            message.attach_alternative(
-                render_to_string("reviews/email/review_reminder.html", context), "text/html"
-            )
-        messages.append(message)
-    try:
-        get_connection().send_messages(messages)
-    except Exception:  # the in-app notifications stand
-        log.exception("Could not send %d review reminder emails", len(messages))
+    send_all(messages, "review reminder")
