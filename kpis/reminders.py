@@ -20,7 +20,6 @@ from org.models import Member, Notification, Organization
 
 from .models import CheckinReminder, Kpi
 
-
 WINDOW_DAYS = 7  # remind from the period's last day − 7 (inclusive) to its end
 
 

@@ -17,7 +17,6 @@ from org.models import Notification, Organization
 from . import selectors
 from .models import Review, ReviewReminder, ReviewState
 
-
 AHEAD_DAYS = 2
 
 
