@@ -8,10 +8,10 @@ from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from goals.api import CycleViewSet, GoalViewSet
-from kpis.api import KpiViewSet
+from kpis.api import GoalTreeViewSet, KpiViewSet
 from org.api import DepartmentViewSet, MemberViewSet, MeView, NotificationViewSet
 from reviews.api import ReviewViewSet
 
@@ -28,10 +28,14 @@ router.register("goals", GoalViewSet, basename="goal")
 router.register("kpis", KpiViewSet, basename="kpi")
 router.register("reviews", ReviewViewSet, basename="review")
 router.register("notifications", NotificationViewSet, basename="notification")
+# goals/{id}/tree/ shows KPIs, so the kpis app serves it, beside the rest of goals/.
+tree_router = SimpleRouter()
+tree_router.register("goals", GoalTreeViewSet, basename="goal")
 
 urlpatterns = [
     path("v1/auth/token/", ObtainAuthToken.as_view(), name="api-token"),
     path("v1/me/", MeView.as_view(), name="api-me"),
+    path("v1/", include(tree_router.urls)),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", API_DOCS, name="api-docs"),

@@ -1,9 +1,8 @@
-"""The Celery app, as in Celery's "First steps with Django" guide, and the one way
-the code enqueues work."""
+"""The Celery app, as in Celery's "First steps with Django" guide. Tasks live in each
+app's tasks.py; code enqueues them with core.tasks.enqueue_on_commit."""
 
 from __future__ import annotations
 
-import logging
 import os
 
 from celery import Celery
@@ -13,28 +12,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cascade.settings")
 app = Celery("cascade")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-log = logging.getLogger("cascade.tasks")
-
-
-def enqueue_on_commit(task, *args, **kwargs) -> None:
-    """Send `task` to the broker once the current transaction commits.
-
-    The write that asked for it has already succeeded: if the broker is down the
-    task is lost, not the write, and the failure is logged loudly for operators.
-    """
-    from django.db import transaction
-
-    def send() -> None:
-        try:
-            task.apply_async(args=args, kwargs=kwargs)
-        except Exception as exc:  # kombu/redis errors differ by transport
-            log.error(
-                "Could not enqueue %s%r: broker unreachable (%s: %s); the change itself is saved.",
-                task.name,
-                args,
-                type(exc).__name__,
-                exc,
-            )
-
-    transaction.on_commit(send)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
     "goals",
     "kpis",
     "reviews",
+    "pages",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -170,8 +173,6 @@ SECURE_CSP = {
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Cascade <cascade@localhost>")
 if os.getenv("EMAIL_URL"):
-    from urllib.parse import unquote, urlsplit
-
     _email = urlsplit(os.environ["EMAIL_URL"])
     if _email.scheme not in ("smtp", "smtps", "submission"):
         raise ImproperlyConfigured("EMAIL_URL must start with smtp://, smtps:// or submission://")
@@ -218,7 +219,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Health moves with the calendar even without new values; also repairs drift.
     "rollup-all-cycles": {
-        "task": "goals.tasks.rollup_all_cycles",
+        "task": "kpis.tasks.rollup_all_cycles",
         "schedule": crontab(minute=30, hour="*/6"),
     },
 }
@@ -230,7 +231,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["org.drf.IsOrganizationMember"],
-    "EXCEPTION_HANDLER": "org.drf.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

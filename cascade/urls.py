@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("cascade.api_urls")),
+    path("", include("pages.urls")),
     path("", include("goals.urls")),
     path("", include("kpis.urls")),
     path("", include("org.urls")),

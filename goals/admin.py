@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
+
 from .models import Cycle, Goal
 
 
@@ -12,12 +14,10 @@ class CycleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Goal)
-class GoalAdmin(admin.ModelAdmin):
+class GoalAdmin(ReadOnlyAdmin):
     """Read the tree here; change it in the app, where the tree rules and roll-up run."""
 
     list_display = ("title", "level", "cycle", "department", "owner", "state", "progress", "health")
     list_filter = ("organization", "cycle", "level", "state", "health")
     search_fields = ("title",)
     list_select_related = ("cycle", "department", "owner__user")
-    raw_id_fields = ("parent", "department", "owner")
-    readonly_fields = ("progress", "health", "created_at", "updated_at")

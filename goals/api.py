@@ -1,20 +1,23 @@
-"""API for cycles and goals: /api/v1/cycles/, /api/v1/goals/ (+ tree/, alignment/)."""
+"""API for cycles and goals: /api/v1/cycles/, /api/v1/goals/ (+ alignment/).
+
+The goal tree with its KPIs (goals/{id}/tree/) is served by the kpis app."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from org.api import OrgViewSet, lookup, raw_data, require
+from core.api import OrgViewSet, list_filters, lookup, raw_data, require
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_edit_goal_at, can_manage_org
+from org.permissions import can_edit_goal, can_manage_org
 
 from . import selectors
 from .models import Cycle, Goal, Level
-from .serializers import AlignmentSerializer, CycleSerializer, GoalSerializer, TreeNodeSerializer
+from .serializers import AlignmentSerializer, CycleSerializer, GoalSerializer
 from .services import cycle_create, cycle_update, goal_create, goal_update
 
 
@@ -36,33 +39,28 @@ class CycleViewSet(OrgViewSet):
 
 
 FILTERS = ("cycle", "level", "parent", "department", "owner")
+ID_FILTERS = tuple(name for name in FILTERS if name != "level")
 
 
-def goal_write_allowed(member, data, goal: Goal | None = None) -> bool:
-    """Pre-check from the raw input, before validation: where would this goal sit?"""
-    if goal is not None and not can_edit_goal(member, goal):
-        return False
+def placed_goal(member, data: Mapping, goal: Goal | None = None) -> Goal:
+    """Where the raw, unvalidated body would put a goal (level, department, owner), so
+    permission can be decided before validation. An unknown level reads as the goal's
+    own, or individual for a new goal (the lowest: its refusal is then a 400, not a 403)."""
     level = data.get("level") if isinstance(data.get("level"), str) else None
     if level not in Level.values:
         level = goal.level if goal is not None else Level.INDIVIDUAL
     organization = member.organization
-    department = (
-        lookup(Department.objects.filter(organization=organization), data["department"])
-        if "department" in data
-        else (goal.department if goal else None)
-    )
-    owner = (
-        lookup(Member.objects.filter(organization=organization), data["owner"])
-        if "owner" in data
-        else (goal.owner if goal else None)
-    )
-    return can_edit_goal_at(
-        member,
-        organization_id=organization.pk,
-        level=level,
-        department_id=department.pk if department else None,
-        owner=owner,
-    )
+    if "department" in data:
+        department = lookup(
+            Department.objects.filter(organization=organization), data["department"]
+        )
+    else:
+        department = goal.department if goal else None
+    if "owner" in data:
+        owner = lookup(Member.objects.filter(organization=organization), data["owner"])
+    else:
+        owner = goal.owner if goal else None
+    return Goal(organization_id=organization.pk, level=level, department=department, owner=owner)
 
 
 @extend_schema(
@@ -81,28 +79,12 @@ class GoalViewSet(OrgViewSet):
         goals = super().get_queryset()
         if self.action != "list":
             return goals
-        params = self.request.query_params
-        errors = {}
-        for name in FILTERS:
-            value = params.get(name)
-            if value in (None, ""):
-                continue
-            if name == "level":
-                if value not in Level.values:
-                    errors[name] = [f"Must be one of: {', '.join(Level.values)}."]
-                goals = goals.filter(level=value)
-                continue
-            try:
-                pk = int(value)
-            except (ValueError, OverflowError):
-                errors[name] = ["Must be an id (an integer)."]
-                continue
-            # An integer no id column can hold names nothing (a foreign-key lookup with
-            # it would be a database error, a 500).
-            goals = goals.filter(**{f"{name}_id": pk}) if abs(pk) < 2**63 else goals.none()
-        if errors:
-            raise ValidationError(errors)
-        return goals
+        filters = list_filters(
+            self.request.query_params, ids=ID_FILTERS, choices={"level": Level.values}
+        )
+        return goals.filter(
+            **{name if name == "level" else f"{name}_id": value for name, value in filters.items()}
+        )
 
     @extend_schema(
         examples=[
@@ -123,26 +105,20 @@ class GoalViewSet(OrgViewSet):
         ]
     )
     def create(self, request):
-        require(
-            goal_write_allowed(request.member, raw_data(request)), "You may not create this goal."
-        )
+        placed = placed_goal(request.member, raw_data(request))
+        require(can_edit_goal(request.member, placed), "You may not create this goal.")
         goal = goal_create(actor=request.member, **self.parsed(GoalSerializer))
         return self.created(goal)
 
     def partial_update(self, request, pk=None):
         goal = self.get_object()
         require(
-            goal_write_allowed(request.member, raw_data(request), goal),
+            can_edit_goal(request.member, goal)
+            and can_edit_goal(request.member, placed_goal(request.member, raw_data(request), goal)),
             "You may not change this goal.",
         )
         goal = goal_update(actor=request.member, goal=goal, **self.parsed(GoalSerializer, goal))
         return Response(self.get_serializer(goal).data)
-
-    @extend_schema(responses=TreeNodeSerializer, summary="The goal and everything below it")
-    @action(detail=True)
-    def tree(self, request, pk=None):
-        goal = self.get_object()
-        return Response(TreeNodeSerializer(selectors.subtree(goal)).data)
 
     @extend_schema(
         responses=AlignmentSerializer(many=True),

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 
+from core.forms import DateInput
+from org.forms import limit_to_departments, limit_to_people
 from org.models import Department, Member
 
-from .models import LEVEL_RANK, Goal, Level
-
-
-def add_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Show a service's per-field messages next to the fields (others at the top)."""
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
+from .models import LEVEL_RANK, Goal, GoalState, Level
 
 
 class GoalForm(forms.Form):
@@ -39,11 +30,8 @@ class GoalForm(forms.Form):
 
     def __init__(self, *args, organization, parent: Goal | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = Department.objects.filter(organization=organization)
-        self.fields["owner"].queryset = Member.objects.filter(
-            organization=organization, is_active=True
-        ).select_related("user")
-        self.fields["owner"].label_from_instance = lambda member: member.display_name
+        limit_to_departments(self.fields["department"], organization)
+        limit_to_people(self.fields["owner"], organization)
         if parent is not None:
             below = [(v, label) for v, label in Level.choices if LEVEL_RANK[v] > parent.rank]
             self.fields["level"].choices = below
@@ -51,17 +39,32 @@ class GoalForm(forms.Form):
             self.fields["level"].choices = [(Level.STRATEGIC, Level.STRATEGIC.label)]
             self.fields["level"].initial = Level.STRATEGIC
 
+    def goal_fields(self) -> dict:
+        """What was typed, as goal_create's arguments: blanks left to its defaults."""
+        data = self.cleaned_data
+        fields = {
+            name: data.get(name)
+            for name in ("level", "title", "department", "owner", "weight", "start", "due")
+        }
+        typed = {name: value for name, value in fields.items() if value not in (None, "")}
+        return typed | {"rationale": data.get("rationale") or ""}
+
+
+EDITED = ("title", "rationale", "level", "department", "owner", "weight", "parent", "state")
+
 
 class GoalEditForm(GoalForm):
     parent = forms.ModelChoiceField(
         queryset=Goal.objects.none(), required=False, help_text="Move the goal under another one."
     )
-    state = forms.ChoiceField(
-        choices=[("active", "Active"), ("done", "Done"), ("cancelled", "Cancelled")]
-    )
+    state = forms.ChoiceField(choices=GoalState.choices)
 
     def __init__(self, *args, organization, goal: Goal, **kwargs):
+        kwargs.setdefault(
+            "initial", {name: getattr(goal, name) for name in (*EDITED, "start", "due")}
+        )
         super().__init__(*args, organization=organization, **kwargs)
+        self.goal = goal
         self.fields["level"].choices = Level.choices
         self.fields["parent"].queryset = (
             Goal.objects.filter(cycle_id=goal.cycle_id, organization=organization)
@@ -69,3 +72,12 @@ class GoalEditForm(GoalForm):
             .exclude(level=Level.INDIVIDUAL)
         )
         self.fields["parent"].label_from_instance = lambda g: f"{g.title} ({g.level})"
+
+    def changes(self) -> dict:
+        """What was typed, as goal_update's changes: blank dates keep the goal's."""
+        data = self.cleaned_data
+        changes = {name: data.get(name) for name in EDITED}
+        changes["start"] = data.get("start") or self.goal.start
+        changes["due"] = data.get("due") or self.goal.due
+        changes["rationale"] = changes["rationale"] or ""
+        return changes

@@ -60,6 +60,22 @@ class Health(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# The fields a person writes (the rest is computed or set by the services).
+GOAL_FIELDS = (
+    "cycle",
+    "level",
+    "title",
+    "rationale",
+    "parent",
+    "department",
+    "owner",
+    "weight",
+    "state",
+    "start",
+    "due",
+)
+
+
 class Goal(models.Model):
     organization = models.ForeignKey(
         "org.Organization", on_delete=models.CASCADE, related_name="goals"
@@ -113,6 +129,14 @@ class Goal(models.Model):
     @property
     def rank(self) -> int:
         return LEVEL_RANK[self.level]
+
+    @property
+    def is_strategic(self) -> bool:
+        return self.level == Level.STRATEGIC
+
+    @property
+    def is_individual(self) -> bool:
+        return self.level == Level.INDIVIDUAL
 
     def chain(self) -> list[Goal]:
         """This goal and its ancestors, nearest first (parents must be loaded or are fetched)."""

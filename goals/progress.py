@@ -7,18 +7,12 @@ functions plain numbers and dates and writes the results back.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable
 
 from .models import GoalState, Health
 
 LATEST = "latest"
 SUM = "sum"
-
-
-def is_finite_number(value) -> bool:
-    """A real number: not a bool, not NaN, not infinite."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def clamp(value: float, low: float, high: float) -> float:
@@ -94,8 +88,3 @@ def health(
     if progress >= expected - 25:
         return Health.AT_RISK
     return Health.OFF_TRACK
-
-
-def display(progress: float) -> float:
-    """Progress as shown and returned: one decimal."""
-    return round(progress, 1)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 
-from org.models import Member, Organization
+from org.models import Organization
 
-from .models import Cycle, Goal, GoalState, Level
+from .models import Cycle, Goal, GoalState, Health, Level
 from .periods import Period, period_containing
 
 CHAIN = "parent__parent__parent"  # the tree is at most four levels deep
 CHAIN_RELATED = ("parent", "parent__parent", CHAIN)
+SHOWN_GOALS = 60  # a department page lists at most this many goals of each kind
+SHOWN_MATCHES = 200  # the map's filters show at most this many goals
 
 
 def cycles_of(organization: Organization) -> list[Cycle]:
@@ -61,11 +63,9 @@ def with_people(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     return goals.select_related("owner__user", "department")
 
 
-def annotate_counts(goals: QuerySet[Goal]) -> QuerySet[Goal]:
-    """How many child goals (not cancelled) and KPIs each goal has (one indexed
-    count per row, not joins that multiply rows)."""
-    from kpis.models import Kpi
-
+def with_child_count(goals: QuerySet[Goal]) -> QuerySet[Goal]:
+    """How many child goals (not cancelled) each goal has: one indexed count per row,
+    not a join that multiplies rows."""
     children = (
         Goal.objects.filter(parent=OuterRef("pk"))
         .exclude(state=GoalState.CANCELLED)
@@ -74,15 +74,14 @@ def annotate_counts(goals: QuerySet[Goal]) -> QuerySet[Goal]:
         .annotate(n=Count("id"))
         .values("n")
     )
-    kpis = (
-        Kpi.objects.filter(goal=OuterRef("pk"))
-        .order_by()
-        .values("goal")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return goals.annotate(
-        child_count=Coalesce(Subquery(children), 0), kpi_count=Coalesce(Subquery(kpis), 0)
+    return goals.annotate(child_count=Coalesce(Subquery(children), 0))
+
+
+def goal_ids_below(goal_ids: Iterable[int]) -> Q:
+    """A filter for goals under any of `goal_ids`, at any depth (the tree is at most four deep)."""
+    ids = list(goal_ids)
+    return (
+        Q(parent_id__in=ids) | Q(parent__parent_id__in=ids) | Q(parent__parent__parent_id__in=ids)
     )
 
 
@@ -112,104 +111,32 @@ def aligned_counts(cycle: Cycle) -> dict[int, int]:
     )
 
 
-def _version_key(cycle_id: int) -> str:
-    return f"cycle:{cycle_id}:version"
+def map_roots(cycle: Cycle) -> QuerySet[Goal]:
+    """The cascade map's first row: the cycle's strategic objectives."""
+    return with_child_count(
+        with_people(Goal.objects.filter(cycle=cycle, level=Level.STRATEGIC))
+    ).order_by("id")
 
 
-def bump_cycle_versions(cycle_ids) -> None:
-    """Invalidate cached summaries of these cycles (called after their data changed)."""
-    for cycle_id in set(cycle_ids):
-        try:
-            cache.incr(_version_key(cycle_id))
-        except ValueError:
-            cache.set(_version_key(cycle_id), 2, None)
+def children_of(goal: Goal) -> QuerySet[Goal]:
+    return with_child_count(with_people(goal.children.all())).order_by("id")
 
 
-def dashboard_summary(cycle: Cycle) -> tuple[dict[int, int], Warnings]:
-    """The whole-cycle part of the dashboard: aligned counts and warnings.
-
-    These scan every goal and KPI of the cycle, so with a shared cache they are kept
-    until the cycle's data changes (every roll-up bumps its version) or the day turns.
-    """
-    if not settings.SHARED_CACHE:
-        return aligned_counts(cycle), dashboard_warnings(cycle)
-    version = cache.get_or_set(_version_key(cycle.pk), 1, None)
-    key = f"dashboard:{cycle.pk}:{version}:{cycle.organization.today():%Y%m%d}"
-    summary = cache.get(key)
-    if summary is None:
-        summary = (aligned_counts(cycle), dashboard_warnings(cycle))
-        cache.set(key, summary, 6 * 3600)
-    return summary
-
-
-@dataclass
-class Warnings:
-    objective_count: int = 0
-    too_few: bool = False
-    too_many: bool = False
-    goals_without_kpis: list[Goal] = field(default_factory=list)
-    goals_without_kpis_count: int = 0
-    kpis_failing_smart: list = field(default_factory=list)
-    kpis_failing_smart_count: int = 0
-    kpis_without_update: list = field(default_factory=list)
-    kpis_without_update_count: int = 0
-    period: Period | None = None
-
-    @property
-    def any(self) -> bool:
-        return bool(
-            self.too_few
-            or self.too_many
-            or self.goals_without_kpis_count
-            or self.kpis_failing_smart_count
-            or self.kpis_without_update_count
-        )
-
-
-SHOWN = 8  # warnings list at most this many items each, with the total
-
-
-def dashboard_warnings(cycle: Cycle) -> Warnings:
-    from kpis.models import Kpi
-    from kpis.smart import failing_smart_filter, kpi_smart, with_change
-
-    period = current_period(cycle)
-    active_objectives = Goal.objects.filter(
-        cycle=cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
-    ).count()
-    warnings = Warnings(objective_count=active_objectives, period=period)
-    warnings.too_few = active_objectives < 3
-    warnings.too_many = active_objectives > 5
-    no_kpis = Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE, kpis__isnull=True)
-    warnings.goals_without_kpis_count = no_kpis.count()
-    warnings.goals_without_kpis = list(no_kpis.order_by("id")[:SHOWN])
-
-    active_kpis = Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE)
-    failing = with_change(active_kpis).filter(failing_smart_filter())
-    warnings.kpis_failing_smart_count = failing.count()
-    warnings.kpis_failing_smart = list(
-        failing.select_related(
-            "goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED)
-        ).order_by("id")[:SHOWN]
-    )
-    for kpi in warnings.kpis_failing_smart:
-        kpi.failing = [letter for letter, verdict in kpi_smart(kpi).items() if not verdict["ok"]]
-    # "A value dated in this period" is "the latest value's date is in it": values are
-    # never dated after today, and today lies in the period.
-    stale = active_kpis.filter(Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start))
-    warnings.kpis_without_update_count = stale.count()
-    warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
-    return warnings
-
-
-def children_of(goal: Goal) -> list[Goal]:
-    return list(annotate_counts(with_people(goal.children.all())).order_by("id"))
+def map_matches(cycle: Cycle, *, department_id=None, owner_ids=None, health=None) -> QuerySet[Goal]:
+    """Goals of any level matching the map's filters, with their chain for context
+    (the first SHOWN_MATCHES)."""
+    goals = Goal.objects.filter(cycle=cycle).exclude(state=GoalState.CANCELLED)
+    if department_id:
+        goals = goals.filter(Q(department_id=department_id) | Q(owner__department_id=department_id))
+    if owner_ids is not None:
+        goals = goals.filter(owner_id__in=owner_ids)
+    if health:
+        goals = goals.filter(health=health)
+    return with_child_count(with_people(goals).select_related(*CHAIN_RELATED)).order_by("id")
 
 
 def goal_with_chain(organization: Organization, goal_id: int) -> Goal:
     """A goal with its ancestors and cycle loaded (one query); 404s outside the organization."""
-    from django.shortcuts import get_object_or_404
-
     return get_object_or_404(
         with_people(goals_in(organization)).select_related(
             "cycle", *CHAIN_RELATED, *(f"{name}__owner__user" for name in CHAIN_RELATED)
@@ -223,81 +150,52 @@ def line_of_sight(goal: Goal) -> list[Goal]:
     return list(reversed(goal.chain()))
 
 
-def goal_kpis(goal: Goal) -> list:
-    """The goal's KPIs with their owners and full history (for trends)."""
-    from kpis.models import Kpi, KpiUpdate
+def chain_goals(goal: Goal) -> list[Goal]:
+    """Fresh rows of the goal and its ancestors (after a roll-up)."""
+    return list(Goal.objects.filter(pk__in=[g.pk for g in goal.chain()]))
 
-    return list(
-        Kpi.objects.filter(goal=goal)
-        .select_related("owner__user")
-        .prefetch_related(
-            Prefetch("updates", queryset=KpiUpdate.objects.order_by("date", "created_at", "id"))
-        )
-        .order_by("id")
+
+@dataclass
+class DepartmentGoals:
+    """A department's share of a cycle: its department and team goals, its people's
+    individual goals where they need help, and health at a glance."""
+
+    unit_goals: QuerySet[Goal]  # department and team goals, the first SHOWN_GOALS
+    struggling: list[Goal]  # off-track individual goals, the first SHOWN_GOALS
+    struggling_count: int
+    individual_count: int
+    glance: list[tuple[str, int]]  # (health, how many goals)
+
+
+GLANCE = (Health.ON_TRACK, Health.AT_RISK, Health.OFF_TRACK, Health.NOT_STARTED, Health.DONE)
+
+
+def department_goals(
+    cycle: Cycle, department_ids: set[int], member_ids: list[int]
+) -> DepartmentGoals:
+    """The goals of departments `department_ids` and the individual goals of the
+    people `member_ids` in them (ids first: two indexed lookups instead of a join
+    over every goal of the cycle)."""
+    in_scope = Q(department_id__in=department_ids) | Q(
+        level=Level.INDIVIDUAL, owner_id__in=member_ids
     )
-
-
-def people_matching(organization: Organization, text: str, limit: int = 50) -> list[int] | None:
-    """Member ids for the map's owner filter: an id, or part of a name or username.
-    None when there is nothing to filter by."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    members = Member.objects.filter(organization=organization)
-    if text.isdigit():
-        return (
-            list(members.filter(pk=int(text)).values_list("id", flat=True))
-            if len(text) < 19
-            else []
-        )
-    match = (
-        Q(user__username__icontains=text)
-        | Q(user__first_name__icontains=text)
-        | Q(user__last_name__icontains=text)
+    in_cycle = Goal.objects.filter(cycle=cycle).filter(in_scope).exclude(state=GoalState.CANCELLED)
+    counts = list(in_cycle.order_by().values_list("level", "health").annotate(n=Count("id")))
+    by_health: dict[str, int] = {}
+    for _level, health, n in counts:
+        by_health[health] = by_health.get(health, 0) + n
+    individual = Q(level=Level.INDIVIDUAL)
+    off_track = (Level.INDIVIDUAL, Health.OFF_TRACK)
+    return DepartmentGoals(
+        unit_goals=with_child_count(with_people(in_cycle.exclude(individual))).order_by("id")[
+            :SHOWN_GOALS
+        ],
+        struggling=list(
+            with_people(in_cycle.filter(individual, health=Health.OFF_TRACK)).order_by("id")[
+                :SHOWN_GOALS
+            ]
+        ),
+        struggling_count=sum(n for level, health, n in counts if (level, health) == off_track),
+        individual_count=sum(n for level, _health, n in counts if level == Level.INDIVIDUAL),
+        glance=[(health, by_health.get(health, 0)) for health in GLANCE],
     )
-    for first, _, last in [text.partition(" ")] if " " in text else []:
-        match |= Q(user__first_name__icontains=first, user__last_name__icontains=last)
-    return list(members.filter(match).order_by("id").values_list("id", flat=True)[:limit])
-
-
-def filtered_goals(cycle: Cycle, *, department_id=None, owner_ids=None, health=None) -> list[Goal]:
-    """Goals of any level matching the map's filters, with their chain for context."""
-    goals = Goal.objects.filter(cycle=cycle).exclude(state=GoalState.CANCELLED)
-    if department_id:
-        goals = goals.filter(Q(department_id=department_id) | Q(owner__department_id=department_id))
-    if owner_ids is not None:
-        goals = goals.filter(owner_id__in=owner_ids)
-    if health:
-        goals = goals.filter(health=health)
-    return list(
-        annotate_counts(with_people(goals).select_related(*CHAIN_RELATED)).order_by("id")[:200]
-    )
-
-
-def people_of(organization: Organization) -> QuerySet[Member]:
-    return Member.objects.filter(organization=organization, is_active=True).select_related(
-        "user", "department"
-    )
-
-
-def subtree(goal: Goal) -> Goal:
-    """The goal with `tree_children` and `tree_kpis` set on it and on every goal below
-    it: one query per level below it (at most three) and one for the KPIs."""
-    from kpis.models import Kpi
-
-    nodes = {goal.pk: goal}
-    level = [goal.pk]
-    while level:
-        below = list(Goal.objects.filter(parent_id__in=level).order_by("id"))
-        nodes.update((g.pk, g) for g in below)
-        level = [g.pk for g in below if g.level != Level.INDIVIDUAL]
-        goal_parent = below
-        for node in goal_parent:
-            node.tree_children, node.tree_kpis = [], []
-    goal.tree_children, goal.tree_kpis = [], []
-    for node in nodes.values():
-        if node.pk != goal.pk:
-            nodes[node.parent_id].tree_children.append(node)
-    for kpi in Kpi.objects.filter(goal_id__in=nodes).order_by("id"):
-        nodes[kpi.goal_id].tree_kpis.append(kpi)
-    return goal

@@ -1,22 +1,12 @@
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import NumberField, ProgressField
 from org.models import Department, Member
 from org.serializers import scope_related
 
-from .models import Cycle, Goal
-from .progress import display
-
-
-@extend_schema_field(OpenApiTypes.DOUBLE)
-class ProgressField(serializers.ReadOnlyField):
-    """Progress as returned everywhere: a percentage rounded to one decimal."""
-
-    def to_representation(self, value):
-        return display(value)
+from .models import GOAL_FIELDS, Cycle, Goal
 
 
 class CycleSerializer(serializers.ModelSerializer):
@@ -31,37 +21,13 @@ class CycleSerializer(serializers.ModelSerializer):
         return []  # the service checks the name and the dates, after permissions
 
 
-class NumberField(serializers.FloatField):
-    """A JSON number (or numeric text): `true` is not a number here."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class GoalSerializer(serializers.ModelSerializer):
     progress = ProgressField()
     weight = NumberField(required=False)
 
     class Meta:
         model = Goal
-        fields = [
-            "id",
-            "cycle",
-            "level",
-            "title",
-            "rationale",
-            "parent",
-            "department",
-            "owner",
-            "weight",
-            "state",
-            "start",
-            "due",
-            "progress",
-            "health",
-        ]
+        fields = ["id", *GOAL_FIELDS, "progress", "health"]
         read_only_fields = ["health"]
         extra_kwargs = {
             "rationale": {"required": False},
@@ -84,30 +50,6 @@ class GoalSerializer(serializers.ModelSerializer):
 
     def get_validators(self):
         return []  # the tree rules are the service's
-
-
-class TreeKpiSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    unit = serializers.CharField()
-    current = serializers.FloatField(allow_null=True)
-    target = serializers.FloatField()
-    progress = ProgressField()
-    health = serializers.CharField()
-
-
-class TreeNodeSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    level = serializers.CharField()
-    progress = ProgressField()
-    health = serializers.CharField()
-    kpis = TreeKpiSerializer(many=True, source="tree_kpis")
-    children = serializers.SerializerMethodField()
-
-    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
-    def get_children(self, goal):
-        return TreeNodeSerializer(goal.tree_children, many=True).data
 
 
 class AlignmentSerializer(serializers.ModelSerializer):

@@ -9,48 +9,15 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from core.errors import Errors, check_same_organization, check_text, check_weight
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_edit_goal_at, can_manage_org
+from org.permissions import can_edit_goal, can_manage_org
 
 from . import rollup
-from .models import LEVEL_RANK, Cycle, Goal, GoalState, Level
-from .progress import is_finite_number
+from .cache import cycles_changed
+from .models import GOAL_FIELDS, Cadence, Cycle, Goal, GoalState, Level
 
 MAX_STRATEGIC = 5
-GOAL_FIELDS = (
-    "cycle",
-    "level",
-    "title",
-    "rationale",
-    "parent",
-    "department",
-    "owner",
-    "weight",
-    "state",
-    "start",
-    "due",
-)
-
-
-class Errors:
-    """Collects messages per field and raises them together."""
-
-    def __init__(self) -> None:
-        self.messages: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.messages.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.messages:
-            raise ValidationError(self.messages)
-
-
-def check_same_organization(errors: Errors, organization_id: int, **objects: Any) -> None:
-    """An object of another organization is reported as unknown, never revealed."""
-    for field, obj in objects.items():
-        if obj is not None and obj.organization_id != organization_id:
-            errors.add(field, "Not found in your organization.")
 
 
 def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.date | None) -> None:
@@ -67,11 +34,6 @@ def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.dat
         errors.add("due", f"Is due after the cycle “{cycle.name}” ends ({cycle.end:%Y-%m-%d}).")
     if start >= due:
         errors.add("due", "Must be after the start date.")
-
-
-def check_weight(errors: Errors, weight: Any) -> None:
-    if not is_finite_number(weight) or not weight > 0:
-        errors.add("weight", "Must be a number greater than 0.")
 
 
 def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
@@ -92,10 +54,7 @@ def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
         errors.raise_if_any()
     if goal.state not in GoalState.values:
         errors.add("state", f"Must be one of: {', '.join(GoalState.values)}.")
-    if not (goal.title or "").strip():
-        errors.add("title", "A title is required.")
-    elif len(goal.title) > 300:
-        errors.add("title", "At most 300 characters.")
+    check_text(errors, "title", goal.title, required="A title is required.")
     check_weight(errors, goal.weight)
 
     level_label = Level(goal.level).label.lower()
@@ -191,14 +150,6 @@ def goal_create(
     errors = Errors()
     check_same_organization(errors, actor.organization_id, department=department, owner=owner)
     errors.raise_if_any()
-    if not can_edit_goal_at(
-        actor,
-        organization_id=actor.organization_id,
-        level=level,
-        department_id=department.pk if department else None,
-        owner=owner,
-    ):
-        raise _refuse("You may not create this goal here.")
     goal = Goal(
         organization_id=actor.organization_id,
         cycle=cycle,
@@ -213,6 +164,8 @@ def goal_create(
         start=start or (cycle.start if cycle else None),
         due=due or (cycle.end if cycle else None),
     )
+    if not can_edit_goal(actor, goal):
+        raise _refuse("You may not create this goal here.")
     if parent is not None and parent.organization_id == actor.organization_id:
         rollup.lock_chains([parent.pk])
     _validate_goal(goal, original=None)
@@ -241,13 +194,7 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     if "cycle" in changes and goal.cycle != original["cycle"]:
         goal.start = changes.get("start") or goal.cycle.start
         goal.due = changes.get("due") or goal.cycle.end
-    if not can_edit_goal_at(
-        actor,
-        organization_id=goal.organization_id,
-        level=goal.level,
-        department_id=goal.department_id,
-        owner=goal.owner,
-    ):
+    if not can_edit_goal(actor, goal):
         _restore(goal, original)
         raise _refuse("You may not move this goal there.")
     old_parent_id = original["parent"].pk if original["parent"] else None
@@ -279,7 +226,7 @@ def goal_set_state(*, actor: Member, goal: Goal, state: str) -> Goal:
 
 @transaction.atomic
 def cycle_create(
-    *, actor: Member, name: str, start: dt.date, end: dt.date, cadence: str = "quarterly"
+    *, actor: Member, name: str, start: dt.date, end: dt.date, cadence: str = Cadence.QUARTERLY
 ) -> Cycle:
     if not can_manage_org(actor):
         raise PermissionDenied("Only admins manage cycles.")
@@ -307,8 +254,9 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
         _restore(cycle, original)
         raise
     cycle.save()
-    rollup.cycle_rollup(cycle)
-    rollup.changed_cycles({cycle.pk})  # dates move what counts as time-bound
+    # No progress or health depends on a cycle's own dates (goals and KPIs have theirs),
+    # but what counts as time-bound does: cached warnings are stale.
+    cycles_changed({cycle.pk})
     return cycle
 
 
@@ -322,7 +270,7 @@ def _validate_cycle(cycle: Cycle) -> None:
         .exists()
     ):
         errors.add("name", "Another cycle already has this name.")
-    if cycle.cadence not in ("monthly", "quarterly"):
+    if cycle.cadence not in Cadence.values:
         errors.add("cadence", "Must be monthly or quarterly.")
     if cycle.start is None:
         errors.add("start", "A start date is required.")
@@ -337,13 +285,3 @@ def _validate_cycle(cycle: Cycle) -> None:
         if outside.exists():
             errors.add("start", "Some goals of this cycle would fall outside these dates.")
     errors.raise_if_any()
-
-
-__all__ = [
-    "goal_create",
-    "goal_update",
-    "goal_set_state",
-    "cycle_create",
-    "cycle_update",
-    "LEVEL_RANK",
-]

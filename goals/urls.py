@@ -5,13 +5,8 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("cascade/", views.cascade_map, name="cascade"),
-    path("cascade/<int:goal_id>/children/", views.cascade_children, name="cascade-children"),
     path("goals/new/", views.goal_new, name="goal-new"),
-    path("goals/<int:goal_id>/", views.goal_detail, name="goal-detail"),
     path("goals/<int:goal_id>/edit/", views.goal_edit, name="goal-edit"),
     path("goals/<int:goal_id>/state/", views.goal_state, name="goal-state"),
     path("goals/<int:goal_id>/children/new/", views.goal_child_new, name="goal-child-new"),
-    path("goals/<int:goal_id>/kpis/new/", views.kpi_new, name="kpi-new"),
 ]

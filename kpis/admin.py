@@ -2,11 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
+
 from .models import Kpi, KpiUpdate
 
 
 @admin.register(Kpi)
-class KpiAdmin(admin.ModelAdmin):
+class KpiAdmin(ReadOnlyAdmin):
+    """Read KPIs here; change them in the app, where the roll-up runs."""
+
     list_display = (
         "name",
         "goal",
@@ -21,20 +25,12 @@ class KpiAdmin(admin.ModelAdmin):
     list_filter = ("organization", "direction", "aggregation", "health")
     search_fields = ("name",)
     list_select_related = ("goal",)
-    raw_id_fields = ("goal", "owner")
-    readonly_fields = ("current", "progress", "health", "created_at", "updated_at")
 
 
 @admin.register(KpiUpdate)
-class KpiUpdateAdmin(admin.ModelAdmin):
+class KpiUpdateAdmin(ReadOnlyAdmin):
     """The history is append-only: visible here, never edited."""
 
     list_display = ("kpi", "value", "date", "confidence", "author", "created_at")
     list_select_related = ("kpi", "author__user")
     search_fields = ("kpi__name", "note")
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -1,55 +1,47 @@
-"""API for KPIs and their history: /api/v1/kpis/, /api/v1/kpis/{id}/updates/."""
+"""API for KPIs and their history: /api/v1/kpis/, /api/v1/kpis/{id}/updates/, and the
+goal tree with its KPIs, /api/v1/goals/{id}/tree/."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import OrgScopedViewSet, OrgViewSet, list_filters, lookup, raw_data, require
 from goals.models import Goal
-from goals.selectors import CHAIN_RELATED
-from org.api import OrgViewSet, lookup, raw_data, require
-from org.permissions import can_edit_goal, can_edit_goal_at, can_record_update
+from org.permissions import can_edit_goal, can_record_update, can_write_goals
 
 from .models import Kpi
-from .serializers import KpiSerializer, KpiUpdateSerializer
-from .services import kpi_create, kpi_update, kpi_update_record
+from .selectors import KPI_CHAIN, goal_tree
+from .serializers import KpiSerializer, KpiUpdateSerializer, TreeNodeSerializer
+from .services import kpi_create, kpi_edit, kpi_record_value
 
-KPI_RELATED = ("goal__cycle", "goal__owner", *(f"goal__{name}" for name in CHAIN_RELATED))
 
-
-def kpi_write_allowed(member, data, kpi: Kpi | None = None) -> bool:
-    """Pre-check before validation: may the member write KPIs on the goal(s) involved?"""
+def kpi_write_allowed(member, data: Mapping, kpi: Kpi | None = None) -> bool:
+    """Before validation: may the member write KPIs on the goal(s) the body names?
+    With no goal to judge by, only roles that can write no KPI at all are refused."""
     if kpi is not None and not can_edit_goal(member, kpi.goal):
         return False
     goals = Goal.objects.select_related("owner").filter(organization=member.organization)
     goal = lookup(goals, data["goal"]) if "goal" in data else None
-    if goal is not None:
-        return can_edit_goal(member, goal)
-    # No goal to judge by: refuse roles that can write no KPI at all (reviewers).
-    return can_edit_goal_at(member, organization_id=member.organization_id, level="individual")
+    return can_edit_goal(member, goal) if goal is not None else can_write_goals(member)
 
 
 class KpiViewSet(OrgViewSet):
     """KPIs with their computed `current`, `progress`, `health` and S.M.A.R.T. check."""
 
-    queryset = Kpi.objects.select_related(*KPI_RELATED).order_by("id")
+    queryset = Kpi.objects.select_related(*KPI_CHAIN).order_by("id")
     serializer_class = KpiSerializer
 
     def get_queryset(self):
         kpis = super().get_queryset()
-        goal = self.request.query_params.get("goal")
-        if self.action == "list" and goal:
-            try:
-                pk = int(goal)
-                # An integer no id column can hold names nothing (not a database error).
-                kpis = kpis.filter(goal_id=pk) if abs(pk) < 2**63 else kpis.none()
-            except (ValueError, OverflowError):
-                from rest_framework.exceptions import ValidationError
-
-                raise ValidationError({"goal": ["Must be an id (an integer)."]}) from None
-        return kpis
+        if self.action != "list":
+            return kpis
+        filters = list_filters(self.request.query_params, ids=("goal",))
+        return kpis.filter(**{f"{name}_id": value for name, value in filters.items()})
 
     @extend_schema(
         examples=[
@@ -82,7 +74,7 @@ class KpiViewSet(OrgViewSet):
             kpi_write_allowed(request.member, raw_data(request), kpi),
             "You may not change this KPI.",
         )
-        kpi = kpi_update(actor=request.member, kpi=kpi, **self.parsed(KpiSerializer, kpi))
+        kpi = kpi_edit(actor=request.member, kpi=kpi, **self.parsed(KpiSerializer, kpi))
         return Response(self.get_serializer(self.get_queryset().get(pk=kpi.pk)).data)
 
     @extend_schema(
@@ -116,7 +108,7 @@ class KpiViewSet(OrgViewSet):
         serializer = KpiUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        update = kpi_update_record(
+        update = kpi_record_value(
             actor=request.member,
             kpi=kpi,
             value=data["value"],
@@ -125,3 +117,16 @@ class KpiViewSet(OrgViewSet):
             confidence=data.get("confidence", ""),
         )
         return Response(KpiUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+
+class GoalTreeViewSet(OrgScopedViewSet):
+    """goals/{id}/tree/: a goal with everything below it, KPIs included. It is served
+    here, not with the rest of goals/, because it shows KPIs (goals sit below them)."""
+
+    queryset = Goal.objects.order_by("id")
+    serializer_class = TreeNodeSerializer
+
+    @extend_schema(responses=TreeNodeSerializer, summary="The goal and everything below it")
+    @action(detail=True)
+    def tree(self, request, pk=None):
+        return Response(TreeNodeSerializer(goal_tree(self.get_object())).data)

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django import forms
 
-from goals.forms import DateInput
+from core.forms import DateInput
+from org.forms import limit_to_people
 from org.models import Member
 
-from .models import Aggregation, Confidence, Direction
+from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi
 
 
 class KpiForm(forms.Form):
@@ -32,12 +33,17 @@ class KpiForm(forms.Form):
         required=False, widget=DateInput, help_text="Default: the goal's due date."
     )
 
-    def __init__(self, *args, organization, **kwargs):
+    def __init__(self, *args, organization, kpi: Kpi | None = None, **kwargs):
+        if kpi is not None:
+            kwargs.setdefault(
+                "initial", {name: getattr(kpi, name) for name in KPI_FIELDS if name != "goal"}
+            )
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = Member.objects.filter(
-            organization=organization, is_active=True
-        ).select_related("user")
-        self.fields["owner"].label_from_instance = lambda member: member.display_name
+        limit_to_people(self.fields["owner"], organization)
+
+    def typed(self) -> dict:
+        """What was typed, blanks left out (the service's defaults apply to them)."""
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
 class RecordForm(forms.Form):
@@ -53,3 +59,6 @@ class RecordForm(forms.Form):
     confidence = forms.ChoiceField(
         choices=[("", "Confidence…"), *Confidence.choices], required=False
     )
+
+
+CONFIDENCES = RecordForm.base_fields["confidence"].choices

@@ -24,6 +24,23 @@ class Confidence(models.TextChoices):
     LOW = "low", "Low"
 
 
+# The fields a person writes (the rest is computed by the roll-up).
+KPI_FIELDS = (
+    "goal",
+    "name",
+    "description",
+    "unit",
+    "direction",
+    "aggregation",
+    "baseline",
+    "target",
+    "weight",
+    "owner",
+    "start",
+    "due",
+)
+
+
 class Kpi(models.Model):
     organization = models.ForeignKey(
         "org.Organization", on_delete=models.CASCADE, related_name="kpis"

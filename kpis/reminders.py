@@ -13,9 +13,9 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from core.email import send_all, templated_email
 from goals.models import Cycle, GoalState
 from goals.periods import Period, period_containing
-from org.emails import send_all, templated_email
 from org.models import Member, Notification, Organization
 
 from .models import CheckinReminder, Kpi

@@ -1,15 +1,28 @@
-"""Reads of KPIs: My work, a goal's KPIs."""
+"""Reads of KPIs: My work, a goal's KPIs with their history, the goal tree with its
+KPIs, and the whole-cycle warnings of the dashboard. Each in a fixed number of queries."""
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from goals.models import Cycle, Goal, GoalState
-from goals.selectors import CHAIN_RELATED
+from goals.cache import cycle_version
+from goals.models import Cycle, Goal, GoalState, Level
+from goals.periods import Period
+from goals.selectors import CHAIN_RELATED, aligned_counts, current_period
 from org.models import Member, Organization
 
+from .charts import trend_chart
 from .models import Kpi, KpiUpdate
+from .smart import failing_smart_filter, smart_failures, with_change
+
+KPI_CHAIN = ("goal__cycle", "goal__owner", *(f"goal__{name}" for name in CHAIN_RELATED))
 
 
 def with_last_update(kpis: QuerySet[Kpi]) -> QuerySet[Kpi]:
@@ -22,13 +35,32 @@ def with_last_update(kpis: QuerySet[Kpi]) -> QuerySet[Kpi]:
     )
 
 
+def with_kpi_count(goals: QuerySet[Goal]) -> QuerySet[Goal]:
+    """How many KPIs each goal has (one indexed count per row)."""
+    kpis = (
+        Kpi.objects.filter(goal=OuterRef("pk"))
+        .order_by()
+        .values("goal")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return goals.annotate(kpi_count=Coalesce(Subquery(kpis), 0))
+
+
 def kpi_for_write(organization: Organization, kpi_id: int) -> Kpi:
     """A KPI with what permission checks and the row need; 404 outside the organization."""
     return get_object_or_404(
-        Kpi.objects.filter(organization=organization).select_related(
-            "owner__user", "goal__owner", "goal__cycle", *(f"goal__{n}" for n in CHAIN_RELATED)
-        ),
+        Kpi.objects.filter(organization=organization).select_related("owner__user", *KPI_CHAIN),
         pk=kpi_id,
+    )
+
+
+def kpi_row(kpi: Kpi) -> Kpi:
+    """The KPI again after a write, as My work shows it (its latest value's note)."""
+    return (
+        with_last_update(Kpi.objects.filter(pk=kpi.pk))
+        .select_related("owner__user", *KPI_CHAIN)
+        .get()
     )
 
 
@@ -42,23 +74,148 @@ def my_goals(member: Member, cycle: Cycle) -> list[Goal]:
     )
 
 
-def own_goal_ids(member: Member, cycle: Cycle) -> list[int]:
-    return list(Goal.objects.filter(owner=member, cycle=cycle).values_list("id", flat=True))
-
-
 def my_kpis(member: Member, cycle: Cycle) -> list[Kpi]:
     """KPIs the member owns, or whose goal they own, in the cycle."""
+    own_goal_ids = list(Goal.objects.filter(owner=member, cycle=cycle).values_list("id", flat=True))
     return list(
         with_last_update(
             Kpi.objects.filter(goal__cycle=cycle)
-            .filter(Q(owner=member) | Q(goal_id__in=own_goal_ids(member, cycle)))
+            .filter(Q(owner=member) | Q(goal_id__in=own_goal_ids))
             .exclude(goal__state=GoalState.CANCELLED)
-            .select_related("owner__user", "goal__owner", *(f"goal__{n}" for n in CHAIN_RELATED))
+            .select_related("owner__user", *KPI_CHAIN)
         ).order_by("goal_id", "id")
     )
 
 
-def chain_goals(kpi: Kpi) -> list[Goal]:
-    """Fresh rows of the KPI's goal and its ancestors (after a roll-up)."""
-    ids = [goal.pk for goal in kpi.goal.chain()]
-    return list(Goal.objects.filter(pk__in=ids))
+def kpis_with_history(goal: Goal, today: dt.date) -> list[Kpi]:
+    """The goal's KPIs with their owners, full history (`history`, oldest first),
+    latest value (`last`) and trend chart (`chart`)."""
+    kpis = list(
+        Kpi.objects.filter(goal=goal)
+        .select_related("owner__user")
+        .prefetch_related(
+            Prefetch("updates", queryset=KpiUpdate.objects.order_by("date", "created_at", "id"))
+        )
+        .order_by("id")
+    )
+    for kpi in kpis:
+        kpi.goal = goal  # share the loaded goal (and its chain and cycle, when loaded)
+        kpi.history = list(kpi.updates.all())
+        kpi.last = kpi.history[-1] if kpi.history else None
+        kpi.chart = trend_chart(kpi, kpi.history, today)
+    return kpis
+
+
+def goals_lacking_values(goal_ids: list[int], period: Period) -> set[int]:
+    """Which of these goals have a KPI with no value dated in `period`."""
+    return set(
+        Kpi.objects.filter(goal__in=goal_ids)
+        .exclude(updates__date__range=(period.start, period.end))
+        .values_list("goal_id", flat=True)
+    )
+
+
+def kpis_of_goals(goals: list[Goal]) -> list[Kpi]:
+    """The KPIs of these goals, with owner and goal, goal by goal."""
+    return list(
+        Kpi.objects.filter(goal__in=[goal.pk for goal in goals])
+        .select_related("owner__user", "goal")
+        .order_by("goal_id", "id")
+    )
+
+
+def goal_tree(goal: Goal) -> Goal:
+    """The goal with `tree_children` and `tree_kpis` set on it and on every goal below
+    it: one query per level below it (at most three) and one for the KPIs."""
+    nodes = {goal.pk: goal}
+    level = [goal.pk]
+    while level:
+        below = list(Goal.objects.filter(parent_id__in=level).order_by("id"))
+        nodes.update((g.pk, g) for g in below)
+        level = [g.pk for g in below if g.level != Level.INDIVIDUAL]
+    for node in nodes.values():
+        node.tree_children, node.tree_kpis = [], []
+    for node in nodes.values():
+        if node.pk != goal.pk:
+            nodes[node.parent_id].tree_children.append(node)
+    for kpi in Kpi.objects.filter(goal_id__in=nodes).order_by("id"):
+        nodes[kpi.goal_id].tree_kpis.append(kpi)
+    return goal
+
+
+@dataclass
+class Warnings:
+    """What needs attention in a cycle (the dashboard's list)."""
+
+    objective_count: int = 0
+    too_few: bool = False
+    too_many: bool = False
+    goals_without_kpis: list[Goal] = field(default_factory=list)
+    goals_without_kpis_count: int = 0
+    kpis_failing_smart: list = field(default_factory=list)
+    kpis_failing_smart_count: int = 0
+    kpis_without_update: list = field(default_factory=list)
+    kpis_without_update_count: int = 0
+    period: Period | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.too_few
+            or self.too_many
+            or self.goals_without_kpis_count
+            or self.kpis_failing_smart_count
+            or self.kpis_without_update_count
+        )
+
+
+SHOWN = 8  # warnings list at most this many items each, with the total
+
+
+def cycle_warnings(cycle: Cycle) -> Warnings:
+    """Fewer than 3 or more than 5 objectives, goals without KPIs, KPIs failing
+    S.M.A.R.T., KPIs without a value this period (SPEC §5, Dashboard)."""
+    period = current_period(cycle)
+    active_objectives = Goal.objects.filter(
+        cycle=cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
+    ).count()
+    warnings = Warnings(objective_count=active_objectives, period=period)
+    warnings.too_few = active_objectives < 3
+    warnings.too_many = active_objectives > 5
+    no_kpis = Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE, kpis__isnull=True)
+    warnings.goals_without_kpis_count = no_kpis.count()
+    warnings.goals_without_kpis = list(no_kpis.order_by("id")[:SHOWN])
+
+    active_kpis = Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE)
+    failing = with_change(active_kpis).filter(failing_smart_filter())
+    warnings.kpis_failing_smart_count = failing.count()
+    warnings.kpis_failing_smart = list(
+        failing.select_related(
+            "goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED)
+        ).order_by("id")[:SHOWN]
+    )
+    for kpi in warnings.kpis_failing_smart:
+        kpi.failing = smart_failures(kpi)
+    # "A value dated in this period" is "the latest value's date is in it": values are
+    # never dated after today, and today lies in the period.
+    stale = active_kpis.filter(Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start))
+    warnings.kpis_without_update_count = stale.count()
+    warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
+    return warnings
+
+
+def dashboard_summary(cycle: Cycle) -> tuple[dict[int, int], Warnings]:
+    """The whole-cycle part of the dashboard: aligned counts and warnings.
+
+    These scan every goal and KPI of the cycle, so with a shared cache they are kept
+    until the cycle's data changes (every roll-up bumps its version, goals/cache.py) or
+    the day turns.
+    """
+    if not settings.SHARED_CACHE:
+        return aligned_counts(cycle), cycle_warnings(cycle)
+    key = f"dashboard:{cycle.pk}:{cycle_version(cycle.pk)}:{cycle.organization.today():%Y%m%d}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = (aligned_counts(cycle), cycle_warnings(cycle))
+        cache.set(key, summary, 6 * 3600)
+    return summary

@@ -3,12 +3,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from core.api import NumberField, ProgressField
 from goals.models import Goal
-from goals.serializers import NumberField, ProgressField
 from org.models import Member
 from org.serializers import scope_related
 
-from .models import Confidence, Kpi, KpiUpdate
+from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
 from .smart import kpi_smart
 
 VERDICT = inline_serializer(
@@ -33,25 +33,7 @@ class KpiSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Kpi
-        fields = [
-            "id",
-            "goal",
-            "name",
-            "description",
-            "unit",
-            "direction",
-            "aggregation",
-            "baseline",
-            "target",
-            "weight",
-            "owner",
-            "start",
-            "due",
-            "current",
-            "progress",
-            "health",
-            "smart",
-        ]
+        fields = ["id", *KPI_FIELDS, "current", "progress", "health", "smart"]
         read_only_fields = ["health"]
         extra_kwargs = {
             "description": {"required": False},
@@ -90,3 +72,27 @@ class KpiUpdateSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, organization=None, **kwargs):
         super().__init__(*args, **kwargs)
+
+
+class TreeKpiSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    current = serializers.FloatField(allow_null=True)
+    target = serializers.FloatField()
+    progress = ProgressField()
+    health = serializers.CharField()
+
+
+class TreeNodeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    level = serializers.CharField()
+    progress = ProgressField()
+    health = serializers.CharField()
+    kpis = TreeKpiSerializer(many=True, source="tree_kpis")
+    children = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_children(self, goal):
+        return TreeNodeSerializer(goal.tree_children, many=True).data

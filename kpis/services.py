@@ -8,30 +8,18 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from cascade.celery import enqueue_on_commit
-from goals import rollup
+from core.errors import Errors, check_same_organization, check_text, check_weight
+from core.numbers import is_finite_number
+from core.tasks import enqueue_on_commit
 from goals.models import Goal
-from goals.progress import is_finite_number
-from goals.services import Errors, check_dates, check_same_organization, check_weight
+from goals.rollup import lock_chains
+from goals.services import check_dates
 from org.models import Member
 from org.permissions import can_edit_goal, can_record_update
 
-from .models import Aggregation, Confidence, Direction, Kpi, KpiUpdate
-
-KPI_FIELDS = (
-    "goal",
-    "name",
-    "description",
-    "unit",
-    "direction",
-    "aggregation",
-    "baseline",
-    "target",
-    "weight",
-    "owner",
-    "start",
-    "due",
-)
+from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi, KpiUpdate
+from .rollup import kpi_rollup
+from .tasks import notify_kpi_health
 
 
 def _validate_kpi(kpi: Kpi) -> None:
@@ -40,14 +28,10 @@ def _validate_kpi(kpi: Kpi) -> None:
     errors = Errors()
     check_same_organization(errors, kpi.organization_id, goal=kpi.goal, owner=kpi.owner)
     errors.raise_if_any()
-    if not (kpi.name or "").strip():
-        errors.add("name", "A name is required.")
-    elif len(kpi.name) > 300:
-        errors.add("name", "At most 300 characters.")
-    if not (kpi.unit or "").strip():
-        errors.add("unit", "A unit is required (%, hours, leads, …).")
-    elif len(kpi.unit) > 32:
-        errors.add("unit", "At most 32 characters.")
+    check_text(errors, "name", kpi.name, required="A name is required.")
+    check_text(
+        errors, "unit", kpi.unit, required="A unit is required (%, hours, leads, …).", max_length=32
+    )
     if kpi.direction not in Direction.values:
         errors.add("direction", "Must be increase or decrease.")
     if kpi.aggregation not in Aggregation.values:
@@ -110,20 +94,20 @@ def kpi_create(
         start=start or goal.start,
         due=due or goal.due,
     )
-    rollup.lock_chains([goal.pk])
+    lock_chains([goal.pk])
     _validate_kpi(kpi)
     kpi.save()
-    rollup.goal_rollup_ancestors(kpi_ids=[kpi.pk], today=actor.organization.today())
+    kpi_rollup(kpi_ids=[kpi.pk], today=actor.organization.today())
     kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
     return kpi
 
 
 @transaction.atomic
-def kpi_update(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
+def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     """Edit a KPI, or move it to another goal (`goal=`); both goals must be editable."""
     unknown = set(changes) - set(KPI_FIELDS)
     if unknown:
-        raise TypeError(f"kpi_update() got unknown fields: {', '.join(sorted(unknown))}")
+        raise TypeError(f"kpi_edit() got unknown fields: {', '.join(sorted(unknown))}")
     if not can_edit_goal(actor, kpi.goal):
         raise PermissionDenied("You may not change this KPI.")
     new_goal = changes.get("goal", kpi.goal)
@@ -136,7 +120,7 @@ def kpi_update(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
         changes["name"] = changes["name"].strip()
     for field, value in changes.items():
         setattr(kpi, field, value)
-    rollup.lock_chains([original["goal"].pk, new_goal.pk if new_goal else None])
+    lock_chains([original["goal"].pk, new_goal.pk if new_goal else None])
     try:
         _validate_kpi(kpi)
     except ValidationError:
@@ -144,15 +128,13 @@ def kpi_update(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
             setattr(kpi, field, value)
         raise
     kpi.save()
-    rollup.goal_rollup_ancestors(
-        kpi_ids=[kpi.pk], goal_ids=[original["goal"].pk], today=actor.organization.today()
-    )
+    kpi_rollup(kpi_ids=[kpi.pk], goal_ids=[original["goal"].pk], today=actor.organization.today())
     kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
     return kpi
 
 
 @transaction.atomic
-def kpi_update_record(
+def kpi_record_value(
     *,
     actor: Member,
     kpi: Kpi,
@@ -166,6 +148,7 @@ def kpi_update_record(
     1. Refuse unless the actor may record on this KPI; then check the input.
     2. Lock the chain from the KPI's goal to its strategic root (root-first).
     3. Insert the update, recompute the KPI and the chain bottom-up.
+    4. If the KPI's health changed, tell the goal's owner once this commits.
     """
     if not can_record_update(actor, kpi):
         raise PermissionDenied("You may not record values on this KPI.")
@@ -183,7 +166,7 @@ def kpi_update_record(
         errors.add("confidence", "Must be high, medium or low.")
     errors.raise_if_any()
 
-    rollup.lock_chains([kpi.goal_id])
+    lock_chains([kpi.goal_id])
     health_before = Kpi.objects.values_list("health", flat=True).get(pk=kpi.pk)
     update = KpiUpdate.objects.create(
         kpi=kpi,
@@ -193,39 +176,8 @@ def kpi_update_record(
         confidence=confidence or "",
         author=actor,
     )
-    rollup.goal_rollup_ancestors(kpi_ids=[kpi.pk], today=today)
+    kpi_rollup(kpi_ids=[kpi.pk], today=today)
     kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
     if kpi.health != health_before:
-        from .tasks import notify_kpi_health
-
         enqueue_on_commit(notify_kpi_health, update.pk, health_before)
     return update
-
-
-WORSE = {"on_track": 0, "not_started": 0, "done": 0, "at_risk": 1, "off_track": 2}
-
-
-def kpi_health_notify(*, update_id: int, health_before: str) -> int:
-    """Notify the goal's owner (when not the author) that a KPI's health got worse."""
-    from org.models import Notification
-
-    update = (
-        KpiUpdate.objects.select_related("kpi__goal__owner", "author__user")
-        .filter(pk=update_id)
-        .first()
-    )
-    if update is None:
-        return 0
-    kpi, owner = update.kpi, update.kpi.goal.owner
-    if owner is None or owner.pk == update.author_id:
-        return 0
-    if WORSE.get(kpi.health, 0) <= WORSE.get(health_before, 0):
-        return 0
-    Notification.objects.create(
-        member=owner,
-        kind="kpi_health",
-        link=f"/goals/{kpi.goal_id}/#kpi-{kpi.pk}",
-        title=f"“{kpi.name}” is now {kpi.get_health_display().lower()}",
-        body=f"{update.author.display_name} recorded {update.value:g} {kpi.unit} on {update.date}.",
-    )
-    return 1

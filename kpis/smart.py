@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Abs
 
-from goals.progress import is_finite_number
+from core.numbers import is_finite_number
 
-if TYPE_CHECKING:
-    from .models import Kpi
+from .models import Kpi
 
 # A target whose change from the baseline exceeds this many times the baseline is a
 # stretch worth confirming.
@@ -70,7 +70,7 @@ def _relevant(goal) -> dict:
     root = goal
     while root.parent is not None:
         root = root.parent
-    if root.level == "strategic":
+    if root.is_strategic:
         if root is goal:
             return _verdict(True, "Measures a strategic objective directly.")
         return _verdict(True, f"Aligned to the strategic objective “{root.title}”.")
@@ -87,19 +87,28 @@ def _time_bound(kpi: Kpi, cycle) -> dict:
 
 def smart_failures(kpi: Kpi) -> list[str]:
     """The letters a KPI fails, in S.M.A.R.T. order."""
-    return [letter for letter, verdict in kpi_smart(kpi).items() if not verdict["ok"]]
+    return _failing(kpi_smart(kpi))
 
 
-def failing_smart_filter():
+def _failing(verdicts: dict) -> list[str]:
+    return [letter for letter, verdict in verdicts.items() if not verdict["ok"]]
+
+
+def with_smart(kpis: list[Kpi]) -> list[Kpi]:
+    """Set `smart` (the verdicts) and `failing` (the letters failed) on each KPI."""
+    for kpi in kpis:
+        kpi.smart = kpi_smart(kpi)
+        kpi.failing = _failing(kpi.smart)
+    return kpis
+
+
+def failing_smart_filter() -> Q:
     """The KPIs kpi_smart() fails, as a database filter, for lists over a whole cycle.
 
     The same rules in query form (a test keeps the two in step). Measurable (unit and
     numbers) and relevant (a chain that ends at a strategic objective) cannot fail for a
     saved KPI: validation and the goal constraints guarantee them.
     """
-    from django.db.models import F, Q
-    from django.db.models.functions import Abs
-
     vague = ~Q(name__regex=r"\s") & Q(description__regex=r"^\s*$")
     stretch = ~Q(baseline=0) & Q(change__gt=STRETCH_FACTOR * Abs(F("baseline")))
     outside = (
@@ -110,9 +119,6 @@ def failing_smart_filter():
     return vague | stretch | outside | Q(unit="")
 
 
-def with_change(kpis):
+def with_change(kpis: QuerySet[Kpi]) -> QuerySet[Kpi]:
     """Annotate |target − baseline| (for failing_smart_filter)."""
-    from django.db.models import F
-    from django.db.models.functions import Abs
-
     return kpis.annotate(change=Abs(F("target") - F("baseline")))

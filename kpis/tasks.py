@@ -1,9 +1,17 @@
+"""Background jobs about KPIs: each loads by id or date and calls one function."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 from celery import shared_task
 from django.db import OperationalError
+
+from goals.models import Cycle
+
+from .notifications import kpi_health_notify
+from .reminders import reminders_send_due
+from .rollup import cycle_rollup
 
 
 # A run that meets another one's lock (SQLite: "database is locked") rolled back and sent
@@ -16,14 +24,23 @@ from django.db import OperationalError
 )
 def send_checkin_reminders(day: str | None = None) -> int:
     """Daily: check-in reminders due today (or on `day`, YYYY-MM-DD)."""
-    from .reminders import reminders_send_due
-
     return reminders_send_due(day=dt.date.fromisoformat(day) if day else None)
 
 
 @shared_task
 def notify_kpi_health(update_id: int, health_before: str) -> int:
     """After a value is recorded: tell the goal's owner when a KPI slips."""
-    from .services import kpi_health_notify
-
     return kpi_health_notify(update_id=update_id, health_before=health_before)
+
+
+@shared_task
+def cycle_rollup_task(cycle_id: int) -> int:
+    """Recompute one cycle's stored progress and health."""
+    cycle = Cycle.objects.select_related("organization").filter(pk=cycle_id).first()
+    return cycle_rollup(cycle) if cycle else 0
+
+
+@shared_task
+def rollup_all_cycles() -> int:
+    """Recompute every cycle: health moves with the calendar even without updates."""
+    return sum(cycle_rollup(cycle) for cycle in Cycle.objects.select_related("organization"))

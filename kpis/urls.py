@@ -5,7 +5,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("my/", views.my_work, name="my-work"),
+    path("goals/<int:goal_id>/kpis/new/", views.kpi_new, name="kpi-new"),
     path("kpis/<int:kpi_id>/record/", views.kpi_record, name="kpi-record"),
-    path("kpis/<int:kpi_id>/edit/", views.kpi_edit, name="kpi-edit"),
+    path("kpis/<int:kpi_id>/edit/", views.kpi_edit_view, name="kpi-edit"),
 ]

@@ -1,17 +1,17 @@
-"""API plumbing shared by every app (base viewset, errors, auth) and the
-organization resources: me/, members/, departments/."""
+"""API for the organization: me/, members/, departments/, notifications/."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import OrgViewSet, require
+
 from .drf import IsOrganizationMember
-from .models import Department, Member, Notification
+from .models import Department, Member, Notification, Role
 from .permissions import can_manage_org
 from .serializers import (
     DepartmentSerializer,
@@ -27,63 +27,6 @@ from .services import (
     member_update,
     notification_mark_read,
 )
-
-
-class OrgViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """List and retrieve within the caller's organization; create and partial update
-    are written per resource, each calling one service."""
-
-    permission_classes = [IsOrganizationMember]
-    http_method_names = ["get", "post", "patch", "head", "options"]
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation
-            return self.queryset.none()
-        return self.queryset.filter(organization=self.request.member.organization)
-
-    def serializer_kwargs(self) -> dict:
-        member = getattr(self.request, "member", None)
-        return {"organization": member.organization if member else None}
-
-    def get_serializer(self, *args, **kwargs):
-        kwargs.setdefault("context", self.get_serializer_context())
-        return self.get_serializer_class()(*args, **kwargs, **self.serializer_kwargs())
-
-    def parsed(self, serializer_class, instance=None, **kwargs) -> dict:
-        serializer = serializer_class(
-            instance,
-            data=self.request.data,
-            partial=instance is not None,
-            **self.serializer_kwargs(),
-            **kwargs,
-        )
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
-    def created(self, obj) -> Response:
-        return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
-
-
-def raw_data(request) -> dict:
-    """The request body as a mapping, for permission pre-checks (anything else: empty)."""
-    from collections.abc import Mapping
-
-    return request.data if isinstance(request.data, Mapping) else {}
-
-
-def lookup(queryset, raw):
-    """The object a raw, unvalidated id names in `queryset` (already limited to the
-    caller's organization), or None: for permission pre-checks before validation."""
-    try:
-        return queryset.filter(pk=int(raw)).first()
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def require(allowed: bool, message: str) -> None:
-    """Refuse (403) before looking at the input: a forbidden and invalid write is a 403."""
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 class MeView(APIView):
@@ -110,7 +53,7 @@ class MemberViewSet(OrgViewSet):
             username=user.get("username", ""),
             email=user.get("email", ""),
             password=data.get("password"),
-            role=data.get("role", "member"),
+            role=data.get("role", Role.MEMBER),
             department=data.get("department"),
             manager=data.get("manager"),
         )

@@ -5,18 +5,24 @@ from django import forms
 from .models import Department, Member, Role
 
 
+def limit_to_people(field: forms.ModelChoiceField, organization) -> None:
+    """A choice of the organization's active people, by name (owners, managers,
+    facilitators: every form that names a person)."""
+    field.queryset = Member.objects.filter(
+        organization=organization, is_active=True
+    ).select_related("user")
+    field.label_from_instance = lambda member: member.display_name
+
+
+def limit_to_departments(field: forms.ModelChoiceField, organization) -> None:
+    field.queryset = Department.objects.filter(organization=organization)
+
+
 class _OrgForm(forms.Form):
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
-        if "department" in self.fields:
-            self.fields["department"].queryset = Department.objects.filter(
-                organization=organization
-            )
-        if "manager" in self.fields:
-            self.fields["manager"].queryset = Member.objects.filter(
-                organization=organization, is_active=True
-            ).select_related("user")
-            self.fields["manager"].label_from_instance = lambda m: m.display_name
+        limit_to_departments(self.fields["department"], organization)
+        limit_to_people(self.fields["manager"], organization)
 
 
 class InviteForm(_OrgForm):

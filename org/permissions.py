@@ -1,24 +1,52 @@
 """Who may do what: the one place that decides (SPEC §3).
 
 Small predicates over a Member. Services call them and refuse; templates call
-them to hide what a person may not do; DRF permission classes call them too.
-Everyone in an organization may read all of it, so there are no read checks
-beyond "same organization".
+them to hide what a person may not do; the API and pages call them to refuse
+before validating. Everyone in an organization may read all of it, so there are no
+read checks beyond "same organization".
+
+This module sits in the bottom app (org), below goals, KPIs and reviews, so it never
+imports them: it is handed their objects and reads only the attributes named in the
+protocols below (a goal says itself whether it is strategic or individual).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from .models import Department, Role
-
-if TYPE_CHECKING:
-    from goals.models import Goal
-    from kpis.models import Kpi
-
-    from .models import Member
+from .models import Department, Member, Role
 
 LEADERSHIP = (Role.ADMIN, Role.LEADER)
+GOAL_WRITERS = (*LEADERSHIP, Role.MANAGER, Role.MEMBER)  # everyone but reviewers
+REVIEW_RUNNERS = (*LEADERSHIP, Role.REVIEWER)  # anywhere; managers inside their scope
+
+
+class GoalLike(Protocol):
+    """A goal, saved or about to be (goals.models.Goal)."""
+
+    organization_id: int
+    department_id: int | None
+    owner: Member | None
+    owner_id: int | None
+    is_strategic: bool
+    is_individual: bool
+
+
+class KpiLike(Protocol):
+    organization_id: int
+    owner_id: int
+    goal: GoalLike
+
+
+class ReviewLike(Protocol):
+    organization_id: int
+    goal: GoalLike | None
+    department: Department | None
+
+
+class ActionLike(Protocol):
+    owner_id: int
+    review: ReviewLike
 
 
 def _acting(member: Member | None, organization_id: int) -> bool:
@@ -63,13 +91,21 @@ def in_manager_scope(member: Member, department_id: int | None) -> bool:
     )
 
 
-def goal_department_id(
-    *, level: str, department_id: int | None, owner: Member | None
-) -> int | None:
+def goal_department_id(goal: GoalLike) -> int | None:
     """The department a goal counts under for permissions: an individual goal's is its owner's."""
-    if level == "individual":
-        return owner.department_id if owner is not None else None
-    return department_id
+    if goal.is_individual:
+        return goal.owner.department_id if goal.owner is not None else None
+    return goal.department_id
+
+
+def review_scope_department_id(goal: GoalLike | None, department: Department | None) -> int | None:
+    """The department a review's scope lies in (for participants and permissions):
+    the department itself, or the goal's (an individual goal's is its owner's)."""
+    if department is not None:
+        return department.pk
+    if goal is not None:
+        return goal_department_id(goal)
+    return None
 
 
 def can_manage_org(member: Member | None, organization_id: int | None = None) -> bool:
@@ -80,71 +116,71 @@ def can_manage_org(member: Member | None, organization_id: int | None = None) ->
     return _acting(member, org_id) and member.role == Role.ADMIN
 
 
-def can_edit_goal_at(
-    member: Member | None,
-    *,
-    organization_id: int,
-    level: str,
-    department_id: int | None = None,
-    owner: Member | None = None,
-) -> bool:
-    """May `member` create or hold a goal (or its KPIs) at this place of the tree?
-
-    Fields that are missing do not make the write forbidden: validation reports them.
-    """
-    if not _acting(member, organization_id):
-        return False
-    if member.role in LEADERSHIP:
-        return True
-    if level == "strategic":
-        return False
-    if member.role == Role.MANAGER:
-        scope_id = goal_department_id(level=level, department_id=department_id, owner=owner)
-        if scope_id is None and (owner is None if level == "individual" else department_id is None):
-            return True
-        return in_manager_scope(member, scope_id)
-    if member.role == Role.MEMBER and level == "individual":
-        return owner is None or owner.pk == member.pk
-    return False
-
-
-def can_edit_goal(member: Member | None, goal: Goal) -> bool:
-    """Edit, move, cancel this goal, and create, edit or move its KPIs."""
-    return can_edit_goal_at(
-        member,
-        organization_id=goal.organization_id,
-        level=goal.level,
-        department_id=goal.department_id,
-        owner=goal.owner,
+def can_set_objectives(member: Member | None) -> bool:
+    """Create strategic objectives: leaders and admins."""
+    return (
+        member is not None
+        and _acting(member, member.organization_id)
+        and (member.role in LEADERSHIP)
     )
 
 
-def can_add_child_goal(member: Member | None, goal: Goal) -> bool:
-    """Whether to offer "add a child goal" under `goal`: any level below it the member may write."""
-    if not _acting(member, goal.organization_id) or goal.level == "individual":
+def can_write_goals(member: Member | None) -> bool:
+    """Whether the member may write some goal (and KPI) at all: everyone but reviewers."""
+    return (
+        member is not None
+        and _acting(member, member.organization_id)
+        and member.role in GOAL_WRITERS
+    )
+
+
+def only_own_goals(member: Member) -> bool:
+    """A member writes only individual goals they own (forms offer them as the owner)."""
+    return member.role == Role.MEMBER
+
+
+def can_edit_goal(member: Member | None, goal: GoalLike) -> bool:
+    """May `member` hold this goal where it stands (or would stand, for a new or moved
+    goal): edit, move, cancel it, and create, edit or move its KPIs.
+
+    Fields that are missing do not make the write forbidden: validation reports them.
+    """
+    if not _acting(member, goal.organization_id):
         return False
-    return member.role in (*LEADERSHIP, Role.MANAGER) or member.role == Role.MEMBER
+    if member.role in LEADERSHIP:
+        return True
+    if goal.is_strategic:
+        return False
+    if member.role == Role.MANAGER:
+        scope_id = goal_department_id(goal)
+        missing = goal.owner is None if goal.is_individual else goal.department_id is None
+        if scope_id is None and missing:
+            return True
+        return in_manager_scope(member, scope_id)
+    if member.role == Role.MEMBER and goal.is_individual:
+        return goal.owner is None or goal.owner.pk == member.pk
+    return False
 
 
-def can_edit_kpi(member: Member | None, kpi: Kpi) -> bool:
+def can_add_child_goal(member: Member | None, goal: GoalLike) -> bool:
+    """Whether to offer "add a child goal" under `goal`: any level below it the member may write."""
+    if not _acting(member, goal.organization_id) or goal.is_individual:
+        return False
+    return member.role in GOAL_WRITERS
+
+
+def can_edit_kpi(member: Member | None, kpi: KpiLike) -> bool:
     return can_edit_goal(member, kpi.goal)
 
 
-def can_record_update(member: Member | None, kpi: Kpi) -> bool:
+def can_record_update(member: Member | None, kpi: KpiLike) -> bool:
     if not _acting(member, kpi.organization_id):
         return False
     if member.role in LEADERSHIP:
         return True
     goal = kpi.goal
     if member.role == Role.MANAGER:
-        if goal.level == "strategic":
-            return False
-        return in_manager_scope(
-            member,
-            goal_department_id(
-                level=goal.level, department_id=goal.department_id, owner=goal.owner
-            ),
-        )
+        return not goal.is_strategic and in_manager_scope(member, goal_department_id(goal))
     if member.role == Role.MEMBER:
         return kpi.owner_id == member.pk or goal.owner_id == member.pk
     return False
@@ -156,22 +192,42 @@ def can_run_reviews(
     """Create, run, complete reviews; a manager only inside their department subtree."""
     if not _acting(member, organization_id):
         return False
-    if member.role in (*LEADERSHIP, Role.REVIEWER):
+    if member.role in REVIEW_RUNNERS:
         return True
     return member.role == Role.MANAGER and in_manager_scope(member, department_id)
 
 
-def can_run_review(member: Member | None, review) -> bool:
-    """Start, record in, add actions to, and complete this review."""
-    from reviews.selectors import review_scope_department_id
-
-    return can_run_reviews(
-        member, review.organization_id, review_scope_department_id(review.goal, review.department)
+def can_schedule_reviews(member: Member) -> bool:
+    """Whether to offer scheduling at all: of the whole organization or of their department."""
+    return can_run_reviews(member, member.organization_id) or can_run_reviews(
+        member, member.organization_id, member.department_id
     )
 
 
-def can_mark_action_done(member: Member | None, action) -> bool:
+def default_review_department_id(member: Member) -> int | None:
+    """The scope a new review starts from: a manager may only review their own
+    department (and below), so theirs; everyone else, the whole organization."""
+    return member.department_id if member.role == Role.MANAGER else None
+
+
+def can_run_review(member: Member | None, review: ReviewLike) -> bool:
+    """Start, record in, add actions to, and complete this review."""
+    return can_run_reviews(
+        member,
+        review.organization_id,
+        review_scope_department_id(review.goal, review.department),
+    )
+
+
+def can_mark_action_done(member: Member | None, action: ActionLike) -> bool:
     """An action's owner ticks it off; so may whoever runs its review."""
     if member is None or not member.is_active:
         return False
     return action.owner_id == member.pk or can_run_review(member, action.review)
+
+
+def can_change_action(member: Member | None, action: ActionLike, fields: set[str]) -> bool:
+    """Whoever runs the review changes an action; its owner may only tick it off."""
+    if can_run_review(member, action.review):
+        return True
+    return fields <= {"done"} and can_mark_action_done(member, action)

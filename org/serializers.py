@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .models import Department, Member, Role
+from .models import Department, Member, Notification, Role
 
 
 def scope_related(serializer: serializers.Serializer, organization, **querysets) -> None:
@@ -97,8 +97,6 @@ class NotificationSerializer(serializers.ModelSerializer):
     read = serializers.SerializerMethodField()
 
     class Meta:
-        from .models import Notification
-
         model = Notification
         fields = ["id", "kind", "title", "body", "link", "created_at", "read_at", "read"]
         read_only_fields = fields

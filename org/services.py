@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone as django_timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
-from goals.services import Errors, check_same_organization
+from core.errors import Errors, check_same_organization
 
-from .models import Department, Member, Organization, Role, validate_timezone
+from .models import Department, Member, Notification, Organization, Role, validate_timezone
+from .permissions import can_manage_org
 
 
 @transaction.atomic
@@ -43,7 +54,7 @@ def organization_create(
 
 
 def _require_admin(actor: Member) -> None:
-    if actor.role != Role.ADMIN or not actor.is_active:
+    if not can_manage_org(actor):
         raise PermissionDenied("Only admins manage people, departments and cycles.")
 
 
@@ -186,8 +197,6 @@ def member_invite(
 ) -> Member:
     """Add a person by email: an account without a password and an email with a link
     to set one (sent once the transaction commits)."""
-    from django.core.validators import validate_email
-
     _require_admin(actor)
     errors = Errors()
     try:
@@ -223,14 +232,6 @@ def member_invite(
 
 def send_password_link(user, *, invited_by: Member | None = None) -> None:
     """Email a one-time link to set a password (an invitation, or a reset)."""
-    from django.conf import settings
-    from django.contrib.auth.tokens import default_token_generator
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
@@ -245,26 +246,17 @@ def send_password_link(user, *, invited_by: Member | None = None) -> None:
 
 def notification_mark_read(*, actor: Member, notification) -> None:
     """Mark one of the actor's own notifications read (someone else's is not found)."""
-    from django.http import Http404
-    from django.utils import timezone
-
-    from .models import Notification
-
     if notification.member_id != actor.pk:
         raise Http404("No such notification.")
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
-        read_at=timezone.now()
+        read_at=django_timezone.now()
     )
     notification.refresh_from_db(fields=["read_at"])
 
 
 def notifications_mark_all_read(*, actor: Member) -> int:
-    from django.utils import timezone
-
-    from .models import Notification
-
     return Notification.objects.filter(member=actor, read_at__isnull=True).update(
-        read_at=timezone.now()
+        read_at=django_timezone.now()
     )
 
 

@@ -8,13 +8,17 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api import OrgViewSet, lookup, raw_data, require
 from goals.models import Goal
-from org.api import OrgViewSet, lookup, raw_data, require
 from org.models import Department
-from org.permissions import can_run_review, can_run_reviews
+from org.permissions import (
+    can_change_action,
+    can_run_review,
+    can_run_reviews,
+    review_scope_department_id,
+)
 
 from .models import ActionItem, Review, ReviewItem
-from .selectors import review_scope_department_id
 from .serializers import ActionItemSerializer, ReviewItemSerializer, ReviewSerializer
 from .services import (
     action_create,
@@ -170,10 +174,9 @@ class ReviewViewSet(OrgViewSet):
         )
         if request.method == "GET":
             return Response(ActionItemSerializer(item).data)
-        data = raw_data(request)
+        item.review = review  # with its scope loaded, for the permission check
         require(
-            can_run_review(request.member, review)
-            or (set(data) <= {"done"} and item.owner_id == request.member.pk),
+            can_change_action(request.member, item, set(raw_data(request))),
             "You may not change this action.",
         )
         serializer = ActionItemSerializer(

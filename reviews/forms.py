@@ -2,22 +2,12 @@ from __future__ import annotations
 
 from django import forms
 
-from goals.forms import DateInput
-from goals.models import Goal, GoalState
+from core.forms import DateInput, DateTimeInput
+from goals.models import Goal, GoalState, Level
+from org.forms import limit_to_departments, limit_to_people
 from org.models import Department, Member
 
 from .models import Assessment
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
-def _people(organization):
-    return Member.objects.filter(organization=organization, is_active=True).select_related("user")
 
 
 class ReviewForm(forms.Form):
@@ -49,12 +39,11 @@ class ReviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["goal"].queryset = (
             Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE)
-            .exclude(level="individual")
+            .exclude(level=Level.INDIVIDUAL)
             .order_by("id")
         )
-        self.fields["department"].queryset = Department.objects.filter(organization=organization)
-        self.fields["facilitator"].queryset = _people(organization)
-        self.fields["facilitator"].label_from_instance = lambda m: m.display_name
+        limit_to_departments(self.fields["department"], organization)
+        limit_to_people(self.fields["facilitator"], organization)
 
 
 class ItemForm(forms.Form):
@@ -80,5 +69,4 @@ class ActionForm(forms.Form):
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _people(organization)
-        self.fields["owner"].label_from_instance = lambda m: m.display_name
+        limit_to_people(self.fields["owner"], organization)

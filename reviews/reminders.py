@@ -11,7 +11,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from org.emails import send_all, templated_email
+from core.email import send_all, templated_email
 from org.models import Notification, Organization
 
 from . import selectors

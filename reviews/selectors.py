@@ -6,23 +6,11 @@ from django.db.models import Q, QuerySet
 
 from goals.models import Goal, GoalState, Level
 from goals.periods import Period, period_from_key
-from goals.rollup import goal_ids_below
+from goals.selectors import goal_ids_below
 from org.models import Member
-from org.permissions import department_subtree_ids, goal_department_id
+from org.permissions import department_subtree_ids, review_scope_department_id
 
 from .models import ActionItem, Review, ReviewItem, ReviewState
-
-
-def review_scope_department_id(goal: Goal | None, department) -> int | None:
-    """The department a review's scope lies in (for participants and permissions):
-    the department itself, or the goal's (an individual goal's is its owner's)."""
-    if department is not None:
-        return department.pk
-    if goal is not None:
-        return goal_department_id(
-            level=goal.level, department_id=goal.department_id, owner=goal.owner
-        )
-    return None
 
 
 def scope_goals(review: Review) -> QuerySet[Goal]:

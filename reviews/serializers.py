@@ -4,8 +4,8 @@ import zoneinfo
 
 from rest_framework import serializers
 
+from core.api import ProgressField
 from goals.models import Cycle, Goal
-from goals.serializers import ProgressField
 from org.models import Department, Member
 from org.serializers import scope_related
 

@@ -10,16 +10,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from goals.models import LEVEL_RANK, Cycle, Goal, Health
+from core.errors import Errors, check_same_organization, check_text
+from goals.models import LEVEL_RANK, Cadence, Cycle, Goal, Health
 from goals.periods import period_from_key
-from goals.services import Errors, check_same_organization
-from kpis.models import Kpi
+from kpis.selectors import goals_lacking_values
 from org.models import Department, Member
-from org.permissions import can_mark_action_done, can_run_review, can_run_reviews
+from org.permissions import (
+    can_change_action,
+    can_run_review,
+    can_run_reviews,
+    review_scope_department_id,
+)
 
 from . import selectors
 from .models import ActionItem, Assessment, Review, ReviewItem, ReviewState
-from .selectors import review_scope_department_id
 
 # Agenda: what needs the meeting's attention first.
 AGENDA_RANK = {Health.OFF_TRACK: 0, Health.AT_RISK: 1}
@@ -47,17 +51,14 @@ def _aware(moment: dt.datetime | None, organization) -> dt.datetime | None:
 
 def _validate(review: Review) -> None:
     errors = Errors()
-    if not (review.title or "").strip():
-        errors.add("title", "A title is required.")
-    elif len(review.title) > 300:
-        errors.add("title", "At most 300 characters.")
+    check_text(errors, "title", review.title, required="A title is required.")
     if review.goal_id and review.department_id:
         errors.add("department", "Choose a goal or a department as the scope, not both.")
     if review.goal_id and review.goal.cycle_id != review.cycle_id:
         errors.add("goal", "The goal belongs to another cycle.")
     period = period_from_key(review.cycle.cadence, review.period)
     if period is None:
-        example = "2027-03" if review.cycle.cadence == "monthly" else "2027-Q1"
+        example = "2027-03" if review.cycle.cadence == Cadence.MONTHLY else "2027-Q1"
         errors.add(
             "period",
             f"The cycle “{review.cycle.name}” checks in {review.cycle.cadence}: "
@@ -179,13 +180,7 @@ def review_start(*, actor: Member, review: Review) -> Review:
         )
     goals = list(selectors.scope_goals(review).only("id", "level", "progress", "health"))
     period = selectors.review_period(review)
-    stale = set()
-    if period is not None:
-        stale = set(
-            Kpi.objects.filter(goal__in=[g.pk for g in goals])
-            .exclude(updates__date__range=(period.start, period.end))
-            .values_list("goal_id", flat=True)
-        )
+    stale = goals_lacking_values([g.pk for g in goals], period) if period is not None else set()
 
     def rank(goal: Goal) -> tuple:
         if goal.health in AGENDA_RANK:
@@ -264,10 +259,7 @@ def review_item_update(*, actor: Member, item: ReviewItem, **changes: Any) -> Re
 
 def _validate_action(action: ActionItem) -> None:
     errors = Errors()
-    if not (action.title or "").strip():
-        errors.add("title", "Say what is to be done.")
-    elif len(action.title) > 300:
-        errors.add("title", "At most 300 characters.")
+    check_text(errors, "title", action.title, required="Say what is to be done.")
     if action.owner_id is None:
         errors.add("owner", "Someone owns every action.")
     if action.due is None:
@@ -312,10 +304,9 @@ def action_update(*, actor: Member, action: ActionItem, **changes: Any) -> Actio
     errors = Errors()
     check_same_organization(errors, review.organization_id, owner=changes.get("owner"))
     errors.raise_if_any()
-    only_done = set(changes) <= {"done"}
-    if not (can_run_review(actor, review) or (only_done and can_mark_action_done(actor, action))):
+    if not can_change_action(actor, action, set(changes)):
         raise PermissionDenied("You may not change this action.")
-    if review.state == ReviewState.COMPLETED and not only_done:
+    if review.state == ReviewState.COMPLETED and not set(changes) <= {"done"}:
         raise ValidationError(
             {
                 field: ["The review is completed: only marking the action done is still possible."]

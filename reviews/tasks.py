@@ -5,6 +5,8 @@ import datetime as dt
 from celery import shared_task
 from django.db import OperationalError
 
+from .reminders import review_reminders_send_due
+
 
 # A run that meets another one's lock (SQLite: "database is locked") rolled back and sent
 # nothing; it tries again shortly and finds the reminders already claimed.
@@ -16,6 +18,4 @@ from django.db import OperationalError
 )
 def send_review_reminders(day: str | None = None) -> int:
     """Daily: remind participants of reviews in the next two days (once each)."""
-    from .reminders import review_reminders_send_due
-
     return review_reminders_send_due(day=dt.date.fromisoformat(day) if day else None)

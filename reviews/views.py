@@ -9,13 +9,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.forms import add_service_errors
 from goals import selectors as goal_selectors
-from goals.forms import add_service_errors
 from goals.periods import period_containing
-from kpis.charts import trend_chart
-from kpis.models import Kpi, KpiUpdate
+from kpis.selectors import kpis_with_history
 from org.decorators import member_required
-from org.permissions import can_run_review, can_run_reviews
+from org.permissions import can_run_review, can_schedule_reviews, default_review_department_id
 
 from . import selectors
 from .forms import ActionForm, ItemForm, ReviewForm
@@ -38,15 +37,12 @@ def _review(request, review_id: int) -> Review:
 def review_list(request):
     member = request.member
     cycle, cycles = goal_selectors.cycle_for_request(request)
-    may_schedule = can_run_reviews(
-        member, member.organization_id, member.department_id
-    ) or can_run_reviews(member, member.organization_id)
     form = None
-    if cycle is not None and may_schedule:
+    if cycle is not None and can_schedule_reviews(member):
         initial = {
             "period": period_containing(cycle.cadence, member.organization.today()).key,
             "facilitator": member.pk,
-            "department": member.department_id if member.role == "manager" else None,
+            "department": default_review_department_id(member),
         }
         form = ReviewForm(
             request.POST or None, organization=member.organization, cycle=cycle, initial=initial
@@ -80,33 +76,25 @@ def _item_context(request, review: Review, item: ReviewItem | None) -> dict:
     """The walked item: its goal's KPIs with trends and the owner's latest word."""
     if item is None:
         return {"item": None}
-    kpis = list(
-        Kpi.objects.filter(goal_id=item.goal_id).select_related("owner__user").order_by("id")
-    )
-    history: dict[int, list] = {kpi.pk: [] for kpi in kpis}
-    for update in KpiUpdate.objects.filter(kpi__goal_id=item.goal_id).order_by(
-        "date", "created_at", "id"
-    ):
-        history[update.kpi_id].append(update)
-    today = request.member.organization.today()
-    for kpi in kpis:
-        kpi.history = history[kpi.pk]
-        kpi.last = kpi.history[-1] if kpi.history else None
-        kpi.chart = trend_chart(kpi, kpi.history, today)
     return {
         "item": item,
-        "kpis": kpis,
+        "kpis": kpis_with_history(item.goal, request.member.organization.today()),
         "item_form": ItemForm(
             initial={f: getattr(item, f) for f in ("assessment", "win", "notes", "decision")},
             prefix=f"item{item.pk}",
         ),
-        "action_form": ActionForm(
-            organization=request.member.organization,
-            prefix=f"act{item.pk}",
-            initial={"owner": item.goal.owner_id},
-        ),
+        "action_form": _new_action_form(request, item),
         "item_actions": [a for a in item.review.actions.all() if a.item_id == item.pk],
     }
+
+
+def _new_action_form(request, item: ReviewItem) -> ActionForm:
+    """An empty action form for an item, its goal's owner proposed as the owner."""
+    return ActionForm(
+        organization=request.member.organization,
+        prefix=f"act{item.pk}",
+        initial={"owner": item.goal.owner_id},
+    )
 
 
 @member_required
@@ -141,26 +129,26 @@ def review_detail(request, review_id: int):
     return render(request, "reviews/detail.html", context)
 
 
-@require_POST
-@member_required
-def review_start_view(request, review_id: int):
+def _move(request, review_id: int, service) -> HttpResponse:
+    """Start or complete a review (`service`), then show it; a refusal says why."""
     review = _review(request, review_id)
     try:
-        review_start(actor=request.member, review=review)
+        service(actor=request.member, review=review)
     except ValidationError as exc:
         return _refused(request, review, exc)
     return redirect("review-detail", review_id=review.pk)
+
+
+@require_POST
+@member_required
+def review_start_view(request, review_id: int):
+    return _move(request, review_id, review_start)
 
 
 @require_POST
 @member_required
 def review_complete_view(request, review_id: int):
-    review = _review(request, review_id)
-    try:
-        review_complete(actor=request.member, review=review)
-    except ValidationError as exc:
-        return _refused(request, review, exc)
-    return redirect("review-detail", review_id=review.pk)
+    return _move(request, review_id, review_complete)
 
 
 def _form_refusal(form) -> ValidationError:
@@ -226,11 +214,7 @@ def action_create_view(request, review_id: int, item_id: int):
     if form.is_valid():
         try:
             action_create(actor=request.member, review=review, item=item, **form.cleaned_data)
-            form = ActionForm(
-                organization=request.member.organization,
-                prefix=f"act{item.pk}",
-                initial={"owner": item.goal.owner_id},
-            )
+            form = _new_action_form(request, item)
         except ValidationError as exc:
             add_service_errors(form, exc)
     if not request.htmx:

@@ -15,7 +15,7 @@ import pytest
 from goals.models import Cycle, Goal
 from goals.services import goal_create
 from kpis.models import Kpi, KpiUpdate
-from kpis.services import kpi_create, kpi_update_record
+from kpis.services import kpi_create, kpi_record_value
 from org.models import Department, Member
 from tests.factories import GoalFactory, KpiFactory, MemberFactory
 
@@ -527,7 +527,7 @@ def test_update_refused(acme, places, role, place):
 @pytest.mark.parametrize("role", ROLES)
 def test_everyone_reads_every_kpi_history(acme, places, role):
     kpi = places.kpis["lee_individual"]
-    kpi_update_record(actor=acme.leader, kpi=kpi, value=10)
+    kpi_record_value(actor=acme.leader, kpi=kpi, value=10)
     response = client_for(actor(acme, role)).get(f"{API}/kpis/{kpi.pk}/updates/")
     assert response.status_code == 200
     assert response.json()["count"] == 1
@@ -977,8 +977,8 @@ def test_the_outsider_lists_only_their_own(acme, places, globex):
 
 def test_kpi_history_lists_only_that_kpi(acme, places, globex):
     kpi = places.individual_kpi
-    own = kpi_update_record(actor=acme.member, kpi=kpi, value=5)
-    kpi_update_record(actor=acme.leader, kpi=places.department_kpi, value=9)
+    own = kpi_record_value(actor=acme.member, kpi=kpi, value=5)
+    kpi_record_value(actor=acme.leader, kpi=places.department_kpi, value=9)
     response = client_for(acme.reviewer).get(f"{API}/kpis/{kpi.pk}/updates/")
     assert response.status_code == 200
     assert [row["id"] for row in response.json()["results"]] == [own.pk]

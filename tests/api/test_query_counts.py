@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from goals.models import Goal
-from goals.rollup import cycle_rollup
 from kpis.models import Kpi, KpiUpdate
+from kpis.rollup import cycle_rollup
 from org.models import Department, Member
 from tests.factories import CycleFactory, DepartmentFactory, GoalFactory, KpiFactory, MemberFactory
 

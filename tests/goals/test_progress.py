@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from core.numbers import display
 from goals.progress import (
     child_goal_contribution,
-    display,
     expected_progress,
     goal_progress,
     health,

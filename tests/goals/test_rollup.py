@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from goals.models import Goal
-from goals.rollup import cycle_rollup
 from goals.services import goal_create, goal_set_state, goal_update
 from kpis.models import Kpi
-from kpis.services import kpi_create, kpi_update, kpi_update_record
+from kpis.rollup import cycle_rollup
+from kpis.services import kpi_create, kpi_edit, kpi_record_value
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +62,8 @@ def test_worked_example_reads_50_50_72_5_from_stored_progress(acme):
         weight=3,
     )
 
-    kpi_update_record(actor=acme.member, kpi=tickets, value=5)
-    kpi_update_record(actor=acme.manager, kpi=own, value=6)  # (6-10)/(5-10) = 80 %
+    kpi_record_value(actor=acme.member, kpi=tickets, value=5)
+    kpi_record_value(actor=acme.manager, kpi=own, value=6)  # (6-10)/(5-10) = 80 %
 
     assert stored(tickets) == 50.0
     assert stored(own) == 80.0
@@ -73,7 +73,7 @@ def test_worked_example_reads_50_50_72_5_from_stored_progress(acme):
 
 
 def test_recording_a_value_refreshes_kpi_and_every_ancestor_before_returning(acme, tree):
-    kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=4.5)  # 75 %
+    kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=4.5)  # 75 %
     assert stored(tree.individual_kpi) == 75.0
     assert stored(tree.individual) == 75.0
     assert stored(tree.department) == 37.5  # its own KPI is at 0, weights 1 and 1
@@ -90,9 +90,9 @@ def test_sum_kpi_current_is_the_sum_and_a_negative_update_corrects_it(acme, tree
         baseline=0,
         target=100,
     )
-    kpi_update_record(actor=acme.member, kpi=kpi, value=30)
-    kpi_update_record(actor=acme.member, kpi=kpi, value=30)
-    kpi_update_record(actor=acme.member, kpi=kpi, value=-10, note="double-counted")
+    kpi_record_value(actor=acme.member, kpi=kpi, value=30)
+    kpi_record_value(actor=acme.member, kpi=kpi, value=30)
+    kpi_record_value(actor=acme.member, kpi=kpi, value=-10, note="double-counted")
     kpi.refresh_from_db()
     assert kpi.current == 50
     assert kpi.progress == 50.0
@@ -101,14 +101,14 @@ def test_sum_kpi_current_is_the_sum_and_a_negative_update_corrects_it(acme, tree
 
 def test_latest_kpi_takes_the_latest_dated_value_not_the_latest_typed(acme, tree):
     kpi = tree.individual_kpi
-    kpi_update_record(actor=acme.member, kpi=kpi, value=5, date=dt.date(2026, 10, 1))
-    kpi_update_record(actor=acme.member, kpi=kpi, value=4, date=dt.date(2026, 9, 1))
+    kpi_record_value(actor=acme.member, kpi=kpi, value=5, date=dt.date(2026, 10, 1))
+    kpi_record_value(actor=acme.member, kpi=kpi, value=4, date=dt.date(2026, 9, 1))
     kpi.refresh_from_db()
     assert kpi.current == 5
 
 
 def test_cancelling_a_child_drops_it_from_the_parent_and_done_counts_100(acme, tree):
-    kpi_update_record(actor=acme.manager, kpi=tree.department_kpi, value=9)  # 50 %
+    kpi_record_value(actor=acme.manager, kpi=tree.department_kpi, value=9)  # 50 %
     assert stored(tree.department) == 25.0  # (50 + 0) / 2
     goal_set_state(actor=acme.manager, goal=tree.individual, state="cancelled")
     assert stored(tree.department) == 50.0
@@ -129,7 +129,7 @@ def test_moving_a_goal_refreshes_the_old_and_the_new_parent(acme, tree):
         parent=tree.strategic,
         department=acme.support,
     )
-    kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=4)  # 100 %
+    kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=4)  # 100 %
     assert stored(tree.department) == 50.0
     goal_update(actor=acme.manager, goal=tree.individual, parent=other)
     assert stored(tree.department) == 0.0
@@ -137,20 +137,20 @@ def test_moving_a_goal_refreshes_the_old_and_the_new_parent(acme, tree):
 
 
 def test_changing_a_goal_weight_refreshes_its_parent(acme, tree):
-    kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=4)  # 100 %
+    kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=4)  # 100 %
     goal_update(actor=acme.manager, goal=tree.individual, weight=3)
     assert stored(tree.department) == 75.0
 
 
 def test_moving_a_kpi_refreshes_both_goals(acme, tree):
-    kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=4)
-    kpi_update(actor=acme.manager, kpi=tree.individual_kpi, goal=tree.department)
+    kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=4)
+    kpi_edit(actor=acme.manager, kpi=tree.individual_kpi, goal=tree.department)
     assert stored(tree.individual) == 0.0
     assert stored(tree.department) == pytest.approx(33.3)
 
 
 def test_cycle_rollup_repairs_corrupted_stored_progress(acme, tree):
-    kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=5)
+    kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=5)
     expected = {g.pk: (g.progress, g.health) for g in Goal.objects.all()}
     expected_kpis = {k.pk: (k.current, k.progress) for k in Kpi.objects.all()}
     Goal.objects.update(progress=99, health="done")
@@ -176,8 +176,8 @@ def test_cycle_rollup_moves_health_with_the_calendar(acme, tree):
 def test_recording_a_value_stores_the_latest_values_date_on_the_kpi(acme, tree):
     kpi = tree.individual_kpi
     assert Kpi.objects.get(pk=kpi.pk).last_update_on is None
-    kpi_update_record(actor=acme.member, kpi=kpi, value=5, date=dt.date(2026, 10, 1))
-    kpi_update_record(actor=acme.member, kpi=kpi, value=4.5, date=dt.date(2026, 9, 1))
+    kpi_record_value(actor=acme.member, kpi=kpi, value=5, date=dt.date(2026, 10, 1))
+    kpi_record_value(actor=acme.member, kpi=kpi, value=4.5, date=dt.date(2026, 9, 1))
     assert Kpi.objects.get(pk=kpi.pk).last_update_on == dt.date(2026, 10, 1)
     Kpi.objects.filter(pk=kpi.pk).update(last_update_on=None)
     cycle_rollup(acme.cycle)  # and the full roll-up agrees

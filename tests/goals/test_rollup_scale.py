@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from goals.models import Goal
-from goals.rollup import cycle_rollup
 from kpis.models import Kpi, KpiUpdate
-from kpis.services import kpi_update_record
+from kpis.rollup import cycle_rollup
+from kpis.services import kpi_record_value
 
 from ..factories import GoalFactory, KpiFactory
 
@@ -56,11 +56,11 @@ def count_queries(func) -> int:
 def test_recording_a_value_costs_the_same_queries_in_a_small_and_a_large_tree(acme):
     small = build_tree(acme, width=2)
     small_count = count_queries(
-        lambda: kpi_update_record(actor=acme.member, kpi=small[0], value=40)
+        lambda: kpi_record_value(actor=acme.member, kpi=small[0], value=40)
     )
     large = build_tree(acme, width=8)  # 3 + 24 + 192 goals more
     large_count = count_queries(
-        lambda: kpi_update_record(actor=acme.member, kpi=large[-1], value=40)
+        lambda: kpi_record_value(actor=acme.member, kpi=large[-1], value=40)
     )
     assert small_count == large_count
     assert large_count <= 20
@@ -115,7 +115,7 @@ def test_concurrent_values_on_sibling_kpis_leave_parents_equal_to_a_full_recompu
             actor = acme.member if kpi in siblings else acme.manager
             for round_ in range(rounds):
                 barrier.wait(timeout=30)
-                kpi_update_record(actor=actor, kpi=kpi, value=(index * 7 + round_ * 13) % 100)
+                kpi_record_value(actor=actor, kpi=kpi, value=(index * 7 + round_ * 13) % 100)
         except BaseException as exc:  # noqa: BLE001 — reported by the main thread
             errors.append(exc)
             barrier.abort()

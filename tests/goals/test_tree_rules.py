@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from goals.models import Goal
 from goals.services import goal_create, goal_set_state, goal_update
 from kpis.models import Kpi, KpiUpdate
-from kpis.services import kpi_create, kpi_update, kpi_update_record
+from kpis.services import kpi_create, kpi_edit, kpi_record_value
 
 from ..factories import CycleFactory, GoalFactory
 
@@ -559,7 +559,7 @@ def test_changing_a_goal_weight_to_zero_is_refused(acme, tree):
 def test_changing_a_kpi_weight_to_a_negative_number_is_refused(acme, tree):
     assert_update_refused(
         tree.department_kpi,
-        lambda: kpi_update(actor=acme.leader, kpi=tree.department_kpi, weight=-2),
+        lambda: kpi_edit(actor=acme.leader, kpi=tree.department_kpi, weight=-2),
         "weight",
     )
 
@@ -567,13 +567,13 @@ def test_changing_a_kpi_weight_to_a_negative_number_is_refused(acme, tree):
 def test_flipping_a_kpi_direction_without_its_target_is_refused(acme, tree):
     assert_update_refused(
         tree.department_kpi,
-        lambda: kpi_update(actor=acme.leader, kpi=tree.department_kpi, direction="increase"),
+        lambda: kpi_edit(actor=acme.leader, kpi=tree.department_kpi, direction="increase"),
         "target",
     )
 
 
 def test_flipping_a_kpi_direction_with_its_target_is_allowed(acme, tree):
-    kpi_update(actor=acme.leader, kpi=tree.department_kpi, direction="increase", target=12)
+    kpi_edit(actor=acme.leader, kpi=tree.department_kpi, direction="increase", target=12)
     stored = Kpi.objects.get(pk=tree.department_kpi.pk)
     assert (stored.direction, stored.target) == ("increase", 12)
 
@@ -581,7 +581,7 @@ def test_flipping_a_kpi_direction_with_its_target_is_allowed(acme, tree):
 def test_blanking_a_kpi_name_is_refused(acme, tree):
     assert_update_refused(
         tree.department_kpi,
-        lambda: kpi_update(actor=acme.leader, kpi=tree.department_kpi, name=" "),
+        lambda: kpi_edit(actor=acme.leader, kpi=tree.department_kpi, name=" "),
         "name",
     )
 
@@ -589,7 +589,7 @@ def test_blanking_a_kpi_name_is_refused(acme, tree):
 def test_blanking_a_kpi_unit_is_refused(acme, tree):
     assert_update_refused(
         tree.department_kpi,
-        lambda: kpi_update(actor=acme.leader, kpi=tree.department_kpi, unit=""),
+        lambda: kpi_edit(actor=acme.leader, kpi=tree.department_kpi, unit=""),
         "unit",
     )
 
@@ -633,7 +633,7 @@ def test_changing_goal_dates_outside_its_cycle_is_refused(acme, tree, start, due
 def test_changing_kpi_dates_outside_its_cycle_is_refused(acme, tree, start, due, field):
     assert_update_refused(
         tree.individual_kpi,
-        lambda: kpi_update(actor=acme.leader, kpi=tree.individual_kpi, start=start, due=due),
+        lambda: kpi_edit(actor=acme.leader, kpi=tree.individual_kpi, start=start, due=due),
         field,
     )
 
@@ -654,7 +654,7 @@ def test_moving_a_kpi_to_a_goal_of_a_shorter_cycle_is_refused(acme, tree):
     target_goal = objective(acme, "H1 objective", cycle=short)
     assert_update_refused(
         tree.individual_kpi,
-        lambda: kpi_update(actor=acme.leader, kpi=tree.individual_kpi, goal=target_goal),
+        lambda: kpi_edit(actor=acme.leader, kpi=tree.individual_kpi, goal=target_goal),
         "due",
     )
 
@@ -670,13 +670,13 @@ def test_moving_a_kpi_to_a_goal_of_a_shorter_cycle_is_refused(acme, tree):
 def test_kpi_update_that_is_not_a_finite_number_is_refused(acme, tree, value):
     kpi = tree.individual_kpi
     assert_update_refused(
-        kpi, lambda: kpi_update_record(actor=acme.leader, kpi=kpi, value=value), "value"
+        kpi, lambda: kpi_record_value(actor=acme.leader, kpi=kpi, value=value), "value"
     )
 
 
 @pytest.mark.parametrize("value", [5, 4.25, 0, -3.5])
 def test_kpi_update_with_a_finite_number_is_recorded(acme, tree, value):
-    update = kpi_update_record(actor=acme.leader, kpi=tree.individual_kpi, value=value)
+    update = kpi_record_value(actor=acme.leader, kpi=tree.individual_kpi, value=value)
     assert KpiUpdate.objects.get(pk=update.pk).value == value
     assert tree.individual_kpi.current == value
 
@@ -691,8 +691,8 @@ def test_negative_update_on_a_sum_kpi_is_a_correction(acme, tree):
         baseline=0,
         target=100,
     )
-    kpi_update_record(actor=acme.leader, kpi=kpi, value=40)
-    kpi_update_record(actor=acme.leader, kpi=kpi, value=-15, note="double-counted")
+    kpi_record_value(actor=acme.leader, kpi=kpi, value=40)
+    kpi_record_value(actor=acme.leader, kpi=kpi, value=-15, note="double-counted")
     stored = Kpi.objects.get(pk=kpi.pk)
     assert stored.current == 25
     assert stored.progress == 25.0
@@ -704,20 +704,20 @@ def test_kpi_update_dated_after_today_is_refused(acme, tree):
     tomorrow = acme.org.today() + DAY
     assert_update_refused(
         kpi,
-        lambda: kpi_update_record(actor=acme.leader, kpi=kpi, value=5, date=tomorrow),
+        lambda: kpi_record_value(actor=acme.leader, kpi=kpi, value=5, date=tomorrow),
         "date",
     )
 
 
 def test_kpi_update_dated_today_or_earlier_is_recorded(acme, tree):
     today = acme.org.today()
-    kpi_update_record(actor=acme.leader, kpi=tree.individual_kpi, value=5, date=today)
-    kpi_update_record(actor=acme.leader, kpi=tree.individual_kpi, value=5.5, date=today - 30 * DAY)
+    kpi_record_value(actor=acme.leader, kpi=tree.individual_kpi, value=5, date=today)
+    kpi_record_value(actor=acme.leader, kpi=tree.individual_kpi, value=5.5, date=today - 30 * DAY)
     assert tree.individual_kpi.updates.count() == 2
 
 
 def test_kpi_update_without_a_date_is_dated_the_organizations_today(acme, tree):
-    update = kpi_update_record(actor=acme.leader, kpi=tree.individual_kpi, value=5)
+    update = kpi_record_value(actor=acme.leader, kpi=tree.individual_kpi, value=5)
     assert update.date == acme.org.today()
 
 
@@ -735,10 +735,10 @@ def test_today_for_kpi_updates_is_the_organizations_date_not_utc(acme, tree):
     assert org_today != utc_today
 
     kpi = tree.individual_kpi
-    kpi_update_record(actor=acme.leader, kpi=kpi, value=5, date=org_today)
+    kpi_record_value(actor=acme.leader, kpi=kpi, value=5, date=org_today)
     assert_update_refused(
         kpi,
-        lambda: kpi_update_record(actor=acme.leader, kpi=kpi, value=5, date=org_today + DAY),
+        lambda: kpi_record_value(actor=acme.leader, kpi=kpi, value=5, date=org_today + DAY),
         "date",
     )
 
@@ -747,7 +747,7 @@ def test_today_for_kpi_updates_is_the_organizations_date_not_utc(acme, tree):
 def test_kpi_update_with_a_date_that_is_not_a_date_is_refused(acme, tree, date):
     kpi = tree.individual_kpi
     assert_update_refused(
-        kpi, lambda: kpi_update_record(actor=acme.leader, kpi=kpi, value=5, date=date), "date"
+        kpi, lambda: kpi_record_value(actor=acme.leader, kpi=kpi, value=5, date=date), "date"
     )
 
 
@@ -756,14 +756,14 @@ def test_kpi_update_confidence_other_than_high_medium_low_is_refused(acme, tree,
     kpi = tree.individual_kpi
     assert_update_refused(
         kpi,
-        lambda: kpi_update_record(actor=acme.leader, kpi=kpi, value=5, confidence=confidence),
+        lambda: kpi_record_value(actor=acme.leader, kpi=kpi, value=5, confidence=confidence),
         "confidence",
     )
 
 
 @pytest.mark.parametrize("confidence", ["high", "medium", "low", ""])
 def test_kpi_update_confidence_high_medium_low_or_none_is_recorded(acme, tree, confidence):
-    update = kpi_update_record(
+    update = kpi_record_value(
         actor=acme.leader, kpi=tree.individual_kpi, value=5, confidence=confidence
     )
     assert KpiUpdate.objects.get(pk=update.pk).confidence == confidence
@@ -773,7 +773,7 @@ def test_invalid_kpi_update_reports_every_field_at_once(acme, tree):
     kpi = tree.individual_kpi
     messages = assert_update_refused(
         kpi,
-        lambda: kpi_update_record(
+        lambda: kpi_record_value(
             actor=acme.leader,
             kpi=kpi,
             value=math.nan,

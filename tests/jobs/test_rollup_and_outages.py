@@ -10,9 +10,9 @@ import pytest
 
 from goals.models import Goal
 from goals.progress import child_goal_contribution, goal_progress, health
-from goals.tasks import cycle_rollup_task, rollup_all_cycles
 from kpis.models import Kpi, KpiUpdate
-from kpis.services import kpi_update_record
+from kpis.services import kpi_record_value
+from kpis.tasks import cycle_rollup_task, rollup_all_cycles
 
 from ..factories import GoalFactory, KpiFactory
 from .conftest import broker_at, wait
@@ -41,8 +41,8 @@ def from_scratch(cycle, today: dt.date) -> dict[int, tuple[float, str]]:
 
 
 def test_rollup_task_repairs_corrupted_progress_through_the_worker(acme, tree, worker):
-    kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=5)
-    kpi_update_record(actor=acme.manager, kpi=tree.department_kpi, value=9.5)
+    kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=5)
+    kpi_record_value(actor=acme.manager, kpi=tree.department_kpi, value=9.5)
     more = GoalFactory(
         cycle=acme.cycle, level="team", parent=tree.department, department=acme.tier2, weight=2
     )
@@ -78,7 +78,7 @@ def test_recording_a_value_with_redis_down_still_saves_and_logs_the_failed_enque
     refreshed, and the task that could not be sent is logged clearly."""
     caplog.set_level(logging.ERROR, logger="cascade.tasks")
     with broker_at(f"redis://127.0.0.1:{closed_port()}/0"):
-        update = kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=4)  # done
+        update = kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=4)  # done
 
     assert KpiUpdate.objects.filter(pk=update.pk, value=4).exists()
     tree.individual_kpi.refresh_from_db()
@@ -98,6 +98,6 @@ def test_with_the_broker_up_the_health_change_reaches_the_goal_owner(acme, tree,
     goal = tree.individual
     goal.owner = acme.manager
     goal.save()
-    kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=4)  # not_started → done
+    kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=4)  # not_started → done
     # done is no slip: no notification; a slip needs a cycle that has started
     assert not Notification.objects.filter(kind="kpi_health").exists()

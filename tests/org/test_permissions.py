@@ -31,7 +31,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from goals.models import Cycle, Goal
 from goals.services import cycle_create, cycle_update, goal_create, goal_set_state, goal_update
 from kpis.models import Kpi, KpiUpdate
-from kpis.services import kpi_create, kpi_update, kpi_update_record
+from kpis.services import kpi_create, kpi_edit, kpi_record_value
 from org.models import Department, Member, Organization
 from org.services import department_create, department_update, member_create, member_update
 from tests.factories import GoalFactory, KpiFactory, MemberFactory
@@ -464,7 +464,7 @@ EDIT_KPI_ALLOWED, EDIT_KPI_REFUSED = split(EDIT, "edit_the_kpi_of")
 @pytest.mark.parametrize(("role", "place"), EDIT_KPI_ALLOWED)
 def test_kpi_may_be_edited_by_its_goals_editors(acme, places, role, place):
     kpi = fresh(places.kpis[place])
-    kpi_update(actor=actor(acme, role), kpi=kpi, name="Renamed KPI", weight=3)
+    kpi_edit(actor=actor(acme, role), kpi=kpi, name="Renamed KPI", weight=3)
     assert (fresh(kpi).name, fresh(kpi).weight) == ("Renamed KPI", 3)
 
 
@@ -473,14 +473,14 @@ def test_kpi_cannot_be_edited_by_anyone_else(acme, places, role, place):
     kpi = fresh(places.kpis[place])
     name = kpi.name
     with refused():
-        kpi_update(actor=actor(acme, role), kpi=kpi, name="Renamed KPI")
+        kpi_edit(actor=actor(acme, role), kpi=kpi, name="Renamed KPI")
     assert fresh(kpi).name == name
 
 
 def test_member_cannot_update_someone_elses_kpi(acme, places):
     kpi = fresh(places.kpis["tia_individual"])
     with refused():
-        kpi_update(actor=acme.member, kpi=kpi, name="Sam's now", target=10)
+        kpi_edit(actor=acme.member, kpi=kpi, name="Sam's now", target=10)
     assert (fresh(kpi).name, fresh(kpi).target) == ("Escalations closed", 100)
 
 
@@ -488,7 +488,7 @@ def test_member_cannot_edit_a_kpi_they_own_on_a_department_goal(acme, places):
     """Owning a KPI lets a member record values on it, not edit it (department row)."""
     kpi = fresh(places.kpis["support_department_kpi_owned_by_sam"])
     with refused():
-        kpi_update(actor=acme.member, kpi=kpi, name="Tickets triaged per hour")
+        kpi_edit(actor=acme.member, kpi=kpi, name="Tickets triaged per hour")
 
 
 def test_member_cannot_edit_a_department_goal_they_own(acme, places):
@@ -507,7 +507,7 @@ RECORD_ALLOWED, RECORD_REFUSED = split(RECORD, "record_on")
 def test_value_may_be_recorded_as_the_table_allows(acme, places, role, place):
     kpi = fresh(places.kpis[place])
     me = actor(acme, role)
-    update = kpi_update_record(actor=me, kpi=kpi, value=42, note="Weekly figure")
+    update = kpi_record_value(actor=me, kpi=kpi, value=42, note="Weekly figure")
     assert (update.kpi_id, update.author_id, update.value) == (kpi.pk, me.pk, 42)
     assert fresh(kpi).current == 42
 
@@ -517,7 +517,7 @@ def test_value_cannot_be_recorded_otherwise(acme, places, role, place):
     kpi = fresh(places.kpis[place])
     count = KpiUpdate.objects.count()
     with refused():
-        kpi_update_record(actor=actor(acme, role), kpi=kpi, value=42)
+        kpi_record_value(actor=actor(acme, role), kpi=kpi, value=42)
     assert KpiUpdate.objects.count() == count
     assert fresh(kpi).current is None
 
@@ -526,15 +526,15 @@ def test_value_cannot_be_recorded_otherwise(acme, places, role, place):
 def test_reviewer_never_records_a_kpi_update(acme, places, place):
     kpi = fresh(places.kpis[place])
     with refused():
-        kpi_update_record(actor=acme.reviewer, kpi=kpi, value=1, confidence="high")
+        kpi_record_value(actor=acme.reviewer, kpi=kpi, value=1, confidence="high")
     assert not KpiUpdate.objects.filter(kpi=kpi).exists()
 
 
 def test_member_cannot_record_on_a_colleagues_kpi_and_nothing_is_appended(acme, places):
     kpi = fresh(places.kpis["tia_individual"])
-    kpi_update_record(actor=acme.tier2_member, kpi=kpi, value=10)
+    kpi_record_value(actor=acme.tier2_member, kpi=kpi, value=10)
     with refused():
-        kpi_update_record(actor=acme.member, kpi=kpi, value=99)
+        kpi_record_value(actor=acme.member, kpi=kpi, value=99)
     assert list(KpiUpdate.objects.filter(kpi=kpi).values_list("value", "author")) == [
         (10, acme.tier2_member.pk)
     ]
@@ -561,13 +561,13 @@ def test_marketing_managers_scope_is_marketing_only(acme, places, place, allowed
     mia = acme.marketing_manager
     if allowed:
         goal_update(actor=mia, goal=goal, title="Mia's edit")
-        kpi_update_record(actor=mia, kpi=kpi, value=5)
+        kpi_record_value(actor=mia, kpi=kpi, value=5)
         assert fresh(goal).title == "Mia's edit"
     else:
         with refused():
             goal_update(actor=mia, goal=goal, title="Mia's edit")
         with refused():
-            kpi_update_record(actor=mia, kpi=kpi, value=5)
+            kpi_record_value(actor=mia, kpi=kpi, value=5)
 
 
 def test_manager_without_a_department_has_an_empty_scope(acme, places):
@@ -659,21 +659,21 @@ def test_member_cannot_turn_their_goal_into_a_department_goal(acme, places):
 
 def test_manager_may_move_a_kpi_between_goals_in_their_scope(acme, places):
     kpi = fresh(places.department_kpi)
-    kpi_update(actor=acme.manager, kpi=kpi, goal=places.tier2)
+    kpi_edit(actor=acme.manager, kpi=kpi, goal=places.tier2)
     assert fresh(kpi).goal == places.tier2
 
 
 def test_manager_cannot_move_a_kpi_to_a_goal_outside_their_scope(acme, places):
     kpi = fresh(places.department_kpi)
     with refused():
-        kpi_update(actor=acme.manager, kpi=kpi, goal=places.marketing)
+        kpi_edit(actor=acme.manager, kpi=kpi, goal=places.marketing)
     assert fresh(kpi).goal == places.department
 
 
 def test_member_cannot_move_their_kpi_to_a_colleagues_goal(acme, places):
     kpi = fresh(places.individual_kpi)
     with refused():
-        kpi_update(actor=acme.member, kpi=kpi, goal=places.tia)
+        kpi_edit(actor=acme.member, kpi=kpi, goal=places.tia)
     assert fresh(kpi).goal == places.individual
 
 
@@ -720,11 +720,11 @@ OUTSIDER_ON_ACME = {
         None,
     ),
     "edit_an_acme_kpi": (
-        lambda o, a, p: kpi_update(actor=o, kpi=fresh(p.individual_kpi), name="Hijacked"),
+        lambda o, a, p: kpi_edit(actor=o, kpi=fresh(p.individual_kpi), name="Hijacked"),
         None,
     ),
     "record_on_an_acme_kpi": (
-        lambda o, a, p: kpi_update_record(actor=o, kpi=fresh(p.individual_kpi), value=1),
+        lambda o, a, p: kpi_record_value(actor=o, kpi=fresh(p.individual_kpi), value=1),
         None,
     ),
     "add_a_kpi_to_an_acme_goal": (
@@ -781,11 +781,11 @@ OUTSIDER_ON_ACME = {
         "parent",
     ),
     "move_their_kpi_to_an_acme_goal": (
-        lambda o, a, p: kpi_update(actor=o, kpi=fresh(o.kpi), goal=p.strategic),
+        lambda o, a, p: kpi_edit(actor=o, kpi=fresh(o.kpi), goal=p.strategic),
         "goal",
     ),
     "give_their_kpi_to_an_acme_member": (
-        lambda o, a, p: kpi_update(actor=o, kpi=fresh(o.kpi), owner=a.member),
+        lambda o, a, p: kpi_edit(actor=o, kpi=fresh(o.kpi), owner=a.member),
         "owner",
     ),
     "create_a_department_below_an_acme_one": (
@@ -864,11 +864,11 @@ ACME_WITH_GLOBEX = {
         "goal",
     ),
     "move_a_kpi_to_the_globex_goal": (
-        lambda me, a, p, g: kpi_update(actor=me, kpi=fresh(p.individual_kpi), goal=g.goal),
+        lambda me, a, p, g: kpi_edit(actor=me, kpi=fresh(p.individual_kpi), goal=g.goal),
         "goal",
     ),
     "give_a_kpi_to_the_globex_admin": (
-        lambda me, a, p, g: kpi_update(actor=me, kpi=fresh(p.individual_kpi), owner=g),
+        lambda me, a, p, g: kpi_edit(actor=me, kpi=fresh(p.individual_kpi), owner=g),
         "owner",
     ),
 }
@@ -982,9 +982,9 @@ def test_acme_leadership_cannot_touch_globex_goals_or_kpis(acme, globex, role):
     with refused():
         goal_set_state(actor=me, goal=fresh(globex.goal), state="cancelled")
     with refused():
-        kpi_update(actor=me, kpi=fresh(globex.kpi), name="Leak")
+        kpi_edit(actor=me, kpi=fresh(globex.kpi), name="Leak")
     with refused():
-        kpi_update_record(actor=me, kpi=fresh(globex.kpi), value=15)
+        kpi_record_value(actor=me, kpi=fresh(globex.kpi), value=15)
     assert not KpiUpdate.objects.filter(kpi=globex.kpi).exists()
 
 
@@ -1019,15 +1019,15 @@ FORBIDDEN_AND_INVALID = {
     ),
     "member_points_a_colleagues_kpi_the_wrong_way": (
         "member",
-        lambda me, a, p: kpi_update(actor=me, kpi=fresh(p.kpis["tia_individual"]), target=-10),
+        lambda me, a, p: kpi_edit(actor=me, kpi=fresh(p.kpis["tia_individual"]), target=-10),
     ),
     "reviewer_records_a_non_number": (
         "reviewer",
-        lambda me, a, p: kpi_update_record(actor=me, kpi=fresh(p.individual_kpi), value="lots"),
+        lambda me, a, p: kpi_record_value(actor=me, kpi=fresh(p.individual_kpi), value="lots"),
     ),
     "member_records_a_future_value_on_a_colleagues_kpi": (
         "member",
-        lambda me, a, p: kpi_update_record(
+        lambda me, a, p: kpi_record_value(
             actor=me, kpi=fresh(p.kpis["tia_individual"]), value=1, date=dt.date(2999, 1, 1)
         ),
     ),
@@ -1067,7 +1067,7 @@ def test_the_same_invalid_write_by_someone_allowed_is_a_validation_error(acme, p
     with rejected("title"):
         goal_create(actor=acme.leader, cycle=acme.cycle, level="strategic", title="")
     with rejected("value"):
-        kpi_update_record(actor=acme.member, kpi=fresh(places.individual_kpi), value="lots")
+        kpi_record_value(actor=acme.member, kpi=fresh(places.individual_kpi), value="lots")
 
 
 # ---------------------------------------------------------------- deactivated people
@@ -1092,7 +1092,7 @@ WHILE_ACTIVE = {
     ),
     "leader_edits_a_strategic_kpi": (
         "leader",
-        lambda me, a, p: kpi_update(actor=me, kpi=fresh(p.strategic_kpi), name="CSAT"),
+        lambda me, a, p: kpi_edit(actor=me, kpi=fresh(p.strategic_kpi), name="CSAT"),
     ),
     "manager_retitles_a_support_goal": (
         "manager",
@@ -1100,7 +1100,7 @@ WHILE_ACTIVE = {
     ),
     "manager_records_on_a_support_kpi": (
         "manager",
-        lambda me, a, p: kpi_update_record(actor=me, kpi=fresh(p.department_kpi), value=9),
+        lambda me, a, p: kpi_record_value(actor=me, kpi=fresh(p.department_kpi), value=9),
     ),
     "manager_creates_a_tier2_team_goal": (
         "manager",
@@ -1115,7 +1115,7 @@ WHILE_ACTIVE = {
     ),
     "member_records_on_their_kpi": (
         "member",
-        lambda me, a, p: kpi_update_record(actor=me, kpi=fresh(p.individual_kpi), value=5),
+        lambda me, a, p: kpi_record_value(actor=me, kpi=fresh(p.individual_kpi), value=5),
     ),
     "member_retitles_their_goal": (
         "member",
@@ -1150,7 +1150,7 @@ def test_the_same_write_is_allowed_while_active(acme, places, write):
 def test_reactivated_member_may_record_again(acme, places):
     member_update(actor=acme.admin, member=fresh(acme.member), is_active=False)
     with refused():
-        kpi_update_record(actor=fresh(acme.member), kpi=fresh(places.individual_kpi), value=5)
+        kpi_record_value(actor=fresh(acme.member), kpi=fresh(places.individual_kpi), value=5)
     member_update(actor=acme.admin, member=fresh(acme.member), is_active=True)
-    kpi_update_record(actor=fresh(acme.member), kpi=fresh(places.individual_kpi), value=5)
+    kpi_record_value(actor=fresh(acme.member), kpi=fresh(places.individual_kpi), value=5)
     assert KpiUpdate.objects.filter(kpi=places.individual_kpi).count() == 1

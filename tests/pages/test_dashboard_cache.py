@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kpis.services import kpi_create, kpi_update_record
+from kpis.services import kpi_create, kpi_record_value
 
 
 @pytest.fixture
@@ -46,5 +46,5 @@ def test_dashboard_reuses_the_cycle_summary_until_a_write_changes_the_cycle(
     assert queries(client, "/")[0] == second  # …then cached again
 
     with django_capture_on_commit_callbacks(execute=True):
-        kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=5)
+        kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=5)
     assert queries(client, "/")[0] == first

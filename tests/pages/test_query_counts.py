@@ -16,8 +16,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from goals.models import Cycle, Goal
-from goals.rollup import cycle_rollup
 from kpis.models import Kpi, KpiUpdate
+from kpis.rollup import cycle_rollup
 from org.models import Member
 
 from ..factories import CycleFactory, GoalFactory, KpiFactory, MemberFactory

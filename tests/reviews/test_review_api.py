@@ -16,8 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from goals.models import Goal
-from goals.rollup import cycle_rollup
 from kpis.models import KpiUpdate
+from kpis.rollup import cycle_rollup
 from reviews.models import ActionItem, Review, ReviewItem
 from reviews.services import action_create, review_complete, review_start
 

@@ -468,7 +468,7 @@ def test_a_review_in_progress_shows_the_snapshot_beside_now(client, acme, tree, 
     KpiUpdate.objects.create(
         kpi=tree.individual_kpi, value=5, date=D(2026, 1, 1), author=acme.member, note="Halfway"
     )
-    from goals.rollup import cycle_rollup
+    from kpis.rollup import cycle_rollup
 
     cycle_rollup(acme.cycle)
     item = running.items.get(goal=tree.individual)

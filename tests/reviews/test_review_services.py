@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from goals.models import Goal
 from kpis.models import KpiUpdate
-from kpis.services import kpi_update_record
+from kpis.services import kpi_record_value
 from reviews import selectors
 from reviews.models import ActionItem, Review, ReviewItem
 from reviews.services import (
@@ -469,7 +469,7 @@ def test_snapshot_values_do_not_move_when_kpis_move_later(acme, tree):
         department_snapshot = (department_item.progress_snapshot, department_item.health_snapshot)
         assert snapshot[0] == 0.0
 
-        kpi_update_record(actor=acme.member, kpi=tree.individual_kpi, value=5)  # 6 → 4: 50 %
+        kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=5)  # 6 → 4: 50 %
 
         goal = fresh(tree.individual)
         assert goal.progress == pytest.approx(50.0)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -50,6 +51,4 @@ class Command(BaseCommand):
 
     @staticmethod
     def stdin_isatty() -> bool:
-        import sys
-
         return sys.stdin.isatty()

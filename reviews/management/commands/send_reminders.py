@@ -9,6 +9,9 @@ from reviews.reminders import review_reminders_send_due
 
 
 class Command(BaseCommand):
+    """Both kinds of reminders: check-ins (kpis) and reviews. It lives here, in the
+    higher of the two apps, so it can call both."""
+
     help = "Send the reminders due today (safe to run again: nothing is sent twice)."
 
     def add_arguments(self, parser):

@@ -8,28 +8,32 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from goals.models import Cycle, Goal
+from goals.models import Cadence, Cycle, Goal, Level
+from goals.periods import period_containing
 from goals.services import goal_create
 from kpis.models import Kpi
-from kpis.services import kpi_create, kpi_update_record
-
-from .models import Department, Member, Organization
+from kpis.services import kpi_create, kpi_record_value
+from org.models import Department, Member, Organization, Role
+from reviews.models import Review
+from reviews.services import review_create
 
 PASSWORD = "cascade-demo"
 
 # username, role, department, full name
 PEOPLE = [
-    ("ada", "admin", None, "Ada Admin"),
-    ("lena", "leader", None, "Lena Leader"),
-    ("max", "manager", "Customer Support", "Max Moreno"),
-    ("mia", "manager", "Marketing", "Mia Meyer"),
-    ("ian", "manager", "Innovation", "Ian Ito"),
-    ("sam", "member", "Customer Support", "Sam Silva"),
-    ("lee", "member", "Marketing", "Lee Larsen"),
-    ("ivy", "member", "Innovation", "Ivy Ibsen"),
-    ("rey", "reviewer", None, "Rey Reviewer"),
+    ("ada", Role.ADMIN, None, "Ada Admin"),
+    ("lena", Role.LEADER, None, "Lena Leader"),
+    ("max", Role.MANAGER, "Customer Support", "Max Moreno"),
+    ("mia", Role.MANAGER, "Marketing", "Mia Meyer"),
+    ("ian", Role.MANAGER, "Innovation", "Ian Ito"),
+    ("sam", Role.MEMBER, "Customer Support", "Sam Silva"),
+    ("lee", Role.MEMBER, "Marketing", "Lee Larsen"),
+    ("ivy", Role.MEMBER, "Innovation", "Ivy Ibsen"),
+    ("rey", Role.REVIEWER, None, "Rey Reviewer"),
 ]
+# Each department's head, who is also the manager of everyone else in it.
 HEADS = {"Customer Support": "max", "Marketing": "mia", "Innovation": "ian"}
+DJANGO_ADMINS = {"ada"}  # also staff and superuser: the demo's operator of /admin/
 
 # The spec's table: strategic objective → department goal → individual goal, each with a KPI:
 # (name, unit, direction, aggregation, baseline, target, monthly values so far).
@@ -147,58 +151,37 @@ def _month_dates(today: dt.date, count: int) -> list[dt.date]:
 
 @transaction.atomic
 def build_demo() -> Organization:
-    """Create what is missing of the demo organization; return it."""
+    """Create what is missing of the demo organization; return it.
+
+    1. The organization, its departments and people (heads manage their departments).
+    2. This year's cycle.
+    3. The spec's table: objective → department goal → individual goal, a KPI each,
+       with four monthly values.
+    4. A check-in of Customer Support two days from now.
+    """
     org, _ = Organization.objects.get_or_create(name="Acme", defaults={"timezone": "UTC"})
-    departments = {}
-    for name in HEADS:
-        departments[name], _ = Department.objects.get_or_create(organization=org, name=name)
-
-    User = get_user_model()
-    people: dict[str, Member] = {}
-    for username, role, department, full_name in PEOPLE:
-        first, last = full_name.split(" ", 1)
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={"email": f"{username}@acme.example", "first_name": first, "last_name": last},
-        )
-        if created or not user.check_password(PASSWORD):
-            user.set_password(PASSWORD)
-            user.is_staff = user.is_superuser = role == "admin"
-            user.save()
-        people[username], _ = Member.objects.get_or_create(
-            organization=org,
-            user=user,
-            defaults={"role": role, "department": departments.get(department)},
-        )
-    for department, username in HEADS.items():
-        for member in people.values():
-            if member.department_id == departments[department].pk and member.role == "member":
-                member.manager = people[username]
-                member.save(update_fields=["manager"])
-        Department.objects.filter(pk=departments[department].pk).update(head=people[username])
-
-    today = org.today()
-    cycle, _ = Cycle.objects.get_or_create(
-        organization=org,
-        name=f"FY {today.year}",
-        defaults={
-            "start": dt.date(today.year, 1, 1),
-            "end": dt.date(today.year, 12, 31),
-            "cadence": "quarterly",
-        },
-    )
-    leader, admin = people["lena"], people["ada"]
-    dates = _month_dates(today, 4)
+    departments = {
+        name: Department.objects.get_or_create(organization=org, name=name)[0] for name in HEADS
+    }
+    people = _people(org, departments)
+    cycle = _cycle(org)
+    dates = _month_dates(org.today(), 4)
     for row in CASCADE:
+        leader = people["lena"]
         strategic = _goal(
-            cycle, leader, level="strategic", title=row["title"], rationale=row["why"], owner=leader
+            cycle,
+            leader,
+            level=Level.STRATEGIC,
+            title=row["title"],
+            rationale=row["why"],
+            owner=leader,
         )
         _kpi(strategic, leader, row["kpi"], dates)
         manager = people[row["manager"]]
         department_goal = _goal(
             cycle,
             manager,
-            level="department",
+            level=Level.DEPARTMENT,
             title=row["goal"],
             rationale=row["goal_why"],
             parent=strategic,
@@ -210,23 +193,62 @@ def build_demo() -> Organization:
         own = _goal(
             cycle,
             member,
-            level="individual",
+            level=Level.INDIVIDUAL,
             title=row["own"],
             parent=department_goal,
             owner=member,
         )
         _kpi(own, member, row["own_kpi"], dates)
     _review(org, cycle, people["rey"], departments["Customer Support"])
-    del admin
     return org
+
+
+def _people(org: Organization, departments: dict[str, Department]) -> dict[str, Member]:
+    """The demo logins with their memberships; heads manage their departments."""
+    User = get_user_model()
+    people: dict[str, Member] = {}
+    for username, role, department, full_name in PEOPLE:
+        first, last = full_name.split(" ", 1)
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"email": f"{username}@acme.example", "first_name": first, "last_name": last},
+        )
+        if created or not user.check_password(PASSWORD):
+            user.set_password(PASSWORD)
+            user.is_staff = user.is_superuser = username in DJANGO_ADMINS
+            user.save()
+        people[username], _ = Member.objects.get_or_create(
+            organization=org,
+            user=user,
+            defaults={"role": role, "department": departments.get(department)},
+        )
+    for name, head_username in HEADS.items():
+        head, department = people[head_username], departments[name]
+        for member in people.values():
+            if member.department_id == department.pk and member != head:
+                member.manager = head
+                member.save(update_fields=["manager"])
+        Department.objects.filter(pk=department.pk).update(head=head)
+    return people
+
+
+def _cycle(org: Organization) -> Cycle:
+    """This calendar year, checked in quarterly."""
+    today = org.today()
+    cycle, _ = Cycle.objects.get_or_create(
+        organization=org,
+        name=f"FY {today.year}",
+        defaults={
+            "start": dt.date(today.year, 1, 1),
+            "end": dt.date(today.year, 12, 31),
+            "cadence": Cadence.QUARTERLY,
+        },
+    )
+    return cycle
 
 
 def _review(org: Organization, cycle: Cycle, reviewer: Member, department: Department) -> None:
     """A quarterly check-in of Customer Support, two days from today at 10:00."""
-    from goals.periods import period_containing
-    from reviews.models import Review
-    from reviews.services import review_create
-
     title = f"{department.name} check-in"
     if Review.objects.filter(organization=org, title=title).exists():
         return
@@ -266,7 +288,7 @@ def _kpi(goal: Goal, owner: Member, spec: tuple, dates: list[dt.date]) -> Kpi:
     if not kpi.updates.exists():
         confidences = ["medium", "medium", "high", "high"]
         for date, value, confidence in zip(dates, values, confidences, strict=False):
-            kpi_update_record(
+            kpi_record_value(
                 actor=owner,
                 kpi=kpi,
                 value=value,

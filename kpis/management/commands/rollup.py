@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from goals.models import Cycle
-from goals.rollup import cycle_rollup
+from kpis.rollup import cycle_rollup
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from org.demo import PASSWORD, PEOPLE, build_demo
+from demo.acme import PASSWORD, PEOPLE, build_demo
 
 
 class Command(BaseCommand):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from django import template
 
-from goals.progress import display
+from core.numbers import display
+from goals.models import Health
+from kpis.models import Kpi
 from org import permissions
 
 register = template.Library()
@@ -32,6 +34,11 @@ def can_manage_org(member) -> bool:
 
 
 @register.filter
+def can_set_objectives(member) -> bool:
+    return permissions.can_set_objectives(member)
+
+
+@register.filter
 def can_mark_action_done(member, action) -> bool:
     return permissions.can_mark_action_done(member, action)
 
@@ -50,14 +57,7 @@ def num(value) -> str:
     return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
-HEALTH_LABELS = {
-    "not_started": "Not started",
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "done": "Done",
-    "cancelled": "Cancelled",
-}
+HEALTH_LABELS = dict(Health.choices)
 
 
 @register.filter
@@ -74,7 +74,7 @@ def health(value: str):
 def bar(obj, label: str = "", oob: bool = False):
     """A progress bar with its health for a goal or KPI. The class `bar-goal-ID` /
     `bar-kpi-ID` lets one out-of-band swap refresh every copy of it on a page."""
-    kind = "kpi" if obj.__class__.__name__ == "Kpi" else "goal"
+    kind = "kpi" if isinstance(obj, Kpi) else "goal"
     return {
         "obj": obj,
         "kind": kind,

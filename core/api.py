@@ -1,0 +1,136 @@
+"""The API base every app's endpoints stand on: the tenant-scoped viewset, the
+permission pre-check helpers, number fields, and the exception handler that turns a
+service's errors into 400 and 403 answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from .numbers import display
+
+
+class OrgScopedViewSet(viewsets.GenericViewSet):
+    """Rows of the caller's organization only; another organization's id is a 404.
+
+    Who may call at all is the API's default permission class (settings: an active
+    member of an organization, which sets `request.member`)."""
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.queryset.none()
+        return self.queryset.filter(organization=self.request.member.organization)
+
+    def serializer_kwargs(self) -> dict:
+        member = getattr(self.request, "member", None)
+        return {"organization": member.organization if member else None}
+
+    def get_serializer(self, *args, **kwargs):
+        kwargs.setdefault("context", self.get_serializer_context())
+        return self.get_serializer_class()(*args, **kwargs, **self.serializer_kwargs())
+
+    def parsed(self, serializer_class, instance=None, **kwargs) -> dict:
+        serializer = serializer_class(
+            instance,
+            data=self.request.data,
+            partial=instance is not None,
+            **self.serializer_kwargs(),
+            **kwargs,
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def created(self, obj) -> Response:
+        return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
+
+
+class OrgViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """List and retrieve within the caller's organization; create and partial update
+    are written per resource, each calling one service."""
+
+
+def raw_data(request) -> Mapping:
+    """The request body as a mapping, for permission pre-checks (anything else: empty)."""
+    return request.data if isinstance(request.data, Mapping) else {}
+
+
+def lookup(queryset, raw):
+    """The object a raw, unvalidated id names in `queryset` (already limited to the
+    caller's organization), or None: for permission pre-checks before validation."""
+    try:
+        return queryset.filter(pk=int(raw)).first()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def require(allowed: bool, message: str) -> None:
+    """Refuse (403) before looking at the input: a forbidden and invalid write is a 403."""
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def list_filters(params, *, ids=(), choices: Mapping[str, list[str]] | None = None) -> dict:
+    """The list filters given in the query string, parsed: ids as integers, choices
+    checked. Every bad one is a 400 at once. An integer no id column can hold names
+    nothing (it becomes -1) rather than a database error."""
+    found, errors = {}, {}
+    for name, allowed in (choices or {}).items():
+        value = params.get(name)
+        if value in (None, ""):
+            continue
+        if value not in allowed:
+            errors[name] = [f"Must be one of: {', '.join(allowed)}."]
+        found[name] = value
+    for name in ids:
+        value = params.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            pk = int(value)
+        except (ValueError, OverflowError):
+            errors[name] = ["Must be an id (an integer)."]
+            continue
+        found[name] = pk if abs(pk) < 2**63 else -1
+    if errors:
+        raise ValidationError(errors)
+    return found
+
+
+class NumberField(serializers.FloatField):
+    """A JSON number (or numeric text): `true` is not a number here."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class ProgressField(serializers.ReadOnlyField):
+    """Progress as returned everywhere: a percentage rounded to one decimal."""
+
+    def to_representation(self, value):
+        return display(value)
+
+
+def api_exception_handler(exc, context):
+    """A service's ValidationError is a 400 with its per-field messages; its
+    PermissionDenied a 403 with its message."""
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = ValidationError(detail)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied(str(exc) or None)
+    return exception_handler(exc, context)

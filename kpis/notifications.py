@@ -1,0 +1,41 @@
+"""Telling people about their KPIs: a goal's owner hears when one slips."""
+
+from __future__ import annotations
+
+from goals.models import Health
+from org.models import Notification
+
+from .models import KpiUpdate
+
+# How bad each health is: a notification goes out only when a KPI gets worse.
+WORSE = {
+    Health.ON_TRACK: 0,
+    Health.NOT_STARTED: 0,
+    Health.DONE: 0,
+    Health.AT_RISK: 1,
+    Health.OFF_TRACK: 2,
+}
+
+
+def kpi_health_notify(*, update_id: int, health_before: str) -> int:
+    """Notify the goal's owner (when not the author) that a KPI's health got worse."""
+    update = (
+        KpiUpdate.objects.select_related("kpi__goal__owner", "author__user")
+        .filter(pk=update_id)
+        .first()
+    )
+    if update is None:
+        return 0
+    kpi, owner = update.kpi, update.kpi.goal.owner
+    if owner is None or owner.pk == update.author_id:
+        return 0
+    if WORSE.get(kpi.health, 0) <= WORSE.get(health_before, 0):
+        return 0
+    Notification.objects.create(
+        member=owner,
+        kind="kpi_health",
+        link=f"/goals/{kpi.goal_id}/#kpi-{kpi.pk}",
+        title=f"“{kpi.name}” is now {kpi.get_health_display().lower()}",
+        body=f"{update.author.display_name} recorded {update.value:g} {kpi.unit} on {update.date}.",
+    )
+    return 1

@@ -1,0 +1,153 @@
+"""The KPI half of the roll-up: recompute KPIs from their values, then hand their
+numbers to the goal half (goals/rollup.py).
+
+* `kpi_rollup` — used by every service that changes a KPI or its values, inside the
+  transaction that holds `goals.rollup.lock_chains`: recompute the touched KPIs
+  (one read, one write each), then their goals and every ancestor.
+* `cycle_rollup` — recomputes a whole cycle in a fixed number of queries: load goals
+  (locked) and KPIs with their current values, compute in memory, write what changed
+  in one statement per table. It repairs any drift; the scheduled job runs it.
+* `kpi_measures` — how the goal half sums a goal's own KPIs (registered in apps.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import connection, models, transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+
+from core.db import bulk_write
+from goals import progress as formulas
+from goals import rollup as goal_rollup
+from goals.cache import cycles_changed
+from goals.models import Cycle, Goal
+
+from .models import Aggregation, Kpi, KpiUpdate
+
+
+def kpi_measures(goals: QuerySet[Goal]) -> QuerySet[Goal]:
+    """Annotate each goal with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
+    progress) of its KPIs."""
+    kpis = Kpi.objects.filter(goal=OuterRef("pk")).order_by().values("goal")
+    return goals.annotate(
+        own_weight=Subquery(kpis.annotate(s=Sum("weight")).values("s")),
+        own_weighted=Subquery(kpis.annotate(s=Sum(F("weight") * F("progress"))).values("s")),
+    )
+
+
+def kpi_values_queryset(kpis: models.QuerySet) -> models.QuerySet:
+    """Annotate KPIs with `latest_value` and `total_value` of their updates (no N+1)."""
+    updates = KpiUpdate.objects.filter(kpi=OuterRef("pk"))
+    return kpis.annotate(
+        latest_value=Subquery(updates.order_by("-date", "-created_at", "-id").values("value")[:1]),
+        latest_date=Subquery(updates.order_by("-date").values("date")[:1]),
+        total_value=Subquery(
+            updates.order_by().values("kpi").annotate(total=Sum("value")).values("total")[:1]
+        ),
+    )
+
+
+def kpi_state(
+    aggregation: str,
+    latest: float | None,
+    total: float | None,
+    baseline: float,
+    target: float,
+    start: dt.date,
+    due: dt.date,
+    today: dt.date,
+) -> tuple[float | None, float, str]:
+    """A KPI's (current, progress, health) from its latest value and its sum of values."""
+    current = None if latest is None else (total if aggregation == Aggregation.SUM else latest)
+    progress = formulas.kpi_progress(current, baseline, target)
+    return current, progress, formulas.health(progress=progress, today=today, start=start, due=due)
+
+
+def kpi_rollup(*, kpi_ids: Iterable[int], goal_ids: Iterable[int] = (), today: dt.date) -> None:
+    """Recompute the given KPIs from their values, then the given goals, the KPIs'
+    goals and all their ancestors, bottom-up. Call inside the transaction that holds
+    `goals.rollup.lock_chains` for their goals."""
+    goal_ids = set(goal_ids)
+    for kpi in kpi_values_queryset(Kpi.objects.filter(id__in=set(kpi_ids))):
+        current, progress, health = kpi_state(
+            kpi.aggregation,
+            kpi.latest_value,
+            kpi.total_value,
+            kpi.baseline,
+            kpi.target,
+            kpi.start,
+            kpi.due,
+            today,
+        )
+        Kpi.objects.filter(pk=kpi.pk).update(
+            current=current, progress=progress, health=health, last_update_on=kpi.latest_date
+        )
+        goal_ids.add(kpi.goal_id)
+    goal_rollup.goal_rollup_ancestors(goal_ids=goal_ids, today=today)
+
+
+@transaction.atomic
+def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
+    """Recompute every KPI and goal of a cycle from scratch; returns how many rows changed.
+
+    1. Lock the cycle's goals (same order as the chain writers) and load them as tuples.
+    2. Load its KPIs, and each KPI's latest value and sum of values (one grouped read
+       of the history on PostgreSQL).
+    3. Compute KPIs, then goals deepest level first, in memory.
+    4. Write only the rows that changed, one statement per table.
+    """
+    today = today or cycle.organization.today()
+    goals = goal_rollup.cycle_goals_for_update(cycle)
+    kpis = Kpi.objects.filter(goal__cycle=cycle)
+    values = _kpi_values(cycle, kpis)
+    own: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    changed_kpis = []
+    for pk, goal_id, aggregation, baseline, target, weight, start, due, *old in kpis.values_list(
+        "id",
+        "goal_id",
+        "aggregation",
+        "baseline",
+        "target",
+        "weight",
+        "start",
+        "due",
+        "current",
+        "progress",
+        "health",
+        "last_update_on",
+    ):
+        latest, total, last_date = values.get(pk, (None, None, None))
+        new = kpi_state(aggregation, latest, total, baseline, target, start, due, today)
+        new += (last_date,)
+        if tuple(old) != new:
+            changed_kpis.append((pk, *new))
+        own[goal_id].append((weight, new[1]))
+    changed_goals = goal_rollup.tree_recompute(goals, own, today)
+
+    bulk_write(Kpi, ["current", "progress", "health", "last_update_on"], changed_kpis)
+    bulk_write(Goal, ["progress", "health"], changed_goals)
+    if changed_kpis or changed_goals:
+        cycles_changed({cycle.pk})
+    return len(changed_kpis) + len(changed_goals)
+
+
+def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
+    """{kpi id: (latest value, sum of values, latest date)} for the KPIs that have values."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT u.kpi_id, (array_agg(u.value ORDER BY u.date DESC, u.created_at DESC,"
+                " u.id DESC))[1], SUM(u.value), MAX(u.date) FROM kpis_kpiupdate u"
+                " JOIN kpis_kpi k ON k.id = u.kpi_id JOIN goals_goal g ON g.id = k.goal_id"
+                " WHERE g.cycle_id = %s GROUP BY u.kpi_id",
+                [cycle.pk],
+            )
+            return {row[0]: row[1:] for row in cursor.fetchall()}
+    rows = kpi_values_queryset(kpis).exclude(latest_value=None)
+    return {
+        row[0]: row[1:]
+        for row in rows.values_list("id", "latest_value", "total_value", "latest_date")
+    }

@@ -1,0 +1,148 @@
+"""The pages that show several apps at once: Dashboard, Cascade map, Goal page, My
+work, Department. Each reads through the selectors of the apps it shows; writes go
+to the views of the app that owns them (goals, kpis, reviews)."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+
+from goals import selectors as goals
+from goals.models import Goal, Health
+from kpis import selectors as kpis
+from kpis.forms import CONFIDENCES, RecordForm
+from kpis.smart import with_smart
+from org import selectors as org
+from org.decorators import member_required
+from reviews import selectors as reviews
+
+
+@member_required
+def dashboard(request):
+    cycle, cycles = goals.cycle_for_request(request)
+    context = {"nav": "dashboard", "cycle": cycle, "cycles": cycles}
+    if cycle is not None:
+        aligned, warnings = kpis.dashboard_summary(cycle)
+        context |= {
+            "objectives": goals.strategic_objectives(cycle, aligned),
+            "warnings": warnings,
+            "upcoming_reviews": reviews.upcoming_reviews(cycle),
+        }
+    return render(request, "pages/dashboard.html", context)
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@member_required
+def cascade_map(request):
+    cycle, cycles = goals.cycle_for_request(request)
+    organization = request.member.organization
+    filters = {name: request.GET.get(name, "") for name in ("department", "owner", "health")}
+    context = {
+        "nav": "cascade",
+        "cycle": cycle,
+        "cycles": cycles,
+        "filters": filters,
+        "departments": org.departments_of(organization),
+        "healths": Health.choices,
+    }
+    if cycle is not None:
+        if any(filters.values()):
+            matches = goals.map_matches(
+                cycle,
+                department_id=_int(filters["department"]),
+                owner_ids=org.member_ids_matching(organization, filters["owner"]),
+                health=filters["health"] if filters["health"] in Health.values else None,
+            )
+            context["matches"] = list(kpis.with_kpi_count(matches)[: goals.SHOWN_MATCHES])
+        else:
+            context["roots"] = list(kpis.with_kpi_count(goals.map_roots(cycle)))
+    return render(request, "pages/cascade.html", context)
+
+
+@member_required
+def cascade_children(request, goal_id: int):
+    """The children of one node of the map (loaded when it is expanded)."""
+    goal = get_object_or_404(Goal, pk=goal_id, organization=request.member.organization)
+    if not request.htmx:
+        return redirect("goal-detail", goal_id=goal.pk)
+    children = list(kpis.with_kpi_count(goals.children_of(goal)))
+    return render(request, "pages/cascade.html#children", {"goal": goal, "children": children})
+
+
+@member_required
+def goal_detail(request, goal_id: int):
+    goal = goals.goal_with_chain(request.member.organization, goal_id)
+    today = request.member.organization.today()
+    context = {
+        "nav": "cascade",
+        "goal": goal,
+        "cycle": goal.cycle,
+        "chain": goals.line_of_sight(goal)[:-1],
+        "kpis": with_smart(kpis.kpis_with_history(goal, today)),
+        "children": list(kpis.with_kpi_count(goals.children_of(goal))),
+        "past_reviews": reviews.past_reviews_of_goal(goal),
+    }
+    return render(request, "pages/goal_detail.html", context)
+
+
+@member_required
+def my_work(request):
+    member = request.member
+    cycle, cycles = goals.cycle_for_request(request)
+    context = {"nav": "my-work", "cycle": cycle, "cycles": cycles, "confidences": CONFIDENCES}
+    if cycle is not None:
+        my_goals = kpis.my_goals(member, cycle)
+        for goal in my_goals:
+            goal.sight = goals.line_of_sight(goal)
+        my_kpis = kpis.my_kpis(member, cycle)
+        for kpi in my_kpis:
+            kpi.form = RecordForm(prefix=f"kpi{kpi.pk}")
+        context |= {"goals": my_goals, "kpis": my_kpis}
+    context["actions"] = reviews.open_actions_for(member)
+    return render(request, "pages/my_work.html", context)
+
+
+@member_required
+def department_page(request, department_id: int | None = None):
+    """A department (by default the viewer's own): its goals and their KPIs, its
+    people, health at a glance."""
+    member = request.member
+    organization = member.organization
+    departments = org.departments_of(organization)
+    if department_id is None:
+        department = next((d for d in departments if d.pk == member.department_id), None) or (
+            departments[0] if departments else None
+        )
+    else:
+        department = next((d for d in departments if d.pk == department_id), None)
+        if department is None:
+            raise Http404("No such department.")
+    cycle, cycles = goals.cycle_for_request(request)
+    context = {
+        "nav": "department",
+        "cycle": cycle,
+        "cycles": cycles,
+        "departments": departments,
+        "department": department,
+    }
+    if department is not None and cycle is not None:
+        people = org.department_people(organization, department)
+        share = goals.department_goals(cycle, people.department_ids, people.member_ids)
+        unit_goals = list(kpis.with_kpi_count(share.unit_goals))
+        context |= {
+            "goals": unit_goals,
+            "kpis": kpis.kpis_of_goals(unit_goals),
+            "struggling": share.struggling,
+            "struggling_count": share.struggling_count,
+            "individual_count": share.individual_count,
+            "glance": share.glance,
+            "people": people.shown,
+            "people_count": people.active_count,
+        }
+    return render(request, "pages/department.html", context)
