@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
@@ -40,6 +42,39 @@ def pytest_runtest_makereport(item, call):
 def require_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://…); .ci/run provides it")
+
+
+def run_together(calls: list[Callable[[], object]]) -> list[object]:
+    """Run each call in its own thread, all released at the same instant, each with
+    its own database connection; their results in order, or the first error raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = call()
+        except BaseException as exc:  # noqa: BLE001 — re-raised by the caller's thread
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return results
+
+
+@pytest.fixture
+def together():
+    """`together(calls)`: run the calls at the same instant (see run_together). Tests
+    that use it need `django_db(transaction=True)` so the threads see their rows."""
+    return run_together
 
 
 class Acme:
@@ -154,6 +189,89 @@ def tree(acme):
         owner=acme.member,
     )
     return t
+
+
+@pytest.fixture
+def places(acme, tree):
+    """Every place of the tree a permission depends on, each goal with a KPI, built
+    through the services (the permission tests of the services and of the API).
+
+    strategic                  "Improve customer experience"
+    ├── support_department     (Customer Support, in max's scope)
+    │   ├── sam_individual     (owner sam, Customer Support)
+    │   └── tier2_team         (Support Tier 2, in max's scope)
+    │       └── tia_individual (owner tia, Support Tier 2)
+    ├── marketing_department   (Marketing, outside max's scope)
+    │   └── lee_individual     (owner lee, Marketing)
+    └── sam_department         (Customer Support, a department goal owned by sam)
+
+    KPIs: one per goal (`kpis[place]`), and for the "record a KPI update" row of the
+    table the KPIs a member owns on others' goals, or others own on his.
+    """
+    leader = acme.leader
+    p = tree
+
+    def goal(level: str, title: str, parent, **fields):
+        return goal_create(
+            actor=leader, cycle=acme.cycle, level=level, title=title, parent=parent, **fields
+        )
+
+    def kpi(goal, owner, name):
+        return kpi_create(
+            actor=leader, goal=goal, name=name, unit="%", baseline=0, target=100, owner=owner
+        )
+
+    p.marketing = goal(
+        "department",
+        "Launch 3 regional campaigns",
+        tree.strategic,
+        department=acme.marketing,
+        owner=acme.marketing_manager,
+    )
+    p.tier2 = goal("team", "Clear the escalation backlog", tree.department, department=acme.tier2)
+    p.tia = goal("individual", "Close 30 escalations a month", p.tier2, owner=acme.tier2_member)
+    p.lee = goal(
+        "individual",
+        "Generate 100 qualified leads a month",
+        p.marketing,
+        owner=acme.marketing_member,
+    )
+    p.sam_department = goal(
+        "department",
+        "Publish a help centre",
+        tree.strategic,
+        department=acme.support,
+        owner=acme.member,
+    )
+    p.goals = {
+        "strategic": tree.strategic,
+        "support_department": tree.department,
+        "marketing_department": p.marketing,
+        "tier2_team": p.tier2,
+        "sam_individual": tree.individual,
+        "tia_individual": p.tia,
+        "lee_individual": p.lee,
+        "sam_department": p.sam_department,
+    }
+    p.kpis = {
+        "strategic": tree.strategic_kpi,
+        "support_department": tree.department_kpi,
+        "marketing_department": kpi(p.marketing, acme.marketing_manager, "Campaigns launched"),
+        "tier2_team": kpi(p.tier2, acme.manager, "Escalations cleared"),
+        "sam_individual": tree.individual_kpi,
+        "tia_individual": kpi(p.tia, acme.tier2_member, "Escalations closed"),
+        "lee_individual": kpi(p.lee, acme.marketing_member, "Qualified leads"),
+        "sam_department": kpi(p.sam_department, acme.manager, "Articles published"),
+        "support_department_kpi_owned_by_sam": kpi(tree.department, acme.member, "Tickets triaged"),
+        "marketing_department_kpi_owned_by_sam": kpi(
+            p.marketing, acme.member, "Support quotes in ads"
+        ),
+        "sam_individual_kpi_owned_by_max": kpi(tree.individual, acme.manager, "Tickets reopened"),
+        "sam_individual_kpi_owned_by_tia": kpi(
+            tree.individual, acme.tier2_member, "Tickets escalated"
+        ),
+    }
+    return p
 
 
 def pytest_configure(config):

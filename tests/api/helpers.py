@@ -59,3 +59,21 @@ def is_iso_date(value) -> bool:
 def ids(response) -> set[int]:
     """The ids of a paginated list response."""
     return {row["id"] for row in response.json()["results"]}
+
+
+def assert_field_errors(response, field: str | None) -> dict:
+    """A 400 whose body maps fields to lists of messages, naming `field` when given."""
+    assert response.status_code == 400, (response.status_code, response.content)
+    errors = response.json()
+    assert isinstance(errors, dict) and errors, errors
+    for name, messages in errors.items():
+        assert isinstance(messages, list) and messages, (name, messages)
+        assert all(isinstance(message, str) and message for message in messages), messages
+    if field is not None:
+        assert field in errors, errors
+    return errors
+
+
+def post_raw(client, url: str, raw: str):
+    """POST a JSON text as is (for inputs a Python dict can't express, like 1e999)."""
+    return client.post(url, raw, content_type="application/json")

@@ -13,9 +13,8 @@ from __future__ import annotations
 import pytest
 
 from goals.models import Cycle, Goal
-from goals.services import goal_create
 from kpis.models import Kpi, KpiUpdate
-from kpis.services import kpi_create, kpi_record_value
+from kpis.services import kpi_record_value
 from org.models import Department, Member
 from tests.factories import GoalFactory, KpiFactory, MemberFactory
 
@@ -43,90 +42,6 @@ def split(matrix: dict[str, frozenset[str]], verb: str) -> tuple[list, list]:
 
 def actor(acme, role: str) -> Member:
     return getattr(acme, role)
-
-
-# ---------------------------------------------------------------- the tree
-
-
-@pytest.fixture
-def places(acme, tree):
-    """Every place of the tree a permission depends on, each goal with a KPI.
-
-    strategic                  "Improve customer experience"
-    ├── support_department     (Customer Support, in max's scope)
-    │   ├── sam_individual     (owner sam, Customer Support)
-    │   └── tier2_team         (Support Tier 2, in max's scope)
-    │       └── tia_individual (owner tia, Support Tier 2)
-    └── marketing_department   (Marketing, outside max's scope)
-        └── lee_individual     (owner lee, Marketing)
-
-    KPIs: one per goal (`kpis[place]`), plus `sam_owned_kpi` (owner sam, on the
-    support department goal), `sam_owned_marketing_kpi` (owner sam, on the marketing
-    goal) and `kpi_on_sams_goal` (owner max, on sam's individual goal).
-    """
-    leader = acme.leader
-    p = tree
-    p.marketing = goal_create(
-        actor=leader,
-        cycle=acme.cycle,
-        level="department",
-        title="Launch 3 regional campaigns",
-        parent=tree.strategic,
-        department=acme.marketing,
-        owner=acme.marketing_manager,
-    )
-    p.tier2 = goal_create(
-        actor=leader,
-        cycle=acme.cycle,
-        level="team",
-        title="Clear the escalation backlog",
-        parent=tree.department,
-        department=acme.tier2,
-    )
-    p.tia = goal_create(
-        actor=leader,
-        cycle=acme.cycle,
-        level="individual",
-        title="Close 30 escalations a month",
-        parent=p.tier2,
-        owner=acme.tier2_member,
-    )
-    p.lee = goal_create(
-        actor=leader,
-        cycle=acme.cycle,
-        level="individual",
-        title="Generate 100 qualified leads a month",
-        parent=p.marketing,
-        owner=acme.marketing_member,
-    )
-    p.goals = {
-        "strategic": tree.strategic,
-        "support_department": tree.department,
-        "marketing_department": p.marketing,
-        "tier2_team": p.tier2,
-        "sam_individual": tree.individual,
-        "tia_individual": p.tia,
-        "lee_individual": p.lee,
-    }
-
-    def kpi(goal, owner, name):
-        return kpi_create(
-            actor=leader, goal=goal, name=name, unit="%", baseline=0, target=100, owner=owner
-        )
-
-    p.kpis = {
-        "strategic": tree.strategic_kpi,
-        "support_department": tree.department_kpi,
-        "marketing_department": kpi(p.marketing, acme.marketing_manager, "Campaigns launched"),
-        "tier2_team": kpi(p.tier2, acme.manager, "Escalations cleared"),
-        "sam_individual": tree.individual_kpi,
-        "tia_individual": kpi(p.tia, acme.tier2_member, "Escalations closed"),
-        "lee_individual": kpi(p.lee, acme.marketing_member, "Qualified leads"),
-    }
-    p.kpis["sam_owned_kpi"] = kpi(tree.department, acme.member, "Tickets triaged")
-    p.kpis["sam_owned_marketing_kpi"] = kpi(p.marketing, acme.member, "Support quotes in ads")
-    p.kpis["kpi_on_sams_goal"] = kpi(tree.individual, acme.manager, "Tickets reopened")
-    return p
 
 
 def new_goal_body(acme, p, place: str) -> dict:
@@ -190,9 +105,9 @@ GOAL_WRITERS = {
 }
 UPDATE_RECORDERS = {
     **GOAL_WRITERS,
-    "sam_owned_kpi": SUBTREE | {"member"},
-    "sam_owned_marketing_kpi": LEADERSHIP | {"member"},
-    "kpi_on_sams_goal": SUBTREE | {"member"},
+    "support_department_kpi_owned_by_sam": SUBTREE | {"member"},
+    "marketing_department_kpi_owned_by_sam": LEADERSHIP | {"member"},
+    "sam_individual_kpi_owned_by_max": SUBTREE | {"member"},
 }
 
 

@@ -3,8 +3,6 @@ grow with the size of the tree."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -55,9 +53,7 @@ def count_queries(func) -> int:
 @pytest.mark.django_db
 def test_recording_a_value_costs_the_same_queries_in_a_small_and_a_large_tree(acme):
     small = build_tree(acme, width=2)
-    small_count = count_queries(
-        lambda: kpi_record_value(actor=acme.member, kpi=small[0], value=40)
-    )
+    small_count = count_queries(lambda: kpi_record_value(actor=acme.member, kpi=small[0], value=40))
     large = build_tree(acme, width=8)  # 3 + 24 + 192 goals more
     large_count = count_queries(
         lambda: kpi_record_value(actor=acme.member, kpi=large[-1], value=40)
@@ -88,17 +84,17 @@ def stored_progress() -> dict[int, float]:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_values_on_sibling_kpis_leave_parents_equal_to_a_full_recompute(
-    acme, require_postgres
+    acme, together, require_postgres
 ):
     """Threads record values on sibling KPIs at the same moment, round after round;
     every goal then equals what a from-scratch cycle_rollup computes."""
-    from ..factories import GoalFactory as Goals
-
-    strategic = Goals(cycle=acme.cycle, level="strategic")
-    department = Goals(
+    strategic = GoalFactory(cycle=acme.cycle, level="strategic")
+    department = GoalFactory(
         cycle=acme.cycle, level="department", parent=strategic, department=acme.support
     )
-    individual = Goals(cycle=acme.cycle, level="individual", parent=department, owner=acme.member)
+    individual = GoalFactory(
+        cycle=acme.cycle, level="individual", parent=department, owner=acme.member
+    )
     siblings = [
         KpiFactory(goal=individual, owner=acme.member, name=f"Sibling KPI {n}") for n in range(4)
     ]
@@ -107,28 +103,15 @@ def test_concurrent_values_on_sibling_kpis_leave_parents_equal_to_a_full_recompu
     ]
     kpis = siblings + cousins
     rounds = 15
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(kpis))
 
-    def writer(index: int, kpi: Kpi) -> None:
-        try:
-            actor = acme.member if kpi in siblings else acme.manager
-            for round_ in range(rounds):
-                barrier.wait(timeout=30)
-                kpi_record_value(actor=actor, kpi=kpi, value=(index * 7 + round_ * 13) % 100)
-        except BaseException as exc:  # noqa: BLE001 — reported by the main thread
-            errors.append(exc)
-            barrier.abort()
-        finally:
-            connection.close()
+    def writer(index: int, kpi: Kpi, round_: int):
+        actor = acme.member if kpi in siblings else acme.manager
+        value = (index * 7 + round_ * 13) % 100
+        return lambda: kpi_record_value(actor=actor, kpi=kpi, value=value)
 
-    threads = [threading.Thread(target=writer, args=(i, kpi)) for i, kpi in enumerate(kpis)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    for round_ in range(rounds):
+        together([writer(index, kpi, round_) for index, kpi in enumerate(kpis)])
 
-    assert not errors, errors
     assert KpiUpdate.objects.count() == rounds * len(kpis)
     written = stored_progress()
     cycle_rollup(acme.cycle)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 
 import pytest
 import time_machine
@@ -101,28 +100,10 @@ def test_two_runs_at_once_send_nothing_twice(acme, plan, worker):
     assert Notification.objects.filter(kind="checkin_reminder").count() == 3
 
 
-def test_concurrent_service_calls_claim_each_reminder_once(acme, plan, broker, require_postgres):
-    barrier = threading.Barrier(3)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        from django.db import connection
-
-        try:
-            barrier.wait(timeout=10)
-            counts.append(reminders_send_due(day=D(2027, 3, 28)))
-        except BaseException as exc:  # noqa: BLE001 — asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+def test_concurrent_service_calls_claim_each_reminder_once(
+    acme, plan, broker, together, require_postgres
+):
+    counts = together([lambda: reminders_send_due(day=D(2027, 3, 28))] * 3)
     assert sorted(counts) == [0, 0, 3]
     assert CheckinReminder.objects.count() == 3
     assert len(mail.outbox) == 3

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 import zoneinfo
 
 import pytest
@@ -105,28 +104,10 @@ def test_two_runs_at_once_send_nothing_twice(acme, review, worker):
     assert reminded() == sorted((name, review.pk) for name in SUPPORT)
 
 
-def test_concurrent_service_calls_claim_each_reminder_once(acme, review, broker, require_postgres):
-    barrier = threading.Barrier(3)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        from django.db import connection
-
-        try:
-            barrier.wait(timeout=10)
-            counts.append(review_reminders_send_due(day=D(2027, 3, 27)))
-        except BaseException as exc:  # noqa: BLE001 — asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+def test_concurrent_service_calls_claim_each_reminder_once(
+    acme, review, broker, together, require_postgres
+):
+    counts = together([lambda: review_reminders_send_due(day=D(2027, 3, 27))] * 3)
     assert sorted(counts) == [0, 0, 4]
     assert ReviewReminder.objects.count() == 4
     assert len(mail.outbox) == 4

@@ -34,7 +34,7 @@ from kpis.models import Kpi, KpiUpdate
 from kpis.services import kpi_create, kpi_edit, kpi_record_value
 from org.models import Department, Member, Organization
 from org.services import department_create, department_update, member_create, member_update
-from tests.factories import GoalFactory, KpiFactory, MemberFactory
+from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,98 +93,6 @@ def split(matrix: dict[str, frozenset[str]], verb: str) -> tuple[list, list]:
     return allowed, refused_
 
 
-# ---------------------------------------------------------------- the tree
-
-
-@pytest.fixture
-def places(acme, tree):
-    """Every place of the tree a permission depends on, each goal with a KPI.
-
-    strategic                  "Improve customer experience"
-    ├── support_department     (Customer Support, in max's scope)
-    │   ├── sam_individual     (owner sam, Customer Support)
-    │   └── tier2_team         (Support Tier 2, in max's scope)
-    │       └── tia_individual (owner tia, Support Tier 2)
-    ├── marketing_department   (Marketing, outside max's scope)
-    │   └── lee_individual     (owner lee, Marketing)
-    └── sam_department         (Customer Support, a department goal owned by sam)
-    """
-    p = tree
-    # Plain rows (factories): what is under test here is who may write them, not how
-    # they were made; the `tree` fixture's goals and KPIs come from the services.
-    p.marketing = GoalFactory(
-        cycle=acme.cycle,
-        level="department",
-        title="Launch 3 regional campaigns",
-        parent=tree.strategic,
-        department=acme.marketing,
-        owner=acme.marketing_manager,
-    )
-    p.tier2 = GoalFactory(
-        cycle=acme.cycle,
-        level="team",
-        title="Clear the escalation backlog",
-        parent=tree.department,
-        department=acme.tier2,
-    )
-    p.tia = GoalFactory(
-        cycle=acme.cycle,
-        level="individual",
-        title="Close 30 escalations a month",
-        parent=p.tier2,
-        owner=acme.tier2_member,
-    )
-    p.lee = GoalFactory(
-        cycle=acme.cycle,
-        level="individual",
-        title="Generate 100 qualified leads/month",
-        parent=p.marketing,
-        owner=acme.marketing_member,
-    )
-    p.sam_department = GoalFactory(
-        cycle=acme.cycle,
-        level="department",
-        title="Publish a help centre",
-        parent=tree.strategic,
-        department=acme.support,
-        owner=acme.member,
-    )
-
-    def kpi(goal, name, owner):
-        return KpiFactory(goal=goal, name=name, owner=owner)
-
-    p.goals = {
-        "strategic": tree.strategic,
-        "support_department": tree.department,
-        "tier2_team": p.tier2,
-        "marketing_department": p.marketing,
-        "sam_individual": tree.individual,
-        "tia_individual": p.tia,
-        "lee_individual": p.lee,
-    }
-    p.kpis = {
-        "strategic": tree.strategic_kpi,
-        "support_department": tree.department_kpi,
-        "tier2_team": kpi(p.tier2, "Escalations older than a week", acme.manager),
-        "marketing_department": kpi(p.marketing, "Campaigns launched", acme.marketing_manager),
-        "sam_individual": tree.individual_kpi,
-        "tia_individual": kpi(p.tia, "Escalations closed", acme.tier2_member),
-        "lee_individual": kpi(p.lee, "Qualified leads", acme.marketing_member),
-        # The "record a KPI update" row's extra cases for a member:
-        "support_department_kpi_owned_by_sam": kpi(tree.department, "Tickets triaged", acme.member),
-        "marketing_department_kpi_owned_by_sam": kpi(
-            p.marketing, "Support-sourced leads", acme.member
-        ),
-        "sam_department_goal_kpi_owned_by_max": kpi(
-            p.sam_department, "Articles published", acme.manager
-        ),
-        "sam_individual_kpi_owned_by_tia": kpi(
-            tree.individual, "Tickets reopened", acme.tier2_member
-        ),
-    }
-    return p
-
-
 # Who may edit a goal, and create, edit or move its KPIs, by where it sits.
 EDIT = {
     "strategic": LEADERSHIP,
@@ -208,7 +116,7 @@ RECORD = {
     "lee_individual": LEADERSHIP,
     "support_department_kpi_owned_by_sam": LEADERSHIP | {"manager", "member"},
     "marketing_department_kpi_owned_by_sam": LEADERSHIP | {"member"},
-    "sam_department_goal_kpi_owned_by_max": LEADERSHIP | {"manager", "member"},
+    "sam_department": LEADERSHIP | {"manager", "member"},
     "sam_individual_kpi_owned_by_tia": LEADERSHIP | {"manager", "member"},
 }
 

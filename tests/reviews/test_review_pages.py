@@ -27,7 +27,7 @@ from reviews.services import (
 )
 
 from ..factories import CycleFactory, GoalFactory, KpiFactory, MemberFactory
-from ..pages.test_page_access import parse
+from ..pages.helpers import parse
 from .helpers import at, fresh, rows, schedule
 
 pytestmark = pytest.mark.django_db

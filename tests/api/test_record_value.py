@@ -1,0 +1,95 @@
+"""Recording a value over HTTP (POST /api/v1/kpis/ID/updates/): any finite number,
+dated today or before; bad input is a 400 on its field and records nothing. Who may
+record is in test_permissions.py; the service behind it in tests/kpis/test_record_value.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kpis.models import KpiUpdate
+
+from .helpers import API, assert_field_errors, client_for, post_raw, unchanged
+
+pytestmark = pytest.mark.django_db
+
+UPDATE_CASES = {
+    "text_value": ({"value": "lots"}, "value"),
+    "nan_value": ({"value": "NaN"}, "value"),
+    "nan_lowercase": ({"value": "nan"}, "value"),
+    "infinite_value": ({"value": "Infinity"}, "value"),
+    "negative_infinite_value": ({"value": "-inf"}, "value"),
+    "empty_value": ({"value": ""}, "value"),
+    "null_value": ({"value": None}, "value"),
+    "missing_value": ({"note": "forgot the number"}, "value"),
+    "object_value": ({"value": {"amount": 5}}, "value"),
+    "list_value": ({"value": [5]}, "value"),
+    "future_date": ({"value": 5, "date": "TOMORROW"}, "date"),
+    "far_future_date": ({"value": 5, "date": "9999-12-31"}, "date"),
+    "impossible_date": ({"value": 5, "date": "2026-02-30"}, "date"),
+    "text_date": ({"value": 5, "date": "yesterday"}, "date"),
+    "unknown_confidence": ({"value": 5, "confidence": "certain"}, "confidence"),
+    "nul_in_note": ({"value": 5, "note": "a\x00b"}, "note"),
+}
+
+
+@pytest.mark.parametrize("case", UPDATE_CASES)
+def test_update_rejected(acme, tree, case):
+    body, field = UPDATE_CASES[case]
+    if body.get("date") == "TOMORROW":
+        body = {**body, "date": (acme.org.today() + dt.timedelta(days=1)).isoformat()}
+    kpi = tree.individual_kpi
+    with unchanged():
+        response = client_for(acme.member).post(
+            f"{API}/kpis/{kpi.pk}/updates/", body, format="json"
+        )
+    assert_field_errors(response, field)
+
+
+@pytest.mark.parametrize("raw", ["1e999", "-1e999"])
+def test_update_rejects_an_infinite_json_number(acme, tree, raw):
+    kpi = tree.individual_kpi
+    with unchanged():
+        response = post_raw(
+            client_for(acme.member), f"{API}/kpis/{kpi.pk}/updates/", f'{{"value": {raw}}}'
+        )
+    assert_field_errors(response, "value")
+
+
+@pytest.mark.parametrize("raw", ['{"value": NaN}', '{"value": Infinity}', '{"value": 5'])
+def test_update_rejects_json_that_is_not_json(acme, tree, raw):
+    kpi = tree.individual_kpi
+    with unchanged():
+        response = post_raw(client_for(acme.member), f"{API}/kpis/{kpi.pk}/updates/", raw)
+    assert response.status_code == 400, response.content
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        pytest.param(-3.5, -3.5, id="negative"),
+        pytest.param("4.25", 4.25, id="numeric_string"),
+        pytest.param(0, 0.0, id="zero"),
+        pytest.param(1e300, 1e300, id="huge_but_finite"),
+    ],
+)
+def test_any_finite_number_is_a_value(acme, tree, value, stored):
+    kpi = tree.individual_kpi
+    response = client_for(acme.member).post(
+        f"{API}/kpis/{kpi.pk}/updates/", {"value": value}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["value"] == stored
+    assert KpiUpdate.objects.get(kpi=kpi).value == stored
+
+
+def test_today_and_a_past_date_are_fine(acme, tree):
+    kpi = tree.individual_kpi
+    client = client_for(acme.member)
+    for date in (acme.org.today(), dt.date(2026, 1, 15)):
+        response = client.post(
+            f"{API}/kpis/{kpi.pk}/updates/", {"value": 5, "date": date.isoformat()}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        assert response.json()["date"] == date.isoformat()
