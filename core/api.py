@@ -106,6 +106,25 @@ def list_filters(params, *, ids=(), choices: Mapping[str, list[str]] | None = No
     return found
 
 
+class OrgSerializer(serializers.ModelSerializer):
+    """A serializer of one organization's rows (`organization=`, given by OrgViewSet).
+
+    The related-id fields named in `scoped_fields` accept only that organization's
+    objects: another organization's id is a 400 on the field ("does not exist"),
+    never a leak."""
+
+    scoped_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organization is None:
+            return
+        for name in self.scoped_fields:
+            field = self.fields.get(name)
+            if field is not None and not field.read_only:
+                field.queryset = field.queryset.filter(organization=organization)
+
+
 class NumberField(serializers.FloatField):
     """A JSON number (or numeric text): `true` is not a number here."""
 

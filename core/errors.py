@@ -36,6 +36,19 @@ def check_weight(errors: Errors, weight: Any) -> None:
         errors.add("weight", "Must be a number greater than 0.")
 
 
+def check_unique_name(errors: Errors, obj: Any, noun: str) -> None:
+    """A required name that no other row of the organization has (cycles, departments)."""
+    if not (obj.name or "").strip():
+        errors.add("name", "A name is required.")
+    elif (
+        type(obj)
+        .objects.filter(organization_id=obj.organization_id, name=obj.name)
+        .exclude(pk=obj.pk)
+        .exists()
+    ):
+        errors.add("name", f"Another {noun} already has this name.")
+
+
 def check_text(
     errors: Errors, field: str, text: str | None, *, required: str, max_length: int = 300
 ) -> None:

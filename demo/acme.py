@@ -167,40 +167,38 @@ def build_demo() -> Organization:
     cycle = _cycle(org)
     dates = _month_dates(org.today(), 4)
     for row in CASCADE:
-        leader = people["lena"]
-        strategic = _goal(
-            cycle,
-            leader,
-            level=Level.STRATEGIC,
-            title=row["title"],
-            rationale=row["why"],
-            owner=leader,
-        )
-        _kpi(strategic, leader, row["kpi"], dates)
-        manager = people[row["manager"]]
-        department_goal = _goal(
-            cycle,
-            manager,
-            level=Level.DEPARTMENT,
-            title=row["goal"],
-            rationale=row["goal_why"],
-            parent=strategic,
-            owner=manager,
-            department=departments[row["department"]],
-        )
-        _kpi(department_goal, manager, row["goal_kpi"], dates)
-        member = people[row["member"]]
-        own = _goal(
-            cycle,
-            member,
-            level=Level.INDIVIDUAL,
-            title=row["own"],
-            parent=department_goal,
-            owner=member,
-        )
-        _kpi(own, member, row["own_kpi"], dates)
+        parent = None
+        for level, who, title, why, department, kpi in _levels(row, people, departments):
+            parent = _goal(
+                cycle,
+                who,
+                level=level,
+                title=title,
+                rationale=why,
+                parent=parent,
+                owner=who,
+                department=department,
+            )
+            _kpi(parent, who, kpi, dates)
     _review(org, cycle, people["rey"], departments["Customer Support"])
     return org
+
+
+def _levels(row: dict, people: dict[str, Member], departments: dict[str, Department]):
+    """One row of the table, top down: (level, owner, title, why, department, KPI)."""
+    manager, member = people[row["manager"]], people[row["member"]]
+    return [
+        (Level.STRATEGIC, people["lena"], row["title"], row["why"], None, row["kpi"]),
+        (
+            Level.DEPARTMENT,
+            manager,
+            row["goal"],
+            row["goal_why"],
+            departments[row["department"]],
+            row["goal_kpi"],
+        ),
+        (Level.INDIVIDUAL, member, row["own"], "", None, row["own_kpi"]),
+    ]
 
 
 def _people(org: Organization, departments: dict[str, Department]) -> dict[str, Member]:

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from goals.models import Cadence, Cycle, Goal, Health, Level
-from kpis.models import Aggregation, Direction, Kpi
+from kpis.models import KPI_FIELDS, Aggregation, Direction, Kpi
 from kpis.rollup import cycle_rollup
 from org.models import Department, Member, Organization, Role
 
@@ -221,20 +221,11 @@ def _goals(org: Organization, cycle: Cycle, units: Units, staff: People) -> list
     return strategic + dept_goals + team_goals + individual
 
 
+# The columns of a KPI row as COPY writes them: the fields a person writes, between
+# its organization and what the roll-up will fill in.
 KPI_COLUMNS = [
     "organization_id",
-    "goal_id",
-    "name",
-    "description",
-    "unit",
-    "direction",
-    "aggregation",
-    "baseline",
-    "target",
-    "weight",
-    "owner_id",
-    "start",
-    "due",
+    *(f"{name}_id" if name in ("goal", "owner") else name for name in KPI_FIELDS),
     "current",
     "progress",
     "health",

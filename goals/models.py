@@ -60,6 +60,31 @@ class Health(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class Tracked(models.Model):
+    """What goals and KPIs share: a weight in their parent's progress, a period from
+    start to due, and the progress and health the roll-up stores for them."""
+
+    weight = models.FloatField(default=1)
+    start = models.DateField()
+    due = models.DateField()
+    progress = models.FloatField(default=0)
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.NOT_STARTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__gt=0), name="%(class)s_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("due")), name="%(class)s_start_before_due"
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="%(class)s_progress_in_range"
+            ),
+        ]
+
+
 # The fields a person writes (the rest is computed or set by the services).
 GOAL_FIELDS = (
     "cycle",
@@ -76,7 +101,7 @@ GOAL_FIELDS = (
 )
 
 
-class Goal(models.Model):
+class Goal(Tracked):
     organization = models.ForeignKey(
         "org.Organization", on_delete=models.CASCADE, related_name="goals"
     )
@@ -93,25 +118,12 @@ class Goal(models.Model):
     owner = models.ForeignKey(
         "org.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="goals"
     )
-    weight = models.FloatField(default=1)
     state = models.CharField(max_length=16, choices=GoalState.choices, default=GoalState.ACTIVE)
-    start = models.DateField()
-    due = models.DateField()
-    progress = models.FloatField(default=0)
-    health = models.CharField(max_length=16, choices=Health.choices, default=Health.NOT_STARTED)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(Tracked.Meta):
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(weight__gt=0), name="goal_weight_positive"),
-            models.CheckConstraint(
-                condition=Q(start__lt=models.F("due")), name="goal_start_before_due"
-            ),
-            models.CheckConstraint(
-                condition=Q(progress__gte=0, progress__lte=100), name="goal_progress_in_range"
-            ),
+            *Tracked.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(level="strategic", parent__isnull=True)
                 | (~Q(level="strategic") & Q(parent__isnull=False)),

@@ -2,26 +2,21 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.api import NumberField, ProgressField
-from org.models import Department, Member
-from org.serializers import scope_related
+from core.api import NumberField, OrgSerializer, ProgressField
 
 from .models import GOAL_FIELDS, Cycle, Goal
 
 
-class CycleSerializer(serializers.ModelSerializer):
+class CycleSerializer(OrgSerializer):
     class Meta:
         model = Cycle
         fields = ["id", "name", "start", "end", "cadence"]
-
-    def __init__(self, *args, organization=None, **kwargs):
-        super().__init__(*args, **kwargs)
 
     def get_validators(self):
         return []  # the service checks the name and the dates, after permissions
 
 
-class GoalSerializer(serializers.ModelSerializer):
+class GoalSerializer(OrgSerializer):
     progress = ProgressField()
     weight = NumberField(required=False)
 
@@ -36,17 +31,7 @@ class GoalSerializer(serializers.ModelSerializer):
             "state": {"required": False},
         }
 
-    def __init__(self, *args, organization=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if organization is not None:
-            scope_related(
-                self,
-                organization,
-                cycle=Cycle.objects.all(),
-                parent=Goal.objects.all(),
-                department=Department.objects.all(),
-                owner=Member.objects.all(),
-            )
+    scoped_fields = ("cycle", "parent", "department", "owner")
 
     def get_validators(self):
         return []  # the tree rules are the service's

@@ -9,7 +9,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from core.errors import Errors, check_same_organization, check_text, check_weight
+from core.errors import (
+    Errors,
+    check_same_organization,
+    check_text,
+    check_unique_name,
+    check_weight,
+)
 from org.models import Department, Member
 from org.permissions import can_edit_goal, can_manage_org
 
@@ -262,14 +268,7 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
 
 def _validate_cycle(cycle: Cycle) -> None:
     errors = Errors()
-    if not (cycle.name or "").strip():
-        errors.add("name", "A name is required.")
-    elif (
-        Cycle.objects.filter(organization_id=cycle.organization_id, name=cycle.name)
-        .exclude(pk=cycle.pk)
-        .exists()
-    ):
-        errors.add("name", "Another cycle already has this name.")
+    check_unique_name(errors, cycle, "cycle")
     if cycle.cadence not in Cadence.values:
         errors.add("cadence", "Must be monthly or quarterly.")
     if cycle.start is None:

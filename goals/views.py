@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.forms import add_service_errors
+from core.forms import save_form
 from org.decorators import member_required
 from org.permissions import can_add_child_goal, can_edit_goal, can_set_objectives, only_own_goals
 
@@ -31,13 +31,25 @@ def form_page(request, form, *, heading: str, action: str, **context) -> HttpRes
     )
 
 
-def in_place_form(request, partial: str, *, form, goal: Goal, heading: str, action: str):
-    """A form that opens in place on the goal page (htmx), or as a page of its own."""
+def add_in_place(
+    request, form, save, *, goal: Goal, form_id: str, heading: str, submit: str, action: str
+):
+    """An "add to this goal" form that opens in place on the goal page (htmx), or as a
+    page of its own. Saved through `save` (a service): back to the goal page, with
+    the new piece in it; else the form again, with the messages beside the fields."""
+    if save_form(form, save):
+        return back_to_goal(request, goal)
     if request.htmx:
-        context = {"form": form, "goal": goal, "heading": heading, "action": action}
+        context = {
+            "form": form,
+            "form_id": form_id,
+            "heading": heading,
+            "submit": submit,
+            "action": action,
+        }
         return render(
             request,
-            f"pages/goal_detail.html#{partial}",
+            "pages/goal_detail.html#in-place-form",
             context,
             status=400 if form.errors else 200,
         )
@@ -63,13 +75,11 @@ def goal_new(request):
     if cycle is None:
         return redirect("dashboard")
     form = GoalForm(request.POST or None, organization=request.member.organization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            goal = goal_create(actor=request.member, cycle=cycle, **form.goal_fields())
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return redirect("goal-detail", goal_id=goal.pk)
+    goal = save_form(
+        form, lambda _: goal_create(actor=request.member, cycle=cycle, **form.goal_fields())
+    )
+    if goal is not None:
+        return redirect("goal-detail", goal_id=goal.pk)
     return form_page(
         request,
         form,
@@ -93,8 +103,8 @@ def goal_child_new(request, goal_id: int):
         "owner": request.member.pk if only_own_goals(request.member) else None,
     }
     form = GoalForm(request.POST or None, organization=organization, parent=parent, initial=initial)
-    valid = request.method == "POST" and form.is_valid()
-    placed = form.cleaned_data if request.method == "POST" else {}
+    form.is_valid()
+    placed = getattr(form, "cleaned_data", {})
     # Permission before validation: where the goal would go, from the fields that parsed.
     if placed.get("level"):
         where = Goal(
@@ -105,21 +115,16 @@ def goal_child_new(request, goal_id: int):
         )
         if not can_edit_goal(request.member, where):
             raise PermissionDenied("You may not create this goal here.")
-    if valid:
-        try:
-            goal_create(
-                actor=request.member, cycle=parent.cycle, parent=parent, **form.goal_fields()
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return back_to_goal(request, parent)
-    return in_place_form(
+    return add_in_place(
         request,
-        "child-form",
-        form=form,
+        form,
+        lambda _: goal_create(
+            actor=request.member, cycle=parent.cycle, parent=parent, **form.goal_fields()
+        ),
         goal=parent,
+        form_id="child-form",
         heading=f"New goal under “{parent.title}”",
+        submit="Add goal",
         action=reverse("goal-child-new", args=[parent.pk]),
     )
 
@@ -130,13 +135,8 @@ def goal_edit(request, goal_id: int):
     if not can_edit_goal(request.member, goal):
         raise PermissionDenied("You may not change this goal.")
     form = GoalEditForm(request.POST or None, organization=request.member.organization, goal=goal)
-    if request.method == "POST" and form.is_valid():
-        try:
-            goal_update(actor=request.member, goal=goal, **form.changes())
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return redirect("goal-detail", goal_id=goal.pk)
+    if save_form(form, lambda _: goal_update(actor=request.member, goal=goal, **form.changes())):
+        return redirect("goal-detail", goal_id=goal.pk)
     return form_page(
         request,
         form,

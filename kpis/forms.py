@@ -45,6 +45,10 @@ class KpiForm(forms.Form):
         """What was typed, blanks left out (the service's defaults apply to them)."""
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
+    def changes(self) -> dict:
+        """What was typed, as kpi_edit's changes: an emptied description is emptied."""
+        return self.typed() | {"description": self.cleaned_data.get("description") or ""}
+
 
 class RecordForm(forms.Form):
     value = forms.FloatField(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from goals.models import Health
+from goals.models import Tracked
 
 
 class Direction(models.TextChoices):
@@ -41,7 +41,7 @@ KPI_FIELDS = (
 )
 
 
-class Kpi(models.Model):
+class Kpi(Tracked):
     organization = models.ForeignKey(
         "org.Organization", on_delete=models.CASCADE, related_name="kpis"
     )
@@ -57,32 +57,19 @@ class Kpi(models.Model):
     )
     baseline = models.FloatField()
     target = models.FloatField()
-    weight = models.FloatField(default=1)
     owner = models.ForeignKey("org.Member", on_delete=models.PROTECT, related_name="kpis")
-    start = models.DateField()
-    due = models.DateField()
     current = models.FloatField(null=True, blank=True)
     last_update_on = models.DateField(null=True, blank=True, help_text="Date of the latest value.")
-    progress = models.FloatField(default=0)
-    health = models.CharField(max_length=16, choices=Health.choices, default=Health.NOT_STARTED)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(Tracked.Meta):
         ordering = ["id"]
         verbose_name = "KPI"
         constraints = [
-            models.CheckConstraint(condition=Q(weight__gt=0), name="kpi_weight_positive"),
-            models.CheckConstraint(
-                condition=Q(start__lt=models.F("due")), name="kpi_start_before_due"
-            ),
+            *Tracked.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(direction="increase", target__gt=models.F("baseline"))
                 | Q(direction="decrease", target__lt=models.F("baseline")),
                 name="kpi_target_matches_direction",
-            ),
-            models.CheckConstraint(
-                condition=Q(progress__gte=0, progress__lte=100), name="kpi_progress_in_range"
             ),
         ]
         indexes = [models.Index(fields=["organization", "owner"])]

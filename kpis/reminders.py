@@ -17,6 +17,7 @@ from core.email import send_all, templated_email
 from goals.models import Cycle, GoalState
 from goals.periods import Period, period_containing
 from org.models import Member, Notification, Organization
+from org.selectors import organizations_on
 
 from .models import CheckinReminder, Kpi
 
@@ -72,10 +73,7 @@ def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
 def reminders_send_due(*, day: dt.date | None = None) -> int:
     """Send every check-in reminder due today (each organization's today, or `day`);
     returns how many were sent by this run."""
-    sent = 0
-    for organization in Organization.objects.order_by("id"):
-        sent += _send_for(organization, day or organization.today())
-    return sent
+    return sum(_send_for(organization, today) for organization, today in organizations_on(day))
 
 
 @transaction.atomic

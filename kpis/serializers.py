@@ -3,10 +3,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from core.api import NumberField, ProgressField
-from goals.models import Goal
-from org.models import Member
-from org.serializers import scope_related
+from core.api import NumberField, OrgSerializer, ProgressField
 
 from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
 from .smart import kpi_smart
@@ -23,7 +20,7 @@ SMART = inline_serializer(
 )
 
 
-class KpiSerializer(serializers.ModelSerializer):
+class KpiSerializer(OrgSerializer):
     progress = ProgressField()
     current = serializers.FloatField(read_only=True, allow_null=True)
     baseline = NumberField()
@@ -44,10 +41,7 @@ class KpiSerializer(serializers.ModelSerializer):
             "aggregation": {"required": False},
         }
 
-    def __init__(self, *args, organization=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if organization is not None:
-            scope_related(self, organization, goal=Goal.objects.all(), owner=Member.objects.all())
+    scoped_fields = ("goal", "owner")
 
     def get_validators(self):
         return []
@@ -57,7 +51,7 @@ class KpiSerializer(serializers.ModelSerializer):
         return kpi_smart(kpi)
 
 
-class KpiUpdateSerializer(serializers.ModelSerializer):
+class KpiUpdateSerializer(OrgSerializer):
     value = NumberField()
     date = serializers.DateField(required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
@@ -69,9 +63,6 @@ class KpiUpdateSerializer(serializers.ModelSerializer):
         model = KpiUpdate
         fields = ["id", "kpi", "value", "date", "note", "confidence", "author", "created_at"]
         read_only_fields = ["kpi", "author", "created_at"]
-
-    def __init__(self, *args, organization=None, **kwargs):
-        super().__init__(*args, **kwargs)
 
 
 class TreeKpiSerializer(serializers.Serializer):

@@ -3,16 +3,16 @@ record a value in place (My work, and wherever a KPI row shows)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from core.forms import add_service_errors
+from core.forms import save_form
 from core.numbers import display
 from goals import selectors as goal_selectors
-from goals.views import back_to_goal, form_page, in_place_form
+from goals.views import add_in_place, form_page
 from org.decorators import member_required
 from org.permissions import can_edit_goal, can_edit_kpi, can_record_update
 
@@ -32,19 +32,14 @@ def kpi_new(request, goal_id: int):
         organization=request.member.organization,
         initial={"owner": goal.owner_id or request.member.pk, "weight": 1},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            kpi_create(actor=request.member, goal=goal, **form.typed())
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return back_to_goal(request, goal)
-    return in_place_form(
+    return add_in_place(
         request,
-        "kpi-form",
-        form=form,
+        form,
+        lambda _: kpi_create(actor=request.member, goal=goal, **form.typed()),
         goal=goal,
+        form_id="kpi-form",
         heading=f"New KPI for “{goal.title}”",
+        submit="Add KPI",
         action=reverse("kpi-new", args=[goal.pk]),
     )
 
@@ -58,12 +53,7 @@ def kpi_record(request, kpi_id: int):
     if not can_record_update(request.member, kpi):  # before validation: forbidden+invalid is 403
         raise PermissionDenied("You may not record values on this KPI.")
     form = RecordForm(request.POST, prefix=f"kpi{kpi.pk}")
-    saved = None
-    if form.is_valid():
-        try:
-            saved = kpi_record_value(actor=request.member, kpi=kpi, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+    saved = save_form(form, lambda data: kpi_record_value(actor=request.member, kpi=kpi, **data))
     if not request.htmx:
         if saved is not None:
             return redirect("my-work")
@@ -91,14 +81,8 @@ def kpi_edit_view(request, kpi_id: int):
     if not can_edit_kpi(request.member, kpi):
         raise PermissionDenied("You may not change this KPI.")
     form = KpiForm(request.POST or None, organization=request.member.organization, kpi=kpi)
-    if request.method == "POST" and form.is_valid():
-        changes = form.typed() | {"description": form.cleaned_data.get("description") or ""}
-        try:
-            kpi_edit(actor=request.member, kpi=kpi, **changes)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return redirect("goal-detail", goal_id=kpi.goal_id)
+    if save_form(form, lambda _: kpi_edit(actor=request.member, kpi=kpi, **form.changes())):
+        return redirect("goal-detail", goal_id=kpi.goal_id)
     return form_page(
         request,
         form,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -22,6 +23,11 @@ def member_for_user(user) -> Member | None:
         .order_by("id")
         .first()
     )
+
+
+def organizations_on(day: dt.date | None = None) -> list[tuple[Organization, dt.date]]:
+    """Every organization with the date a daily job runs for it: `day`, or its today."""
+    return [(org, day or org.today()) for org in Organization.objects.order_by("id")]
 
 
 def departments_of(organization: Organization) -> list[Department]:

@@ -17,7 +17,7 @@ from django.utils import timezone as django_timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from core.errors import Errors, check_same_organization
+from core.errors import Errors, check_same_organization, check_unique_name
 
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
 from .permissions import can_manage_org
@@ -91,14 +91,7 @@ def _validate_department(department: Department) -> None:
         errors, department.organization_id, parent=department.parent, head=department.head
     )
     errors.raise_if_any()
-    if not (department.name or "").strip():
-        errors.add("name", "A name is required.")
-    elif (
-        Department.objects.filter(organization_id=department.organization_id, name=department.name)
-        .exclude(pk=department.pk)
-        .exists()
-    ):
-        errors.add("name", "Another department already has this name.")
+    check_unique_name(errors, department, "department")
     ancestor, seen = department.parent, set()
     while ancestor is not None and ancestor.pk not in seen:
         if department.pk and ancestor.pk == department.pk:

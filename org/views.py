@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core.forms import add_service_errors
+from core.forms import save_form
 
 from .decorators import member_required
 from .forms import InviteForm, MemberEditForm
@@ -42,14 +42,9 @@ def people(request):
         raise PermissionDenied("Only admins manage people.")
     organization = member.organization
     form = InviteForm(request.POST or None, organization=organization)
-    invited = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            invited = member_invite(actor=member, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            form = InviteForm(organization=organization)
+    invited = save_form(form, lambda data: member_invite(actor=member, **data))
+    if invited is not None:
+        form = InviteForm(organization=organization)
     members = list(
         Member.objects.filter(organization=organization)
         .select_related("user", "department", "manager__user")
@@ -79,11 +74,7 @@ def person_edit(request, member_id: int):
         raise PermissionDenied("Only admins manage people.")
     person = get_object_or_404(Member, pk=member_id, organization=actor.organization)
     form = MemberEditForm(request.POST, organization=actor.organization, prefix=f"m{person.pk}")
-    if form.is_valid():
-        try:
-            member_update(actor=actor, member=person, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+    save_form(form, lambda data: member_update(actor=actor, member=person, **data))
     if form.errors:
         person.form = form
         return render(

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.email import send_all, templated_email
 from org.models import Notification, Organization
+from org.selectors import organizations_on
 
 from . import selectors
 from .models import Review, ReviewReminder, ReviewState
@@ -38,10 +39,9 @@ def reviews_due(organization: Organization, day: dt.date) -> list[Review]:
 
 
 def review_reminders_send_due(*, day: dt.date | None = None) -> int:
-    sent = 0
-    for organization in Organization.objects.order_by("id"):
-        sent += _send_for(organization, day or organization.today())
-    return sent
+    """Remind everyone of the reviews due today (each organization's today, or `day`);
+    returns how many reminders this run sent."""
+    return sum(_send_for(organization, today) for organization, today in organizations_on(day))
 
 
 @transaction.atomic

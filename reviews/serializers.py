@@ -4,15 +4,12 @@ import zoneinfo
 
 from rest_framework import serializers
 
-from core.api import ProgressField
-from goals.models import Cycle, Goal
-from org.models import Department, Member
-from org.serializers import scope_related
+from core.api import OrgSerializer, ProgressField
 
 from .models import ActionItem, Assessment, Review, ReviewItem
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(OrgSerializer):
     class Meta:
         model = Review
         fields = [
@@ -35,17 +32,11 @@ class ReviewSerializer(serializers.ModelSerializer):
             "department": {"required": False},
         }
 
+    scoped_fields = ("cycle", "goal", "department", "facilitator")
+
     def __init__(self, *args, organization=None, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, organization=organization, **kwargs)
         if organization is not None:
-            scope_related(
-                self,
-                organization,
-                cycle=Cycle.objects.all(),
-                goal=Goal.objects.all(),
-                department=Department.objects.all(),
-                facilitator=Member.objects.all(),
-            )
             # SPEC §4: a time without an offset is in the organization's time zone.
             self.fields["scheduled_for"].timezone = zoneinfo.ZoneInfo(organization.timezone)
 
@@ -53,7 +44,7 @@ class ReviewSerializer(serializers.ModelSerializer):
         return []
 
 
-class ReviewItemSerializer(serializers.ModelSerializer):
+class ReviewItemSerializer(OrgSerializer):
     progress_snapshot = ProgressField()
     progress = ProgressField(source="goal.progress")
     health = serializers.CharField(source="goal.health", read_only=True)
@@ -78,19 +69,16 @@ class ReviewItemSerializer(serializers.ModelSerializer):
         read_only_fields = ["goal", "health_snapshot"]
         extra_kwargs = {"notes": {"max_length": 10000}, "decision": {"max_length": 10000}}
 
-    def __init__(self, *args, organization=None, **kwargs):
-        super().__init__(*args, **kwargs)
 
-
-class ActionItemSerializer(serializers.ModelSerializer):
+class ActionItemSerializer(OrgSerializer):
     class Meta:
         model = ActionItem
         fields = ["id", "title", "owner", "due", "done", "item"]
         extra_kwargs = {"done": {"required": False}, "item": {"required": False}}
 
+    scoped_fields = ("owner",)
+
     def __init__(self, *args, organization=None, review=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if organization is not None:
-            scope_related(self, organization, owner=Member.objects.all())
+        super().__init__(*args, organization=organization, **kwargs)
         if review is not None and "item" in self.fields:
             self.fields["item"].queryset = ReviewItem.objects.filter(review=review)

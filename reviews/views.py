@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from core.forms import add_service_errors
+from core.forms import save_form
 from goals import selectors as goal_selectors
 from goals.periods import period_containing
 from kpis.selectors import kpis_with_history
@@ -47,13 +47,9 @@ def review_list(request):
         form = ReviewForm(
             request.POST or None, organization=member.organization, cycle=cycle, initial=initial
         )
-        if request.method == "POST" and form.is_valid():
-            try:
-                review = review_create(actor=member, cycle=cycle, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                return redirect("review-detail", review_id=review.pk)
+        review = save_form(form, lambda data: review_create(actor=member, cycle=cycle, **data))
+        if review is not None:
+            return redirect("review-detail", review_id=review.pk)
     elif request.method == "POST":
         raise PermissionDenied("You may not schedule reviews.")
     reviews = list(selectors.reviews_of(member.organization).filter(cycle=cycle)) if cycle else []
@@ -176,13 +172,9 @@ def item_update_view(request, review_id: int, item_id: int):
     if not can_run_review(request.member, review):
         raise PermissionDenied("You may not run this review.")
     form = ItemForm(request.POST, prefix=f"item{item.pk}")
-    saved = False
-    if form.is_valid():
-        try:
-            review_item_update(actor=request.member, item=item, **form.cleaned_data)
-            saved = True
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+    saved = save_form(
+        form, lambda data: review_item_update(actor=request.member, item=item, **data)
+    )
     if not request.htmx:
         if saved:
             return redirect(reverse("review-detail", args=[review.pk]) + f"?item={item.pk}")
@@ -211,12 +203,11 @@ def action_create_view(request, review_id: int, item_id: int):
     form = ActionForm(
         request.POST, organization=request.member.organization, prefix=f"act{item.pk}"
     )
-    if form.is_valid():
-        try:
-            action_create(actor=request.member, review=review, item=item, **form.cleaned_data)
-            form = _new_action_form(request, item)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+    created = save_form(
+        form, lambda data: action_create(actor=request.member, review=review, item=item, **data)
+    )
+    if created is not None:
+        form = _new_action_form(request, item)
     if not request.htmx:
         if form.errors:
             return _refused(request, review, _form_refusal(form))
