@@ -7,6 +7,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from .models import Cadence
+
 
 @dataclass(frozen=True)
 class Period:
@@ -23,7 +25,7 @@ def _month_end(year: int, month: int) -> dt.date:
 
 
 def period_containing(cadence: str, day: dt.date) -> Period:
-    if cadence == "monthly":
+    if cadence == Cadence.MONTHLY:
         return Period(
             f"{day.year}-{day.month:02d}", day.replace(day=1), _month_end(day.year, day.month)
         )
@@ -37,18 +39,18 @@ def period_containing(cadence: str, day: dt.date) -> Period:
 
 
 PERIOD_KEY = {
-    "monthly": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
-    "quarterly": re.compile(r"^(\d{4})-Q([1-4])$"),
+    Cadence.MONTHLY: re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+    Cadence.QUARTERLY: re.compile(r"^(\d{4})-Q([1-4])$"),
 }
 
 
 def period_from_key(cadence: str, key: str) -> Period | None:
     """The period a key names (`2027-03` monthly, `2027-Q1` quarterly), or None if malformed."""
-    match = PERIOD_KEY.get(cadence, PERIOD_KEY["quarterly"]).match(key or "")
+    match = PERIOD_KEY.get(cadence, PERIOD_KEY[Cadence.QUARTERLY]).match(key or "")
     if not match:
         return None
     year, part = int(match[1]), int(match[2])
-    month = part if cadence == "monthly" else 3 * part - 2
+    month = part if cadence == Cadence.MONTHLY else 3 * part - 2
     if not 1 <= year <= 9999:
         return None
     return period_containing(cadence, dt.date(year, month, 1))

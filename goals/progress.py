@@ -1,7 +1,9 @@
 """The progress and health formulas of the spec, as pure functions.
 
-Nothing here touches the database: the roll-up (goals/rollup.py) feeds these
-functions plain numbers and dates and writes the results back.
+Nothing here touches the database: the roll-up (goals/rollup.py, kpis/rollup.py)
+feeds these functions plain numbers and dates and writes the results back. A KPI's
+current value (its latest value by date, or the sum of its values) is read from its
+history by the roll-up's queries (kpis/rollup.py).
 """
 
 from __future__ import annotations
@@ -11,28 +13,9 @@ from collections.abc import Iterable
 
 from .models import GoalState, Health
 
-LATEST = "latest"
-SUM = "sum"
-
 
 def clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
-
-
-def kpi_current(
-    aggregation: str, updates: Iterable[tuple[float, dt.date, dt.datetime | int]]
-) -> float | None:
-    """Current value from updates given as (value, date, created_at).
-
-    `latest`: the value dated latest, ties broken by the latest created.
-    `sum`: the sum of every value. No update: None.
-    """
-    updates = list(updates)
-    if not updates:
-        return None
-    if aggregation == SUM:
-        return sum(value for value, _, _ in updates)
-    return max(updates, key=lambda update: (update[1], update[2]))[0]
 
 
 def kpi_progress(current: float | None, baseline: float, target: float) -> float:

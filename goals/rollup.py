@@ -3,8 +3,7 @@
 A goal's progress is the weighted mean of its own KPIs and of its child goals. This
 half knows the tree; the KPI half (kpis/rollup.py) recomputes KPIs from their values
 and then calls in here. KPIs live one layer up, in the kpis app, so the tree never
-reads them itself: the kpis app registers, when it loads, how to sum a goal's KPIs
-(`register_measures`, called from kpis/apps.py).
+reads them itself: it sums a goal's KPIs the way that app registered (goals/measures.py).
 
 * `lock_chains` + `goal_rollup_ancestors` — used by every service that changes an
   input of the roll-up. The chains from the touched goals up to their strategic
@@ -21,33 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
 
 from . import progress as formulas
 from .cache import cycles_changed
+from .measures import measures
 from .models import LEVEL_RANK, Cycle, Goal, GoalState
 
 RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()))
-
-# Annotates a goal queryset with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
-# progress) of each goal's own KPIs. Set by the kpis app when it loads.
-Measures = Callable[[QuerySet], QuerySet]
-
-
-def _no_measures(goals: QuerySet) -> QuerySet:
-    return goals.annotate(own_weight=Value(None), own_weighted=Value(None))
-
-
-_measures: Measures = _no_measures
-
-
-def register_measures(measures: Measures) -> None:
-    """How to sum each goal's own KPIs (kpis/apps.py registers kpis.rollup's)."""
-    global _measures
-    _measures = measures
 
 
 def _chain_ids(goal_ids: Iterable[int]) -> set[int]:
@@ -106,7 +89,8 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
     cycles_changed({goal.cycle_id for goal in goals})
     for goal in goals:
         sums = (
-            _measures(Goal.objects.filter(pk=goal.pk))
+            measures()
+            .sums(Goal.objects.filter(pk=goal.pk))
             .annotate(
                 child_w=Subquery(child_sums.annotate(s=Sum("weight")).values("s")),
                 child_wp=Subquery(

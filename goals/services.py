@@ -21,6 +21,7 @@ from org.permissions import can_edit_goal, can_manage_org
 
 from . import rollup
 from .cache import cycles_changed
+from .measures import measures
 from .models import GOAL_FIELDS, Cadence, Cycle, Goal, GoalState, Level
 
 MAX_STRATEGIC = 5
@@ -43,12 +44,12 @@ def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.dat
 
 
 def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
-    """Check SPEC §1 tree rules 1–3 and the dates; raise every message at once."""
+    """Check SPEC §1 tree rules 1–3 and the dates; raise every message at once.
+    `original` holds the stored fields of a goal being changed (None for a new one)."""
     errors = Errors()
-    org_id = goal.organization_id
     check_same_organization(
         errors,
-        org_id,
+        goal.organization_id,
         cycle=goal.cycle,
         parent=goal.parent,
         department=goal.department,
@@ -62,73 +63,89 @@ def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
         errors.add("state", f"Must be one of: {', '.join(GoalState.values)}.")
     check_text(errors, "title", goal.title, required="A title is required.")
     check_weight(errors, goal.weight)
-
-    level_label = Level(goal.level).label.lower()
-    # Rule 1: strategic goals are roots, at most five active per cycle.
     if goal.level == Level.STRATEGIC:
-        if goal.parent is not None:
-            errors.add("parent", "A strategic objective has no parent goal.")
-        became_active_strategic = goal.state == GoalState.ACTIVE and (
-            original is None
-            or original["level"] != Level.STRATEGIC
-            or original["state"] != GoalState.ACTIVE
-            or original["cycle"] != goal.cycle
-        )
-        if became_active_strategic:
-            Cycle.objects.select_for_update().filter(pk=goal.cycle.pk).exists()  # serialize rule 1
-            active = (
-                Goal.objects.filter(cycle=goal.cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE)
-                .exclude(pk=goal.pk)
-                .count()
-            )
-            if active >= MAX_STRATEGIC:
-                field = "state" if original and original["state"] != GoalState.ACTIVE else "level"
-                if original and original["cycle"] != goal.cycle:
-                    field = "cycle"
-                errors.add(
-                    field,
-                    f"The cycle “{goal.cycle.name}” already has {MAX_STRATEGIC} "
-                    "active strategic objectives, the most it may have.",
-                )
-    # Rule 2: a parent of a strictly higher level, in the same cycle.
-    elif goal.parent is None:
-        errors.add("parent", f"A {level_label} goal needs a parent goal of a higher level.")
+        _check_objective(errors, goal, original)
     else:
-        if goal.parent.rank >= goal.rank:
+        _check_parent(errors, goal)
+    moved = original is not None and original["cycle"] != goal.cycle
+    if original is not None and (original["level"] != goal.level or moved):
+        _check_children_stay_below(errors, goal)
+    _check_who_it_is_for(errors, goal)
+    check_dates(errors, goal.cycle, goal.start, goal.due)
+    if moved:
+        for name in measures().outside(goal, goal.cycle):
+            errors.add("cycle", f"The KPI “{name}” has dates outside “{goal.cycle.name}”.")
+    errors.raise_if_any()
+
+
+def _check_objective(errors: Errors, goal: Goal, original: dict[str, Any] | None) -> None:
+    """Rule 1: a strategic goal is a root, and a cycle has at most five active ones."""
+    if goal.parent is not None:
+        errors.add("parent", "A strategic objective has no parent goal.")
+    became_active_objective = goal.state == GoalState.ACTIVE and (
+        original is None
+        or original["level"] != Level.STRATEGIC
+        or original["state"] != GoalState.ACTIVE
+        or original["cycle"] != goal.cycle
+    )
+    if not became_active_objective:
+        return
+    Cycle.objects.select_for_update().filter(pk=goal.cycle.pk).exists()  # serialize rule 1
+    active = (
+        Goal.objects.filter(cycle=goal.cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE)
+        .exclude(pk=goal.pk)
+        .count()
+    )
+    if active >= MAX_STRATEGIC:
+        field = "state" if original and original["state"] != GoalState.ACTIVE else "level"
+        if original and original["cycle"] != goal.cycle:
+            field = "cycle"
+        errors.add(
+            field,
+            f"The cycle “{goal.cycle.name}” already has {MAX_STRATEGIC} "
+            "active strategic objectives, the most it may have.",
+        )
+
+
+def _check_parent(errors: Errors, goal: Goal) -> None:
+    """Rule 2: any other goal has a parent of a strictly higher level, in its cycle."""
+    level_label = Level(goal.level).label.lower()
+    if goal.parent is None:
+        errors.add("parent", f"A {level_label} goal needs a parent goal of a higher level.")
+        return
+    if goal.parent.rank >= goal.rank:
+        errors.add(
+            "parent",
+            f"The parent must be of a higher level than {level_label} "
+            f"(“{goal.parent.title}” is {goal.parent.level}).",
+        )
+    if goal.parent.cycle_id != goal.cycle.pk:
+        errors.add("parent", "The parent goal belongs to another cycle.")
+
+
+def _check_children_stay_below(errors: Errors, goal: Goal) -> None:
+    """Rule 2 for the goals under a goal whose level or cycle changes."""
+    for child in goal.children.all():
+        if child.rank <= goal.rank:
             errors.add(
-                "parent",
-                f"The parent must be of a higher level than {level_label} "
-                f"(“{goal.parent.title}” is {goal.parent.level}).",
+                "level",
+                f"The {child.level} goal “{child.title}” under it would then "
+                "not be below its parent.",
             )
-        if goal.parent.cycle_id != goal.cycle.pk:
-            errors.add("parent", "The parent goal belongs to another cycle.")
-    if original is not None and (
-        original["level"] != goal.level or original["cycle"] != goal.cycle
-    ):
-        for child in goal.children.all():
-            if child.rank <= goal.rank:
-                errors.add(
-                    "level",
-                    f"The {child.level} goal “{child.title}” under it would then "
-                    "not be below its parent.",
-                )
-            if child.cycle_id != goal.cycle.pk:
-                errors.add(
-                    "cycle",
-                    f"The goal “{child.title}” under it stays in its cycle; "
-                    "move the goals under it first.",
-                )
-    # Rule 3: who or what a goal is for.
+        if child.cycle_id != goal.cycle.pk:
+            errors.add(
+                "cycle",
+                f"The goal “{child.title}” under it stays in its cycle; "
+                "move the goals under it first.",
+            )
+
+
+def _check_who_it_is_for(errors: Errors, goal: Goal) -> None:
+    """Rule 3: department and team goals name a department; individual goals an owner."""
     if goal.level in (Level.DEPARTMENT, Level.TEAM) and goal.department is None:
-        errors.add("department", f"A {level_label} goal names a department.")
+        errors.add("department", f"A {Level(goal.level).label.lower()} goal names a department.")
     if goal.level == Level.INDIVIDUAL and goal.owner is None:
         errors.add("owner", "An individual goal names an owner.")
-    check_dates(errors, goal.cycle, goal.start, goal.due)
-    if original is not None and original["cycle"] != goal.cycle:
-        for kpi in goal.kpis.all():
-            if kpi.start < goal.cycle.start or kpi.due > goal.cycle.end:
-                errors.add("cycle", f"The KPI “{kpi.name}” has dates outside “{goal.cycle.name}”.")
-    errors.raise_if_any()
 
 
 def _refuse(message: str = "You may not change this goal.") -> PermissionDenied:
@@ -223,11 +240,6 @@ def _restore(goal: Goal, original: dict[str, Any]) -> None:
     """Put back the in-memory fields of a refused change, so callers see what is stored."""
     for field, value in original.items():
         setattr(goal, field, value)
-
-
-def goal_set_state(*, actor: Member, goal: Goal, state: str) -> Goal:
-    """Mark a goal done, cancel it, or make it active again."""
-    return goal_update(actor=actor, goal=goal, state=state)
 
 
 @transaction.atomic

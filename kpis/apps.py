@@ -8,11 +8,12 @@ class KpisConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Goals weigh their own KPIs beside their child goals, but sit below this app:
-        # tell their roll-up how to sum a goal's KPIs. (Imported here, not at the top,
-        # because models can't be imported before the app registry is ready.)
-        from goals.rollup import register_measures
+        # Goals weigh their KPIs and keep them inside their cycle, but sit below this
+        # app: hand them the two reads they need (goals/measures.py). Imported here,
+        # not at the top: models can't be imported before the app registry is ready.
+        from goals.measures import Measures, register
 
-        from .rollup import kpi_measures
+        from .rollup import kpi_sums
+        from .selectors import kpis_outside
 
-        register_measures(kpi_measures)
+        register(Measures(sums=kpi_sums, outside=kpis_outside))

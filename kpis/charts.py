@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from .models import Aggregation
+
 WIDTH, HEIGHT, PAD = 320, 120, 10
 
 
@@ -26,7 +28,7 @@ def trend_chart(kpi, updates: list, today: dt.date | None) -> Chart:
     a WIDTH×HEIGHT box spanning its start..due, and the values the target line needs."""
     series, running = [], 0.0
     for update in sorted(updates, key=lambda u: (u.date, u.created_at, u.pk)):
-        running = running + update.value if kpi.aggregation == "sum" else update.value
+        running = running + update.value if kpi.aggregation == Aggregation.SUM else update.value
         series.append((update.date, running))
     first = min([kpi.start, *(day for day, _ in series)])
     last = max([kpi.due, *(day for day, _ in series)])

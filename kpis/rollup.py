@@ -7,7 +7,7 @@ numbers to the goal half (goals/rollup.py).
 * `cycle_rollup` — recomputes a whole cycle in a fixed number of queries: load goals
   (locked) and KPIs with their current values, compute in memory, write what changed
   in one statement per table. It repairs any drift; the scheduled job runs it.
-* `kpi_measures` — how the goal half sums a goal's own KPIs (registered in apps.py).
+* `kpi_sums` — how the goal half sums a goal's own KPIs (registered in apps.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from goals.models import Cycle, Goal
 from .models import Aggregation, Kpi, KpiUpdate
 
 
-def kpi_measures(goals: QuerySet[Goal]) -> QuerySet[Goal]:
+def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     """Annotate each goal with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
     progress) of its KPIs."""
     kpis = Kpi.objects.filter(goal=OuterRef("pk")).order_by().values("goal")

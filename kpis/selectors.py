@@ -106,6 +106,16 @@ def kpis_with_history(goal: Goal, today: dt.date) -> list[Kpi]:
     return kpis
 
 
+def kpis_outside(goal: Goal, cycle: Cycle) -> list[str]:
+    """The names of the goal's KPIs whose dates fall outside `cycle`."""
+    return list(
+        Kpi.objects.filter(goal=goal)
+        .filter(Q(start__lt=cycle.start) | Q(due__gt=cycle.end))
+        .order_by("id")
+        .values_list("name", flat=True)
+    )
+
+
 def goals_lacking_values(goal_ids: list[int], period: Period) -> set[int]:
     """Which of these goals have a KPI with no value dated in `period`."""
     return set(

@@ -12,17 +12,11 @@ from goals.progress import (
     expected_progress,
     goal_progress,
     health,
-    kpi_current,
     kpi_progress,
 )
 
 D = dt.date
 JAN_1, DEC_31 = D(2027, 1, 1), D(2027, 12, 31)
-T0 = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
-
-
-def created(minutes: int) -> dt.datetime:
-    return T0 + dt.timedelta(minutes=minutes)
 
 
 def parent_progress(kpis: list[tuple[float, float]], children: list[tuple[str, float, float]]):
@@ -40,9 +34,7 @@ def parent_progress(kpis: list[tuple[float, float]], children: list[tuple[str, f
 
 
 def test_worked_example_kpi_decreasing_from_6_to_4_at_5_is_50():
-    current = kpi_current("latest", [(5.0, D(2027, 2, 1), created(0))])
-    assert current == 5.0
-    assert kpi_progress(current, baseline=6, target=4) == 50.0
+    assert kpi_progress(5.0, baseline=6, target=4) == 50.0
 
 
 def test_worked_example_individual_goal_with_only_that_kpi_is_50():
@@ -63,55 +55,9 @@ def test_own_kpi_of_the_worked_example_decreasing_from_10_to_5_at_6_reads_80():
 # --- KPI current value --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("aggregation", ["latest", "sum"])
-def test_kpi_without_updates_has_no_current_value_and_progress_0(aggregation):
-    current = kpi_current(aggregation, [])
-    assert current is None
-    assert kpi_progress(current, baseline=6, target=4) == 0.0
-    assert kpi_progress(current, baseline=0, target=100) == 0.0
-
-
-def test_sum_kpi_current_is_the_sum_of_all_updates():
-    updates = [(30.0, D(2027, 1, 5), created(0)), (12.5, D(2027, 1, 9), created(1))]
-    assert kpi_current("sum", updates) == 42.5
-
-
-def test_sum_kpi_negative_update_is_a_correction():
-    updates = [
-        (30.0, D(2027, 1, 5), created(0)),
-        (30.0, D(2027, 1, 6), created(1)),
-        (-10.0, D(2027, 1, 7), created(2)),
-    ]
-    assert kpi_current("sum", updates) == 50.0
-    assert kpi_progress(kpi_current("sum", updates), baseline=0, target=100) == 50.0
-
-
-def test_sum_kpi_can_go_below_zero_and_its_progress_clamps_to_0():
-    updates = [(5.0, D(2027, 1, 5), created(0)), (-8.0, D(2027, 1, 6), created(1))]
-    assert kpi_current("sum", updates) == -3.0
-    assert kpi_progress(-3.0, baseline=0, target=100) == 0.0
-
-
-def test_latest_kpi_takes_the_latest_dated_value_not_the_latest_created():
-    updates = [(5.0, D(2027, 3, 1), created(0)), (4.0, D(2027, 2, 1), created(10))]
-    assert kpi_current("latest", updates) == 5.0
-
-
-def test_latest_kpi_breaks_a_date_tie_by_the_latest_created():
-    same_day = D(2027, 3, 1)
-    updates = [
-        (7.0, same_day, created(5)),
-        (9.0, same_day, created(9)),
-        (3.0, same_day, created(1)),
-        (1.0, D(2027, 2, 28), created(20)),
-    ]
-    assert kpi_current("latest", updates) == 9.0
-    assert kpi_current("latest", list(reversed(updates))) == 9.0
-
-
-def test_latest_kpi_date_tie_may_be_broken_by_an_increasing_id():
-    same_day = D(2027, 3, 1)
-    assert kpi_current("latest", [(2.0, same_day, 41), (8.0, same_day, 42)]) == 8.0
+def test_kpi_without_a_current_value_has_progress_0():
+    assert kpi_progress(None, baseline=6, target=4) == 0.0
+    assert kpi_progress(None, baseline=0, target=100) == 0.0
 
 
 # --- KPI progress -------------------------------------------------------------------

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from goals.models import Goal
-from goals.services import goal_create, goal_set_state, goal_update
+from goals.services import goal_create, goal_update
 from kpis.models import Kpi
 from kpis.rollup import cycle_rollup
 from kpis.services import kpi_create, kpi_edit, kpi_record_value
@@ -75,12 +75,12 @@ def test_worked_example_reads_50_50_72_5_from_stored_progress(acme):
 def test_cancelling_a_child_drops_it_from_the_parent_and_done_counts_100(acme, tree):
     kpi_record_value(actor=acme.manager, kpi=tree.department_kpi, value=9)  # 50 %
     assert stored(tree.department) == 25.0  # (50 + 0) / 2
-    goal_set_state(actor=acme.manager, goal=tree.individual, state="cancelled")
+    goal_update(actor=acme.manager, goal=tree.individual, state="cancelled")
     assert stored(tree.department) == 50.0
-    goal_set_state(actor=acme.manager, goal=tree.individual, state="done")
+    goal_update(actor=acme.manager, goal=tree.individual, state="done")
     assert stored(tree.individual) == 100.0
     assert stored(tree.department) == 75.0
-    goal_set_state(actor=acme.manager, goal=tree.individual, state="active")
+    goal_update(actor=acme.manager, goal=tree.individual, state="active")
     assert stored(tree.individual) == 0.0
     assert stored(tree.department) == 25.0
 

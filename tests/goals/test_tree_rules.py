@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from goals.models import Goal
-from goals.services import goal_create, goal_set_state, goal_update
+from goals.services import goal_create, goal_update
 from kpis.models import Kpi
 from kpis.services import kpi_create, kpi_edit
 
@@ -93,7 +93,7 @@ def test_sixth_active_strategic_objective_is_refused(acme):
 
 def test_cancelled_strategic_objective_does_not_count_toward_the_five(acme):
     first, *_ = objectives(acme, 5)
-    goal_set_state(actor=acme.leader, goal=first, state="cancelled")
+    goal_update(actor=acme.leader, goal=first, state="cancelled")
     sixth = objective(acme, "Sixth")
     assert sixth.state == "active"
     assert Goal.objects.filter(cycle=acme.cycle, level="strategic").count() == 6
@@ -101,7 +101,7 @@ def test_cancelled_strategic_objective_does_not_count_toward_the_five(acme):
 
 def test_done_strategic_objective_does_not_count_toward_the_five(acme):
     first, *_ = objectives(acme, 5)
-    goal_set_state(actor=acme.leader, goal=first, state="done")
+    goal_update(actor=acme.leader, goal=first, state="done")
     objective(acme, "Sixth")
     assert Goal.objects.filter(cycle=acme.cycle, level="strategic", state="active").count() == 5
 
@@ -116,17 +116,17 @@ def test_sixth_strategic_objective_may_be_created_cancelled(acme):
 def test_reactivating_a_sixth_strategic_objective_is_refused(acme, state):
     *_, last = objectives(acme, 5)
     sixth = objective(acme, "Sixth", state=state)
-    goal_set_state(actor=acme.leader, goal=last, state="active")  # already active: no-op
+    goal_update(actor=acme.leader, goal=last, state="active")  # already active: no-op
     assert_update_refused(
-        sixth, lambda: goal_set_state(actor=acme.leader, goal=sixth, state="active"), "state"
+        sixth, lambda: goal_update(actor=acme.leader, goal=sixth, state="active"), "state"
     )
     assert Goal.objects.get(pk=sixth.pk).state == state
 
 
 def test_reactivating_a_cancelled_objective_is_allowed_below_five(acme):
     first, *_ = objectives(acme, 5)
-    goal_set_state(actor=acme.leader, goal=first, state="cancelled")
-    goal_set_state(actor=acme.leader, goal=first, state="active")
+    goal_update(actor=acme.leader, goal=first, state="cancelled")
+    goal_update(actor=acme.leader, goal=first, state="active")
     assert Goal.objects.get(pk=first.pk).state == "active"
 
 
@@ -180,7 +180,7 @@ def test_goal_of_an_unknown_level_is_refused(acme):
 def test_goal_state_other_than_active_done_cancelled_is_refused(acme, tree):
     assert_update_refused(
         tree.individual,
-        lambda: goal_set_state(actor=acme.leader, goal=tree.individual, state="archived"),
+        lambda: goal_update(actor=acme.leader, goal=tree.individual, state="archived"),
         "state",
     )
 

@@ -10,7 +10,7 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
-from goals.services import goal_set_state
+from goals.services import goal_update
 from kpis.models import CheckinReminder, KpiUpdate
 from kpis.reminders import reminders_send_due
 from kpis.tasks import send_checkin_reminders
@@ -130,7 +130,7 @@ def test_an_owner_who_updated_every_kpi_in_the_period_gets_nothing(acme, plan, w
     ],
 )
 def test_monthly_reminders_start_seven_days_before_the_month_ends(acme, plan, worker, day, sent):
-    goal_set_state(actor=acme.leader, goal=plan.sam_quarterly.goal, state="cancelled")
+    goal_update(actor=acme.leader, goal=plan.sam_quarterly.goal, state="cancelled")
     assert wait([send_checkin_reminders.delay(day.isoformat())]) == [sent]
 
 
@@ -162,7 +162,7 @@ def test_without_a_date_the_job_uses_the_organizations_today_with_time_frozen(ac
 def test_cancelled_goals_and_deactivated_owners_are_not_reminded(acme, plan, worker):
     acme.marketing_member.is_active = False
     acme.marketing_member.save()
-    goal_set_state(actor=acme.leader, goal=plan.sam_kpis[0].goal, state="cancelled")
+    goal_update(actor=acme.leader, goal=plan.sam_kpis[0].goal, state="cancelled")
     assert wait([send_checkin_reminders.delay("2027-03-28")]) == [1]
     [message] = mail.outbox
     assert message.to == [acme.member.user.email] and "2027-Q1" in message.subject

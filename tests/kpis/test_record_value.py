@@ -203,3 +203,54 @@ def test_recording_a_value_stores_the_latest_values_date_on_the_kpi(acme, tree):
     Kpi.objects.filter(pk=kpi.pk).update(last_update_on=None)
     cycle_rollup(acme.cycle)  # and the full roll-up agrees
     assert Kpi.objects.get(pk=kpi.pk).last_update_on == dt.date(2026, 10, 1)
+
+
+# --- the current value, as the roll-up reads it from the history ----------------------
+
+
+def current_both_ways(kpi: Kpi, acme) -> tuple:
+    """(current, progress) as the chain writer left them, then as a full recompute
+    of the cycle (the scheduled job) finds them from scratch."""
+    written = Kpi.objects.values_list("current", "progress").get(pk=kpi.pk)
+    Kpi.objects.filter(pk=kpi.pk).update(current=12345, progress=99)
+    cycle_rollup(acme.cycle)
+    assert Kpi.objects.values_list("current", "progress").get(pk=kpi.pk) == written
+    return written
+
+
+@pytest.mark.parametrize("aggregation", ["latest", "sum"])
+def test_a_kpi_without_values_has_no_current_value_and_progress_0(acme, tree, aggregation):
+    kpi = kpi_create(
+        actor=acme.leader,
+        goal=tree.individual,
+        name="Tickets closed",
+        unit="tickets",
+        aggregation=aggregation,
+        baseline=0,
+        target=100,
+    )
+    assert current_both_ways(kpi, acme) == (None, 0.0)
+
+
+def test_a_sum_kpi_may_go_below_zero_and_its_progress_stays_at_0(acme, tree):
+    kpi = kpi_create(
+        actor=acme.leader,
+        goal=tree.individual,
+        name="Tickets closed",
+        unit="tickets",
+        aggregation="sum",
+        baseline=0,
+        target=100,
+    )
+    kpi_record_value(actor=acme.leader, kpi=kpi, value=5)
+    kpi_record_value(actor=acme.leader, kpi=kpi, value=-8, note="over-counted")
+    assert current_both_ways(kpi, acme) == (-3.0, 0.0)
+
+
+def test_a_latest_kpi_breaks_a_date_tie_by_the_value_recorded_last(acme, tree):
+    kpi = tree.individual_kpi  # 6 → 4 hours
+    same_day = acme.org.today() - 3 * DAY
+    for value in (5.5, 5.0, 4.5):
+        kpi_record_value(actor=acme.member, kpi=kpi, value=value, date=same_day)
+    kpi_record_value(actor=acme.member, kpi=kpi, value=6.0, date=same_day - DAY)  # older
+    assert current_both_ways(kpi, acme) == (4.5, 75.0)

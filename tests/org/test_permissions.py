@@ -29,7 +29,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from goals.models import Cycle, Goal
-from goals.services import cycle_create, cycle_update, goal_create, goal_set_state, goal_update
+from goals.services import cycle_create, cycle_update, goal_create, goal_update
 from kpis.models import Kpi, KpiUpdate
 from kpis.services import kpi_create, kpi_edit, kpi_record_value
 from org.models import Department, Member, Organization
@@ -326,9 +326,9 @@ def test_goal_may_be_marked_done_or_cancelled_and_reactivated_by_its_editors(
     acme, places, role, place, state
 ):
     goal = fresh(places.goals[place])
-    goal_set_state(actor=actor(acme, role), goal=goal, state=state)
+    goal_update(actor=actor(acme, role), goal=goal, state=state)
     assert fresh(goal).state == state
-    goal_set_state(actor=actor(acme, role), goal=goal, state="active")
+    goal_update(actor=actor(acme, role), goal=goal, state="active")
     assert fresh(goal).state == "active"
 
 
@@ -337,7 +337,7 @@ def test_goal_may_be_marked_done_or_cancelled_and_reactivated_by_its_editors(
 def test_goal_state_cannot_be_changed_by_anyone_else(acme, places, role, place, state):
     goal = fresh(places.goals[place])
     with refused():
-        goal_set_state(actor=actor(acme, role), goal=goal, state=state)
+        goal_update(actor=actor(acme, role), goal=goal, state=state)
     assert fresh(goal).state == "active"
 
 
@@ -624,7 +624,7 @@ OUTSIDER_ON_ACME = {
         None,
     ),
     "cancel_an_acme_goal": (
-        lambda o, a, p: goal_set_state(actor=o, goal=fresh(p.individual), state="cancelled"),
+        lambda o, a, p: goal_update(actor=o, goal=fresh(p.individual), state="cancelled"),
         None,
     ),
     "edit_an_acme_kpi": (
@@ -888,7 +888,7 @@ def test_acme_leadership_cannot_touch_globex_goals_or_kpis(acme, globex, role):
     with refused():
         goal_update(actor=me, goal=fresh(globex.goal), title="Leak")
     with refused():
-        goal_set_state(actor=me, goal=fresh(globex.goal), state="cancelled")
+        goal_update(actor=me, goal=fresh(globex.goal), state="cancelled")
     with refused():
         kpi_edit(actor=me, kpi=fresh(globex.kpi), name="Leak")
     with refused():
@@ -917,7 +917,7 @@ FORBIDDEN_AND_INVALID = {
     ),
     "reviewer_sets_an_unknown_state": (
         "reviewer",
-        lambda me, a, p: goal_set_state(actor=me, goal=fresh(p.individual), state="paused"),
+        lambda me, a, p: goal_update(actor=me, goal=fresh(p.individual), state="paused"),
     ),
     "member_adds_a_nameless_kpi_to_a_department_goal": (
         "member",
