@@ -49,7 +49,7 @@ def add_in_place(
         }
         return render(
             request,
-            "pages/goal_detail.html#in-place-form",
+            "goals/in_place_form.html",
             context,
             status=400 if form.errors else 200,
         )
