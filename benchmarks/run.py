@@ -251,7 +251,7 @@ def reminder_numbers(people: int) -> dict:
     from django.conf import settings
 
     from kpis.models import CheckinReminder
-    from kpis.reminders import reminders_send_due
+    from kpis.reminders import checkin_reminders_send_due
     from org.models import Notification
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -263,7 +263,7 @@ def reminder_numbers(people: int) -> dict:
     Cycle.objects.filter(pk=cycle.pk).update(cadence="monthly")
     try:
         started = time.perf_counter()
-        sent = reminders_send_due(day=day)
+        sent = checkin_reminders_send_due(day=day)
         seconds = time.perf_counter() - started
     finally:
         Cycle.objects.filter(pk=cycle.pk).update(cadence=saved)

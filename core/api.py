@@ -1,6 +1,7 @@
-"""The API base every app's endpoints stand on: the tenant-scoped viewset, the
-permission pre-check helpers, number fields, and the exception handler that turns a
-service's errors into 400 and 403 answers."""
+"""The API base every app's endpoints stand on: the tenant-scoped viewset and
+serializer, reading raw input for permission checks made before validation (decided
+by org/permissions.py, refused with core.errors.refuse_unless), list filters, number
+fields, and the exception handler that turns a service's errors into 400 and 403."""
 
 from __future__ import annotations
 
@@ -71,12 +72,6 @@ def lookup(queryset, raw):
         return queryset.filter(pk=int(raw)).first()
     except (TypeError, ValueError, OverflowError):
         return None
-
-
-def require(allowed: bool, message: str) -> None:
-    """Refuse (403) before looking at the input: a forbidden and invalid write is a 403."""
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 def list_filters(params, *, ids=(), choices: Mapping[str, list[str]] | None = None) -> dict:

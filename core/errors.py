@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from .numbers import is_finite_number
 
@@ -22,6 +22,13 @@ class Errors:
     def raise_if_any(self) -> None:
         if self.messages:
             raise ValidationError(self.messages)
+
+
+def refuse_unless(allowed: bool, message: str) -> None:
+    """Refuse (a 403 on a page or in the API) unless `allowed`: a verdict of
+    org/permissions.py, the one place that decides."""
+    if not allowed:
+        raise PermissionDenied(message)
 
 
 def check_same_organization(errors: Errors, organization_id: int, **objects: Any) -> None:

@@ -21,3 +21,22 @@ class GoalAdmin(ReadOnlyAdmin):
     list_filter = ("organization", "cycle", "level", "state", "health")
     search_fields = ("title",)
     list_select_related = ("cycle", "department", "owner__user")
+    fields = (
+        "organization",
+        "cycle",
+        "level",
+        "title",
+        "rationale",
+        "parent",
+        "department",
+        "owner",
+        "weight",
+        "state",
+        "start",
+        "due",
+        "progress",
+        "health",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = ("created_at", "updated_at")

@@ -11,9 +11,10 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import OrgViewSet, list_filters, lookup, raw_data, require
+from core.api import OrgViewSet, list_filters, lookup, raw_data
+from core.errors import refuse_unless
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_manage_org
+from org.permissions import can_edit_goal, can_manage_org, can_move_goal
 
 from . import selectors
 from .models import Cycle, Goal, Level
@@ -26,12 +27,12 @@ class CycleViewSet(OrgViewSet):
     serializer_class = CycleSerializer
 
     def create(self, request):
-        require(can_manage_org(request.member), "Only admins manage cycles.")
+        refuse_unless(can_manage_org(request.member), "Only admins manage cycles.")
         return self.created(cycle_create(actor=request.member, **self.parsed(CycleSerializer)))
 
     def partial_update(self, request, pk=None):
         cycle = self.get_object()
-        require(can_manage_org(request.member), "Only admins manage cycles.")
+        refuse_unless(can_manage_org(request.member), "Only admins manage cycles.")
         cycle = cycle_update(
             actor=request.member, cycle=cycle, **self.parsed(CycleSerializer, cycle)
         )
@@ -106,17 +107,14 @@ class GoalViewSet(OrgViewSet):
     )
     def create(self, request):
         placed = placed_goal(request.member, raw_data(request))
-        require(can_edit_goal(request.member, placed), "You may not create this goal.")
+        refuse_unless(can_edit_goal(request.member, placed), "You may not create this goal.")
         goal = goal_create(actor=request.member, **self.parsed(GoalSerializer))
         return self.created(goal)
 
     def partial_update(self, request, pk=None):
         goal = self.get_object()
-        require(
-            can_edit_goal(request.member, goal)
-            and can_edit_goal(request.member, placed_goal(request.member, raw_data(request), goal)),
-            "You may not change this goal.",
-        )
+        placed = placed_goal(request.member, raw_data(request), goal)
+        refuse_unless(can_move_goal(request.member, goal, placed), "You may not change this goal.")
         goal = goal_update(actor=request.member, goal=goal, **self.parsed(GoalSerializer, goal))
         return Response(self.get_serializer(goal).data)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.errors import (
@@ -15,6 +15,7 @@ from core.errors import (
     check_text,
     check_unique_name,
     check_weight,
+    refuse_unless,
 )
 from org.models import Department, Member
 from org.permissions import can_edit_goal, can_manage_org
@@ -148,10 +149,6 @@ def _check_who_it_is_for(errors: Errors, goal: Goal) -> None:
         errors.add("owner", "An individual goal names an owner.")
 
 
-def _refuse(message: str = "You may not change this goal.") -> PermissionDenied:
-    return PermissionDenied(message)
-
-
 @transaction.atomic
 def goal_create(
     *,
@@ -187,8 +184,7 @@ def goal_create(
         start=start or (cycle.start if cycle else None),
         due=due or (cycle.end if cycle else None),
     )
-    if not can_edit_goal(actor, goal):
-        raise _refuse("You may not create this goal here.")
+    refuse_unless(can_edit_goal(actor, goal), "You may not create this goal here.")
     if parent is not None and parent.organization_id == actor.organization_id:
         rollup.lock_chains([parent.pk])
     _validate_goal(goal, original=None)
@@ -205,8 +201,7 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     unknown = set(changes) - set(GOAL_FIELDS)
     if unknown:
         raise TypeError(f"goal_update() got unknown fields: {', '.join(sorted(unknown))}")
-    if not can_edit_goal(actor, goal):
-        raise _refuse()
+    refuse_unless(can_edit_goal(actor, goal), "You may not change this goal.")
     errors = Errors()  # as in goal_create: a foreign department or owner is a 400 on its field
     placed = {field: changes[field] for field in ("department", "owner") if field in changes}
     check_same_organization(errors, goal.organization_id, **placed)
@@ -219,7 +214,7 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
         goal.due = changes.get("due") or goal.cycle.end
     if not can_edit_goal(actor, goal):
         _restore(goal, original)
-        raise _refuse("You may not move this goal there.")
+        refuse_unless(False, "You may not move this goal there.")
     old_parent_id = original["parent"].pk if original["parent"] else None
     new_parent_ok = goal.parent is not None and goal.parent.organization_id == goal.organization_id
     rollup.lock_chains([goal.pk, old_parent_id, goal.parent.pk if new_parent_ok else None])
@@ -246,8 +241,7 @@ def _restore(goal: Goal, original: dict[str, Any]) -> None:
 def cycle_create(
     *, actor: Member, name: str, start: dt.date, end: dt.date, cadence: str = Cadence.QUARTERLY
 ) -> Cycle:
-    if not can_manage_org(actor):
-        raise PermissionDenied("Only admins manage cycles.")
+    refuse_unless(can_manage_org(actor), "Only admins manage cycles.")
     cycle = Cycle(
         organization_id=actor.organization_id, name=name, start=start, end=end, cadence=cadence
     )
@@ -258,8 +252,7 @@ def cycle_create(
 
 @transaction.atomic
 def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
-    if not can_manage_org(actor, cycle.organization_id):
-        raise PermissionDenied("Only admins manage cycles.")
+    refuse_unless(can_manage_org(actor, cycle.organization_id), "Only admins manage cycles.")
     for field in changes:
         if field not in ("name", "start", "end", "cadence"):
             raise TypeError(f"cycle_update() got an unknown field: {field}")

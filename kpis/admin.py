@@ -25,6 +25,28 @@ class KpiAdmin(ReadOnlyAdmin):
     list_filter = ("organization", "direction", "aggregation", "health")
     search_fields = ("name",)
     list_select_related = ("goal",)
+    fields = (
+        "organization",
+        "goal",
+        "name",
+        "description",
+        "unit",
+        "direction",
+        "aggregation",
+        "baseline",
+        "target",
+        "weight",
+        "owner",
+        "start",
+        "due",
+        "current",
+        "last_update_on",
+        "progress",
+        "health",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = ("created_at", "updated_at")
 
 
 @admin.register(KpiUpdate)

@@ -10,9 +10,10 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import OrgScopedViewSet, OrgViewSet, list_filters, lookup, raw_data, require
+from core.api import OrgScopedViewSet, OrgViewSet, list_filters, lookup, raw_data
+from core.errors import refuse_unless
 from goals.models import Goal
-from org.permissions import can_edit_goal, can_record_update, can_write_goals
+from org.permissions import can_place_kpi, can_record_update
 
 from .models import Kpi
 from .selectors import KPI_CHAIN, goal_tree
@@ -20,14 +21,14 @@ from .serializers import KpiSerializer, KpiUpdateSerializer, TreeNodeSerializer
 from .services import kpi_create, kpi_edit, kpi_record_value
 
 
-def kpi_write_allowed(member, data: Mapping, kpi: Kpi | None = None) -> bool:
-    """Before validation: may the member write KPIs on the goal(s) the body names?
-    With no goal to judge by, only roles that can write no KPI at all are refused."""
-    if kpi is not None and not can_edit_goal(member, kpi.goal):
-        return False
-    goals = Goal.objects.select_related("owner").filter(organization=member.organization)
-    goal = lookup(goals, data["goal"]) if "goal" in data else None
-    return can_edit_goal(member, goal) if goal is not None else can_write_goals(member)
+def goal_named(member, data: Mapping) -> Goal | None:
+    """The goal a raw, unvalidated body names (to decide permission before validation)."""
+    if "goal" not in data:
+        return None
+    return lookup(
+        Goal.objects.select_related("owner").filter(organization=member.organization),
+        data["goal"],
+    )
 
 
 class KpiViewSet(OrgViewSet):
@@ -61,8 +62,8 @@ class KpiViewSet(OrgViewSet):
         ]
     )
     def create(self, request):
-        require(
-            kpi_write_allowed(request.member, raw_data(request)),
+        refuse_unless(
+            can_place_kpi(request.member, goal_named(request.member, raw_data(request))),
             "You may not add KPIs to this goal.",
         )
         kpi = kpi_create(actor=request.member, **self.parsed(KpiSerializer))
@@ -70,8 +71,8 @@ class KpiViewSet(OrgViewSet):
 
     def partial_update(self, request, pk=None):
         kpi = self.get_object()
-        require(
-            kpi_write_allowed(request.member, raw_data(request), kpi),
+        refuse_unless(
+            can_place_kpi(request.member, goal_named(request.member, raw_data(request)), kpi),
             "You may not change this KPI.",
         )
         kpi = kpi_edit(actor=request.member, kpi=kpi, **self.parsed(KpiSerializer, kpi))
@@ -104,7 +105,9 @@ class KpiViewSet(OrgViewSet):
         if request.method == "GET":
             page = self.paginate_queryset(kpi.updates.order_by("date", "created_at", "id"))
             return self.get_paginated_response(KpiUpdateSerializer(page, many=True).data)
-        require(can_record_update(request.member, kpi), "You may not record values on this KPI.")
+        refuse_unless(
+            can_record_update(request.member, kpi), "You may not record values on this KPI."
+        )
         serializer = KpiUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

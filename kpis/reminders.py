@@ -70,7 +70,7 @@ def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
     return list(due.values())
 
 
-def reminders_send_due(*, day: dt.date | None = None) -> int:
+def checkin_reminders_send_due(*, day: dt.date | None = None) -> int:
     """Send every check-in reminder due today (each organization's today, or `day`);
     returns how many were sent by this run."""
     return sum(_send_for(organization, today) for organization, today in organizations_on(day))

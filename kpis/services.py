@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.errors import Errors, check_same_organization, check_text, check_weight
+from core.errors import Errors, check_same_organization, check_text, check_weight, refuse_unless
 from core.numbers import is_finite_number
 from core.tasks import enqueue_on_commit
 from goals.models import Goal
 from goals.rollup import lock_chains
 from goals.services import check_dates
 from org.models import Member
-from org.permissions import can_edit_goal, can_record_update
+from org.permissions import can_edit_goal, can_place_kpi, can_record_update
 
 from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi, KpiUpdate
 from .rollup import kpi_rollup
@@ -77,8 +77,7 @@ def kpi_create(
 ) -> Kpi:
     if goal.organization_id != actor.organization_id:
         raise ValidationError({"goal": ["Not found in your organization."]})
-    if not can_edit_goal(actor, goal):
-        raise PermissionDenied("You may not add KPIs to this goal.")
+    refuse_unless(can_edit_goal(actor, goal), "You may not add KPIs to this goal.")
     kpi = Kpi(
         organization_id=actor.organization_id,
         goal=goal,
@@ -108,13 +107,11 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     unknown = set(changes) - set(KPI_FIELDS)
     if unknown:
         raise TypeError(f"kpi_edit() got unknown fields: {', '.join(sorted(unknown))}")
-    if not can_edit_goal(actor, kpi.goal):
-        raise PermissionDenied("You may not change this KPI.")
+    refuse_unless(can_edit_goal(actor, kpi.goal), "You may not change this KPI.")
     new_goal = changes.get("goal", kpi.goal)
     if new_goal is not None and new_goal.organization_id != kpi.organization_id:
         raise ValidationError({"goal": ["Not found in your organization."]})
-    if new_goal is not None and new_goal != kpi.goal and not can_edit_goal(actor, new_goal):
-        raise PermissionDenied("You may not move this KPI to that goal.")
+    refuse_unless(can_place_kpi(actor, new_goal, kpi), "You may not move this KPI to that goal.")
     original = {field: getattr(kpi, field) for field in KPI_FIELDS}
     if isinstance(changes.get("name"), str):
         changes["name"] = changes["name"].strip()
@@ -150,8 +147,7 @@ def kpi_record_value(
     3. Insert the update, recompute the KPI and the chain bottom-up.
     4. If the KPI's health changed, tell the goal's owner once this commits.
     """
-    if not can_record_update(actor, kpi):
-        raise PermissionDenied("You may not record values on this KPI.")
+    refuse_unless(can_record_update(actor, kpi), "You may not record values on this KPI.")
     today = actor.organization.today()
     errors = Errors()
     if not is_finite_number(value):

@@ -10,7 +10,7 @@ from django.db import OperationalError
 from goals.models import Cycle
 
 from .notifications import kpi_health_notify
-from .reminders import reminders_send_due
+from .reminders import checkin_reminders_send_due
 from .rollup import cycle_rollup
 
 
@@ -24,7 +24,7 @@ from .rollup import cycle_rollup
 )
 def send_checkin_reminders(day: str | None = None) -> int:
     """Daily: check-in reminders due today (or on `day`, YYYY-MM-DD)."""
-    return reminders_send_due(day=dt.date.fromisoformat(day) if day else None)
+    return checkin_reminders_send_due(day=dt.date.fromisoformat(day) if day else None)
 
 
 @shared_task

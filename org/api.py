@@ -8,7 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import OrgViewSet, require
+from core.api import OrgViewSet
+from core.errors import refuse_unless
 
 from .drf import IsOrganizationMember
 from .models import Department, Member, Notification, Role
@@ -45,7 +46,7 @@ class MemberViewSet(OrgViewSet):
 
     @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
     def create(self, request):
-        require(can_manage_org(request.member), "Only admins manage people.")
+        refuse_unless(can_manage_org(request.member), "Only admins manage people.")
         data = self.parsed(MemberSerializer)
         user = data.pop("user", {})
         member = member_create(
@@ -62,7 +63,7 @@ class MemberViewSet(OrgViewSet):
     @extend_schema(request=MemberUpdateSerializer, responses=MemberSerializer)
     def partial_update(self, request, pk=None):
         member = self.get_object()
-        require(can_manage_org(request.member), "Only admins manage people.")
+        refuse_unless(can_manage_org(request.member), "Only admins manage people.")
         member = member_update(
             actor=request.member, member=member, **self.parsed(MemberUpdateSerializer, member)
         )
@@ -74,13 +75,13 @@ class DepartmentViewSet(OrgViewSet):
     serializer_class = DepartmentSerializer
 
     def create(self, request):
-        require(can_manage_org(request.member), "Only admins manage departments.")
+        refuse_unless(can_manage_org(request.member), "Only admins manage departments.")
         department = department_create(actor=request.member, **self.parsed(DepartmentSerializer))
         return self.created(department)
 
     def partial_update(self, request, pk=None):
         department = self.get_object()
-        require(can_manage_org(request.member), "Only admins manage departments.")
+        refuse_unless(can_manage_org(request.member), "Only admins manage departments.")
         department = department_update(
             actor=request.member,
             department=department,

@@ -169,8 +169,25 @@ def can_add_child_goal(member: Member | None, goal: GoalLike) -> bool:
     return member.role in GOAL_WRITERS
 
 
+def can_move_goal(member: Member | None, goal: GoalLike, to: GoalLike) -> bool:
+    """Change a goal so it stands at `to` (the same goal, placed anew): it must be
+    editable where it is and where it goes."""
+    return can_edit_goal(member, goal) and can_edit_goal(member, to)
+
+
 def can_edit_kpi(member: Member | None, kpi: KpiLike) -> bool:
     return can_edit_goal(member, kpi.goal)
+
+
+def can_place_kpi(member: Member | None, goal: GoalLike | None, kpi: KpiLike | None = None) -> bool:
+    """Create a KPI on `goal`, or move `kpi` there: every goal involved must be
+    editable. With no goal known yet (a body still to be validated), refuse only
+    those who may write no KPI anywhere."""
+    if kpi is not None and not can_edit_goal(member, kpi.goal):
+        return False
+    if goal is None:
+        return kpi is not None or can_write_goals(member)
+    return can_edit_goal(member, goal)
 
 
 def can_record_update(member: Member | None, kpi: KpiLike) -> bool:

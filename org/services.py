@@ -17,7 +17,7 @@ from django.utils import timezone as django_timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from core.errors import Errors, check_same_organization, check_unique_name
+from core.errors import Errors, check_same_organization, check_unique_name, refuse_unless
 
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
 from .permissions import can_manage_org
@@ -53,16 +53,14 @@ def organization_create(
     return Member.objects.create(organization=organization, user=user, role=Role.ADMIN)
 
 
-def _require_admin(actor: Member) -> None:
-    if not can_manage_org(actor):
-        raise PermissionDenied("Only admins manage people, departments and cycles.")
+ADMINS_ONLY = "Only admins manage people, departments and cycles."
 
 
 @transaction.atomic
 def department_create(
     *, actor: Member, name: str, parent: Department | None = None, head: Member | None = None
 ) -> Department:
-    _require_admin(actor)
+    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
     department = Department(
         organization_id=actor.organization_id, name=name, parent=parent, head=head
     )
@@ -75,7 +73,7 @@ def department_create(
 def department_update(*, actor: Member, department: Department, **changes) -> Department:
     if department.organization_id != actor.organization_id:
         raise PermissionDenied("Not your organization.")
-    _require_admin(actor)
+    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
     for field, value in changes.items():
         if field not in ("name", "parent", "head"):
             raise TypeError(f"department_update() got an unknown field: {field}")
@@ -114,7 +112,7 @@ def member_create(
     manager: Member | None = None,
 ) -> Member:
     """Add a person: a new user account with its membership of the actor's organization."""
-    _require_admin(actor)
+    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
     User = get_user_model()
     errors = Errors()
     # The form Django stores it in ("ﬁ" becomes "fi"): check that one, not the raw text.
@@ -150,7 +148,7 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
     """Change a person's role, department, manager, or deactivate them (history stays)."""
     if member.organization_id != actor.organization_id:
         raise PermissionDenied("Not your organization.")
-    _require_admin(actor)
+    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
     for field, value in changes.items():
         if field not in ("role", "department", "manager", "is_active"):
             raise TypeError(f"member_update() got an unknown field: {field}")
@@ -190,7 +188,7 @@ def member_invite(
 ) -> Member:
     """Add a person by email: an account without a password and an email with a link
     to set one (sent once the transaction commits)."""
-    _require_admin(actor)
+    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
     errors = Errors()
     try:
         validate_email(email)

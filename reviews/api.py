@@ -8,7 +8,8 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import OrgViewSet, lookup, raw_data, require
+from core.api import OrgViewSet, lookup, raw_data
+from core.errors import refuse_unless
 from goals.models import Goal
 from org.models import Department
 from org.permissions import (
@@ -68,7 +69,7 @@ class ReviewViewSet(OrgViewSet):
             if data.get("department")
             else None
         )
-        require(
+        refuse_unless(
             can_run_reviews(
                 request.member, organization.pk, review_scope_department_id(goal, department)
             ),
@@ -79,7 +80,7 @@ class ReviewViewSet(OrgViewSet):
 
     def partial_update(self, request, pk=None):
         review = self.get_object()
-        require(can_run_review(request.member, review), "You may not change this review.")
+        refuse_unless(can_run_review(request.member, review), "You may not change this review.")
         review = review_update(
             actor=request.member, review=review, **self.parsed(ReviewSerializer, review)
         )
@@ -123,7 +124,7 @@ class ReviewViewSet(OrgViewSet):
         item = get_object_or_404(
             ReviewItem.objects.select_related("goal", "review"), review=review, pk=item_id
         )
-        require(can_run_review(request.member, review), "You may not run this review.")
+        refuse_unless(can_run_review(request.member, review), "You may not run this review.")
         serializer = ReviewItemSerializer(item, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         item = review_item_update(actor=request.member, item=item, **serializer.validated_data)
@@ -144,7 +145,7 @@ class ReviewViewSet(OrgViewSet):
         if request.method == "GET":
             page = self.paginate_queryset(review.actions.order_by("due", "id"))
             return self.get_paginated_response(ActionItemSerializer(page, many=True).data)
-        require(can_run_review(request.member, review), "You may not run this review.")
+        refuse_unless(can_run_review(request.member, review), "You may not run this review.")
         serializer = ActionItemSerializer(
             data=request.data, organization=request.member.organization, review=review
         )
@@ -175,7 +176,7 @@ class ReviewViewSet(OrgViewSet):
         if request.method == "GET":
             return Response(ActionItemSerializer(item).data)
         item.review = review  # with its scope loaded, for the permission check
-        require(
+        refuse_unless(
             can_change_action(request.member, item, set(raw_data(request))),
             "You may not change this action.",
         )

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Errors, check_same_organization, check_text
+from core.errors import Errors, check_same_organization, check_text, refuse_unless
 from goals.models import LEVEL_RANK, Cadence, Cycle, Goal, Health
 from goals.periods import period_from_key
 from kpis.selectors import goals_lacking_values
@@ -31,8 +31,7 @@ STALE_RANK, ON_TRACK_RANK, OTHER_RANK = 2, 3, 4
 
 
 def _require_run(member: Member, review: Review) -> None:
-    if not can_run_review(member, review):
-        raise PermissionDenied("You may not run this review.")
+    refuse_unless(can_run_review(member, review), "You may not run this review.")
 
 
 def _refuse_if_completed(
@@ -99,10 +98,10 @@ def review_create(
         facilitator=facilitator,
     )
     errors.raise_if_any()
-    if not can_run_reviews(
-        actor, actor.organization_id, review_scope_department_id(goal, department)
-    ):
-        raise PermissionDenied("You may not schedule a review of this scope.")
+    refuse_unless(
+        can_run_reviews(actor, actor.organization_id, review_scope_department_id(goal, department)),
+        "You may not schedule a review of this scope.",
+    )
     review = Review(
         organization_id=actor.organization_id,
         cycle=cycle,
@@ -147,8 +146,7 @@ def review_update(*, actor: Member, review: Review, **changes: Any) -> Review:
         setattr(review, field, value)
     review.scheduled_for = _aware(review.scheduled_for, actor.organization)
     try:
-        if not can_run_review(actor, review):
-            raise PermissionDenied("You may not move the review to that scope.")
+        refuse_unless(can_run_review(actor, review), "You may not move the review to that scope.")
         _validate(review)
     except (ValidationError, PermissionDenied):
         for field, value in original.items():
@@ -304,8 +302,7 @@ def action_update(*, actor: Member, action: ActionItem, **changes: Any) -> Actio
     errors = Errors()
     check_same_organization(errors, review.organization_id, owner=changes.get("owner"))
     errors.raise_if_any()
-    if not can_change_action(actor, action, set(changes)):
-        raise PermissionDenied("You may not change this action.")
+    refuse_unless(can_change_action(actor, action, set(changes)), "You may not change this action.")
     if review.state == ReviewState.COMPLETED and not set(changes) <= {"done"}:
         raise ValidationError(
             {

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from goals.services import goal_update
 from kpis.models import CheckinReminder, KpiUpdate
-from kpis.reminders import reminders_send_due
+from kpis.reminders import checkin_reminders_send_due
 from kpis.tasks import send_checkin_reminders
 from org.models import Notification
 
@@ -103,7 +103,7 @@ def test_two_runs_at_once_send_nothing_twice(acme, plan, worker):
 def test_concurrent_service_calls_claim_each_reminder_once(
     acme, plan, broker, together, require_postgres
 ):
-    counts = together([lambda: reminders_send_due(day=D(2027, 3, 28))] * 3)
+    counts = together([lambda: checkin_reminders_send_due(day=D(2027, 3, 28))] * 3)
     assert sorted(counts) == [0, 0, 3]
     assert CheckinReminder.objects.count() == 3
     assert len(mail.outbox) == 3

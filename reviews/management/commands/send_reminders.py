@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kpis.reminders import reminders_send_due
+from kpis.reminders import checkin_reminders_send_due
 from reviews.reminders import review_reminders_send_due
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 day = dt.date.fromisoformat(date)
             except ValueError:
                 raise CommandError(f"--date must be YYYY-MM-DD, not {date!r}") from None
-        checkins = reminders_send_due(day=day)
+        checkins = checkin_reminders_send_due(day=day)
         self.stdout.write(self.style.SUCCESS(f"Check-in reminders sent: {checkins}"))
         reviews = review_reminders_send_due(day=day)
         self.stdout.write(self.style.SUCCESS(f"Review reminders sent: {reviews}"))
