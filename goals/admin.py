@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import Cycle, Goal
+from .models import GOAL_FIELDS, Cycle, Goal
 
 
 @admin.register(Cycle)
@@ -21,22 +21,5 @@ class GoalAdmin(ReadOnlyAdmin):
     list_filter = ("organization", "cycle", "level", "state", "health")
     search_fields = ("title",)
     list_select_related = ("cycle", "department", "owner__user")
-    fields = (
-        "organization",
-        "cycle",
-        "level",
-        "title",
-        "rationale",
-        "parent",
-        "department",
-        "owner",
-        "weight",
-        "state",
-        "start",
-        "due",
-        "progress",
-        "health",
-        "created_at",
-        "updated_at",
-    )
+    fields = ("organization", *GOAL_FIELDS, "progress", "health", "created_at", "updated_at")
     readonly_fields = ("created_at", "updated_at")

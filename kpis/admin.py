@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import Kpi, KpiUpdate
+from .models import KPI_FIELDS, Kpi, KpiUpdate
 
 
 @admin.register(Kpi)
@@ -27,18 +27,7 @@ class KpiAdmin(ReadOnlyAdmin):
     list_select_related = ("goal",)
     fields = (
         "organization",
-        "goal",
-        "name",
-        "description",
-        "unit",
-        "direction",
-        "aggregation",
-        "baseline",
-        "target",
-        "weight",
-        "owner",
-        "start",
-        "due",
+        *KPI_FIELDS,
         "current",
         "last_update_on",
         "progress",

@@ -26,6 +26,19 @@ pytestmark = pytest.mark.django_db
 DAY = dt.timedelta(days=1)
 
 
+def tickets_closed(acme, tree, aggregation: str = "sum") -> Kpi:
+    """A KPI on sam's goal counting from 0 to 100 tickets."""
+    return kpi_create(
+        actor=acme.leader,
+        goal=tree.individual,
+        name="Tickets closed",
+        unit="tickets",
+        aggregation=aggregation,
+        baseline=0,
+        target=100,
+    )
+
+
 def stored(obj) -> float:
     """Stored progress, as shown (one decimal); refreshes `obj` too."""
     obj.refresh_from_db()
@@ -55,15 +68,7 @@ def test_kpi_update_with_a_finite_number_is_recorded(acme, tree, value):
 
 
 def test_negative_update_on_a_sum_kpi_is_a_correction(acme, tree):
-    kpi = kpi_create(
-        actor=acme.leader,
-        goal=tree.individual,
-        name="Tickets closed",
-        unit="tickets",
-        aggregation="sum",
-        baseline=0,
-        target=100,
-    )
+    kpi = tickets_closed(acme, tree, aggregation="sum")
     kpi_record_value(actor=acme.leader, kpi=kpi, value=40)
     kpi_record_value(actor=acme.leader, kpi=kpi, value=-15, note="double-counted")
     stored = Kpi.objects.get(pk=kpi.pk)
@@ -220,28 +225,12 @@ def current_both_ways(kpi: Kpi, acme) -> tuple:
 
 @pytest.mark.parametrize("aggregation", ["latest", "sum"])
 def test_a_kpi_without_values_has_no_current_value_and_progress_0(acme, tree, aggregation):
-    kpi = kpi_create(
-        actor=acme.leader,
-        goal=tree.individual,
-        name="Tickets closed",
-        unit="tickets",
-        aggregation=aggregation,
-        baseline=0,
-        target=100,
-    )
+    kpi = tickets_closed(acme, tree, aggregation=aggregation)
     assert current_both_ways(kpi, acme) == (None, 0.0)
 
 
 def test_a_sum_kpi_may_go_below_zero_and_its_progress_stays_at_0(acme, tree):
-    kpi = kpi_create(
-        actor=acme.leader,
-        goal=tree.individual,
-        name="Tickets closed",
-        unit="tickets",
-        aggregation="sum",
-        baseline=0,
-        target=100,
-    )
+    kpi = tickets_closed(acme, tree, aggregation="sum")
     kpi_record_value(actor=acme.leader, kpi=kpi, value=5)
     kpi_record_value(actor=acme.leader, kpi=kpi, value=-8, note="over-counted")
     assert current_both_ways(kpi, acme) == (-3.0, 0.0)
