@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+import time_machine
 from django.db import connection
 
 from goals.services import goal_create
@@ -279,3 +280,15 @@ def pytest_configure(config):
 
     # Hashing at full strength costs ~0.3 s a user; tests make hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Every test runs at this instant (the clock still ticks from it): inside the `acme`
+# cycle of 2027, so values dated "today" belong to it, and never at the mercy of the
+# calendar. Tests that need another day travel there themselves.
+NOW = dt.datetime(2027, 3, 15, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock():
+    with time_machine.travel(NOW, tick=True):
+        yield

@@ -50,7 +50,7 @@ class GrowingTree:
         self.cycle = CycleFactory(
             organization=self.acme.org,
             name="Current",
-            start=today - dt.timedelta(days=120),
+            start=today - dt.timedelta(days=60),  # after acme's own cycle: the default
             end=today + dt.timedelta(days=240),
         )
 
