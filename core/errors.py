@@ -3,11 +3,17 @@ one ValidationError (a 400 in the API, messages beside the fields on a page)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from .numbers import is_finite_number
+from .numbers import MAX_MAGNITUDE, is_finite_number
+
+MAX_WEIGHT = 100
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # CR, LF, tab, NUL, …
+MAGNITUDE = f"{MAX_MAGNITUDE:,.0f}"
+ONE_LINE = "Keep it to one line: no line breaks, tabs or other control characters."
 
 
 class Errors:
@@ -39,15 +45,25 @@ def check_same_organization(errors: Errors, organization_id: int, **objects: Any
 
 
 def check_weight(errors: Errors, weight: Any) -> None:
-    if not is_finite_number(weight) or not weight > 0:
-        errors.add("weight", "Must be a number greater than 0.")
+    """0 < weight ≤ 100: how much a goal or KPI counts beside its siblings."""
+    if not is_finite_number(weight) or not 0 < weight <= MAX_WEIGHT:
+        errors.add("weight", f"Must be a number greater than 0 and at most {MAX_WEIGHT}.")
+
+
+def check_amount(errors: Errors, field: str, value: Any, *, not_a_number: str) -> None:
+    """A baseline, target or value: a finite number no larger than ±1e12."""
+    if not is_finite_number(value):
+        errors.add(field, not_a_number)
+    elif abs(value) > MAX_MAGNITUDE:
+        errors.add(field, f"Must lie between -{MAGNITUDE} and {MAGNITUDE} (±1e12).")
 
 
 def check_unique_name(errors: Errors, obj: Any, noun: str) -> None:
-    """A required name that no other row of the organization has (cycles, departments)."""
-    if not (obj.name or "").strip():
-        errors.add("name", "A name is required.")
-    elif (
+    """A required one-line name that no other row of the organization has (cycles,
+    departments)."""
+    max_length = type(obj)._meta.get_field("name").max_length
+    check_text(errors, "name", obj.name, required="A name is required.", max_length=max_length)
+    if "name" not in errors.messages and (
         type(obj)
         .objects.filter(organization_id=obj.organization_id, name=obj.name)
         .exclude(pk=obj.pk)
@@ -59,8 +75,18 @@ def check_unique_name(errors: Errors, obj: Any, noun: str) -> None:
 def check_text(
     errors: Errors, field: str, text: str | None, *, required: str, max_length: int = 300
 ) -> None:
-    """A required single-line text (a title, a name) that fits its column."""
+    """A required single-line text (a title, a name, a unit) that fits its column."""
     if not (text or "").strip():
         errors.add(field, required)
     elif len(text) > max_length:
         errors.add(field, f"At most {max_length} characters.")
+    elif CONTROL.search(text):
+        errors.add(field, ONE_LINE)
+
+
+def fit(text: str, max_length: int) -> str:
+    """Text built from what people typed (a notification title, an email subject),
+    made to fit: control characters become spaces, and what is too long is cut with
+    "…". Never an error."""
+    text = CONTROL.sub(" ", text)
+    return text if len(text) <= max_length else text[: max_length - 1].rstrip() + "…"

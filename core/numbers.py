@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+MAX_MAGNITUDE = 1e12  # the largest baseline, target or value, either way
+
 
 def is_finite_number(value) -> bool:
     """A real number: not a bool, not NaN, not infinite."""

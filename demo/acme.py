@@ -165,7 +165,8 @@ def build_demo() -> Organization:
     }
     people = _people(org, departments)
     cycle = _cycle(org)
-    dates = _month_dates(org.today(), 4)
+    # Four monthly values so far (early in the year, the first ones on the cycle's start).
+    dates = [max(day, cycle.start) for day in _month_dates(org.today(), 4)]
     for row in CASCADE:
         parent = None
         for level, who, title, why, department, kpi in _levels(row, people, departments):

@@ -19,7 +19,14 @@ from org.permissions import can_edit_goal, can_manage_org, can_move_goal
 from . import selectors
 from .models import Cycle, Goal, Level
 from .serializers import AlignmentSerializer, CycleSerializer, GoalSerializer
-from .services import cycle_create, cycle_update, goal_create, goal_update
+from .services import (
+    WEIGHT_REFUSED,
+    cycle_create,
+    cycle_update,
+    goal_create,
+    goal_update,
+    may_weigh,
+)
 
 
 class CycleViewSet(OrgViewSet):
@@ -41,6 +48,24 @@ class CycleViewSet(OrgViewSet):
 
 FILTERS = ("cycle", "level", "parent", "department", "owner")
 ID_FILTERS = tuple(name for name in FILTERS if name != "level")
+
+
+def weighs(member, data: Mapping, goal: Goal | None = None) -> bool:
+    """Before validation: may the caller give the goal the weight the body asks for?
+    Keeping the weight it has (1 for a new goal) needs no one's leave."""
+    if "weight" not in data:
+        return True
+    try:
+        asked = float(data["weight"])
+    except (TypeError, ValueError, OverflowError):
+        asked = None
+    if asked == (goal.weight if goal is not None else 1):
+        return True
+    if "parent" in data:
+        parent = lookup(Goal.objects.filter(organization=member.organization), data["parent"])
+    else:
+        parent = goal.parent if goal is not None else None
+    return may_weigh(member, parent)
 
 
 def placed_goal(member, data: Mapping, goal: Goal | None = None) -> Goal:
@@ -106,15 +131,21 @@ class GoalViewSet(OrgViewSet):
         ]
     )
     def create(self, request):
-        placed = placed_goal(request.member, raw_data(request))
-        refuse_unless(can_edit_goal(request.member, placed), "You may not create this goal.")
+        data = raw_data(request)
+        refuse_unless(
+            can_edit_goal(request.member, placed_goal(request.member, data)),
+            "You may not create this goal.",
+        )
+        refuse_unless(weighs(request.member, data), WEIGHT_REFUSED)
         goal = goal_create(actor=request.member, **self.parsed(GoalSerializer))
         return self.created(goal)
 
     def partial_update(self, request, pk=None):
         goal = self.get_object()
-        placed = placed_goal(request.member, raw_data(request), goal)
+        data = raw_data(request)
+        placed = placed_goal(request.member, data, goal)
         refuse_unless(can_move_goal(request.member, goal, placed), "You may not change this goal.")
+        refuse_unless(weighs(request.member, data, goal), WEIGHT_REFUSED)
         goal = goal_update(actor=request.member, goal=goal, **self.parsed(GoalSerializer, goal))
         return Response(self.get_serializer(goal).data)
 

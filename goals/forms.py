@@ -28,8 +28,12 @@ class GoalForm(forms.Form):
     )
     due = forms.DateField(required=False, widget=DateInput, help_text="Default: the cycle's end.")
 
-    def __init__(self, *args, organization, parent: Goal | None = None, **kwargs):
+    def __init__(
+        self, *args, organization, parent: Goal | None = None, weighs: bool = True, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        if not weighs:  # only who may edit the goal above sets its weight
+            del self.fields["weight"]
         limit_to_departments(self.fields["department"], organization)
         limit_to_people(self.fields["owner"], organization)
         if parent is not None:
@@ -59,11 +63,11 @@ class GoalEditForm(GoalForm):
     )
     state = forms.ChoiceField(choices=GoalState.choices)
 
-    def __init__(self, *args, organization, goal: Goal, **kwargs):
+    def __init__(self, *args, organization, goal: Goal, weighs: bool = True, **kwargs):
         kwargs.setdefault(
             "initial", {name: getattr(goal, name) for name in (*EDITED, "start", "due")}
         )
-        super().__init__(*args, organization=organization, **kwargs)
+        super().__init__(*args, organization=organization, weighs=weighs, **kwargs)
         self.goal = goal
         self.fields["level"].choices = Level.choices
         self.fields["parent"].queryset = (
@@ -76,7 +80,7 @@ class GoalEditForm(GoalForm):
     def changes(self) -> dict:
         """What was typed, as goal_update's changes: blank dates keep the goal's."""
         data = self.cleaned_data
-        changes = {name: data.get(name) for name in EDITED}
+        changes = {name: data.get(name) for name in EDITED if name in self.fields}
         changes["start"] = data.get("start") or self.goal.start
         changes["due"] = data.get("due") or self.goal.due
         changes["rationale"] = changes["rationale"] or ""

@@ -46,7 +46,7 @@ PERIOD_KEY = {
 
 def period_from_key(cadence: str, key: str) -> Period | None:
     """The period a key names (`2027-03` monthly, `2027-Q1` quarterly), or None if malformed."""
-    match = PERIOD_KEY.get(cadence, PERIOD_KEY[Cadence.QUARTERLY]).match(key or "")
+    match = PERIOD_KEY.get(cadence, PERIOD_KEY[Cadence.QUARTERLY]).fullmatch(key or "")
     if not match:
         return None
     year, part = int(match[1]), int(match[2])

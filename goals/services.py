@@ -18,7 +18,7 @@ from core.errors import (
     refuse_unless,
 )
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_manage_org
+from org.permissions import can_edit_goal, can_manage_org, can_set_weight
 
 from . import rollup
 from .cache import cycles_changed
@@ -62,6 +62,8 @@ def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
         errors.raise_if_any()
     if goal.state not in GoalState.values:
         errors.add("state", f"Must be one of: {', '.join(GoalState.values)}.")
+    if original is None and goal.state != GoalState.ACTIVE:
+        errors.add("state", "A new goal starts active: mark it done or cancel it once it exists.")
     check_text(errors, "title", goal.title, required="A title is required.")
     check_weight(errors, goal.weight)
     if goal.level == Level.STRATEGIC:
@@ -160,11 +162,13 @@ def goal_create(
     rationale: str = "",
     department: Department | None = None,
     owner: Member | None = None,
-    weight: float = 1.0,
+    weight: float | None = None,
     start: dt.date | None = None,
     due: dt.date | None = None,
     state: str = GoalState.ACTIVE,
 ) -> Goal:
+    """A new goal, active, weighing 1 in its parent unless someone who may edit the
+    parent gives it another weight (SPEC §8.1)."""
     # Another organization's department or owner is unknown (a 400 on its field, never a
     # 403): resolve the objects the permission depends on before deciding it.
     errors = Errors()
@@ -179,12 +183,14 @@ def goal_create(
         parent=parent,
         department=department,
         owner=owner,
-        weight=weight,
+        weight=1.0 if weight is None else weight,
         state=state,
         start=start or (cycle.start if cycle else None),
         due=due or (cycle.end if cycle else None),
     )
     refuse_unless(can_edit_goal(actor, goal), "You may not create this goal here.")
+    if weight is not None and weight != 1:
+        refuse_unless(may_weigh(actor, parent), WEIGHT_REFUSED)
     if parent is not None and parent.organization_id == actor.organization_id:
         rollup.lock_chains([parent.pk])
     _validate_goal(goal, original=None)
@@ -212,9 +218,16 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     if "cycle" in changes and goal.cycle != original["cycle"]:
         goal.start = changes.get("start") or goal.cycle.start
         goal.due = changes.get("due") or goal.cycle.end
-    if not can_edit_goal(actor, goal):
-        _restore(goal, original)
-        refuse_unless(False, "You may not move this goal there.")
+    weighed = goal.weight != original["weight"] or (
+        goal.parent != original["parent"] and goal.weight != 1
+    )
+    for allowed, message in (
+        (can_edit_goal(actor, goal), "You may not move this goal there."),
+        (not weighed or may_weigh(actor, goal.parent), WEIGHT_REFUSED),
+    ):
+        if not allowed:
+            _restore(goal, original)
+            refuse_unless(allowed, message)
     old_parent_id = original["parent"].pk if original["parent"] else None
     new_parent_ok = goal.parent is not None and goal.parent.organization_id == goal.organization_id
     rollup.lock_chains([goal.pk, old_parent_id, goal.parent.pk if new_parent_ok else None])
@@ -229,6 +242,17 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     )
     goal.refresh_from_db(fields=["progress", "health"])
     return goal
+
+
+WEIGHT_REFUSED = "Only someone who may change the goal above sets how much this goal weighs in it."
+
+
+def may_weigh(actor: Member, parent: Goal | None) -> bool:
+    """May the actor weigh a goal below `parent`? (Another organization's parent is left
+    to validation: a 400 on its field.)"""
+    if parent is not None and parent.organization_id != actor.organization_id:
+        return True
+    return can_set_weight(actor, parent)
 
 
 def _restore(goal: Goal, original: dict[str, Any]) -> None:

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_POST
 
 from core.forms import save_form
 from org.decorators import member_required
-from org.permissions import can_add_child_goal, can_edit_goal, can_set_objectives, only_own_goals
+from org.permissions import (
+    can_add_child_goal,
+    can_edit_goal,
+    can_set_objectives,
+    can_set_weight,
+    only_own_goals,
+)
 
 from . import selectors
 from .forms import GoalEditForm, GoalForm
@@ -102,7 +108,13 @@ def goal_child_new(request, goal_id: int):
         "department": parent.department_id,
         "owner": request.member.pk if only_own_goals(request.member) else None,
     }
-    form = GoalForm(request.POST or None, organization=organization, parent=parent, initial=initial)
+    form = GoalForm(
+        request.POST or None,
+        organization=organization,
+        parent=parent,
+        weighs=can_set_weight(request.member, parent),
+        initial=initial,
+    )
     form.is_valid()
     placed = getattr(form, "cleaned_data", {})
     # Permission before validation: where the goal would go, from the fields that parsed.
@@ -134,7 +146,12 @@ def goal_edit(request, goal_id: int):
     goal = selectors.goal_with_chain(request.member.organization, goal_id)
     if not can_edit_goal(request.member, goal):
         raise PermissionDenied("You may not change this goal.")
-    form = GoalEditForm(request.POST or None, organization=request.member.organization, goal=goal)
+    form = GoalEditForm(
+        request.POST or None,
+        organization=request.member.organization,
+        goal=goal,
+        weighs=can_set_weight(request.member, goal.parent),
+    )
     if save_form(form, lambda _: goal_update(actor=request.member, goal=goal, **form.changes())):
         return redirect("goal-detail", goal_id=goal.pk)
     return form_page(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from core.errors import fit
 from goals.models import Health
 from org.models import Notification
 
 from .models import KpiUpdate
+
+TITLE_LENGTH = Notification._meta.get_field("title").max_length
 
 # How bad each health is: a notification goes out only when a KPI gets worse.
 WORSE = {
@@ -35,7 +38,7 @@ def kpi_health_notify(*, update_id: int, health_before: str) -> int:
         member=owner,
         kind="kpi_health",
         link=f"/goals/{kpi.goal_id}/#kpi-{kpi.pk}",
-        title=f"“{kpi.name}” is now {kpi.get_health_display().lower()}",
+        title=fit(f"“{kpi.name}” is now {kpi.get_health_display().lower()}", TITLE_LENGTH),
         body=f"{update.author.display_name} recorded {update.value:g} {kpi.unit} on {update.date}.",
     )
     return 1

@@ -8,8 +8,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.errors import Errors, check_same_organization, check_text, check_weight, refuse_unless
-from core.numbers import is_finite_number
+from core.errors import (
+    Errors,
+    check_amount,
+    check_same_organization,
+    check_text,
+    check_weight,
+    refuse_unless,
+)
 from core.tasks import enqueue_on_commit
 from goals.models import Goal
 from goals.rollup import lock_chains
@@ -37,9 +43,8 @@ def _validate_kpi(kpi: Kpi) -> None:
     if kpi.aggregation not in Aggregation.values:
         errors.add("aggregation", "Must be latest or sum.")
     for field in ("baseline", "target"):
-        if not is_finite_number(getattr(kpi, field)):
-            errors.add(field, "Must be a finite number.")
-    if is_finite_number(kpi.baseline) and is_finite_number(kpi.target):
+        check_amount(errors, field, getattr(kpi, field), not_a_number="Must be a finite number.")
+    if not ({"baseline", "target"} & set(errors.messages)):
         if kpi.direction == Direction.INCREASE and not kpi.target > kpi.baseline:
             errors.add(
                 "target", f"An increasing KPI needs a target above its baseline ({kpi.baseline:g})."
@@ -149,15 +154,19 @@ def kpi_record_value(
     """
     refuse_unless(can_record_update(actor, kpi), "You may not record values on this KPI.")
     today = actor.organization.today()
+    cycle = kpi.goal.cycle
     errors = Errors()
-    if not is_finite_number(value):
-        errors.add("value", "Enter a finite number, such as 42 or -3.5.")
+    check_amount(errors, "value", value, not_a_number="Enter a finite number, such as 42 or -3.5.")
     if date is None:
-        date = today
-    elif not isinstance(date, dt.date):
+        date = min(today, cycle.end)
+    if not isinstance(date, dt.date):
         errors.add("date", "Enter a date as YYYY-MM-DD.")
     elif date > today:
         errors.add("date", f"Can't be later than today ({today:%Y-%m-%d}).")
+    elif date < cycle.start:
+        errors.add("date", f"Can't be before the cycle “{cycle.name}” starts ({cycle.start}).")
+    elif date > cycle.end:
+        errors.add("date", f"Can't be after the cycle “{cycle.name}” ends ({cycle.end}).")
     if confidence and confidence not in Confidence.values:
         errors.add("confidence", "Must be high, medium or low.")
     errors.raise_if_any()

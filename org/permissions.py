@@ -162,6 +162,12 @@ def can_edit_goal(member: Member | None, goal: GoalLike) -> bool:
     return False
 
 
+def can_set_weight(member: Member | None, parent: GoalLike | None) -> bool:
+    """A weight says how much a goal counts in its parent: only someone who may edit
+    the parent sets or changes it (anyone else's goals below it weigh 1)."""
+    return parent is None or can_edit_goal(member, parent)
+
+
 def can_add_child_goal(member: Member | None, goal: GoalLike) -> bool:
     """Whether to offer "add a child goal" under `goal`: any level below it the member may write."""
     if not _acting(member, goal.organization_id) or goal.is_individual:

@@ -17,7 +17,13 @@ from django.utils import timezone as django_timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from core.errors import Errors, check_same_organization, check_unique_name, refuse_unless
+from core.errors import (
+    Errors,
+    check_same_organization,
+    check_text,
+    check_unique_name,
+    refuse_unless,
+)
 
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
 from .permissions import can_manage_org
@@ -34,9 +40,8 @@ def organization_create(
 ) -> Member:
     """A new organization with its first admin (used by `createorg`)."""
     errors = Errors()
-    if not name.strip():
-        errors.add("name", "A name is required.")
-    elif Organization.objects.filter(name=name).exists():
+    check_text(errors, "name", name, required="A name is required.", max_length=200)
+    if "name" not in errors.messages and Organization.objects.filter(name=name).exists():
         errors.add("name", f"An organization named “{name}” exists already.")
     try:
         validate_timezone(timezone)

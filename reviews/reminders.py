@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.email import send_all, templated_email
+from core.errors import fit
 from org.models import Notification, Organization
 from org.selectors import organizations_on
 
@@ -19,6 +20,8 @@ from . import selectors
 from .models import Review, ReviewReminder, ReviewState
 
 AHEAD_DAYS = 2
+TITLE_LENGTH = Notification._meta.get_field("title").max_length
+SUBJECT_LENGTH = 150  # email subjects: one line, and short enough to read
 
 
 def reviews_due(organization: Organization, day: dt.date) -> list[Review]:
@@ -67,7 +70,10 @@ def _send_for(organization: Organization, day: dt.date) -> int:
                 member=member,
                 kind="review_reminder",
                 link=reverse("review-detail", args=[review.pk]),
-                title=f"Check-in “{review.title}” on {_when(review, organization):%a %b %d, %H:%M}",
+                title=fit(
+                    f"Check-in “{review.title}” on {_when(review, organization):%a %b %d, %H:%M}",
+                    TITLE_LENGTH,
+                ),
                 body=f"{review.scope_label} · period {review.period} · "
                 f"facilitated by {review.facilitator.display_name}",
             )
@@ -98,7 +104,7 @@ def _email(pairs: list, organization: Organization) -> None:
             }
             messages.append(
                 templated_email(
-                    subject=f"Cascade check-in soon: {review.title}",
+                    subject=fit(f"Cascade check-in soon: {review.title}", SUBJECT_LENGTH),
                     template="reviews/email/review_reminder",
                     context=context,
                     to=member.user.email,

@@ -261,14 +261,48 @@ def test_goal_create_refused(acme, places, role, place):
 def test_goal_edit_allowed(acme, places, role, place):
     goal = places.goals[place]
     response = client_for(actor(acme, role)).patch(
-        f"{API}/goals/{goal.pk}/", {"title": "Renamed", "weight": 2}, format="json"
+        f"{API}/goals/{goal.pk}/", {"title": "Renamed", "weight": goal.weight}, format="json"
     )
     assert response.status_code == 200, response.content
     assert response.json()["id"] == goal.pk
     assert response.json()["title"] == "Renamed"
-    assert response.json()["weight"] == 2.0
     goal.refresh_from_db()
-    assert (goal.title, goal.weight) == ("Renamed", 2.0)
+    assert (goal.title, goal.weight) == ("Renamed", 1.0)
+
+
+# Who may weigh a goal in its parent (SPEC §8.1): whoever may edit the parent.
+WEIGH = {
+    "strategic": LEADERSHIP,  # no parent: whoever may edit it
+    "support_department": LEADERSHIP,
+    "marketing_department": LEADERSHIP,
+    "tier2_team": SUBTREE,
+    "sam_individual": SUBTREE,
+    "tia_individual": SUBTREE,
+    "lee_individual": LEADERSHIP,
+}
+WEIGH_ALLOWED, WEIGH_REFUSED = split(WEIGH, "weigh")
+
+
+@pytest.mark.parametrize(("role", "place"), WEIGH_ALLOWED)
+def test_goal_weight_is_set_by_who_may_edit_its_parent(acme, places, role, place):
+    goal = places.goals[place]
+    response = client_for(actor(acme, role)).patch(
+        f"{API}/goals/{goal.pk}/", {"weight": 2.5}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["weight"] == 2.5
+    goal.refresh_from_db()
+    assert goal.weight == 2.5
+
+
+@pytest.mark.parametrize(("role", "place"), WEIGH_REFUSED)
+def test_goal_weight_is_refused_to_everyone_else_and_nothing_changes(acme, places, role, place):
+    goal = places.goals[place]
+    with unchanged():
+        response = client_for(actor(acme, role)).patch(
+            f"{API}/goals/{goal.pk}/", {"title": "Renamed", "weight": 2.5}, format="json"
+        )
+    assert response.status_code == 403, response.content
 
 
 @pytest.mark.parametrize(("role", "place"), EDIT_REFUSED)
@@ -945,3 +979,26 @@ def test_deactivated_member_cannot_write(acme, places):
             f"{API}/kpis/{places.individual_kpi.pk}/updates/", {"value": 5}, format="json"
         )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("weight", [2, 0, "heavy"])
+def test_asking_a_weight_under_a_goal_the_caller_may_not_edit_is_403(acme, places, weight):
+    """The manager may create the department goal, but not weigh it in the objective;
+    even an invalid weight is a 403: permission comes before validation."""
+    body = new_goal_body(acme, places, "support_department") | {"weight": weight}
+    with unchanged():
+        response = client_for(acme.manager).post(f"{API}/goals/", body, format="json")
+    assert response.status_code == 403, response.content
+
+
+def test_a_member_aligns_his_goal_under_any_goal_and_it_weighs_1(acme, places):
+    body = {
+        "cycle": acme.cycle.pk,
+        "level": "individual",
+        "title": "Bring support's view to the campaigns",
+        "parent": places.marketing.pk,
+        "owner": acme.member.pk,
+    }
+    response = client_for(acme.member).post(f"{API}/goals/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["weight"] == 1.0

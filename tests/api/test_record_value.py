@@ -31,6 +31,10 @@ UPDATE_CASES = {
     "text_date": ({"value": 5, "date": "yesterday"}, "date"),
     "unknown_confidence": ({"value": 5, "confidence": "certain"}, "confidence"),
     "nul_in_note": ({"value": 5, "note": "a\x00b"}, "note"),
+    # SPEC §8.1: bounds, and dates inside the KPI's cycle
+    "value_beyond_1e12": ({"value": 1e12 + 1}, "value"),
+    "huge_value": ({"value": 1.7e308}, "value"),
+    "dated_before_the_cycle": ({"value": 5, "date": "2026-12-31"}, "date"),
 }
 
 
@@ -71,7 +75,8 @@ def test_update_rejects_json_that_is_not_json(acme, tree, raw):
         pytest.param(-3.5, -3.5, id="negative"),
         pytest.param("4.25", 4.25, id="numeric_string"),
         pytest.param(0, 0.0, id="zero"),
-        pytest.param(1e300, 1e300, id="huge_but_finite"),
+        pytest.param(1e12, 1e12, id="the_largest"),
+        pytest.param(-1e12, -1e12, id="the_smallest"),
     ],
 )
 def test_any_finite_number_is_a_value(acme, tree, value, stored):
@@ -87,7 +92,7 @@ def test_any_finite_number_is_a_value(acme, tree, value, stored):
 def test_today_and_a_past_date_are_fine(acme, tree):
     kpi = tree.individual_kpi
     client = client_for(acme.member)
-    for date in (acme.org.today(), dt.date(2026, 1, 15)):
+    for date in (acme.org.today(), dt.date(2027, 1, 1)):  # today, and the cycle's first day
         response = client.post(
             f"{API}/kpis/{kpi.pk}/updates/", {"value": 5, "date": date.isoformat()}, format="json"
         )

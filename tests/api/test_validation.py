@@ -68,6 +68,13 @@ KPI_CASES = {
     "due_before_start": ({"start": "2027-06-01", "due": "2027-05-01"}, "due"),
     "bad_date": ({"start": "2027-02-30"}, "start"),
     "nul_in_name": ({"name": "Tickets\x00closed"}, "name"),
+    # SPEC §8.1: bounds and one-line text
+    "weight_above_100": ({"weight": 101}, "weight"),
+    "huge_weight": ({"weight": 1e308}, "weight"),
+    "target_beyond_1e12": ({"target": 1e308}, "target"),
+    "baseline_beyond_1e12": ({"baseline": 2e12}, "baseline"),
+    "line_break_in_name": ({"name": "Tickets\nclosed"}, "name"),
+    "line_break_in_unit": ({"unit": "tick\rets"}, "unit"),
 }
 
 
@@ -142,15 +149,30 @@ def test_a_sixth_active_strategic_objective_is_refused(acme, leader):
     assert Goal.objects.filter(cycle=acme.cycle, level="strategic").count() == 5
 
 
+def test_a_new_goal_is_created_active_or_not_at_all(acme, leader):
+    with unchanged():
+        response = leader.post(
+            f"{API}/goals/",
+            {"cycle": acme.cycle.pk, "level": "strategic", "title": "Old one", "state": "done"},
+            format="json",
+        )
+    assert "starts active" in assert_field_errors(response, "state")["state"][0]
+
+
 def test_a_sixth_strategic_objective_may_be_done_or_cancelled(acme, leader):
-    for n in range(5):
+    for n in range(4):
         GoalFactory(cycle=acme.cycle, organization=acme.org, title=f"Objective {n}")
     response = leader.post(
         f"{API}/goals/",
-        {"cycle": acme.cycle.pk, "level": "strategic", "title": "Old one", "state": "cancelled"},
+        {"cycle": acme.cycle.pk, "level": "strategic", "title": "Old one"},
         format="json",
     )
     assert response.status_code == 201, response.content
+    cancelled = leader.patch(
+        f"{API}/goals/{response.json()['id']}/", {"state": "cancelled"}, format="json"
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    GoalFactory(cycle=acme.cycle, organization=acme.org, title="Objective 5")
     # making it active again re-checks rule 1
     with unchanged():
         again = leader.patch(
@@ -204,6 +226,11 @@ def goal_cases(acme, tree):
         "negative_weight": ({"weight": -1}, "weight"),
         "infinite_weight": ({"weight": "Infinity"}, "weight"),
         "text_weight": ({"weight": "a lot"}, "weight"),
+        # SPEC §8.1: bounds and one-line text
+        "weight_above_100": ({"weight": 100.5}, "weight"),
+        "huge_weight": ({"weight": 1e308}, "weight"),
+        "line_break_in_title": ({"title": "Grow\nrevenue"}, "title"),
+        "created_done": ({"state": "done"}, "state"),
         "start_before_cycle": ({"start": "2026-12-01"}, "start"),
         "due_after_cycle": ({"due": "2028-01-31"}, "due"),
         "due_before_start": ({"start": "2027-09-01", "due": "2027-03-01"}, "due"),
@@ -239,6 +266,10 @@ GOAL_CASES = (
     "negative_weight",
     "infinite_weight",
     "text_weight",
+    "weight_above_100",
+    "huge_weight",
+    "line_break_in_title",
+    "created_done",
     "start_before_cycle",
     "due_after_cycle",
     "due_before_start",
@@ -261,8 +292,9 @@ GOAL_CASES = (
         pytest.param(role, case, id=f"{role}_{case}")
         for role in ("leader", "manager")
         for case in GOAL_CASES
-        # a manager may not write strategic goals at all: that one is a 403
-        if not (role == "manager" and case == "strategic_goal_with_parent")
+        # a manager may not write strategic goals at all, nor weigh a goal under one:
+        # those are 403s (test_permissions.py)
+        if not (role == "manager" and (case == "strategic_goal_with_parent" or "weight" in case))
     ],
 )
 def test_goal_create_rejected(acme, tree, goal_cases, case, role):

@@ -38,13 +38,9 @@ def objectives(acme, n: int, cycle=None) -> list[Goal]:
 
 def department_goal(acme, parent: Goal, **fields) -> Goal:
     fields.setdefault("department", acme.support)
+    fields.setdefault("title", "Department goal")
     return goal_create(
-        actor=acme.leader,
-        cycle=parent.cycle,
-        level="department",
-        title="Department goal",
-        parent=parent,
-        **fields,
+        actor=acme.leader, cycle=parent.cycle, level="department", parent=parent, **fields
     )
 
 
@@ -106,16 +102,25 @@ def test_done_strategic_objective_does_not_count_toward_the_five(acme):
     assert Goal.objects.filter(cycle=acme.cycle, level="strategic", state="active").count() == 5
 
 
-def test_sixth_strategic_objective_may_be_created_cancelled(acme):
-    objectives(acme, 5)
-    objective(acme, "Parked idea", state="cancelled")
+@pytest.mark.parametrize("state", ["cancelled", "done"])
+def test_a_new_goal_starts_active(acme, state):
+    assert_create_refused(lambda: objective(acme, "Parked idea", state=state), "state")
+
+
+def test_a_sixth_objective_may_stand_beside_five_once_one_is_cancelled(acme):
+    first, *_ = objectives(acme, 5)
+    goal_update(actor=acme.leader, goal=first, state="cancelled")
+    objective(acme, "Sixth")
     assert Goal.objects.filter(cycle=acme.cycle, level="strategic").count() == 6
 
 
 @pytest.mark.parametrize("state", ["cancelled", "done"])
 def test_reactivating_a_sixth_strategic_objective_is_refused(acme, state):
-    *_, last = objectives(acme, 5)
-    sixth = objective(acme, "Sixth", state=state)
+    first, *_, last = objectives(acme, 5)
+    goal_update(actor=acme.leader, goal=first, state="cancelled")
+    sixth = objective(acme, "Sixth")
+    goal_update(actor=acme.leader, goal=sixth, state=state)
+    goal_update(actor=acme.leader, goal=first, state="active")
     goal_update(actor=acme.leader, goal=last, state="active")  # already active: no-op
     assert_update_refused(
         sixth, lambda: goal_update(actor=acme.leader, goal=sixth, state="active"), "state"
@@ -618,4 +623,75 @@ def test_moving_a_kpi_to_a_goal_of_a_shorter_cycle_is_refused(acme, tree):
         tree.individual_kpi,
         lambda: kpi_edit(actor=acme.leader, kpi=tree.individual_kpi, goal=target_goal),
         "due",
+    )
+
+
+# --- SPEC §8.1: bounds and one-line text ------------------------------------------------
+
+
+@pytest.mark.parametrize("weight", [100.0001, 1e308])
+def test_a_goal_or_kpi_weight_above_100_is_refused_with_the_bound(acme, tree, weight):
+    messages = assert_create_refused(
+        lambda: department_goal(acme, tree.strategic, weight=weight), "weight"
+    )
+    assert "at most 100" in messages["weight"][0]
+    messages = assert_create_refused(
+        lambda: kpi_create(actor=acme.leader, goal=tree.department, **kpi_fields(weight=weight)),
+        "weight",
+    )
+    assert "at most 100" in messages["weight"][0]
+
+
+def test_a_weight_of_exactly_100_is_allowed(acme, tree):
+    assert department_goal(acme, tree.strategic, weight=100).weight == 100
+    kpi = kpi_create(actor=acme.leader, goal=tree.department, **kpi_fields(weight=100))
+    assert kpi.weight == 100
+
+
+@pytest.mark.parametrize(
+    ("baseline", "target", "field"),
+    [(0, 1e12 + 1, "target"), (-1e13, 0, "baseline"), (0, 1e308, "target")],
+)
+def test_a_baseline_or_target_beyond_1e12_is_refused_with_the_bound(
+    acme, tree, baseline, target, field
+):
+    messages = assert_create_refused(
+        lambda: kpi_create(
+            actor=acme.leader,
+            goal=tree.department,
+            **kpi_fields(direction="increase", baseline=baseline, target=target),
+        ),
+        field,
+    )
+    assert "1e12" in messages[field][0]
+
+
+def test_a_kpi_from_minus_to_plus_1e12_is_allowed(acme, tree):
+    kpi = kpi_create(
+        actor=acme.leader,
+        goal=tree.department,
+        **kpi_fields(direction="increase", baseline=-1e12, target=1e12),
+    )
+    assert (kpi.baseline, kpi.target) == (-1e12, 1e12)
+
+
+@pytest.mark.parametrize(
+    "text", ["Line one\nline two", "Carriage\rreturn", "Nul\x00byte", "A\ttab"]
+)
+def test_titles_names_and_units_are_one_line(acme, tree, text):
+    messages = assert_create_refused(
+        lambda: department_goal(acme, tree.strategic, title=text), "title"
+    )
+    assert "one line" in messages["title"][0]
+    for field in ("name", "unit"):
+        assert_create_refused(
+            lambda field=field: kpi_create(
+                actor=acme.leader, goal=tree.department, **kpi_fields(**{field: text})
+            ),
+            field,
+        )
+    assert_update_refused(
+        tree.department_kpi,
+        lambda: kpi_edit(actor=acme.leader, kpi=tree.department_kpi, name=text),
+        "name",
     )

@@ -13,6 +13,7 @@ import datetime as dt
 import math
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from kpis.models import Kpi, KpiUpdate
@@ -193,8 +194,8 @@ def test_sum_kpi_current_is_the_sum_and_a_negative_update_corrects_it(acme, tree
 
 def test_latest_kpi_takes_the_latest_dated_value_not_the_latest_typed(acme, tree):
     kpi = tree.individual_kpi
-    kpi_record_value(actor=acme.member, kpi=kpi, value=5, date=dt.date(2026, 10, 1))
-    kpi_record_value(actor=acme.member, kpi=kpi, value=4, date=dt.date(2026, 9, 1))
+    kpi_record_value(actor=acme.member, kpi=kpi, value=5, date=dt.date(2027, 3, 1))
+    kpi_record_value(actor=acme.member, kpi=kpi, value=4, date=dt.date(2027, 2, 1))
     kpi.refresh_from_db()
     assert kpi.current == 5
 
@@ -202,12 +203,12 @@ def test_latest_kpi_takes_the_latest_dated_value_not_the_latest_typed(acme, tree
 def test_recording_a_value_stores_the_latest_values_date_on_the_kpi(acme, tree):
     kpi = tree.individual_kpi
     assert Kpi.objects.get(pk=kpi.pk).last_update_on is None
-    kpi_record_value(actor=acme.member, kpi=kpi, value=5, date=dt.date(2026, 10, 1))
-    kpi_record_value(actor=acme.member, kpi=kpi, value=4.5, date=dt.date(2026, 9, 1))
-    assert Kpi.objects.get(pk=kpi.pk).last_update_on == dt.date(2026, 10, 1)
+    kpi_record_value(actor=acme.member, kpi=kpi, value=5, date=dt.date(2027, 3, 1))
+    kpi_record_value(actor=acme.member, kpi=kpi, value=4.5, date=dt.date(2027, 2, 1))
+    assert Kpi.objects.get(pk=kpi.pk).last_update_on == dt.date(2027, 3, 1)
     Kpi.objects.filter(pk=kpi.pk).update(last_update_on=None)
     cycle_rollup(acme.cycle)  # and the full roll-up agrees
-    assert Kpi.objects.get(pk=kpi.pk).last_update_on == dt.date(2026, 10, 1)
+    assert Kpi.objects.get(pk=kpi.pk).last_update_on == dt.date(2027, 3, 1)
 
 
 # --- the current value, as the roll-up reads it from the history ----------------------
@@ -243,3 +244,53 @@ def test_a_latest_kpi_breaks_a_date_tie_by_the_value_recorded_last(acme, tree):
         kpi_record_value(actor=acme.member, kpi=kpi, value=value, date=same_day)
     kpi_record_value(actor=acme.member, kpi=kpi, value=6.0, date=same_day - DAY)  # older
     assert current_both_ways(kpi, acme) == (4.5, 75.0)
+
+
+# --- SPEC §8.1: values stay within bounds and inside the KPI's cycle --------------------
+
+
+@pytest.mark.parametrize("value", [1e12 + 1, -1e13, 1.7e308])
+def test_a_value_beyond_1e12_is_refused_with_the_bound(acme, tree, value):
+    kpi = tree.individual_kpi
+    messages = assert_update_refused(
+        kpi, lambda: kpi_record_value(actor=acme.leader, kpi=kpi, value=value), "value"
+    )
+    assert "1e12" in messages["value"][0]
+
+
+@pytest.mark.parametrize("value", [1e12, -1e12])
+def test_a_value_of_1e12_either_way_is_recorded(acme, tree, value):
+    kpi = tree.individual_kpi
+    kpi_record_value(actor=acme.leader, kpi=kpi, value=value)
+    assert Kpi.objects.get(pk=kpi.pk).current == value
+
+
+@pytest.mark.parametrize(
+    ("date", "words"),
+    [(dt.date(2026, 12, 31), "before the cycle"), (dt.date(2026, 3, 15), "before the cycle")],
+)
+def test_a_value_dated_before_its_cycle_is_refused(acme, tree, date, words):
+    kpi = tree.individual_kpi
+    messages = assert_update_refused(
+        kpi, lambda: kpi_record_value(actor=acme.leader, kpi=kpi, value=5, date=date), "date"
+    )
+    assert words in messages["date"][0]
+
+
+def test_a_value_is_dated_from_the_cycles_first_day_to_today(acme, tree):
+    kpi = tree.individual_kpi
+    first = kpi_record_value(actor=acme.leader, kpi=kpi, value=5.5, date=acme.cycle.start)
+    last = kpi_record_value(actor=acme.leader, kpi=kpi, value=5, date=acme.org.today())
+    assert (first.date, last.date) == (acme.cycle.start, acme.org.today())
+
+
+def test_after_its_cycle_ended_a_value_is_dated_at_the_latest_on_its_last_day(acme, tree):
+    kpi = tree.individual_kpi
+    with time_machine.travel(dt.datetime(2028, 2, 1, 12, tzinfo=dt.UTC), tick=False):
+        update = kpi_record_value(actor=acme.leader, kpi=kpi, value=5)  # no date: the last day
+        assert update.date == acme.cycle.end
+        assert_update_refused(
+            kpi,
+            lambda: kpi_record_value(actor=acme.leader, kpi=kpi, value=5, date=dt.date(2028, 1, 5)),
+            "date",
+        )

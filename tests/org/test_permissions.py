@@ -304,8 +304,8 @@ EDIT_ALLOWED, EDIT_REFUSED = split(EDIT, "retitle")
 @pytest.mark.parametrize(("role", "place"), EDIT_ALLOWED)
 def test_goal_may_be_retitled_by_its_editors(acme, places, role, place):
     goal = fresh(places.goals[place])
-    goal_update(actor=actor(acme, role), goal=goal, title="Sharper title", weight=2)
-    assert (fresh(goal).title, fresh(goal).weight) == ("Sharper title", 2)
+    goal_update(actor=actor(acme, role), goal=goal, title="Sharper title")
+    assert fresh(goal).title == "Sharper title"
 
 
 @pytest.mark.parametrize(("role", "place"), EDIT_REFUSED)
@@ -1062,3 +1062,56 @@ def test_reactivated_member_may_record_again(acme, places):
     member_update(actor=acme.admin, member=fresh(acme.member), is_active=True)
     kpi_record_value(actor=fresh(acme.member), kpi=fresh(places.individual_kpi), value=5)
     assert KpiUpdate.objects.filter(kpi=places.individual_kpi).count() == 1
+
+
+# ---------------------------------------------------------------- weights (SPEC §8.1)
+
+
+def aligned_goal(acme, parent: Goal, **fields) -> Goal:
+    return goal_create(
+        actor=acme.member,
+        cycle=acme.cycle,
+        level="individual",
+        title="Bring support's view to the campaigns",
+        parent=parent,
+        owner=acme.member,
+        **fields,
+    )
+
+
+def test_a_member_aligns_his_goal_under_any_goal_and_it_weighs_1(acme, places):
+    goal = aligned_goal(acme, places.marketing)  # Marketing: not sam's to edit
+    assert (goal.parent_id, goal.weight) == (places.marketing.pk, 1.0)
+
+
+@pytest.mark.parametrize("weight", [3, 0.5, 1e308, "heavy"])
+def test_asking_a_weight_under_a_goal_one_may_not_edit_is_refused(acme, places, weight):
+    """Even an invalid weight: permission comes before validation."""
+    with refused() as info:
+        aligned_goal(acme, places.marketing, weight=weight)
+    assert "weighs" in str(info.value)
+
+
+def test_a_weight_of_1_asked_for_explicitly_is_no_weighing(acme, places):
+    assert aligned_goal(acme, places.marketing, weight=1).weight == 1.0
+
+
+def test_the_manager_of_the_goal_above_weighs_a_members_goal(acme, places):
+    goal_update(actor=acme.manager, goal=fresh(places.individual), weight=3)  # under Support
+    assert fresh(places.individual).weight == 3
+
+
+@pytest.mark.parametrize("who", ["manager", "member"])
+def test_only_who_may_edit_the_objective_reweighs_a_department_goal(acme, places, who):
+    mine = places.department if who == "manager" else places.sam_department
+    with refused():
+        goal_update(actor=getattr(acme, who), goal=fresh(mine), weight=3)
+    goal_update(actor=acme.leader, goal=fresh(mine), weight=3)
+    assert fresh(mine).weight == 3
+
+
+def test_moving_a_weighed_goal_under_a_goal_one_may_not_edit_is_refused(acme, places):
+    goal_update(actor=acme.manager, goal=fresh(places.individual), weight=2)
+    with refused():
+        goal_update(actor=acme.member, goal=fresh(places.individual), parent=places.marketing)
+    assert fresh(places.individual).parent_id == places.department.pk

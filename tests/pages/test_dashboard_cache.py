@@ -38,8 +38,9 @@ def test_dashboard_reuses_the_cycle_summary_until_a_write_changes_the_cycle(
     assert "not S.M.A.R.T." not in page
 
     with django_capture_on_commit_callbacks(execute=True):
-        kpi_create(actor=acme.leader, goal=tree.strategic, name="Growth", unit="%",
-                   baseline=1, target=50)  # one vague word, and a 49× stretch
+        kpi_create(
+            actor=acme.leader, goal=tree.strategic, name="Growth", unit="%", baseline=1, target=50
+        )  # one vague word, and a 49× stretch
     third, page = queries(client, "/")
     assert third == first  # recomputed once…
     assert "1 KPI not S.M.A.R.T." in page and "Growth</a> (specific, achievable)" in page

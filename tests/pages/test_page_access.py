@@ -339,7 +339,9 @@ def test_manager_of_the_department_and_leaders_edit_its_goal(client, acme, tree,
     )
     assert response.status_code == 302
     tree.department.refresh_from_db()
-    assert (tree.department.title, tree.department.weight) == ("Cut response time by a quarter", 2)
+    assert tree.department.title == "Cut response time by a quarter"
+    # its weight in the objective is the leaders' to set: the manager's form has none
+    assert tree.department.weight == (2 if who == "leader" else 1)
 
 
 def test_member_edits_his_own_individual_goal(client, acme, tree):
@@ -377,6 +379,31 @@ def test_member_adds_an_individual_goal_of_his_own_in_place(client, acme, tree):
     assert response["HX-Location"] == f"/goals/{tree.department.pk}/"
     goal = Goal.objects.get(title="Answer within the hour")
     assert (goal.parent, goal.owner, goal.level) == (tree.department, acme.member, "individual")
+
+
+def test_the_weight_in_a_goal_is_offered_only_to_who_may_edit_that_goal(client, acme, tree):
+    """SPEC §8.1: a member aligns his goal anywhere, but it weighs 1 there."""
+    url = f"/goals/{tree.department.pk}/children/new/"
+    client.force_login(acme.member.user)
+    assert parse(client.get(url, headers=HTMX)).find(id="id_weight") is None
+    response = client.post(
+        url, goal_data(level="individual", owner=acme.member.pk, weight="5"), headers=HTMX
+    )
+    assert response.status_code == 204
+    assert Goal.objects.get(title="Shorter queues").weight == 1  # the weight was not his
+    client.force_login(acme.manager.user)
+    assert parse(client.get(url, headers=HTMX)).find(id="id_weight") is not None
+
+
+def test_a_goal_title_with_a_line_break_is_refused_next_to_the_title(client, acme, tree):
+    client.force_login(acme.leader.user)
+    before = snapshot()
+    response = client.post(
+        f"/goals/{tree.department.pk}/edit/", edit_data(tree.department, title="Cut\nresponse")
+    )
+    assert response.status_code == 400
+    assert "one line" in field_errors(parse(response), "id_title")
+    assert snapshot() == before
 
 
 def test_manager_adds_a_team_goal_under_his_department_goal(client, acme, tree):
@@ -518,7 +545,7 @@ def test_new_objective_with_empty_title_is_refused_next_to_the_title(client, acm
 
 
 def test_goal_edit_with_empty_title_keeps_the_stored_title(client, acme, tree):
-    client.force_login(acme.manager.user)
+    client.force_login(acme.leader.user)
     before = snapshot()
     response = client.post(
         f"/goals/{tree.department.pk}/edit/", edit_data(tree.department, title="", weight="3")
@@ -603,5 +630,3 @@ def test_manager_sees_the_edit_controls_of_his_departments_kpi(client, acme, tre
     goal_page = client.get(f"/goals/{tree.department.pk}/").content.decode()
     assert f"/kpis/{tree.department_kpi.pk}/edit/" in goal_page
     assert f"/goals/{tree.department.pk}/kpis/new/" in goal_page
-
-

@@ -130,3 +130,35 @@ def test_member_cannot_record_on_someone_elses_kpi_by_forged_post(client, acme, 
     assert not KpiUpdate.objects.filter(kpi=kpi).exists()
     kpi.refresh_from_db()
     assert (kpi.current, kpi.progress) == (None, 0)
+
+
+def test_recording_a_value_dated_before_the_cycle_is_refused_next_to_the_date(client, acme, tree):
+    kpi = tree.individual_kpi
+    client.force_login(acme.member.user)
+    before = snapshot()
+    response = client.post(
+        f"/kpis/{kpi.pk}/record/",
+        record_data(kpi, "5") | {f"kpi{kpi.pk}-date": "2026-12-31"},
+        headers=HTMX,
+    )
+    assert response.status_code == 400
+    assert "Date: Can't be before the cycle" in row_errors(response, kpi)
+    assert snapshot() == before
+
+
+def test_recording_a_value_beyond_1e12_is_refused_with_the_bound(client, acme, tree):
+    kpi = tree.individual_kpi
+    client.force_login(acme.member.user)
+    before = snapshot()
+    response = client.post(f"/kpis/{kpi.pk}/record/", record_data(kpi, "2e12"), headers=HTMX)
+    assert response.status_code == 400
+    assert "Value: Must lie between" in row_errors(response, kpi)
+    assert "1e12" in row_errors(response, kpi)
+    assert snapshot() == before
+
+
+def row_errors(response, kpi) -> str:
+    """The messages the KPI's row shows (one line under its form, field by field)."""
+    row = parse(response).find(id=f"kpi-row-{kpi.pk}")
+    assert row is not None
+    return " ".join(e.text for e in row.iter() if any("error" in c for c in e.classes))

@@ -388,6 +388,38 @@ def test_scheduling_validates_title_scope_and_facilitator(acme, tree):
         assert rows() == before
 
 
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("title", "Q1\ncheck-in"),
+        ("title", "Nul\x00"),
+        ("period", "2027-Q1\n"),
+        ("period", "2027-\rQ1"),
+    ],
+)
+def test_a_reviews_title_and_period_are_one_line(acme, tree, field, text):
+    before = rows()
+    with pytest.raises(ValidationError) as caught:
+        schedule(acme.admin, cycle=acme.cycle, **{field: text})
+    assert field in caught.value.message_dict
+    assert rows() == before
+
+
+def test_an_action_title_is_one_line(acme, tree):
+    review = schedule(acme.admin, cycle=acme.cycle)
+    before = rows()
+    with pytest.raises(ValidationError) as caught:
+        action_create(
+            actor=acme.admin,
+            review=review,
+            title="Call the\r\nvendor",
+            owner=acme.member,
+            due=dt.date(2027, 4, 1),
+        )
+    assert "one line" in caught.value.message_dict["title"][0]
+    assert rows() == before
+
+
 # ---------------------------------------------------------------- the agenda
 
 
