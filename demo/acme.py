@@ -149,16 +149,22 @@ def _month_dates(today: dt.date, count: int) -> list[dt.date]:
     return sorted(dates)
 
 
+class DemoConflict(Exception):
+    """A demo login already belongs to someone outside the demo: nothing was changed."""
+
+
 @transaction.atomic
 def build_demo() -> Organization:
     """Create what is missing of the demo organization; return it.
 
+    0. Refuse (DemoConflict) if a demo login exists outside Acme: it is someone's.
     1. The organization, its departments and people (heads manage their departments).
     2. This year's cycle.
     3. The spec's table: objective → department goal → individual goal, a KPI each,
        with four monthly values.
     4. A check-in of Customer Support two days from now.
     """
+    _refuse_foreign_logins()
     org, _ = Organization.objects.get_or_create(name="Acme", defaults={"timezone": "UTC"})
     departments = {
         name: Department.objects.get_or_create(organization=org, name=name)[0] for name in HEADS
@@ -202,8 +208,33 @@ def _levels(row: dict, people: dict[str, Member], departments: dict[str, Departm
     ]
 
 
+def _refuse_foreign_logins() -> None:
+    """Every demo login that exists must be a member of Acme and of nothing else:
+    anyone else's account is never touched (its password, its rights)."""
+    User = get_user_model()
+    logins = [username for username, *_ in PEOPLE]
+    ours = set(
+        Member.objects.filter(user__username__in=logins, organization__name="Acme").values_list(
+            "user__username", flat=True
+        )
+    )
+    elsewhere = set(
+        Member.objects.filter(user__username__in=logins)
+        .exclude(organization__name="Acme")
+        .values_list("user__username", flat=True)
+    )
+    existing = set(User.objects.filter(username__in=logins).values_list("username", flat=True))
+    foreign = sorted((existing - ours) | elsewhere)
+    if foreign:
+        raise DemoConflict(
+            f"The demo logins {', '.join(foreign)} already belong to someone outside the demo "
+            "organization “Acme”; nothing was changed. Run the demo on a database of its own."
+        )
+
+
 def _people(org: Organization, departments: dict[str, Department]) -> dict[str, Member]:
-    """The demo logins with their memberships; heads manage their departments."""
+    """The demo logins with their memberships; heads manage their departments. An
+    account created earlier by the demo keeps its password and rights."""
     User = get_user_model()
     people: dict[str, Member] = {}
     for username, role, department, full_name in PEOPLE:
@@ -212,7 +243,7 @@ def _people(org: Organization, departments: dict[str, Department]) -> dict[str, 
             username=username,
             defaults={"email": f"{username}@acme.example", "first_name": first, "last_name": last},
         )
-        if created or not user.check_password(PASSWORD):
+        if created:
             user.set_password(PASSWORD)
             user.is_staff = user.is_superuser = username in DJANGO_ADMINS
             user.save()

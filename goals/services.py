@@ -269,7 +269,7 @@ def cycle_create(
     cycle = Cycle(
         organization_id=actor.organization_id, name=name, start=start, end=end, cadence=cadence
     )
-    _validate_cycle(cycle)
+    validate_cycle(cycle)
     cycle.save()
     return cycle
 
@@ -284,7 +284,7 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
     for field, value in changes.items():
         setattr(cycle, field, value)
     try:
-        _validate_cycle(cycle)
+        validate_cycle(cycle)
     except ValidationError:
         _restore(cycle, original)
         raise
@@ -295,7 +295,8 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
     return cycle
 
 
-def _validate_cycle(cycle: Cycle) -> None:
+def validate_cycle(cycle: Cycle) -> None:
+    """A cycle's name (one line, unique), cadence and dates, with its goals inside them."""
     errors = Errors()
     check_unique_name(errors, cycle, "cycle")
     if cycle.cadence not in Cadence.values:

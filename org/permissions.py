@@ -108,6 +108,11 @@ def review_scope_department_id(goal: GoalLike | None, department: Department | N
     return None
 
 
+def is_admin(member: Member) -> bool:
+    """An active admin: the organization must always keep one (SPEC §8.1)."""
+    return member.is_active and member.role == Role.ADMIN
+
+
 def can_manage_org(member: Member | None, organization_id: int | None = None) -> bool:
     """People, departments and cycles: admins only."""
     if member is None:

@@ -26,7 +26,7 @@ from core.errors import (
 )
 
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
-from .permissions import can_manage_org
+from .permissions import can_manage_org, is_admin
 
 
 @transaction.atomic
@@ -154,9 +154,12 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
     if member.organization_id != actor.organization_id:
         raise PermissionDenied("Not your organization.")
     refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+    unknown = set(changes) - set(MEMBER_FIELDS)
+    if unknown:
+        raise TypeError(f"member_update() got unknown fields: {', '.join(sorted(unknown))}")
+    original = {field: getattr(member, field) for field in MEMBER_FIELDS}
+    was_admin = is_admin(member)
     for field, value in changes.items():
-        if field not in ("role", "department", "manager", "is_active"):
-            raise TypeError(f"member_update() got an unknown field: {field}")
         setattr(member, field, value)
     errors = Errors()
     _check_member_fields(
@@ -168,9 +171,30 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
     )
     if member.manager_id is not None and member.manager_id == member.pk:
         errors.add("manager", "A person can't be their own manager.")
-    errors.raise_if_any()
+    if was_admin and not is_admin(member) and not _other_admins(member):
+        field = "is_active" if member.is_active != original["is_active"] else "role"
+        errors.add(
+            field,
+            "The organization needs an admin: make someone else admin first, then change this.",
+        )
+    if errors.messages:
+        for field, value in original.items():
+            setattr(member, field, value)
+        errors.raise_if_any()
     member.save()
     return member
+
+
+MEMBER_FIELDS = ("role", "department", "manager", "is_active")
+
+
+def _other_admins(member: Member) -> bool:
+    """Whether another active admin remains; their rows stay locked until the change
+    commits, so two admins demoting each other at once can't both succeed."""
+    admins = Member.objects.select_for_update().filter(
+        organization_id=member.organization_id, role=Role.ADMIN, is_active=True
+    )
+    return any(pk != member.pk for pk in admins.values_list("pk", flat=True))
 
 
 def _check_member_fields(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from goals.models import Goal
+from goals.models import Cycle, Goal
 from kpis.models import Kpi, KpiUpdate
 from kpis.services import kpi_record_value
+from org.models import Department, Member
 
 
 @pytest.fixture
@@ -52,3 +53,60 @@ def test_the_admin_cannot_add_change_or_delete_them(operator, rows, model):
     assert changed.status_code == 403
     assert operator.post(f"/admin/{model}/{pk}/delete/", {"post": "yes"}).status_code == 403
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("model", ["org/organization", "org/department", "org/member"])
+def test_the_admin_shows_people_and_departments_but_cannot_change_them(operator, acme, model):
+    """Their rules (the last admin stays, names on one line) are checked in the app."""
+    row = {"org/organization": acme.org, "org/department": acme.support, "org/member": acme.admin}
+    before = snapshot(), list(Member.objects.values()), list(Department.objects.values())
+    assert operator.get(f"/admin/{model}/").status_code == 200
+    assert operator.get(f"/admin/{model}/add/").status_code == 403
+    response = operator.post(
+        f"/admin/{model}/{row[model].pk}/change/", {"role": "member", "is_active": ""}
+    )
+    assert response.status_code == 403
+    assert (snapshot(), list(Member.objects.values()), list(Department.objects.values())) == before
+
+
+def cycle_form(acme, **fields) -> dict:
+    return {
+        "organization": acme.org.pk,
+        "name": "FY 2028",
+        "start": "2028-01-01",
+        "end": "2028-12-31",
+        "cadence": "quarterly",
+    } | fields
+
+
+def test_the_admin_creates_a_cycle_by_the_apps_rules(operator, acme):
+    response = operator.post("/admin/goals/cycle/add/", cycle_form(acme))
+    assert response.status_code == 302
+    assert Cycle.objects.filter(organization=acme.org, name="FY 2028").exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": "FY\n2028"}, "one line"),
+        ({"name": "2027"}, "already exists"),
+        ({"cadence": "weekly"}, "valid choice"),
+    ],
+)
+def test_the_admin_refuses_a_cycle_the_app_would_refuse(operator, acme, fields, message):
+    before = list(Cycle.objects.values())
+    response = operator.post("/admin/goals/cycle/add/", cycle_form(acme, **fields))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert list(Cycle.objects.values()) == before
+
+
+def test_the_admin_cannot_move_a_cycles_dates_away_from_its_goals(operator, acme, tree):
+    before = list(Cycle.objects.values())
+    response = operator.post(
+        f"/admin/goals/cycle/{acme.cycle.pk}/change/",
+        cycle_form(acme, name="2027", start="2027-06-01", end="2027-12-31"),
+    )
+    assert response.status_code == 200
+    assert "would fall outside these dates" in response.content.decode()
+    assert list(Cycle.objects.values()) == before

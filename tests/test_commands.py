@@ -109,3 +109,58 @@ def test_demo_dashboard_warns_only_about_kpis_without_a_value_this_period(client
     page = client.get("/").content.decode()
     assert "with no update in" not in page
     assert "Nothing needs attention" in page
+
+
+def database() -> dict:
+    User = get_user_model()
+    return {
+        "users": list(User.objects.order_by("pk").values()),
+        "members": list(Member.objects.order_by("pk").values()),
+        "organizations": list(Organization.objects.order_by("pk").values()),
+        "goals": Goal.objects.count(),
+    }
+
+
+def test_demo_stops_and_changes_nothing_when_a_demo_login_belongs_to_someone_else():
+    """SPEC §8.1: `max` is a real person of a real organization here."""
+    run("createorg", "Initech", "--admin", "max", "--password", "his-own-pass-1")
+    before = database()
+    with pytest.raises(CommandError, match="max") as caught:
+        run("demo")
+    assert "nothing was changed" in str(caught.value)
+    assert database() == before
+    assert get_user_model().objects.get(username="max").check_password("his-own-pass-1")
+
+
+def test_demo_stops_when_a_demo_login_exists_outside_any_organization():
+    get_user_model().objects.create_user("ada", password="operators-pass-1")  # not Acme's
+    before = database()
+    with pytest.raises(CommandError, match="ada"):
+        run("demo")
+    assert database() == before
+    ada = get_user_model().objects.get(username="ada")
+    assert not (ada.is_staff or ada.is_superuser)
+
+
+def test_demo_run_again_keeps_a_changed_password_and_the_rights_it_gave():
+    run("demo")
+    User = get_user_model()
+    max_ = User.objects.get(username="max")
+    max_.set_password("max-chose-this-1")
+    max_.save()
+    ada = User.objects.get(username="ada")
+    ada.is_superuser = ada.is_staff = False  # an operator took her rights away
+    ada.save()
+    run("demo")
+    assert User.objects.get(username="max").check_password("max-chose-this-1")
+    ada.refresh_from_db()
+    assert not (ada.is_staff or ada.is_superuser)
+
+
+def test_createorg_refuses_a_taken_username_and_creates_nothing():
+    run("createorg", "Initech", "--admin", "bill", "--password", "pw-one-1")
+    before = database()
+    with pytest.raises(CommandError, match="taken"):
+        run("createorg", "Globex", "--admin", "bill", "--password", "pw-two-2")
+    assert database() == before
+    assert get_user_model().objects.get(username="bill").check_password("pw-one-1")

@@ -132,11 +132,19 @@ def test_session_write_with_csrf_token(acme, tree):
     assert Goal.objects.get(pk=tree.strategic.pk).title == "New"
 
 
-def test_a_user_without_active_membership_is_403(acme):
+def test_a_user_without_any_membership_is_403(acme, django_user_model):
+    drifter = django_user_model.objects.create_user("drifter", password="pw-drifter-1")
+    token = Token.objects.create(user=drifter)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get(f"{API}/goals/").status_code == 403
+
+
+def test_a_deactivated_members_token_is_401(acme):
     acme.member.is_active = False
     acme.member.save()
     response = client_for(acme.member).get(f"{API}/goals/")
-    assert response.status_code == 403
+    assert response.status_code == 401
 
 
 # ---------------------------------------------------------------- anonymous

@@ -978,7 +978,7 @@ def test_deactivated_member_cannot_write(acme, places):
         response = client_for(acme.member).post(
             f"{API}/kpis/{places.individual_kpi.pk}/updates/", {"value": 5}, format="json"
         )
-    assert response.status_code == 403
+    assert response.status_code == 401  # his token no longer works (SPEC §8.1)
 
 
 @pytest.mark.parametrize("weight", [2, 0, "heavy"])

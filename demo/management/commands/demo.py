@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from demo.acme import PASSWORD, PEOPLE, build_demo
+from demo.acme import PASSWORD, PEOPLE, DemoConflict, build_demo
 
 
 class Command(BaseCommand):
     help = "Build the demo organization “Acme” (safe to run again) and print its logins."
 
     def handle(self, *args, **options):
-        org = build_demo()
+        try:
+            org = build_demo()
+        except DemoConflict as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"Demo organization “{org.name}” is ready."))
         self.stdout.write(f"Log in with any of these, password “{PASSWORD}”:")
         for username, role, department, full_name in PEOPLE:
