@@ -20,12 +20,15 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
         try:
             task.apply_async(args=args, kwargs=kwargs)
         except Exception as exc:  # kombu/redis errors differ by transport
-            log.error(
-                "Could not enqueue %s%r: broker unreachable (%s: %s); the change itself is saved.",
-                task.name,
-                args,
-                type(exc).__name__,
-                exc,
-            )
+            # Without a broker the task runs right here: then it is the task that failed.
+            if task.app.conf.task_always_eager:
+                problem = "Task %s%r failed (%s: %s)"
+            else:
+                problem = "Could not enqueue %s%r: broker unreachable (%s: %s)"
+            log.error(f"{problem}; the change itself is saved.", task.name, args, *_named(exc))
 
     transaction.on_commit(send)
+
+
+def _named(exc: Exception) -> tuple[str, Exception]:
+    return type(exc).__name__, exc

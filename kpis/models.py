@@ -109,6 +109,10 @@ class CheckinReminder(models.Model):
     kpi_count = models.PositiveIntegerField()
     run = models.UUIDField(help_text="The run that claimed it: only that run sends it.")
     sent_at = models.DateTimeField(auto_now_add=True)
+    # The email it owes (core.email.send_owed): sent at least once, retried by later runs.
+    email_due = models.BooleanField(default=False)
+    email_lease = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

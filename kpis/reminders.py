@@ -13,11 +13,11 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from core.email import send_all, templated_email
+from core.email import send_owed, templated_email
 from goals.models import Cycle, GoalState
 from goals.periods import Period, period_containing
 from org.models import Member, Notification, Organization
-from org.selectors import organizations_on
+from org.selectors import each_organization
 
 from .models import CheckinReminder, Kpi
 
@@ -72,21 +72,29 @@ def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
 
 def checkin_reminders_send_due(*, day: dt.date | None = None) -> int:
     """Send every check-in reminder due today (each organization's today, or `day`);
-    returns how many were sent by this run."""
-    return sum(_send_for(organization, today) for organization, today in organizations_on(day))
+    returns how many this run claimed. One organization that fails is logged and
+    skipped: the others are still served."""
+    return each_organization("Check-in reminders", _send_for, day)
 
 
 @transaction.atomic
 def _send_for(organization: Organization, day: dt.date) -> int:
     """Claim the reminders (the unique constraint lets one run win each), record the
-    in-app notifications, and email those who want email once the claim is committed."""
+    in-app notifications, and, once the claim is committed, send the emails owed:
+    these and any an earlier run could not send."""
     due = reminders_due(organization, day)
     if not due:
         return 0
     run = uuid.uuid4()
     CheckinReminder.objects.bulk_create(
         [
-            CheckinReminder(member=d.member, period=d.period.key, kpi_count=len(d.kpis), run=run)
+            CheckinReminder(
+                member=d.member,
+                period=d.period.key,
+                kpi_count=len(d.kpis),
+                run=run,
+                email_due=_wants_email(d.member),
+            )
             for d in due
         ],
         ignore_conflicts=True,
@@ -106,19 +114,31 @@ def _send_for(organization: Organization, day: dt.date) -> int:
             for d in claimed
         ]
     )
-    emails = [d for d in claimed if d.member.reminder_emails and d.member.user.email]
-    if emails:
-        transaction.on_commit(lambda: _email(emails))
+    transaction.on_commit(lambda: _email(organization, due))
     return len(claimed)
+
+
+def _wants_email(member: Member) -> bool:
+    return bool(member.reminder_emails and member.user.email)
 
 
 def _count(kpis: list, noun: str = "KPI") -> str:
     return f"{len(kpis)} {noun}{'' if len(kpis) == 1 else 's'}"
 
 
-def _email(due: list[Due]) -> None:
-    messages = [
-        templated_email(
+def _email(organization: Organization, due: list[Due]) -> int:
+    """The owed emails of the reminders due now (a reminder whose KPIs all got a value
+    since is owed none any more)."""
+    by_key = {(d.member.pk, d.period.key): d for d in due}
+    owed = CheckinReminder.objects.filter(
+        member__organization=organization, period__in={d.period.key for d in due}
+    )
+
+    def message(reminder: CheckinReminder):
+        d = by_key.get((reminder.member_id, reminder.period))
+        if d is None or not _wants_email(d.member):
+            return None
+        return templated_email(
             subject=f"Cascade check-in: {_count(d.kpis, 'KPI value')} due for {d.period.key}",
             template="kpis/email/checkin_reminder",
             context={
@@ -130,6 +150,5 @@ def _email(due: list[Due]) -> None:
             },
             to=d.member.user.email,
         )
-        for d in due
-    ]
-    send_all(messages, "check-in reminder")
+
+    return send_owed(owed, message, "check-in reminder")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db import OperationalError
 from django.db.models import Q
 
 from .models import Department, Member, Organization
 from .permissions import department_subtree_ids
+
+log = logging.getLogger(__name__)
 
 SHOWN_PEOPLE = 100  # a department page lists at most this many people
 
@@ -25,9 +30,20 @@ def member_for_user(user) -> Member | None:
     )
 
 
-def organizations_on(day: dt.date | None = None) -> list[tuple[Organization, dt.date]]:
-    """Every organization with the date a daily job runs for it: `day`, or its today."""
-    return [(org, day or org.today()) for org in Organization.objects.order_by("id")]
+def each_organization(job: str, run: Callable[[Organization, dt.date], int], day=None) -> int:
+    """Run a daily job for every organization, on `day` or on its own today; returns
+    the sum of what `run` returns. One organization that fails (even to tell its date)
+    is logged and skipped: the others are still served. A database that fails is not
+    one organization's problem: that error stops the run (whose task then retries)."""
+    done = 0
+    for organization in Organization.objects.order_by("id"):
+        try:
+            done += run(organization, day or organization.today())
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("%s of organization #%s failed", job, organization.pk)
+    return done
 
 
 def departments_of(organization: Organization) -> list[Department]:

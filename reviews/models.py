@@ -134,6 +134,10 @@ class ReviewReminder(models.Model):
     )
     run = models.UUIDField()
     sent_at = models.DateTimeField(auto_now_add=True)
+    # The email it owes (core.email.send_owed): sent at least once, retried by later runs.
+    email_due = models.BooleanField(default=False)
+    email_lease = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -4,20 +4,23 @@ today to two days ahead gets one reminder for it, ever."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from core.email import send_all, templated_email
+from core.email import send_owed, templated_email
 from core.errors import fit
 from org.models import Notification, Organization
-from org.selectors import organizations_on
+from org.selectors import each_organization
 
 from . import selectors
 from .models import Review, ReviewReminder, ReviewState
+
+log = logging.getLogger(__name__)
 
 AHEAD_DAYS = 2
 TITLE_LENGTH = Notification._meta.get_field("title").max_length
@@ -43,27 +46,45 @@ def reviews_due(organization: Organization, day: dt.date) -> list[Review]:
 
 def review_reminders_send_due(*, day: dt.date | None = None) -> int:
     """Remind everyone of the reviews due today (each organization's today, or `day`);
-    returns how many reminders this run sent."""
-    return sum(_send_for(organization, today) for organization, today in organizations_on(day))
+    returns how many reminders this run claimed. One review or organization that
+    fails is logged and skipped: the others are still served."""
+    return each_organization("Review reminders", _send_for, day)
 
 
-@transaction.atomic
 def _send_for(organization: Organization, day: dt.date) -> int:
-    """Claim (review, participant) pairs through the unique constraint, then notify."""
-    pairs = [
-        (review, member)
-        for review in reviews_due(organization, day)
-        for member in selectors.participants(review)
-    ]
-    if not pairs:
+    reviews = reviews_due(organization, day)
+    claimed = sum(_remind(organization, review) for review in reviews)
+    transaction.on_commit(lambda: _email(organization, reviews))
+    return claimed
+
+
+def _remind(organization: Organization, review: Review) -> int:
+    """Claim a review's (review, participant) pairs through the unique constraint and
+    notify those claimed; a review that fails is logged and skipped."""
+    try:
+        with transaction.atomic():
+            return _claim(organization, review)
+    except OperationalError:
+        raise
+    except Exception:
+        log.exception("Reminders of review #%s failed", review.pk)
+        return 0
+
+
+def _claim(organization: Organization, review: Review) -> int:
+    members = selectors.participants(review)
+    if not members:
         return 0
     run = uuid.uuid4()
     ReviewReminder.objects.bulk_create(
-        [ReviewReminder(review=review, member=member, run=run) for review, member in pairs],
+        [
+            ReviewReminder(review=review, member=m, run=run, email_due=_wants_email(m))
+            for m in members
+        ],
         ignore_conflicts=True,
     )
-    mine = set(ReviewReminder.objects.filter(run=run).values_list("review_id", "member_id"))
-    claimed = [(r, m) for r, m in pairs if (r.pk, m.pk) in mine]
+    mine = set(ReviewReminder.objects.filter(run=run).values_list("member_id", flat=True))
+    claimed = [m for m in members if m.pk in mine]
     Notification.objects.bulk_create(
         [
             Notification(
@@ -77,37 +98,44 @@ def _send_for(organization: Organization, day: dt.date) -> int:
                 body=f"{review.scope_label} · period {review.period} · "
                 f"facilitated by {review.facilitator.display_name}",
             )
-            for review, member in claimed
+            for member in claimed
         ]
     )
-    emails = [(r, m) for r, m in claimed if m.reminder_emails and m.user.email]
-    if emails:
-        transaction.on_commit(lambda: _email(emails, organization))
     return len(claimed)
+
+
+def _wants_email(member) -> bool:
+    return bool(member.reminder_emails and member.user.email)
 
 
 def _when(review: Review, organization: Organization) -> dt.datetime:
     return timezone.localtime(review.scheduled_for, organization.now().tzinfo)
 
 
-def _email(pairs: list, organization: Organization) -> None:
-    messages = []
+def _email(organization: Organization, reviews: list[Review]) -> int:
+    """The owed emails of the reminders of reviews still due (this run's, and any an
+    earlier run could not send)."""
+    by_id = {review.pk: review for review in reviews}
+    owed = ReviewReminder.objects.filter(review__in=list(by_id)).select_related("member__user")
+
+    def message(reminder: ReviewReminder):
+        review, member = by_id[reminder.review_id], reminder.member
+        if not _wants_email(member):
+            return None
+        context = {
+            "review": review,
+            "member": member,
+            "when": _when(review, organization),
+            "url": settings.SITE_URL + reverse("review-detail", args=[review.pk]),
+            "settings_url": settings.SITE_URL + reverse("notifications"),
+        }
+        return templated_email(
+            subject=fit(f"Cascade check-in soon: {review.title}", SUBJECT_LENGTH),
+            template="reviews/email/review_reminder",
+            context=context,
+            to=member.user.email,
+        )
+
     # Templates show times in the active zone: make it the organization's.
     with timezone.override(organization.now().tzinfo):
-        for review, member in pairs:
-            context = {
-                "review": review,
-                "member": member,
-                "when": _when(review, organization),
-                "url": settings.SITE_URL + reverse("review-detail", args=[review.pk]),
-                "settings_url": settings.SITE_URL + reverse("notifications"),
-            }
-            messages.append(
-                templated_email(
-                    subject=fit(f"Cascade check-in soon: {review.title}", SUBJECT_LENGTH),
-                    template="reviews/email/review_reminder",
-                    context=context,
-                    to=member.user.email,
-                )
-            )
-    send_all(messages, "review reminder")
+        return send_owed(owed, message, "review reminder")
