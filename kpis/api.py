@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -13,12 +14,23 @@ from rest_framework.response import Response
 from core.api import OrgScopedViewSet, OrgViewSet, list_filters, lookup, raw_data
 from core.errors import refuse_unless
 from goals.models import Goal
-from org.permissions import can_place_kpi, can_record_update
+from org.permissions import can_correct_update, can_place_kpi, can_record_update
 
-from .models import Kpi
+from .models import Kpi, KpiUpdate
 from .selectors import KPI_CHAIN, goal_tree
-from .serializers import KpiSerializer, KpiUpdateSerializer, TreeNodeSerializer
-from .services import kpi_create, kpi_edit, kpi_record_value
+from .serializers import (
+    KpiRetractionSerializer,
+    KpiSerializer,
+    KpiUpdateSerializer,
+    TreeNodeSerializer,
+)
+from .services import (
+    kpi_create,
+    kpi_edit,
+    kpi_record_value,
+    kpi_value_correct,
+    kpi_value_retract,
+)
 
 
 def goal_named(member, data: Mapping) -> Goal | None:
@@ -103,7 +115,8 @@ class KpiViewSet(OrgViewSet):
     def updates(self, request, pk=None):
         kpi = self.get_object()
         if request.method == "GET":
-            page = self.paginate_queryset(kpi.updates.order_by("date", "created_at", "id"))
+            history = kpi.updates.select_related("replaced_by").order_by("date", "created_at", "id")
+            page = self.paginate_queryset(history)
             return self.get_paginated_response(KpiUpdateSerializer(page, many=True).data)
         refuse_unless(
             can_record_update(request.member, kpi), "You may not record values on this KPI."
@@ -120,6 +133,65 @@ class KpiViewSet(OrgViewSet):
             confidence=data.get("confidence", ""),
         )
         return Response(KpiUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+    def recorded(self, update_id) -> KpiUpdate:
+        """One value of this KPI's history (404 otherwise), for correcting or retracting."""
+        kpi = self.get_object()
+        update = get_object_or_404(
+            KpiUpdate.objects.select_related("replaced_by"), kpi=kpi, pk=update_id
+        )
+        update.kpi = kpi
+        refuse_unless(
+            can_correct_update(self.request.member, update),
+            "You may not correct or retract values on this KPI.",
+        )
+        return update
+
+    @extend_schema(
+        request=KpiUpdateSerializer,
+        responses={201: KpiUpdateSerializer},
+        summary="Correct a value: a new value replaces it (the old one stays, struck)",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"updates/(?P<update_id>[0-9]+)/correct",
+        serializer_class=KpiUpdateSerializer,
+    )
+    def correct(self, request, pk=None, update_id=None):
+        update = self.recorded(update_id)
+        serializer = KpiUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        correction = kpi_value_correct(
+            actor=request.member,
+            update=update,
+            value=data["value"],
+            date=data.get("date"),
+            note=data.get("note", ""),
+            confidence=data.get("confidence", ""),
+        )
+        return Response(KpiUpdateSerializer(correction).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=KpiRetractionSerializer,
+        responses=KpiUpdateSerializer,
+        summary="Retract a value, saying why (it stays in the history, struck)",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"updates/(?P<update_id>[0-9]+)/retract",
+        serializer_class=KpiRetractionSerializer,
+    )
+    def retract(self, request, pk=None, update_id=None):
+        update = self.recorded(update_id)
+        serializer = KpiRetractionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        update = kpi_value_retract(
+            actor=request.member, update=update, reason=serializer.validated_data["reason"]
+        )
+        return Response(KpiUpdateSerializer(update).data)
 
 
 class GoalTreeViewSet(OrgScopedViewSet):

@@ -78,8 +78,16 @@ class Kpi(Tracked):
         return self.name
 
 
+class KpiUpdateQuerySet(models.QuerySet):
+    def live(self) -> KpiUpdateQuerySet:
+        """The values that count: neither replaced by a correction nor retracted."""
+        return self.filter(replaced_by__isnull=True, retracted_at__isnull=True)
+
+
 class KpiUpdate(models.Model):
-    """One recorded value. Never edited or deleted: a correction is a new update."""
+    """One recorded value. Never edited or deleted: a correction is a new update that
+    `replaces` it, a retraction only stamps it (who, when, why). Only live updates
+    count (`KpiUpdate.objects.live()`); the others stay in the history, struck."""
 
     kpi = models.ForeignKey(Kpi, on_delete=models.PROTECT, related_name="updates")
     value = models.FloatField()
@@ -88,6 +96,21 @@ class KpiUpdate(models.Model):
     confidence = models.CharField(max_length=8, choices=Confidence.choices, blank=True)
     author = models.ForeignKey("org.Member", on_delete=models.PROTECT, related_name="kpi_updates")
     created_at = models.DateTimeField(auto_now_add=True)
+    replaces = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        help_text="The update this one corrects.",
+    )
+    retracted_at = models.DateTimeField(null=True, blank=True)
+    retracted_by = models.ForeignKey(
+        "org.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    retract_reason = models.TextField(blank=True)
+
+    objects = KpiUpdateQuerySet.as_manager()
 
     class Meta:
         ordering = ["date", "created_at", "id"]
@@ -96,6 +119,18 @@ class KpiUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi}: {self.value} on {self.date}"
+
+    @property
+    def correction(self) -> KpiUpdate | None:
+        """The update that replaced this one, if any."""
+        try:
+            return self.replaced_by
+        except KpiUpdate.DoesNotExist:
+            return None
+
+    @property
+    def is_live(self) -> bool:
+        return self.retracted_at is None and self.correction is None
 
 
 class CheckinReminder(models.Model):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from core.email import send_owed, templated_email
@@ -19,7 +20,7 @@ from goals.periods import Period, period_containing
 from org.models import Member, Notification, Organization
 from org.selectors import each_organization
 
-from .models import CheckinReminder, Kpi
+from .models import CheckinReminder, Kpi, KpiUpdate
 
 WINDOW_DAYS = 7  # remind from the period's last day − 7 (inclusive) to its end
 
@@ -58,7 +59,13 @@ def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
                 start__lte=day,
                 owner__is_active=True,
             )
-            .exclude(updates__date__range=(period.start, period.end))
+            .exclude(
+                Exists(
+                    KpiUpdate.objects.live().filter(
+                        kpi=OuterRef("pk"), date__range=(period.start, period.end)
+                    )
+                )
+            )
             .select_related("goal__cycle", "owner__user")
             .order_by("owner_id", "goal__cycle_id", "id")
         )

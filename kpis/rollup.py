@@ -40,7 +40,7 @@ def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
 
 def kpi_values_queryset(kpis: models.QuerySet) -> models.QuerySet:
     """Annotate KPIs with `latest_value` and `total_value` of their updates (no N+1)."""
-    updates = KpiUpdate.objects.filter(kpi=OuterRef("pk"))
+    updates = KpiUpdate.objects.live().filter(kpi=OuterRef("pk"))
     return kpis.annotate(
         latest_value=Subquery(updates.order_by("-date", "-created_at", "-id").values("value")[:1]),
         latest_date=Subquery(updates.order_by("-date").values("date")[:1]),
@@ -142,7 +142,9 @@ def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
                 "SELECT u.kpi_id, (array_agg(u.value ORDER BY u.date DESC, u.created_at DESC,"
                 " u.id DESC))[1], SUM(u.value), MAX(u.date) FROM kpis_kpiupdate u"
                 " JOIN kpis_kpi k ON k.id = u.kpi_id JOIN goals_goal g ON g.id = k.goal_id"
-                " WHERE g.cycle_id = %s GROUP BY u.kpi_id",
+                " LEFT JOIN kpis_kpiupdate c ON c.replaces_id = u.id"  # corrected: not live
+                " WHERE g.cycle_id = %s AND c.id IS NULL AND u.retracted_at IS NULL"
+                " GROUP BY u.kpi_id",
                 [cycle.pk],
             )
             return {row[0]: row[1:] for row in cursor.fetchall()}

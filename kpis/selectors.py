@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
@@ -27,7 +27,9 @@ KPI_CHAIN = ("goal__cycle", "goal__owner", *(f"goal__{name}" for name in CHAIN_R
 
 def with_last_update(kpis: QuerySet[Kpi]) -> QuerySet[Kpi]:
     """Annotate the newest update's date, note and confidence (for "the owner's latest view")."""
-    newest = KpiUpdate.objects.filter(kpi=OuterRef("pk")).order_by("-date", "-created_at", "-id")
+    newest = (
+        KpiUpdate.objects.live().filter(kpi=OuterRef("pk")).order_by("-date", "-created_at", "-id")
+    )
     return kpis.annotate(
         last_date=Subquery(newest.values("date")[:1]),
         last_note=Subquery(newest.values("note")[:1]),
@@ -87,23 +89,38 @@ def my_kpis(member: Member, cycle: Cycle) -> list[Kpi]:
     )
 
 
+HISTORY = KpiUpdate.objects.select_related(
+    "author__user", "retracted_by__user", "replaced_by__author__user"
+).order_by("date", "created_at", "id")
+
+
 def kpis_with_history(goal: Goal, today: dt.date) -> list[Kpi]:
-    """The goal's KPIs with their owners, full history (`history`, oldest first),
-    latest value (`last`) and trend chart (`chart`)."""
+    """The goal's KPIs with their owners and history: `history` (every update, oldest
+    first, corrected and retracted ones too), `last` (the latest live value) and
+    `chart` (the trend of the live values)."""
     kpis = list(
         Kpi.objects.filter(goal=goal)
         .select_related("owner__user")
-        .prefetch_related(
-            Prefetch("updates", queryset=KpiUpdate.objects.order_by("date", "created_at", "id"))
-        )
+        .prefetch_related(Prefetch("updates", queryset=HISTORY))
         .order_by("id")
     )
     for kpi in kpis:
         kpi.goal = goal  # share the loaded goal (and its chain and cycle, when loaded)
-        kpi.history = list(kpi.updates.all())
-        kpi.last = kpi.history[-1] if kpi.history else None
-        kpi.chart = trend_chart(kpi, kpi.history, today)
+        _add_history(kpi, list(kpi.updates.all()), today)
     return kpis
+
+
+def kpi_with_history(kpi: Kpi, today: dt.date) -> Kpi:
+    """One KPI's history, as kpis_with_history gives it (after a correction)."""
+    _add_history(kpi, list(HISTORY.filter(kpi=kpi)), today)
+    return kpi
+
+
+def _add_history(kpi: Kpi, history: list[KpiUpdate], today: dt.date) -> None:
+    kpi.history = history
+    live = [update for update in history if update.is_live]
+    kpi.last = live[-1] if live else None
+    kpi.chart = trend_chart(kpi, live, today)
 
 
 def kpis_outside(goal: Goal, cycle: Cycle) -> list[str]:
@@ -118,9 +135,12 @@ def kpis_outside(goal: Goal, cycle: Cycle) -> list[str]:
 
 def goals_lacking_values(goal_ids: list[int], period: Period) -> set[int]:
     """Which of these goals have a KPI with no value dated in `period`."""
+    valued = KpiUpdate.objects.live().filter(
+        kpi=OuterRef("pk"), date__range=(period.start, period.end)
+    )
     return set(
         Kpi.objects.filter(goal__in=goal_ids)
-        .exclude(updates__date__range=(period.start, period.end))
+        .exclude(Exists(valued))
         .values_list("goal_id", flat=True)
     )
 

@@ -52,17 +52,55 @@ class KpiSerializer(OrgSerializer):
 
 
 class KpiUpdateSerializer(OrgSerializer):
+    """A recorded value. A corrected one names its correction (`replaced_by`), a
+    correction what it `replaces`; a retracted one says who, when and why."""
+
     value = NumberField()
     date = serializers.DateField(required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     confidence = serializers.ChoiceField(
         choices=Confidence.choices, required=False, allow_blank=True
     )
+    replaced_by = serializers.SerializerMethodField()
 
     class Meta:
         model = KpiUpdate
-        fields = ["id", "kpi", "value", "date", "note", "confidence", "author", "created_at"]
-        read_only_fields = ["kpi", "author", "created_at"]
+        fields = [
+            "id",
+            "kpi",
+            "value",
+            "date",
+            "note",
+            "confidence",
+            "author",
+            "created_at",
+            "replaces",
+            "replaced_by",
+            "retracted_at",
+            "retracted_by",
+            "retract_reason",
+        ]
+        read_only_fields = [
+            "kpi",
+            "author",
+            "created_at",
+            "replaces",
+            "retracted_at",
+            "retracted_by",
+            "retract_reason",
+        ]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_replaced_by(self, update: KpiUpdate) -> int | None:
+        correction = update.correction
+        return correction.pk if correction is not None else None
+
+
+class KpiRetractionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
 
 
 class TreeKpiSerializer(serializers.Serializer):

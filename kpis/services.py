@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone as django_timezone
 
 from core.errors import (
     Errors,
@@ -21,7 +22,7 @@ from goals.models import Goal
 from goals.rollup import lock_chains
 from goals.services import check_dates
 from org.models import Member
-from org.permissions import can_edit_goal, can_place_kpi, can_record_update
+from org.permissions import can_correct_update, can_edit_goal, can_place_kpi, can_record_update
 
 from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi, KpiUpdate
 from .rollup import kpi_rollup
@@ -154,11 +155,86 @@ def kpi_record_value(
     """
     refuse_unless(can_record_update(actor, kpi), "You may not record values on this KPI.")
     today = actor.organization.today()
+    date = min(today, kpi.goal.cycle.end) if date is None else date
+    _check_value(kpi, value=value, date=date, confidence=confidence, today=today)
+    lock_chains([kpi.goal_id])
+    return _append(actor, kpi, value=value, date=date, note=note, confidence=confidence)
+
+
+@transaction.atomic
+def kpi_value_correct(
+    *,
+    actor: Member,
+    update: KpiUpdate,
+    value: Any,
+    date: dt.date | None = None,
+    note: str = "",
+    confidence: str = "",
+) -> KpiUpdate:
+    """Replace a recorded value by a corrected one (a new update; the old one stays in
+    the history, struck): its author, the KPI's owner or whoever may record on it.
+
+    1. Refuse unless allowed; lock the chain, then the update (two corrections of one
+       value at once: the second finds it corrected already).
+    2. Only a live update can be corrected; the input is checked as a new value's
+       (the date defaults to the corrected value's).
+    3. Insert the correction, recompute the KPI and the chain.
+    """
+    kpi = update.kpi
+    refuse_unless(can_correct_update(actor, update), "You may not correct values on this KPI.")
+    lock_chains([kpi.goal_id])
+    _require_live(update)
+    date = update.date if date is None else date
+    _check_value(
+        kpi, value=value, date=date, confidence=confidence, today=actor.organization.today()
+    )
+    return _append(
+        actor, kpi, value=value, date=date, note=note, confidence=confidence, replaces=update
+    )
+
+
+@transaction.atomic
+def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUpdate:
+    """Withdraw a recorded value, saying why; it stays in the history, struck, and no
+    longer counts. Allowed as for corrections."""
+    kpi = update.kpi
+    refuse_unless(can_correct_update(actor, update), "You may not retract values on this KPI.")
+    lock_chains([kpi.goal_id])
+    _require_live(update)
+    errors = Errors()
+    if not (reason or "").strip():
+        errors.add("reason", "Say why the value is withdrawn.")
+    elif len(reason) > 1000:
+        errors.add("reason", "At most 1,000 characters.")
+    errors.raise_if_any()
+    now = django_timezone.now()
+    KpiUpdate.objects.filter(pk=update.pk).update(
+        retracted_at=now, retracted_by=actor, retract_reason=reason.strip()
+    )
+    kpi_rollup(kpi_ids=[kpi.pk], today=actor.organization.today())
+    update.refresh_from_db()
+    return update
+
+
+def _require_live(update: KpiUpdate) -> None:
+    """Refuse to correct or retract a value that no longer counts."""
+    fresh = KpiUpdate.objects.filter(pk=update.pk)
+    list(fresh.select_for_update().values_list("pk", flat=True))
+    retracted, corrected = fresh.values_list("retracted_at", "replaced_by").get()
+    if retracted is not None:
+        raise ValidationError({"update": ["This value was retracted: it can't change any more."]})
+    if corrected is not None:
+        raise ValidationError(
+            {"update": ["This value was corrected already: correct the correction instead."]}
+        )
+
+
+def _check_value(kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.date) -> None:
+    """SPEC §1 rule 5 and §8.1: a number within ±1e12, dated inside the KPI's cycle and
+    no later than today, with a known confidence."""
     cycle = kpi.goal.cycle
     errors = Errors()
     check_amount(errors, "value", value, not_a_number="Enter a finite number, such as 42 or -3.5.")
-    if date is None:
-        date = min(today, cycle.end)
     if not isinstance(date, dt.date):
         errors.add("date", "Enter a date as YYYY-MM-DD.")
     elif date > today:
@@ -171,15 +247,22 @@ def kpi_record_value(
         errors.add("confidence", "Must be high, medium or low.")
     errors.raise_if_any()
 
-    lock_chains([kpi.goal_id])
+
+def _append(
+    actor: Member, kpi: Kpi, *, replaces: KpiUpdate | None = None, **fields: Any
+) -> KpiUpdate:
+    """Insert a checked value and refresh the KPI and its chain (locked by the caller);
+    tell the goal's owner once this commits if the KPI's health changed."""
+    today = actor.organization.today()
     health_before = Kpi.objects.values_list("health", flat=True).get(pk=kpi.pk)
     update = KpiUpdate.objects.create(
         kpi=kpi,
-        value=float(value),
-        date=date,
-        note=note or "",
-        confidence=confidence or "",
+        value=float(fields["value"]),
+        date=fields["date"],
+        note=fields["note"] or "",
+        confidence=fields["confidence"] or "",
         author=actor,
+        replaces=replaces,
     )
     kpi_rollup(kpi_ids=[kpi.pk], today=today)
     kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])

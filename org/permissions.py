@@ -38,6 +38,13 @@ class KpiLike(Protocol):
     goal: GoalLike
 
 
+class UpdateLike(Protocol):
+    """A recorded KPI value (kpis.models.KpiUpdate)."""
+
+    author_id: int
+    kpi: KpiLike
+
+
 class ReviewLike(Protocol):
     organization_id: int
     goal: GoalLike | None
@@ -212,6 +219,18 @@ def can_record_update(member: Member | None, kpi: KpiLike) -> bool:
     if member.role == Role.MEMBER:
         return kpi.owner_id == member.pk or goal.owner_id == member.pk
     return False
+
+
+def can_correct_update(member: Member | None, update: UpdateLike) -> bool:
+    """Correct or retract a recorded value: its author, the KPI's owner, and whoever may
+    record on that KPI (SPEC §8.1)."""
+    if not _acting(member, update.kpi.organization_id):
+        return False
+    return (
+        update.author_id == member.pk
+        or update.kpi.owner_id == member.pk
+        or can_record_update(member, update.kpi)
+    )
 
 
 def can_run_reviews(

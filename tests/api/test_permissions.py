@@ -458,6 +458,11 @@ def test_update_allowed(acme, places, role, place):
         "confidence": "high",
         "author": caller.pk,
         "created_at": data["created_at"],
+        "replaces": None,
+        "replaced_by": None,
+        "retracted_at": None,
+        "retracted_by": None,
+        "retract_reason": "",
     }
     assert update.author_id == caller.pk
     kpi.refresh_from_db()
