@@ -65,4 +65,12 @@ class RecordForm(forms.Form):
     )
 
 
+class RetractForm(forms.Form):
+    reason = forms.CharField(
+        max_length=1000,
+        label="Why",
+        widget=forms.TextInput(attrs={"placeholder": "Why it no longer counts", "size": 30}),
+    )
+
+
 CONFIDENCES = RecordForm.base_fields["confidence"].choices

@@ -117,6 +117,8 @@ def kpi_with_history(kpi: Kpi, today: dt.date) -> Kpi:
 
 
 def _add_history(kpi: Kpi, history: list[KpiUpdate], today: dt.date) -> None:
+    for update in history:
+        update.kpi = kpi  # share the loaded KPI (permissions read its goal)
     kpi.history = history
     live = [update for update in history if update.is_live]
     kpi.last = live[-1] if live else None

@@ -4,21 +4,29 @@ record a value in place (My work, and wherever a KPI row shows)."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import reswap, retarget, trigger_client_event
 
+from core.errors import refuse_unless
 from core.forms import save_form
 from core.numbers import display
 from goals import selectors as goal_selectors
 from goals.views import add_in_place, form_page
 from org.decorators import member_required
-from org.permissions import can_edit_goal, can_edit_kpi, can_record_update
+from org.permissions import can_correct_update, can_edit_goal, can_edit_kpi, can_record_update
 
 from . import selectors
-from .forms import CONFIDENCES, KpiForm, RecordForm
-from .services import kpi_create, kpi_edit, kpi_record_value
+from .forms import CONFIDENCES, KpiForm, RecordForm, RetractForm
+from .models import KpiUpdate
+from .services import (
+    kpi_create,
+    kpi_edit,
+    kpi_record_value,
+    kpi_value_correct,
+    kpi_value_retract,
+)
 
 
 @member_required
@@ -88,6 +96,91 @@ def kpi_edit_view(request, kpi_id: int):
         form,
         heading=f"Edit KPI “{kpi.name}”",
         action=reverse("kpi-edit", args=[kpi.pk]),
+        goal=kpi.goal,
+        cycle=kpi.goal.cycle,
+    )
+
+
+@member_required
+def kpi_history(request, kpi_id: int):
+    """A KPI's history, with Correct and Retract on each live value (loaded in place)."""
+    kpi = selectors.kpi_for_write(request.member.organization, kpi_id)
+    if not request.htmx:
+        return redirect(reverse("goal-detail", args=[kpi.goal_id]) + f"#kpi-{kpi.pk}")
+    selectors.kpi_with_history(kpi, request.member.organization.today())
+    return render(request, "kpis/history.html#history", {"kpi": kpi})
+
+
+def _recorded(request, update_id: int) -> KpiUpdate:
+    """A value of the viewer's organization (404 otherwise) that they may change (403)."""
+    update = get_object_or_404(
+        KpiUpdate.objects.select_related("replaced_by", "kpi__owner__user").select_related(
+            *(f"kpi__{name}" for name in selectors.KPI_CHAIN)
+        ),
+        kpi__organization=request.member.organization,
+        pk=update_id,
+    )
+    refuse_unless(  # before validation: forbidden and invalid is a 403
+        can_correct_update(request.member, update),
+        "You may not correct or retract values on this KPI.",
+    )
+    return update
+
+
+@member_required
+def value_correct(request, update_id: int):
+    """Correct a value in place: a new value replaces it; the old one stays, struck."""
+    update = _recorded(request, update_id)
+    form = RecordForm(
+        request.POST or None,
+        prefix=f"fix{update.pk}",
+        initial={name: getattr(update, name) for name in ("value", "date", "note", "confidence")},
+    )
+    form.fields["date"].help_text = "Default: the date of the value corrected."
+    saved = save_form(
+        form, lambda data: kpi_value_correct(actor=request.member, update=update, **data)
+    )
+    return _changed_or_form(request, update, form, saved, "correct-form", "Correct a value")
+
+
+@member_required
+def value_retract(request, update_id: int):
+    """Retract a value in place, saying why; it stays in the history, struck."""
+    update = _recorded(request, update_id)
+    form = RetractForm(request.POST or None, prefix=f"drop{update.pk}")
+    saved = save_form(
+        form,
+        lambda data: kpi_value_retract(actor=request.member, update=update, reason=data["reason"]),
+    )
+    return _changed_or_form(request, update, form, saved, "retract-form", "Retract a value")
+
+
+def _changed_or_form(request, update: KpiUpdate, form, saved, partial: str, heading: str):
+    """After a correction or retraction: the KPI's history again, its current value,
+    trend and bar and every bar above it, out of band, so the tree moves at once.
+    Otherwise the form, in place (htmx) or on a page of its own."""
+    kpi = update.kpi
+    if saved is not None:
+        if not request.htmx:
+            return redirect(reverse("goal-detail", args=[kpi.goal_id]) + f"#kpi-{kpi.pk}")
+        kpi = selectors.kpi_row(kpi)
+        selectors.kpi_with_history(kpi, request.member.organization.today())
+        context = {
+            "kpi": kpi,
+            "chain": goal_selectors.chain_goals(kpi.goal),
+            "on_goal_page": (request.htmx.current_url_abs_path or "").startswith("/goals/"),
+        }
+        response = render(request, "kpis/history.html#changed", context)
+        return reswap(retarget(response, f"#history-{kpi.pk}"), "outerHTML")
+    status = 400 if form.errors else 200
+    context = {"update": update, "kpi": kpi, "form": form}
+    if request.htmx:
+        return render(request, f"kpis/history.html#{partial}", context, status=status)
+    return form_page(
+        request,
+        form,
+        heading=f"{heading}: {update.value:g} {kpi.unit} of {update.date:%Y-%m-%d}",
+        action=request.path,
         goal=kpi.goal,
         cycle=kpi.goal.cycle,
     )

@@ -29,6 +29,11 @@ def can_record_update(member, kpi) -> bool:
 
 
 @register.filter
+def can_correct_update(member, update) -> bool:
+    return permissions.can_correct_update(member, update)
+
+
+@register.filter
 def can_manage_org(member) -> bool:
     return permissions.can_manage_org(member)
 

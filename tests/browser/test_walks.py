@@ -209,3 +209,50 @@ def test_decreasing_kpi_with_target_above_baseline_shows_the_message_and_creates
     snap("error")
     assert Kpi.objects.count() == count
     assert re.search(rf"/goals/{goal.pk}/$", page.url)
+
+
+def test_member_corrects_a_mistyped_value_on_my_work_and_retracts_one_on_the_goal_page(
+    demo, login, page, live_server, snap
+):
+    kpi = Kpi.objects.select_related("goal__parent__parent").get(
+        name="Average ticket resolution time"
+    )
+    latest = KpiUpdate.objects.filter(kpi=kpi).latest("date", "created_at")
+    login("sam")
+    page.get_by_role("link", name="My work").click()
+    page.evaluate("window.__sameDocument = true")
+    row = page.locator(f"#kpi-row-{kpi.pk}")
+    row.locator("summary", has_text="History").click()
+    entry = page.locator(f"#update-{latest.pk}")
+    entry.get_by_role("link", name="Correct").click()
+    entry = page.locator(f"#update-{latest.pk}")
+    entry.get_by_label("Value").fill("4")
+    entry.get_by_label("Note").fill("Typed 4.3 instead of 4")
+    snap("correcting")
+    entry.get_by_role("button", name="Save the correction").click()
+
+    struck = page.locator(f"#update-{latest.pk}")
+    expect(struck).to_have_class(re.compile("struck"))
+    expect(struck.locator("del")).to_have_text("4.3")
+    expect(struck).to_contain_text("Corrected to 4 by")
+    expect(row.locator(".current .value")).to_have_text("4")
+    expect(page.locator(f".bar-kpi-{kpi.pk} progress").first).to_have_attribute(
+        "aria-valuenow", "100.0"
+    )
+    assert page.evaluate("window.__sameDocument") is True
+    snap("corrected")
+    assert Kpi.objects.get(pk=kpi.pk).current == 4
+
+    page.on("dialog", lambda dialog: dialog.accept())  # "Retract …? It stays in the history"
+    page.goto(f"{live_server.url}/goals/{kpi.goal_id}/")
+    correction = KpiUpdate.objects.get(replaces=latest)
+    entry = page.locator(f"#update-{correction.pk}")
+    entry.get_by_role("link", name="Retract").click()
+    entry = page.locator(f"#update-{correction.pk}")
+    entry.get_by_label("Why").fill("Measured on the wrong queue")
+    entry.get_by_role("button", name="Retract the value").click()
+    expect(page.locator(f"#update-{correction.pk}")).to_contain_text("Retracted by")
+    expect(page.locator(f"#update-{latest.pk}")).to_have_class(re.compile("struck"))
+    snap("retracted")
+    previous = KpiUpdate.objects.live().filter(kpi=kpi).latest("date", "created_at")
+    assert Kpi.objects.get(pk=kpi.pk).current == previous.value
