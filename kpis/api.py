@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from core.errors import refuse_unless
 from goals.models import Goal
 from org.permissions import can_correct_update, can_place_kpi, can_record_update
 
+from . import idempotency
 from .models import Kpi, KpiUpdate
 from .selectors import KPI_CHAIN, goal_tree
 from .serializers import (
@@ -96,7 +98,16 @@ class KpiViewSet(OrgViewSet):
     @extend_schema(
         methods=["POST"],
         request=KpiUpdateSerializer,
-        responses={201: KpiUpdateSerializer},
+        responses={201: KpiUpdateSerializer, 409: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Retry safely: the same key within 24 hours replays the first "
+                "answer and records nothing; the same key with another body is a 409.",
+            )
+        ],
         summary="Record a value",
         examples=[
             OpenApiExample(
@@ -121,18 +132,22 @@ class KpiViewSet(OrgViewSet):
         refuse_unless(
             can_record_update(request.member, kpi), "You may not record values on this KPI."
         )
-        serializer = KpiUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        update = kpi_record_value(
-            actor=request.member,
-            kpi=kpi,
-            value=data["value"],
-            date=data.get("date"),
-            note=data.get("note", ""),
-            confidence=data.get("confidence", ""),
-        )
-        return Response(KpiUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+        def record() -> Response:
+            serializer = KpiUpdateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            update = kpi_record_value(
+                actor=request.member,
+                kpi=kpi,
+                value=data["value"],
+                date=data.get("date"),
+                note=data.get("note", ""),
+                confidence=data.get("confidence", ""),
+            )
+            return Response(KpiUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+        return idempotency.once(request, f"kpis/{kpi.pk}/updates", record)
 
     def recorded(self, update_id) -> KpiUpdate:
         """One value of this KPI's history (404 otherwise), for correcting or retracting."""

@@ -158,3 +158,23 @@ class CheckinReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.period}"
+
+
+class IdempotencyKey(models.Model):
+    """A caller's `Idempotency-Key` on a recording request, with the response it got:
+    the same key again within a day replays that response and records nothing."""
+
+    member = models.ForeignKey("org.Member", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of what was asked.")
+    status = models.PositiveSmallIntegerField(null=True)
+    body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "key"], name="one_idempotency_key_each"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.key}"

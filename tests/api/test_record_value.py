@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 
 from kpis.models import KpiUpdate
 
@@ -215,3 +216,90 @@ def test_a_value_of_another_kpi_or_organization_is_not_found(acme, tree, recorde
         assert client_for(outsider).post(mine, {"value": 1}, format="json").status_code == 404
         huge = f"{API}/kpis/{tree.individual_kpi.pk}/updates/{10**20}/retract/"
         assert client_for(acme.leader).post(huge, {"reason": "x"}, format="json").status_code == 404
+
+
+# ---------------------------------------------------------------- Idempotency-Key (SPEC §8.1)
+
+
+def post_value(client, kpi, body: dict, key: str | None = None):
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return client.post(f"{API}/kpis/{kpi.pk}/updates/", body, format="json", headers=headers)
+
+
+@pytest.fixture
+def sum_kpi(acme, tree):
+    response = client_for(acme.leader).post(
+        f"{API}/kpis/",
+        {"goal": tree.individual.pk, "name": "Tickets closed", "unit": "tickets",
+         "aggregation": "sum", "baseline": 0, "target": 100, "owner": acme.member.pk},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    return type(tree.individual_kpi).objects.get(pk=response.json()["id"])
+
+
+def test_a_retried_post_records_once_and_answers_as_the_first_time(acme, tree, sum_kpi):
+    client = client_for(acme.member)
+    first = post_value(client, sum_kpi, {"value": 10}, key="nightly-2027-03-15")
+    retry = post_value(client, sum_kpi, {"value": 10}, key="nightly-2027-03-15")
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert KpiUpdate.objects.filter(kpi=sum_kpi).count() == 1
+    assert client.get(f"{API}/kpis/{sum_kpi.pk}/").json()["current"] == 10  # not 20
+
+
+def test_the_same_key_with_another_body_is_a_409_and_records_nothing(acme, tree, sum_kpi):
+    client = client_for(acme.member)
+    post_value(client, sum_kpi, {"value": 10}, key="k-1")
+    with unchanged():
+        response = post_value(client, sum_kpi, {"value": 11}, key="k-1")
+    assert response.status_code == 409
+    assert "another request" in response.json()["idempotency_key"][0]
+
+
+def test_other_keys_no_key_or_another_caller_record_again(acme, tree, sum_kpi):
+    member, leader = client_for(acme.member), client_for(acme.leader)
+    post_value(member, sum_kpi, {"value": 1}, key="a")
+    post_value(member, sum_kpi, {"value": 1}, key="b")
+    post_value(member, sum_kpi, {"value": 1})
+    post_value(member, sum_kpi, {"value": 1})
+    post_value(leader, sum_kpi, {"value": 1}, key="a")  # keys are each caller's own
+    assert KpiUpdate.objects.filter(kpi=sum_kpi).count() == 5
+
+
+def test_a_key_is_kept_for_a_day(acme, tree, sum_kpi):
+    client = client_for(acme.member)
+    post_value(client, sum_kpi, {"value": 1}, key="daily")
+    with time_machine.travel(dt.datetime(2027, 3, 16, 11, 59, tzinfo=dt.UTC)):
+        post_value(client, sum_kpi, {"value": 1}, key="daily")
+    assert KpiUpdate.objects.filter(kpi=sum_kpi).count() == 1
+    with time_machine.travel(dt.datetime(2027, 3, 16, 12, 1, tzinfo=dt.UTC)):
+        post_value(client, sum_kpi, {"value": 1}, key="daily")
+    assert KpiUpdate.objects.filter(kpi=sum_kpi).count() == 2
+
+
+def test_a_refused_request_keeps_nothing_so_a_fixed_one_may_reuse_its_key(acme, tree, sum_kpi):
+    client = client_for(acme.member)
+    assert post_value(client, sum_kpi, {"value": "ten"}, key="k").status_code == 400
+    assert post_value(client, sum_kpi, {"value": 10}, key="k").status_code == 201
+    assert KpiUpdate.objects.filter(kpi=sum_kpi).count() == 1
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "line\nbreak"])
+def test_an_unusable_key_is_a_400(acme, tree, sum_kpi, key):
+    with unchanged():
+        response = post_value(client_for(acme.member), sum_kpi, {"value": 1}, key=key)
+    assert_field_errors(response, "idempotency_key")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_with_one_key_at_once_record_one_value(acme, tree, together, require_postgres):
+    kpi = tree.individual_kpi
+    clients = [client_for(acme.member), client_for(acme.member)]
+    responses = together(
+        [lambda c=c: post_value(c, kpi, {"value": 5}, key="at-once") for c in clients]
+    )
+    assert sorted(r.status_code for r in responses) == [201, 201]
+    assert responses[0].json() == responses[1].json()
+    assert KpiUpdate.objects.filter(kpi=kpi).count() == 1
