@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from goals.models import Cadence, Cycle, Goal, Health, Level
-from kpis.models import KPI_FIELDS, Aggregation, Direction, Kpi
+from kpis.models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState
 from kpis.rollup import cycle_rollup
 from org.models import Department, Member, Organization, Role
 
@@ -258,6 +258,7 @@ def _kpis(org: Organization, cycle: Cycle, goals: list[Goal]) -> list[tuple]:
                     g.owner_id,
                     cycle.start,
                     cycle.end,
+                    KpiState.ACTIVE,
                     None,
                     0.0,
                     Health.NOT_STARTED,

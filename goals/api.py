@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -24,6 +25,7 @@ from .services import (
     cycle_create,
     cycle_update,
     goal_create,
+    goal_delete,
     goal_update,
     may_weigh,
 )
@@ -100,6 +102,7 @@ class GoalViewSet(OrgViewSet):
 
     queryset = Goal.objects.order_by("id")
     serializer_class = GoalSerializer
+    http_method_names = [*OrgViewSet.http_method_names, "delete"]
 
     def get_queryset(self):
         goals = super().get_queryset()
@@ -147,6 +150,17 @@ class GoalViewSet(OrgViewSet):
         refuse_unless(can_move_goal(request.member, goal, placed), "You may not change this goal.")
         refuse_unless(weighs(request.member, data, goal), WEIGHT_REFUSED)
         goal = goal_update(actor=request.member, goal=goal, **self.parsed(GoalSerializer, goal))
+        return Response(self.get_serializer(goal).data)
+
+    @extend_schema(
+        responses={204: None, 200: GoalSerializer},
+        summary="Remove a goal: deleted if nothing hangs on it (204), else cancelled (200)",
+    )
+    def destroy(self, request, pk=None):
+        goal = self.get_object()
+        if goal_delete(actor=request.member, goal=goal):
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        goal.refresh_from_db()
         return Response(self.get_serializer(goal).data)
 
     @extend_schema(

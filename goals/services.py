@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from core.errors import (
     Errors,
@@ -293,6 +294,29 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
     # but what counts as time-bound does: cached warnings are stale.
     cycles_changed({cycle.pk})
     return cycle
+
+
+@transaction.atomic
+def goal_delete(*, actor: Member, goal: Goal) -> bool:
+    """Remove a goal (SPEC §8.1): deleted if nothing hangs on it, else cancelled, so
+    its goals below, KPIs, values and reviews keep their history. True if deleted.
+
+    The database knows what hangs on a goal (every reference to it is protected), so
+    this asks it rather than every app above: the delete is tried in a savepoint and
+    refused by any goal below, KPI, review or review item.
+    """
+    refuse_unless(can_edit_goal(actor, goal), "You may not remove this goal.")
+    parent_id = goal.parent_id
+    rollup.lock_chains([goal.pk])
+    try:
+        with transaction.atomic():
+            Goal.objects.filter(pk=goal.pk).delete()
+    except ProtectedError:
+        goal_update(actor=actor, goal=goal, state=GoalState.CANCELLED)
+        return False
+    rollup.goal_rollup_ancestors(goal_ids=[parent_id], today=actor.organization.today())
+    cycles_changed({goal.cycle_id})
+    return True
 
 
 def validate_cycle(cycle: Cycle) -> None:

@@ -5,6 +5,7 @@ The goal page itself shows KPIs and reviews too, so it lives above them (pages/)
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -24,7 +25,7 @@ from org.permissions import (
 from . import selectors
 from .forms import GoalEditForm, GoalForm
 from .models import Goal
-from .services import goal_create, goal_update
+from .services import goal_create, goal_delete, goal_update
 
 
 def form_page(request, form, *, heading: str, action: str, **context) -> HttpResponse:
@@ -162,6 +163,28 @@ def goal_edit(request, goal_id: int):
         goal=goal,
         cycle=goal.cycle,
     )
+
+
+@require_POST
+@member_required
+def goal_delete_view(request, goal_id: int):
+    """Remove a goal: deleted when nothing hangs on it, else cancelled (the page asked)."""
+    goal = selectors.goal_with_chain(request.member.organization, goal_id)
+    if goal_delete(actor=request.member, goal=goal):
+        messages.success(request, f"“{goal.title}” was deleted.")
+        url = reverse("goal-detail", args=[goal.parent_id]) if goal.parent_id else "/cascade/"
+    else:
+        messages.info(
+            request,
+            f"“{goal.title}” has goals, KPIs or reviews that hang on it, so it was cancelled "
+            "instead: its history stays.",
+        )
+        url = reverse("goal-detail", args=[goal.pk])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Location"] = url
+        return response
+    return redirect(url)
 
 
 @require_POST

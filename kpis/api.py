@@ -18,7 +18,7 @@ from goals.models import Goal
 from org.permissions import can_correct_update, can_place_kpi, can_record_update
 
 from . import idempotency
-from .models import Kpi, KpiUpdate
+from .models import Kpi, KpiState, KpiUpdate
 from .selectors import KPI_CHAIN, goal_tree
 from .serializers import (
     KpiRetractionSerializer,
@@ -55,8 +55,26 @@ class KpiViewSet(OrgViewSet):
         kpis = super().get_queryset()
         if self.action != "list":
             return kpis
-        filters = list_filters(self.request.query_params, ids=("goal",))
+        filters = list_filters(
+            self.request.query_params, ids=("goal",), choices={"state": KpiState.values}
+        )
+        state = filters.pop("state", KpiState.ACTIVE)  # archived KPIs only when asked for
+        kpis = kpis.filter(state=state)
         return kpis.filter(**{f"{name}_id": value for name, value in filters.items()})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("goal", OpenApiTypes.INT, description="Only this goal's KPIs."),
+            OpenApiParameter(
+                "state",
+                OpenApiTypes.STR,
+                enum=KpiState.values,
+                description="active (the default) or archived.",
+            ),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(
         examples=[

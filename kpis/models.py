@@ -18,6 +18,11 @@ class Aggregation(models.TextChoices):
     SUM = "sum", "Sum of values"
 
 
+class KpiState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ARCHIVED = "archived", "Archived"  # out of the roll-up, reminders and lists; history kept
+
+
 class Confidence(models.TextChoices):
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
@@ -38,6 +43,7 @@ KPI_FIELDS = (
     "owner",
     "start",
     "due",
+    "state",
 )
 
 
@@ -60,6 +66,7 @@ class Kpi(Tracked):
     owner = models.ForeignKey("org.Member", on_delete=models.PROTECT, related_name="kpis")
     current = models.FloatField(null=True, blank=True)
     last_update_on = models.DateField(null=True, blank=True, help_text="Date of the latest value.")
+    state = models.CharField(max_length=16, choices=KpiState.choices, default=KpiState.ACTIVE)
 
     class Meta(Tracked.Meta):
         ordering = ["id"]

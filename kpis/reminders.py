@@ -20,7 +20,7 @@ from goals.periods import Period, period_containing
 from org.models import Member, Notification, Organization
 from org.selectors import each_organization
 
-from .models import CheckinReminder, Kpi, KpiUpdate
+from .models import CheckinReminder, Kpi, KpiState, KpiUpdate
 
 WINDOW_DAYS = 7  # remind from the period's last day − 7 (inclusive) to its end
 
@@ -54,6 +54,7 @@ def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
             continue
         kpis = (
             Kpi.objects.filter(
+                state=KpiState.ACTIVE,
                 goal__cycle__in=cadence_cycles,
                 goal__state=GoalState.ACTIVE,
                 start__lte=day,

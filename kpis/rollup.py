@@ -25,13 +25,13 @@ from goals import rollup as goal_rollup
 from goals.cache import cycles_changed
 from goals.models import Cycle, Goal
 
-from .models import Aggregation, Kpi, KpiUpdate
+from .models import Aggregation, Kpi, KpiState, KpiUpdate
 
 
 def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     """Annotate each goal with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
     progress) of its KPIs."""
-    kpis = Kpi.objects.filter(goal=OuterRef("pk")).order_by().values("goal")
+    kpis = Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE).order_by().values("goal")
     return goals.annotate(
         own_weight=Subquery(kpis.annotate(s=Sum("weight")).values("s")),
         own_weighted=Subquery(kpis.annotate(s=Sum(F("weight") * F("progress"))).values("s")),
@@ -105,26 +105,27 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     values = _kpi_values(cycle, kpis)
     own: dict[int, list[tuple[float, float]]] = defaultdict(list)
     changed_kpis = []
-    for pk, goal_id, aggregation, baseline, target, weight, start, due, *old in kpis.values_list(
-        "id",
-        "goal_id",
-        "aggregation",
-        "baseline",
-        "target",
-        "weight",
-        "start",
-        "due",
-        "current",
-        "progress",
-        "health",
-        "last_update_on",
-    ):
+    columns = ("id", "goal_id", "state", "aggregation", "baseline", "target", "weight")
+    stored = ("start", "due", "current", "progress", "health", "last_update_on")
+    for (
+        pk,
+        goal_id,
+        state,
+        aggregation,
+        baseline,
+        target,
+        weight,
+        start,
+        due,
+        *old,
+    ) in kpis.values_list(*columns, *stored):
         latest, total, last_date = values.get(pk, (None, None, None))
         new = kpi_state(aggregation, latest, total, baseline, target, start, due, today)
         new += (last_date,)
         if tuple(old) != new:
             changed_kpis.append((pk, *new))
-        own[goal_id].append((weight, new[1]))
+        if state == KpiState.ACTIVE:  # an archived KPI keeps its numbers, but counts no more
+            own[goal_id].append((weight, new[1]))
     changed_goals = goal_rollup.tree_recompute(goals, own, today)
 
     bulk_write(Kpi, ["current", "progress", "health", "last_update_on"], changed_kpis)

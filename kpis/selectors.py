@@ -19,7 +19,7 @@ from goals.selectors import CHAIN_RELATED, aligned_counts, current_period
 from org.models import Member, Organization
 
 from .charts import trend_chart
-from .models import Kpi, KpiUpdate
+from .models import Kpi, KpiState, KpiUpdate
 from .smart import failing_smart_filter, smart_failures, with_change
 
 KPI_CHAIN = ("goal__cycle", "goal__owner", *(f"goal__{name}" for name in CHAIN_RELATED))
@@ -40,7 +40,7 @@ def with_last_update(kpis: QuerySet[Kpi]) -> QuerySet[Kpi]:
 def with_kpi_count(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     """How many KPIs each goal has (one indexed count per row)."""
     kpis = (
-        Kpi.objects.filter(goal=OuterRef("pk"))
+        Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE)
         .order_by()
         .values("goal")
         .annotate(n=Count("id"))
@@ -81,7 +81,7 @@ def my_kpis(member: Member, cycle: Cycle) -> list[Kpi]:
     own_goal_ids = list(Goal.objects.filter(owner=member, cycle=cycle).values_list("id", flat=True))
     return list(
         with_last_update(
-            Kpi.objects.filter(goal__cycle=cycle)
+            Kpi.objects.filter(goal__cycle=cycle, state=KpiState.ACTIVE)
             .filter(Q(owner=member) | Q(goal_id__in=own_goal_ids))
             .exclude(goal__state=GoalState.CANCELLED)
             .select_related("owner__user", *KPI_CHAIN)
@@ -141,7 +141,7 @@ def goals_lacking_values(goal_ids: list[int], period: Period) -> set[int]:
         kpi=OuterRef("pk"), date__range=(period.start, period.end)
     )
     return set(
-        Kpi.objects.filter(goal__in=goal_ids)
+        Kpi.objects.filter(goal__in=goal_ids, state=KpiState.ACTIVE)
         .exclude(Exists(valued))
         .values_list("goal_id", flat=True)
     )
@@ -150,7 +150,7 @@ def goals_lacking_values(goal_ids: list[int], period: Period) -> set[int]:
 def kpis_of_goals(goals: list[Goal]) -> list[Kpi]:
     """The KPIs of these goals, with owner and goal, goal by goal."""
     return list(
-        Kpi.objects.filter(goal__in=[goal.pk for goal in goals])
+        Kpi.objects.filter(goal__in=[goal.pk for goal in goals], state=KpiState.ACTIVE)
         .select_related("owner__user", "goal")
         .order_by("goal_id", "id")
     )
@@ -170,7 +170,7 @@ def goal_tree(goal: Goal) -> Goal:
     for node in nodes.values():
         if node.pk != goal.pk:
             nodes[node.parent_id].tree_children.append(node)
-    for kpi in Kpi.objects.filter(goal_id__in=nodes).order_by("id"):
+    for kpi in Kpi.objects.filter(goal_id__in=nodes, state=KpiState.ACTIVE).order_by("id"):
         nodes[kpi.goal_id].tree_kpis.append(kpi)
     return goal
 
@@ -214,11 +214,15 @@ def cycle_warnings(cycle: Cycle) -> Warnings:
     warnings = Warnings(objective_count=active_objectives, period=period)
     warnings.too_few = active_objectives < 3
     warnings.too_many = active_objectives > 5
-    no_kpis = Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE, kpis__isnull=True)
+    no_kpis = Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE).exclude(
+        Exists(Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE))
+    )
     warnings.goals_without_kpis_count = no_kpis.count()
     warnings.goals_without_kpis = list(no_kpis.order_by("id")[:SHOWN])
 
-    active_kpis = Kpi.objects.filter(goal__cycle=cycle, goal__state=GoalState.ACTIVE)
+    active_kpis = Kpi.objects.filter(
+        goal__cycle=cycle, goal__state=GoalState.ACTIVE, state=KpiState.ACTIVE
+    )
     failing = with_change(active_kpis).filter(failing_smart_filter())
     warnings.kpis_failing_smart_count = failing.count()
     warnings.kpis_failing_smart = list(

@@ -24,15 +24,19 @@ from goals.services import check_dates
 from org.models import Member
 from org.permissions import can_correct_update, can_edit_goal, can_place_kpi, can_record_update
 
-from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi, KpiUpdate
+from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi, KpiState, KpiUpdate
 from .rollup import kpi_rollup
 from .tasks import notify_kpi_health
 
 
-def _validate_kpi(kpi: Kpi) -> None:
+def _validate_kpi(kpi: Kpi, *, new: bool = False) -> None:
     """SPEC §1 rule 4: name and unit, a target on the right side of the baseline,
-    a positive weight, dates inside the cycle."""
+    a positive weight, dates inside the cycle; a new KPI is active."""
     errors = Errors()
+    if kpi.state not in KpiState.values:
+        errors.add("state", "Must be active or archived.")
+    elif new and kpi.state != KpiState.ACTIVE:
+        errors.add("state", "A new KPI starts active: archive it once it exists.")
     check_same_organization(errors, kpi.organization_id, goal=kpi.goal, owner=kpi.owner)
     errors.raise_if_any()
     check_text(errors, "name", kpi.name, required="A name is required.")
@@ -80,7 +84,9 @@ def kpi_create(
     owner: Member | None = None,
     start: dt.date | None = None,
     due: dt.date | None = None,
+    state: str = KpiState.ACTIVE,
 ) -> Kpi:
+    """A new KPI on a goal, active (it may be archived once it exists)."""
     if goal.organization_id != actor.organization_id:
         raise ValidationError({"goal": ["Not found in your organization."]})
     refuse_unless(can_edit_goal(actor, goal), "You may not add KPIs to this goal.")
@@ -98,9 +104,10 @@ def kpi_create(
         owner=owner or actor,
         start=start or goal.start,
         due=due or goal.due,
+        state=state,
     )
     lock_chains([goal.pk])
-    _validate_kpi(kpi)
+    _validate_kpi(kpi, new=True)
     kpi.save()
     kpi_rollup(kpi_ids=[kpi.pk], today=actor.organization.today())
     kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])

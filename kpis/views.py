@@ -3,7 +3,7 @@ record a value in place (My work, and wherever a KPI row shows)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -13,7 +13,7 @@ from core.errors import refuse_unless
 from core.forms import save_form
 from core.numbers import display
 from goals import selectors as goal_selectors
-from goals.views import add_in_place, form_page
+from goals.views import add_in_place, back_to_goal, form_page
 from org.decorators import member_required
 from org.permissions import can_correct_update, can_edit_goal, can_edit_kpi, can_record_update
 
@@ -99,6 +99,21 @@ def kpi_edit_view(request, kpi_id: int):
         goal=kpi.goal,
         cycle=kpi.goal.cycle,
     )
+
+
+@require_POST
+@member_required
+def kpi_archive(request, kpi_id: int):
+    """Archive a KPI (out of the roll-up, reminders and lists; its history stays) or
+    restore it: `state` is archived or active. The page asked before archiving."""
+    kpi = selectors.kpi_for_write(request.member.organization, kpi_id)
+    refuse_unless(can_edit_kpi(request.member, kpi), "You may not change this KPI.")
+    try:
+        kpi_edit(actor=request.member, kpi=kpi, state=request.POST.get("state", ""))
+    except ValidationError as exc:
+        context = {"nav": "cascade", "goal": kpi.goal, "errors": exc.message_dict}
+        return render(request, "goals/goal_error.html", context, status=400)
+    return back_to_goal(request, kpi.goal)
 
 
 @member_required

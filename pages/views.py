@@ -11,6 +11,7 @@ from goals import selectors as goals
 from goals.models import Goal, Health
 from kpis import selectors as kpis
 from kpis.forms import CONFIDENCES, RecordForm
+from kpis.models import KpiState
 from kpis.smart import with_smart
 from org import selectors as org
 from org.decorators import member_required
@@ -79,12 +80,14 @@ def cascade_children(request, goal_id: int):
 def goal_detail(request, goal_id: int):
     goal = goals.goal_with_chain(request.member.organization, goal_id)
     today = request.member.organization.today()
+    all_kpis = with_smart(kpis.kpis_with_history(goal, today))
     context = {
         "nav": "cascade",
         "goal": goal,
         "cycle": goal.cycle,
         "chain": goals.line_of_sight(goal)[:-1],
-        "kpis": with_smart(kpis.kpis_with_history(goal, today)),
+        "kpis": [kpi for kpi in all_kpis if kpi.state == KpiState.ACTIVE],
+        "archived_kpis": [kpi for kpi in all_kpis if kpi.state != KpiState.ACTIVE],
         "children": list(kpis.with_kpi_count(goals.children_of(goal))),
         "past_reviews": reviews.past_reviews_of_goal(goal),
     }

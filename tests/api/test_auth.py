@@ -225,7 +225,8 @@ def test_openapi_schema(acme):
         assert path in schema["paths"], path
     for path, operations in schema["paths"].items():
         assert "put" not in operations, path
-        assert "delete" not in operations, path
+        # SPEC §8.1: a goal may be removed; nothing else is ever deleted
+        assert ("delete" in operations) == (path == "/api/v1/goals/{id}/"), path
 
 
 def test_openapi_schema_default_format(acme):

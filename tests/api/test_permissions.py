@@ -944,6 +944,7 @@ def test_kpi_history_lists_only_that_kpi(acme, places, globex):
 
 @pytest.mark.parametrize("method", ["put", "delete"])
 def test_put_and_delete_are_405(acme, places, method):
+    """Only goals may be removed (DELETE goals/ID/, SPEC §8.1), tested apart."""
     kpi = places.individual_kpi
     urls = [
         f"{API}/members/",
@@ -953,7 +954,7 @@ def test_put_and_delete_are_405(acme, places, method):
         f"{API}/cycles/",
         f"{API}/cycles/{acme.cycle.pk}/",
         f"{API}/goals/",
-        f"{API}/goals/{places.individual.pk}/",
+        *([f"{API}/goals/{places.individual.pk}/"] if method == "put" else []),
         f"{API}/goals/{places.individual.pk}/tree/",
         f"{API}/goals/{places.individual.pk}/alignment/",
         f"{API}/kpis/",
