@@ -7,12 +7,11 @@ from django.urls import include, path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from goals.api import CycleViewSet, GoalViewSet
 from kpis.api import GoalTreeViewSet, KpiViewSet
-from org.api import DepartmentViewSet, MemberViewSet, MeView, NotificationViewSet
+from org.api import DepartmentViewSet, MemberViewSet, MeView, NotificationViewSet, TokenView
 from reviews.api import ReviewViewSet
 
 # Swagger UI styles itself inline; scripts stay nonce-only, as everywhere.
@@ -33,7 +32,7 @@ tree_router = SimpleRouter()
 tree_router.register("goals", GoalTreeViewSet, basename="goal")
 
 urlpatterns = [
-    path("v1/auth/token/", ObtainAuthToken.as_view(), name="api-token"),
+    path("v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("v1/me/", MeView.as_view(), name="api-me"),
     path("v1/", include(tree_router.urls)),
     path("v1/", include(router.urls)),

@@ -101,6 +101,19 @@ def list_filters(params, *, ids=(), choices: Mapping[str, list[str]] | None = No
     return found
 
 
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A related row's id: an integer an id column can hold (an infinity, a fraction or
+    1e400 is a 400 on the field, never a database error)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, float) and not (data.is_integer() and abs(data) < 2**63):
+            self.fail("incorrect_type", data_type="number")
+        try:
+            return super().to_internal_value(data)
+        except OverflowError:
+            self.fail("does_not_exist", pk_value=data)
+
+
 class OrgSerializer(serializers.ModelSerializer):
     """A serializer of one organization's rows (`organization=`, given by OrgViewSet).
 
@@ -109,6 +122,7 @@ class OrgSerializer(serializers.ModelSerializer):
     never a leak."""
 
     scoped_fields: tuple[str, ...] = ()
+    serializer_related_field = IdField
 
     def __init__(self, *args, organization=None, **kwargs):
         super().__init__(*args, **kwargs)

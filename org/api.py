@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api import OrgViewSet
@@ -28,6 +30,15 @@ from .services import (
     member_update,
     notification_mark_read,
 )
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token (`Authorization: Token <key>`)."""
+
+    # DRF's token view, reading bodies as the rest of the API does (JSON nested too
+    # deep for Python is a 400, not a server error).
+
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
 
 class MeView(APIView):
