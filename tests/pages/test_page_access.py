@@ -395,6 +395,18 @@ def test_the_weight_in_a_goal_is_offered_only_to_who_may_edit_that_goal(client, 
     assert parse(client.get(url, headers=HTMX)).find(id="id_weight") is not None
 
 
+@pytest.mark.parametrize("weight", ["100.5", "1e308"])
+def test_a_goal_weight_above_100_is_refused_next_to_the_weight(client, acme, tree, weight):
+    client.force_login(acme.leader.user)
+    before = snapshot()
+    response = client.post(
+        f"/goals/{tree.department.pk}/edit/", edit_data(tree.department, weight=weight)
+    )
+    assert response.status_code == 400
+    assert "at most 100" in field_errors(parse(response), "id_weight")
+    assert snapshot() == before
+
+
 def test_a_goal_title_with_a_line_break_is_refused_next_to_the_title(client, acme, tree):
     client.force_login(acme.leader.user)
     before = snapshot()
