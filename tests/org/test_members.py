@@ -45,10 +45,11 @@ def test_with_a_second_admin_the_first_may_step_down(acme):
 @pytest.mark.django_db(transaction=True)
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(acme, together, require_postgres):
     member_update(actor=acme.admin, member=acme.leader, role="admin")
-    first, second = Member.objects.get(pk=acme.admin.pk), Member.objects.get(pk=acme.leader.pk)
+    first, second = acme.admin.pk, acme.leader.pk
 
-    def demote(actor, member):
-        def call():
+    def demote(actor_pk, member_pk):
+        def call():  # each request reads its own rows, as two web requests would
+            actor, member = Member.objects.get(pk=actor_pk), Member.objects.get(pk=member_pk)
             try:
                 member_update(actor=actor, member=member, role="member")
             except ValidationError:
