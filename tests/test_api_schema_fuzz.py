@@ -1,6 +1,12 @@
 """Schemathesis drives every API operation with generated input against a live
 server: no input may cause a server error, and every response must match the
-OpenAPI schema we publish (status code, content type, body)."""
+OpenAPI schema we publish (status code, content type, body).
+
+Besides what it generates, every operation is sent, as explicit examples, the shapes
+that once caused server errors (SPEC §8.1): JSON nested 100,000 deep, NUL bytes in the
+query and the body, numbers of 1e308 and -1e400, and 20-digit ids, in the path, the
+query and every body field. Bodies go to a real object of the caller's organization,
+so they reach validation rather than stopping at a 404."""
 
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 EXAMPLES = int(os.getenv("SCHEMATHESIS_EXAMPLES", "15"))
+HUGE_ID = 10**20
+REAL = "real"  # a path parameter the test replaces with a real id of the caller's
 
 
 def published_schema() -> dict:
@@ -29,7 +37,42 @@ def published_schema() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
 
 
-schema = schemathesis.openapi.from_dict(published_schema())
+SCHEMA = published_schema()
+schema = schemathesis.openapi.from_dict(SCHEMA)
+
+
+def hostile_bodies(fields: list[str]) -> list[bytes]:
+    """Raw JSON bodies: nested too deep, and every field a hostile number, a 20-digit
+    id or a text with a NUL byte."""
+    values = ("1e308", "-1e400", "1.7976931348623157e308", str(HUGE_ID), '"a\\u0000b"')
+    bodies = [b"[" * 100_000 + b"]" * 100_000]
+    for value in values:
+        bodies.append(("{" + ", ".join(f'"{name}": {value}' for name in fields) + "}").encode())
+    return bodies
+
+
+@schema.hook
+def before_add_examples(context, examples):
+    """Add the hostile shapes to the operation's explicit examples."""
+    operation = context.operation
+    path_names = [p.name for p in operation.path_parameters]
+    query_names = [p.name for p in operation.query] or ["x"]
+    huge = {name: HUGE_ID for name in path_names}
+    examples.append(operation.Case(path_parameters=huge, query=dict.fromkeys(query_names, "a\0b")))
+    for number in ("1e308", "-1e400", str(HUGE_ID)):
+        examples.append(
+            operation.Case(path_parameters=huge, query=dict.fromkeys(query_names, number))
+        )
+    json_bodies = [body for body in operation.body if body.media_type == "application/json"]
+    if not json_bodies:
+        return
+    declared = SCHEMA["components"]["schemas"].get(json_bodies[0].resource_name, {})
+    fields = list(declared.get("properties", {})) or ["value"]
+    for raw in hostile_bodies(fields):
+        for path in (huge, dict.fromkeys(path_names, REAL)):
+            examples.append(
+                operation.Case(path_parameters=path, body=raw, media_type="application/json")
+            )
 
 
 @pytest.fixture
@@ -41,9 +84,44 @@ def token(live_server, transactional_db):
     return key.key
 
 
+@pytest.fixture
+def real_ids(token):
+    """For each path, the id of one of ada's objects for each path parameter: a KPI
+    with a value, that value, a review with an item and an action, and so on."""
+    from goals.models import Goal
+    from kpis.models import KpiUpdate
+    from org.models import Member
+    from reviews.models import ActionItem, Review
+
+    ada = Member.objects.get(user__username="ada")
+    update = KpiUpdate.objects.filter(kpi__goal__organization=ada.organization).first()
+    review = Review.objects.filter(organization=ada.organization).first()
+    action = ActionItem.objects.filter(review=review).first()
+    item = review.items.first() if review else None
+    note = ada.notifications.first()
+    return {
+        "cycles": {"id": ada.organization.cycles.first().pk},
+        "departments": {"id": ada.organization.departments.first().pk},
+        "goals": {"id": Goal.objects.filter(organization=ada.organization).first().pk},
+        "kpis": {"id": update.kpi_id, "update_id": update.pk},
+        "members": {"id": ada.pk},
+        "notifications": {"id": note.pk if note else HUGE_ID},
+        "reviews": {
+            "id": review.pk if review else HUGE_ID,
+            "action_id": action.pk if action else HUGE_ID,
+            "item_id": item.pk if item else HUGE_ID,
+        },
+    }
+
+
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_input_causes_a_server_error_and_responses_match_the_schema(case, live_server, token):
+def test_no_input_causes_a_server_error_and_responses_match_the_schema(
+    case, live_server, token, real_ids
+):
+    if REAL in (case.path_parameters or {}).values():
+        resource = case.operation.path.split("/")[3]
+        case.path_parameters = dict(real_ids[resource])
     response = case.call(base_url=live_server.url, headers={"Authorization": f"Token {token}"})
     case.validate_response(
         response,
