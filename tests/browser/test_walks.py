@@ -236,6 +236,7 @@ def test_member_corrects_a_mistyped_value_on_my_work_and_retracts_one_on_the_goa
     expect(struck.locator("del")).to_have_text("4.3")
     expect(struck).to_contain_text("Corrected to 4 by")
     expect(row.locator(".current .value")).to_have_text("4")
+    expect(row.locator(f"#kpi-last-{kpi.pk}")).to_contain_text("Typed 4.3 instead of 4")
     expect(page.locator(f".bar-kpi-{kpi.pk} progress").first).to_have_attribute(
         "aria-valuenow", "100.0"
     )

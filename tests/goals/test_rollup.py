@@ -136,5 +136,3 @@ def test_cycle_rollup_moves_health_with_the_calendar(acme, tree):
     assert Goal.objects.get(pk=tree.department.pk).health == "on_track"
     cycle_rollup(acme.cycle, today=dt.date(2027, 7, 1))
     assert Goal.objects.get(pk=tree.department.pk).health == "off_track"
-
-

@@ -29,18 +29,22 @@ CASES = [
 
 def test_failing_filter_matches_kpi_smart_for_every_case(acme):
     strategic = GoalFactory(cycle=acme.cycle, level="strategic")
-    goal = GoalFactory(cycle=acme.cycle, level="department", parent=strategic,
-                       department=acme.support)
+    goal = GoalFactory(
+        cycle=acme.cycle, level="department", parent=strategic, department=acme.support
+    )
     kpis = [KpiFactory(goal=goal, owner=acme.manager, **case) for case in CASES]
     # a KPI whose dates lie outside its cycle (as after the cycle was shortened)
     short = KpiFactory(goal=goal, owner=acme.manager, name="Visits per day")
     Kpi.objects.filter(pk=short.pk).update(due=dt.date(2028, 1, 31))
     kpis.append(short)
 
-    expected = {kpi.pk for kpi in Kpi.objects.select_related(
-        "goal__cycle", "goal__parent__parent__parent") if not all(
-        v["ok"] for v in kpi_smart(kpi).values())}
-    found = set(with_change(Kpi.objects.all()).filter(failing_smart_filter())
-                .values_list("id", flat=True))
+    expected = {
+        kpi.pk
+        for kpi in Kpi.objects.select_related("goal__cycle", "goal__parent__parent__parent")
+        if not all(v["ok"] for v in kpi_smart(kpi).values())
+    }
+    found = set(
+        with_change(Kpi.objects.all()).filter(failing_smart_filter()).values_list("id", flat=True)
+    )
     assert found == expected
     assert short.pk in found and kpis[0].pk in found and kpis[2].pk not in found

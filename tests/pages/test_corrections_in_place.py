@@ -125,3 +125,16 @@ def test_my_work_loads_a_kpis_history_in_place(client, acme, tree, five):
     assert f"/kpis/{tree.individual_kpi.pk}/history/" in client.get("/my/").content.decode()
     response = client.get(f"/kpis/{tree.individual_kpi.pk}/history/", headers=HTMX)
     assert parse(response).find(id=f"update-{five.pk}") is not None
+
+
+def test_correcting_on_my_work_updates_the_rows_latest_note_too(client, acme, tree, five):
+    client.force_login(acme.member.user)
+    my_work = HTMX | {"HX-Current-URL": "http://testserver/my/"}
+    response = client.post(
+        f"/values/{five.pk}/correct/",
+        {f"fix{five.pk}-value": "4.5", f"fix{five.pk}-note": "Counted twice"},
+        headers=my_work,
+    )
+    last = parse(response).find(id=f"kpi-last-{tree.individual_kpi.pk}")
+    assert last is not None and "Counted twice" in last.text
+    assert f'id="chart-{tree.individual_kpi.pk}"' not in response.content.decode()
