@@ -11,7 +11,14 @@ from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from goals.api import CycleViewSet, GoalViewSet
 from kpis.api import GoalTreeViewSet, KpiViewSet
-from org.api import DepartmentViewSet, MemberViewSet, MeView, NotificationViewSet, TokenView
+from org.api import (
+    DepartmentViewSet,
+    MemberViewSet,
+    MeView,
+    NotificationViewSet,
+    ServiceTokenViewSet,
+    TokenView,
+)
 from reviews.api import ReviewViewSet
 
 # Swagger UI styles itself inline; scripts stay nonce-only, as everywhere.
@@ -27,6 +34,7 @@ router.register("goals", GoalViewSet, basename="goal")
 router.register("kpis", KpiViewSet, basename="kpi")
 router.register("reviews", ReviewViewSet, basename="review")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("tokens", ServiceTokenViewSet, basename="token")
 # goals/{id}/tree/ shows KPIs, so the kpis app serves it, beside the rest of goals/.
 tree_router = SimpleRouter()
 tree_router.register("goals", GoalTreeViewSet, basename="goal")

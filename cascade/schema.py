@@ -22,6 +22,13 @@ VALIDATION_ERROR = {
 }
 
 
+TOO_MANY = {
+    "description": "Too many requests (the API's rates), or too many failed sign-ins",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 def _ref(name: str) -> dict:
     return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
 
@@ -34,7 +41,7 @@ def add_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             responses.setdefault("400", {"description": "Invalid input", **_ref("ValidationError")})
-            if not path.endswith("/auth/token/"):
+            if not (path.endswith("/auth/token/") and method == "post"):
                 responses.setdefault("401", {"description": "Not signed in", **_ref("Error")})
                 responses.setdefault("403", {"description": "Not allowed", **_ref("Error")})
             # Unknown ids (or a page past the end of a list) are 404s.
@@ -45,4 +52,5 @@ def add_error_responses(result, generator, request, public):
                 responses.setdefault(
                     "415", {"description": "Unsupported media type", **_ref("Error")}
                 )
+            responses.setdefault("429", TOO_MANY)
     return result

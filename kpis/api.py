@@ -144,7 +144,9 @@ class KpiViewSet(OrgViewSet):
     def updates(self, request, pk=None):
         kpi = self.get_object()
         if request.method == "GET":
-            history = kpi.updates.select_related("replaced_by").order_by("date", "created_at", "id")
+            history = kpi.updates.select_related("replaced_by", "author__user").order_by(
+                "date", "created_at", "id"
+            )
             page = self.paginate_queryset(history)
             return self.get_paginated_response(KpiUpdateSerializer(page, many=True).data)
         refuse_unless(

@@ -102,6 +102,11 @@ class KpiUpdate(models.Model):
     note = models.TextField(blank=True)
     confidence = models.CharField(max_length=8, choices=Confidence.choices, blank=True)
     author = models.ForeignKey("org.Member", on_delete=models.PROTECT, related_name="kpi_updates")
+    author_token = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The service token it was recorded with (its author then), if any.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     replaces = models.OneToOneField(
         "self",
@@ -126,6 +131,11 @@ class KpiUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi}: {self.value} on {self.date}"
+
+    @property
+    def author_name(self) -> str:
+        """Who recorded it as people read it: the person, or the service token."""
+        return self.author_token or self.author.display_name
 
     @property
     def correction(self) -> KpiUpdate | None:

@@ -62,6 +62,9 @@ class KpiUpdateSerializer(OrgSerializer):
         choices=Confidence.choices, required=False, allow_blank=True
     )
     replaced_by = serializers.SerializerMethodField()
+    author_name = serializers.CharField(
+        read_only=True, help_text="The person who recorded it, or the service token's name."
+    )
 
     class Meta:
         model = KpiUpdate
@@ -73,6 +76,7 @@ class KpiUpdateSerializer(OrgSerializer):
             "note",
             "confidence",
             "author",
+            "author_name",
             "created_at",
             "replaces",
             "replaced_by",

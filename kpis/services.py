@@ -269,6 +269,7 @@ def _append(
         note=fields["note"] or "",
         confidence=fields["confidence"] or "",
         author=actor,
+        author_token=actor.via_token,
         replaces=replaces,
     )
     kpi_rollup(kpi_ids=[kpi.pk], today=today)

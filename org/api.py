@@ -1,20 +1,23 @@
-"""API for the organization: me/, members/, departments/, notifications/."""
+"""API for the organization: auth/token/, me/, members/, departments/, notifications/,
+tokens/ (service tokens)."""
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from core.api import OrgViewSet
+from core.api import OrgScopedViewSet, OrgViewSet
 from core.errors import refuse_unless
 
 from .drf import IsOrganizationMember
-from .models import Department, Member, Notification, Role
+from .models import ApiToken, Department, Member, Notification, Role
 from .permissions import can_manage_org
 from .serializers import (
     DepartmentSerializer,
@@ -22,6 +25,9 @@ from .serializers import (
     MemberUpdateSerializer,
     MeSerializer,
     NotificationSerializer,
+    ServiceTokenSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
 )
 from .services import (
     department_create,
@@ -30,15 +36,48 @@ from .services import (
     member_update,
     notification_mark_read,
 )
+from .tokens import ADMINS_ONLY as ADMINS_MANAGE_TOKENS
+from .tokens import (
+    service_token_create,
+    service_token_revoke,
+    token_issue,
+    token_revoke,
+)
 
 
-class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (`Authorization: Token <key>`)."""
+class TokenView(APIView):
+    """POST: a username and password for a new API token (`Authorization: Token
+    <key>`); each call makes another, each revocable. DELETE: revoke the token in use.
+    Sign-in lockout (django-axes) applies here as on the login page: 429."""
 
-    # DRF's token view, reading bodies as the rest of the API does (JSON nested too
-    # deep for Python is a 400, not a server error).
+    permission_classes: list = []
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # deep JSON is a 400
 
-    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer},
+        summary="Get a token for a username and password",
+    )
+    def post(self, request):
+        credentials = TokenRequestSerializer(data=request.data)
+        credentials.is_valid(raise_exception=True)
+        # The HttpRequest, where django-axes marks a refused sign-in for its middleware.
+        user = authenticate(request._request, **credentials.validated_data)
+        if user is None:
+            raise ValidationError(
+                {"non_field_errors": ["Unable to log in with provided credentials."]}
+            )
+        token, key = token_issue(user)
+        return Response(TokenSerializer({"token": key, "expiry": token.expiry}).data)
+
+    @extend_schema(request=None, responses={204: None}, summary="Revoke the token in use")
+    def delete(self, request):
+        if not isinstance(request.auth, ApiToken):
+            raise NotAuthenticated("Send the token to revoke in the Authorization header.")
+        if request.auth.is_service:
+            raise PermissionDenied("An admin revokes service tokens (tokens/ID/).")
+        token_revoke(request.auth)
+        return Response(status=204)
 
 
 class MeView(APIView):
@@ -121,3 +160,30 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         notification = self.get_object()
         notification_mark_read(actor=request.member, notification=notification)
         return Response(NotificationSerializer(notification).data)
+
+
+class ServiceTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, OrgScopedViewSet):
+    """The organization's service tokens, for integrations (admins only). Creating one
+    answers its key, once; only its hash is kept. DELETE revokes it."""
+
+    queryset = ApiToken.objects.select_related("user").order_by("name")
+    serializer_class = ServiceTokenSerializer
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset.none()
+        refuse_unless(can_manage_org(self.request.member), ADMINS_MANAGE_TOKENS)
+        return super().get_queryset().exclude(expiry__lt=timezone.now())
+
+    @extend_schema(request=ServiceTokenSerializer, responses={201: ServiceTokenSerializer})
+    def create(self, request):
+        refuse_unless(can_manage_org(request.member), ADMINS_MANAGE_TOKENS)
+        token, key = service_token_create(
+            actor=request.member, **self.parsed(ServiceTokenSerializer)
+        )
+        token.key = key  # shown this once
+        return self.created(token)
+
+    def perform_destroy(self, instance):
+        service_token_revoke(actor=self.request.member, token=instance)

@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class OrgConfig(AppConfig):
     name = "org"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import schema  # noqa: F401  (registers the token scheme of the API schema)

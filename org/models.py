@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from knox.models import AbstractAuthToken
 
 
 def validate_timezone(value: str) -> None:
@@ -85,6 +86,10 @@ class Member(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not stored: the name of the service token this member acts through, for one API
+    # request (org/drf.py); values recorded then name the token as their author.
+    via_token = ""
+
     class Meta:
         ordering = ["user__username"]
         constraints = [
@@ -97,6 +102,43 @@ class Member(models.Model):
     @property
     def display_name(self) -> str:
         return self.user.get_full_name() or self.user.username
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API key, stored hashed (django-rest-knox: `digest`, and the first characters
+    in `token_key` to find it). A person's own token (POST auth/token/) acts as them;
+    a service token (`organization` set, made by an admin) acts for the organization
+    with an admin's rights — or reading only — under its `name`. Revoking deletes it."""
+
+    # A plain id to name it by (URLs, lists); knox's key, the digest, stays unique.
+    id = models.BigAutoField(primary_key=True)
+    digest = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    scope = models.CharField(max_length=8, choices=TokenScope.choices, default=TokenScope.WRITE)
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="service_tokens",
+        help_text="Set for a service token: the organization it acts for.",
+    )
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["name", "created"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.user} ({self.token_key}…)"
+
+    @property
+    def is_service(self) -> bool:
+        return self.organization_id is not None
 
 
 class Notification(models.Model):

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from core.api import OrgSerializer
 
-from .models import Department, Member, Notification, Role
+from .models import ApiToken, Department, Member, Notification, Role, TokenScope
 
 
 class OrganizationRefSerializer(serializers.Serializer):
@@ -79,3 +79,39 @@ class NotificationSerializer(OrgSerializer):
 
     def get_read(self, notification) -> bool:
         return notification.read_at is not None
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The key, shown this once: only its hash is kept.")
+    expiry = serializers.DateTimeField(
+        allow_null=True, help_text="When it stops working (API_TOKEN_DAYS), or null: never."
+    )
+
+
+class ServiceTokenSerializer(OrgSerializer):
+    """A service token: its name (the author of what it records), scope and expiry.
+    `key` is answered once, on creation."""
+
+    key = serializers.SerializerMethodField(help_text="Only in the answer to creating it.")
+    scope = serializers.ChoiceField(choices=TokenScope.choices, default=TokenScope.WRITE)
+    expires_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        write_only=True,
+        help_text="The last day it works (the organization's calendar); none: until revoked.",
+    )
+    created_by = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "scope", "expires_on", "expiry", "created", "created_by", "key"]
+        read_only_fields = ["expiry", "created"]
+        extra_kwargs = {"name": {"required": True, "allow_blank": False}}
+
+    def get_key(self, token) -> str | None:
+        return getattr(token, "key", None)

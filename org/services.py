@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +27,7 @@ from core.errors import (
 
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
 from .permissions import can_manage_org, is_admin
+from .tokens import tokens_revoke_personal
 
 
 @transaction.atomic
@@ -52,6 +53,8 @@ def organization_create(
         errors.add("admin", f"The username “{admin_username}” is taken.")
     if not admin_password:
         errors.add("password", "A password is required.")
+    else:
+        _check_password(errors, admin_password, User(username=admin_username, email=admin_email))
     errors.raise_if_any()
     organization = Organization.objects.create(name=name, timezone=timezone)
     user = User.objects.create_user(admin_username, email=admin_email, password=admin_password)
@@ -134,6 +137,7 @@ def member_create(
     _check_member_fields(
         errors, actor.organization_id, role=role, department=department, manager=manager
     )
+    _check_password(errors, password, User(username=username, email=email or ""))
     errors.raise_if_any()
     user = User.objects.create_user(username, email=email or "", password=password)
     if password is None:
@@ -182,10 +186,23 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
             setattr(member, field, value)
         errors.raise_if_any()
     member.save()
+    if original["is_active"] and not member.is_active:
+        tokens_revoke_personal(member.user)
     return member
 
 
 MEMBER_FIELDS = ("role", "department", "manager", "is_active")
+
+
+def _check_password(errors: Errors, password: str | None, user) -> None:
+    """The rules of the password forms (AUTH_PASSWORD_VALIDATORS), for every door."""
+    if password is None:
+        return
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            errors.add("password", message)
 
 
 def _other_admins(member: Member) -> bool:

@@ -17,7 +17,6 @@ import pytest
 import schemathesis
 from django.core.management import call_command
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -80,8 +79,10 @@ def token(live_server, transactional_db):
     call_command("demo", stdout=io.StringIO())
     from django.contrib.auth import get_user_model
 
-    key, _ = Token.objects.get_or_create(user=get_user_model().objects.get(username="ada"))
-    return key.key
+    from org.tokens import token_issue
+
+    _token, key = token_issue(get_user_model().objects.get(username="ada"))
+    return key
 
 
 @pytest.fixture

@@ -49,6 +49,13 @@ def test_createorg_refuses_a_taken_name_and_creates_nothing():
     assert Organization.objects.count() == 1
 
 
+def test_createorg_refuses_a_password_the_reset_form_would_refuse():
+    with pytest.raises(CommandError, match="password: .*too common"):
+        run("createorg", "Initech", "--admin", "bill", "--password", "12345678")
+    assert not Organization.objects.exists()
+    assert not get_user_model().objects.filter(username="bill").exists()
+
+
 def test_demo_builds_acme_with_the_spec_logins_and_is_idempotent():
     output = run("demo")
     counts = (Goal.objects.count(), Kpi.objects.count(), KpiUpdate.objects.count())

@@ -7,12 +7,12 @@ import re
 from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from goals.models import Cycle, Goal
 from kpis.models import Kpi, KpiUpdate
 from org.models import Department, Member, Organization
+from org.tokens import token_issue
 
 API = "/api/v1"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -20,9 +20,9 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def client_for(member: Member) -> APIClient:
     """An API client that authenticates as `member` with a real token header."""
-    token, _ = Token.objects.get_or_create(user=member.user)
+    _token, key = token_issue(member.user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.staticfiles import finders
-from rest_framework.authtoken.models import Token
+from django.http import HttpRequest
 from rest_framework.test import APIClient
 
 from goals.models import Goal
 from kpis.models import KpiUpdate
+from org.models import ApiToken
+from org.tokens import token_issue
 
 from .helpers import API, client_for, unchanged
 
@@ -53,21 +55,28 @@ def endpoints(acme, tree) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- token
 
 
-def test_token_for_username_and_password(acme):
+def test_token_for_username_and_password_is_stored_hashed(acme):
     response = APIClient().post(
         f"{API}/auth/token/", {"username": "sam", "password": PASSWORD}, format="json"
     )
     assert response.status_code == 200, response.content
-    assert set(response.json()) == {"token"}
-    assert response.json()["token"] == Token.objects.get(user=acme.member.user).key
+    assert set(response.json()) == {"token", "expiry"}
+    key = response.json()["token"]
+    stored = ApiToken.objects.get(user=acme.member.user)
+    assert key not in {stored.digest, stored.token_key} and len(stored.digest) == 128
+    assert key.startswith(stored.token_key)  # only its first characters, to find it
 
 
-def test_token_is_the_same_on_a_second_request(acme):
+def test_each_request_makes_another_token_and_each_works(acme):
     client = APIClient()
     first = client.post(f"{API}/auth/token/", {"username": "sam", "password": PASSWORD})
     second = client.post(f"{API}/auth/token/", {"username": "sam", "password": PASSWORD})
     assert first.status_code == second.status_code == 200
-    assert first.json()["token"] == second.json()["token"]
+    assert first.json()["token"] != second.json()["token"]
+    for response in (first, second):
+        caller = APIClient()
+        caller.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+        assert caller.get(f"{API}/me/").json()["username"] == "sam"
 
 
 @pytest.mark.parametrize(
@@ -83,7 +92,7 @@ def test_token_refused_for_bad_credentials(acme, body):
     response = APIClient().post(f"{API}/auth/token/", body, format="json")
     assert response.status_code == 400, response.content
     assert "token" not in response.json()
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_token_header_authenticates(acme):
@@ -107,7 +116,7 @@ def test_an_unknown_token_is_401(acme):
 
 def test_session_authenticates(acme):
     client = APIClient()
-    assert client.login(username="lena", password=PASSWORD)
+    assert client.login(request=HttpRequest(), username="lena", password=PASSWORD)
     response = client.get(f"{API}/me/")
     assert response.status_code == 200, response.content
     assert response.json()["username"] == "lena"
@@ -116,7 +125,7 @@ def test_session_authenticates(acme):
 
 def test_session_write_needs_the_csrf_token(acme, tree):
     client = APIClient(enforce_csrf_checks=True)
-    assert client.login(username="lena", password=PASSWORD)
+    assert client.login(request=HttpRequest(), username="lena", password=PASSWORD)
     with unchanged():
         response = client.patch(
             f"{API}/goals/{tree.strategic.pk}/", {"title": "Changed"}, format="json"
@@ -126,7 +135,7 @@ def test_session_write_needs_the_csrf_token(acme, tree):
 
 def test_session_write_with_csrf_token(acme, tree):
     client = APIClient()
-    assert client.login(username="lena", password=PASSWORD)
+    assert client.login(request=HttpRequest(), username="lena", password=PASSWORD)
     response = client.patch(f"{API}/goals/{tree.strategic.pk}/", {"title": "New"}, format="json")
     assert response.status_code == 200, response.content
     assert Goal.objects.get(pk=tree.strategic.pk).title == "New"
@@ -134,9 +143,9 @@ def test_session_write_with_csrf_token(acme, tree):
 
 def test_a_user_without_any_membership_is_403(acme, django_user_model):
     drifter = django_user_model.objects.create_user("drifter", password="pw-drifter-1")
-    token = Token.objects.create(user=drifter)
+    _token, key = token_issue(drifter)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(f"{API}/goals/").status_code == 403
 
 
@@ -225,8 +234,9 @@ def test_openapi_schema(acme):
         assert path in schema["paths"], path
     for path, operations in schema["paths"].items():
         assert "put" not in operations, path
-        # SPEC §8.1: a goal may be removed; nothing else is ever deleted
-        assert ("delete" in operations) == (path == "/api/v1/goals/{id}/"), path
+        # SPEC §8.1: a goal may be removed; §8.2: tokens revoked; nothing else is deleted
+        deletable = ("/api/v1/goals/{id}/", "/api/v1/auth/token/", "/api/v1/tokens/{id}/")
+        assert ("delete" in operations) == (path in deletable), path
 
 
 def test_openapi_schema_default_format(acme):

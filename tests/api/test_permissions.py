@@ -457,6 +457,7 @@ def test_update_allowed(acme, places, role, place):
         "note": "Good week",
         "confidence": "high",
         "author": caller.pk,
+        "author_name": caller.display_name,
         "created_at": data["created_at"],
         "replaces": None,
         "replaced_by": None,
