@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import Department, Member, Role
+from core.forms import DateInput
+
+from .models import Department, Member, Role, TokenScope
 
 
 def limit_to_people(field: forms.ModelChoiceField, organization) -> None:
@@ -37,3 +39,16 @@ class MemberEditForm(_OrgForm):
     department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False)
     manager = forms.ModelChoiceField(queryset=Member.objects.none(), required=False)
     is_active = forms.BooleanField(required=False, label="Active")
+
+
+class ServiceTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="Who it is for, e.g. “Nightly BI sync”: its values carry it."
+    )
+    scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.WRITE)
+    expires_on = forms.DateField(
+        required=False,
+        widget=DateInput,
+        label="Last day",
+        help_text="Empty: until revoked.",
+    )

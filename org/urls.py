@@ -7,6 +7,12 @@ from . import views
 urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/<int:member_id>/", views.person_edit, name="person-edit"),
+    path("people/tokens/", views.service_token_new, name="service-token-new"),
+    path(
+        "people/tokens/<int:token_id>/revoke/",
+        views.service_token_revoke_view,
+        name="service-token-revoke",
+    ),
     path("notifications/", views.notifications, name="notifications"),
     path(
         "notifications/<int:notification_id>/read/",

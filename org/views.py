@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.errors import refuse_unless
 from core.forms import save_form
 
 from .decorators import member_required
-from .forms import InviteForm, MemberEditForm
-from .models import Member, Notification
+from .forms import InviteForm, MemberEditForm, ServiceTokenForm
+from .models import ApiToken, Member, Notification
 from .permissions import can_manage_org
 from .services import (
     member_invite,
@@ -19,6 +22,10 @@ from .services import (
     notification_mark_read,
     notifications_mark_all_read,
 )
+from .tokens import ADMINS_ONLY as TOKENS_ONLY_ADMINS
+from .tokens import service_token_create, service_token_revoke, service_tokens
+
+ADMINS_ONLY = "Only admins manage people."
 
 
 def _edit_form(person: Member, organization) -> MemberEditForm:
@@ -38,13 +45,44 @@ def _edit_form(person: Member, organization) -> MemberEditForm:
 @member_required
 def people(request):
     member = request.member
-    if not can_manage_org(member):
-        raise PermissionDenied("Only admins manage people.")
-    organization = member.organization
-    form = InviteForm(request.POST or None, organization=organization)
+    refuse_unless(can_manage_org(member), ADMINS_ONLY)
+    form = InviteForm(request.POST or None, organization=member.organization)
     invited = save_form(form, lambda data: member_invite(actor=member, **data))
     if invited is not None:
-        form = InviteForm(organization=organization)
+        form = InviteForm(organization=member.organization)
+    return _people_page(request, form=form, invited=invited)
+
+
+@require_POST
+@member_required
+def service_token_new(request):
+    """Make a service token; the page shows its key this once."""
+    member = request.member
+    refuse_unless(can_manage_org(member), TOKENS_ONLY_ADMINS)
+    token_form = ServiceTokenForm(request.POST, prefix="token")
+    made = save_form(token_form, lambda data: service_token_create(actor=member, **data))
+    if made is None:
+        return _people_page(request, token_form=token_form)
+    token, key = made
+    return _people_page(request, new_token=token, new_key=key)
+
+
+@require_POST
+@member_required
+def service_token_revoke_view(request, token_id: int):
+    member = request.member
+    refuse_unless(can_manage_org(member), TOKENS_ONLY_ADMINS)
+    token = get_object_or_404(ApiToken, pk=token_id, organization=member.organization)
+    service_token_revoke(actor=member, token=token)
+    messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+    return redirect(reverse("people") + "#tokens-h")
+
+
+def _people_page(request, *, form=None, token_form=None, invited=None, **extra):
+    """The People page: invite someone, everyone's role, and the service tokens."""
+    organization = request.member.organization
+    form = form or InviteForm(organization=organization)
+    token_form = token_form or ServiceTokenForm(prefix="token")
     members = list(
         Member.objects.filter(organization=organization)
         .select_related("user", "department", "manager__user")
@@ -58,12 +96,17 @@ def people(request):
             if name not in shared_choices:
                 shared_choices[name] = list(select.choices)
             select.choices = shared_choices[name]
-    return render(
-        request,
-        "org/people.html",
-        {"nav": "people", "form": form, "members": members, "invited": invited},
-        status=400 if form.errors else 200,
-    )
+    context = {
+        "nav": "people",
+        "form": form,
+        "token_form": token_form,
+        "members": members,
+        "invited": invited,
+        "tokens": service_tokens(organization.pk),
+        **extra,
+    }
+    status = 400 if form.errors or token_form.errors else 200
+    return render(request, "org/people.html", context, status=status)
 
 
 @require_POST
@@ -71,7 +114,7 @@ def people(request):
 def person_edit(request, member_id: int):
     actor = request.member
     if not can_manage_org(actor):
-        raise PermissionDenied("Only admins manage people.")
+        raise PermissionDenied(ADMINS_ONLY)
     person = get_object_or_404(Member, pk=member_id, organization=actor.organization)
     form = MemberEditForm(request.POST, organization=actor.organization, prefix=f"m{person.pk}")
     save_form(form, lambda data: member_update(actor=actor, member=person, **data))
