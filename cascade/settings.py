@@ -7,6 +7,7 @@ this same file with other variables (see README, "Configuration").
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -59,7 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -74,6 +76,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.PrivateResponsesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "core.middleware.RefuseNulMiddleware",
@@ -84,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "org.middleware.MembershipMiddleware",
+    # Last, so it sees a refused sign-in flagged anywhere below (README, "Security").
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Server-Timing header with time and SQL queries per request (benchmarks/, dev tools).
@@ -140,8 +145,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Django's sign-in, refusing deactivated members (org/auth.py).
-AUTHENTICATION_BACKENDS = ["org.auth.MemberBackend"]
+# Django's sign-in, refusing deactivated members (org/auth.py), behind django-axes.
+AUTH_PASSWORD_VALIDATORS.append({"NAME": "org.tokens.RevokeTokensOnPasswordChange"})
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "org.auth.MemberBackend"]
+
+# Sign-in lockout (django-axes, README "Security"): 5 failed attempts for one username,
+# or from one address, within 15 minutes lock that username, or that address, out for
+# 15 minutes — on the login page and the token endpoint alike.
+AXES_FAILURE_LIMIT = envint("SIGNIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("SIGNIN_LOCKOUT_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "org.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.net.client_address"
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; successful sign-ins are not logged
+AXES_VERBOSE = False
+# How many reverse proxies in front of the app append to X-Forwarded-For: 0 trusts
+# only the connection's address (sign-in lockout and API throttles key on it).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -161,6 +182,20 @@ if not DEBUG:
     }
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", "true")
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Served over HTTPS (secure cookies): browsers are told to keep to it for a year,
+    # and plain-HTTP requests are redirected (not the health checks of the load balancer).
+    SECURE_HSTS_SECONDS = envint(
+        "SECURE_HSTS_SECONDS", "31536000" if SESSION_COOKIE_SECURE else "0"
+    )
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
+    SECURE_SSL_REDIRECT = envbool(
+        "SECURE_SSL_REDIRECT", "true" if SESSION_COOKIE_SECURE else "false"
+    )
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/"]
+    # Joining the browsers' preload list is a decision for whoever owns the domain
+    # (SECURE_HSTS_PRELOAD=true), not a default: don't warn about it.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -170,6 +205,11 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+# Features no page of Cascade uses, switched off for every page (core/middleware.py).
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+    "interest-cohort=(), browsing-topics=()"
+)
 
 # Email: console in development; EMAIL_URL (smtp://user:pass@host:port) or the
 # usual EMAIL_* variables in production.
@@ -240,11 +280,27 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
+    # Per person (or token) and per address; rates from the environment (README).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.PerCaller", "core.throttles.PerAddress"],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+API_THROTTLE_RATES = {
+    "caller": os.getenv("API_RATE_PER_CALLER", "1200/minute"),
+    "address": os.getenv("API_RATE_PER_ADDRESS", "3000/minute"),
+}
+# Hashed API tokens (django-rest-knox, README "Security"): many per person, revocable;
+# a token from the token endpoint lasts API_TOKEN_DAYS (0: until revoked).
+KNOX_TOKEN_MODEL = "org.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(days=envint("API_TOKEN_DAYS", "90")) or None,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_PREFIX": "cas_",
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cascade API",
     "VERSION": "1.0.0",
@@ -259,7 +315,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "DESCRIPTION": "Cascade's HTTP API: goals, KPIs and their values, for BI tools and "
     "scripts. Authenticate with a session or `Authorization: Token <key>` "
-    "(POST /api/v1/auth/token/).",
+    "(POST /api/v1/auth/token/; admins create service tokens at /api/v1/tokens/).",
 }
 
 LOGGING = {

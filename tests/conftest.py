@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 
 from goals.services import goal_create
@@ -292,3 +293,11 @@ NOW = dt.datetime(2027, 3, 15, 12, tzinfo=dt.UTC)
 def _fixed_clock():
     with time_machine.travel(NOW, tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: every test begins at the same instant, so
+    the API throttles' counts of an earlier test would still be "this minute"."""
+    cache.clear()
+    yield

@@ -1,0 +1,39 @@
+"""API throttles (DRF's), per caller and per address, at the rates of
+settings.API_THROTTLE_RATES (from the environment; read on each request, so a test or
+an operator's change applies at once). Over the rate: 429 with `Retry-After`."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from .net import client_address
+
+
+class _Rate(SimpleRateThrottle):
+    def get_rate(self):
+        return settings.API_THROTTLE_RATES[self.scope]
+
+
+class PerCaller(_Rate):
+    """Each person or token: its own budget (anonymous calls share their address's)."""
+
+    scope = "caller"
+
+    def get_cache_key(self, request, view):
+        if request.auth is not None and getattr(request.auth, "digest", None):
+            ident = f"token-{request.auth.digest[:32]}"
+        elif request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        else:
+            ident = f"address-{client_address(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class PerAddress(_Rate):
+    """Each network address, whoever calls from it."""
+
+    scope = "address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
