@@ -1,0 +1,217 @@
+"""SPEC §8.2 with the production settings of the README (`DEBUG=false`,
+`SECURE_COOKIES=true`): `check --deploy` finds nothing; every page and API list,
+fetched signed in, carries HSTS, Permissions-Policy, CSP and the rest, and nothing
+answered to a signed-in request may be kept by a shared cache; /healthz/ never shows
+an exception's text; a `next` pointing off the site is never followed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from goals.models import Goal
+from kpis.models import Kpi, KpiUpdate
+from org.models import Member
+from org.tokens import service_token_create, token_issue
+from reviews.models import Review
+from reviews.services import action_create, review_start
+
+from .test_api_schema_fuzz import published_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECURE_COOKIES": "true",
+    "SECRET_KEY": "k7#vQ2!pX9@mL4$wR8^tZ1&nB6*cF3(hJ5)dG0-sY2+eU7=aI4",
+    "ALLOWED_HOSTS": "cascade.example.com",
+    "SITE_URL": "https://cascade.example.com",
+}
+SECURITY_SETTINGS = (
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_REDIRECT_EXEMPT",
+    "SECURE_PROXY_SSL_HEADER",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+)
+
+
+def production_env() -> dict:
+    ignored = ("DEBUG", "SECURE_COOKIES", "DJANGO_ALLOW_ASYNC_UNSAFE")  # the tests' own
+    env = {k: v for k, v in os.environ.items() if k not in ignored}
+    return env | PRODUCTION
+
+
+def test_check_deploy_with_the_production_settings_finds_nothing():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout, result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def production(settings):
+    """The security settings exactly as the production environment computes them."""
+    code = (
+        "import json; from cascade import settings as s; "
+        f"print(json.dumps({{n: getattr(s, n) for n in {SECURITY_SETTINGS!r}}}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    values = json.loads(out)
+    assert values["SECURE_HSTS_SECONDS"] == 31536000 and values["SECURE_SSL_REDIRECT"]
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["cascade.example.com"]
+    for name, value in values.items():
+        setattr(
+            settings, name, tuple(value) if isinstance(value, list) and "HEADER" in name else value
+        )
+    return settings
+
+
+@pytest.fixture
+def demo(db):
+    call_command("demo", stdout=io.StringIO())
+    return Member.objects.get(user__username="ada")
+
+
+def page_urls(ada: Member) -> list[str]:
+    """Every page route, each id a real one of ada's organization."""
+    org = ada.organization
+    review = review_start(actor=ada, review=Review.objects.filter(organization=org).first())
+    action = action_create(
+        actor=ada, review=review, title="Call back", owner=ada, due=review.scheduled_for.date()
+    )
+    token, _ = service_token_create(actor=ada, name="Sync")
+    ids = {
+        "goal_id": Goal.objects.filter(organization=org).first().pk,
+        "kpi_id": Kpi.objects.filter(goal__organization=org).first().pk,
+        "update_id": KpiUpdate.objects.filter(kpi__goal__organization=org).first().pk,
+        "department_id": org.departments.first().pk,
+        "member_id": ada.pk,
+        "notification_id": getattr(ada.notifications.first(), "pk", 1),
+        "review_id": review.pk,
+        "item_id": review.items.first().pk,
+        "action_id": action.pk,
+        "token_id": token.pk,
+    }
+    resolved = []
+    for pattern in _routes_with_names():
+        resolved.append(re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), pattern))
+    return sorted(set(resolved))
+
+
+def _routes_with_names() -> list[str]:
+    from django.urls import get_resolver
+
+    routes = []
+    for pattern in get_resolver().url_patterns:
+        text = str(pattern.pattern)
+        if text.startswith(("api/", "admin/", "healthz/")):
+            continue
+        for inner in getattr(pattern, "url_patterns", [pattern]):
+            routes.append("/" + text + str(inner.pattern))
+    return routes
+
+
+def api_lists() -> list[str]:
+    return [
+        path
+        for path, operations in published_schema()["paths"].items()
+        if "get" in operations and "{" not in path
+    ]
+
+
+def assert_secure_and_private(url: str, response) -> None:
+    headers = response.headers
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", url
+    assert "camera=()" in headers["Permissions-Policy"], url
+    assert "default-src 'self'" in headers["Content-Security-Policy"], url
+    assert headers["X-Content-Type-Options"] == "nosniff", url
+    assert headers["X-Frame-Options"] == "DENY", url
+    assert headers["Referrer-Policy"] == "same-origin", url
+    cache = {part.strip().split("=")[0] for part in headers["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= cache and not cache & {"public", "s-maxage"}, url
+
+
+def test_every_page_and_api_list_signed_in_is_secure_and_private(client, production, demo):
+    client.force_login(demo.user)
+    _, key = token_issue(demo.user)
+    https = {"secure": True, "headers": {"host": "cascade.example.com"}}
+    answers = {}
+    for url in page_urls(demo):
+        response = client.get(url, **https)
+        answers[url] = response.status_code
+        assert_secure_and_private(url, response)
+    for url in api_lists():
+        for auth in ({}, {"Authorization": f"Token {key}"}):
+            response = client.get(url, secure=True, headers={"host": "cascade.example.com", **auth})
+            answers[url] = response.status_code
+            assert response.status_code == 200, (url, response.content[:200])
+            assert_secure_and_private(url, response)
+    assert len(answers) > 40
+    assert [url for url, status in answers.items() if status >= 500] == []
+    assert answers["/"] == 200 and answers["/people/"] == 200
+
+
+def test_plain_http_is_sent_to_https_but_health_checks_are_not(client, production, db):
+    response = client.get("/accounts/login/", headers={"host": "cascade.example.com"})
+    assert response.status_code == 301
+    assert response["Location"] == "https://cascade.example.com/accounts/login/"
+    assert client.get("/healthz/", headers={"host": "cascade.example.com"}).status_code == 200
+
+
+def test_healthz_never_shows_the_exception_text(client, monkeypatch, db):
+    class Unreachable:
+        def cursor(self):
+            raise RuntimeError('password authentication failed for user "cascade" at 10.0.0.5')
+
+    monkeypatch.setattr("cascade.health.connection", Unreachable())
+    response = client.get("/healthz/")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "unreachable"}
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/x", "//evil.example/x", "javascript:alert(1)", "/\\evil"]
+)
+def test_a_next_off_the_site_is_never_followed(client, acme, tree, target):
+    client.force_login(acme.member.user)
+    kpi = tree.individual_kpi
+    response = client.post(
+        f"/kpis/{kpi.pk}/record/?next={target}", {f"kpi{kpi.pk}-value": "5", "next": target}
+    )
+    assert response.status_code in (200, 302, 400), response.status_code
+    assert "evil" not in response.get("Location", "") and "javascript" not in response.get(
+        "Location", ""
+    )
+    client.logout()
+    response = client.post(
+        "/accounts/login/", {"username": "sam", "password": "pw-cascade-test", "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
