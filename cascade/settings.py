@@ -295,6 +295,9 @@ API_THROTTLE_RATES = {
 # Hashed API tokens (django-rest-knox, README "Security"): many per person, revocable;
 # a token from the token endpoint lasts API_TOKEN_DAYS (0: until revoked).
 KNOX_TOKEN_MODEL = "org.ApiToken"
+# knox's own migrations would create its default token table even though org.ApiToken
+# replaces it (and that table would stop PostgreSQL from emptying the users' table).
+MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
     "TOKEN_TTL": dt.timedelta(days=envint("API_TOKEN_DAYS", "90")) or None,
     "AUTH_HEADER_PREFIX": "Token",

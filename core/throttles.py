@@ -1,18 +1,32 @@
 """API throttles (DRF's), per caller and per address, at the rates of
 settings.API_THROTTLE_RATES (from the environment; read on each request, so a test or
-an operator's change applies at once). Over the rate: 429 with `Retry-After`."""
+an operator's change applies at once). Over the rate: 429 with `Retry-After`.
+
+The counts live in the cache. When the cache is unreachable the request goes through,
+uncounted: a throttle must never turn a cache outage into failed requests."""
 
 from __future__ import annotations
+
+import logging
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from .net import client_address
 
+log = logging.getLogger(__name__)
+
 
 class _Rate(SimpleRateThrottle):
     def get_rate(self):
         return settings.API_THROTTLE_RATES[self.scope]
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # the cache's client errors (Redis down): let it through
+            log.warning("API throttle skipped: the cache is unreachable", exc_info=True)
+            return True
 
 
 class PerCaller(_Rate):

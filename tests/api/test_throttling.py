@@ -45,3 +45,22 @@ def test_the_token_endpoint_is_throttled_by_address_too(acme, rates):
     body = {"username": "sam", "password": "pw-cascade-test"}
     answers = [client.post(f"{API}/auth/token/", body).status_code for _ in range(3)]
     assert answers == [200, 200, 429]
+
+
+def test_with_the_cache_unreachable_requests_go_through_unthrottled(
+    acme, tree, rates, settings, caplog
+):
+    rates(caller="1/minute", address="1/minute")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens there
+        }
+    }
+    sam = client_for(acme.member)
+    assert [sam.get(f"{API}/me/").status_code for _ in range(3)] == [200, 200, 200]
+    response = sam.post(
+        f"{API}/kpis/{tree.individual_kpi.pk}/updates/", {"value": 5}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert "API throttle skipped: the cache is unreachable" in caplog.text
