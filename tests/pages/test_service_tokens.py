@@ -33,6 +33,7 @@ def test_an_admin_makes_a_token_and_sees_its_key_once(client, acme):
     assert caller.get("/api/v1/goals/").status_code == 200
     again = client.get("/people/")
     assert key not in again.content.decode()  # never shown again
+    assert "<title>People · Cascade</title>" in again.content.decode()
     assert parse(again).find(id=f"token-{token.pk}") is not None
 
 
