@@ -43,7 +43,9 @@ class MemberEditForm(_OrgForm):
 
 class ServiceTokenForm(forms.Form):
     name = forms.CharField(
-        max_length=100, help_text="Who it is for, e.g. “Nightly BI sync”: its values carry it."
+        max_length=100,
+        help_text="Who it is for, e.g. “Nightly BI sync”: its values carry it.",
+        error_messages={"required": "Name the token (e.g. Nightly BI sync)."},
     )
     scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.WRITE)
     expires_on = forms.DateField(

@@ -140,6 +140,13 @@ class ApiToken(AbstractAuthToken):
     def is_service(self) -> bool:
         return self.organization_id is not None
 
+    @property
+    def last_day(self) -> dt.date | None:
+        """The last day it works, in the current time zone (it expires at the end of it)."""
+        if self.expiry is None:
+            return None
+        return timezone.localtime(self.expiry - dt.timedelta(seconds=1)).date()
+
 
 class Notification(models.Model):
     """An in-app message to one member (reminders, and whatever else needs their eye)."""

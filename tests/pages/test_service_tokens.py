@@ -34,7 +34,8 @@ def test_an_admin_makes_a_token_and_sees_its_key_once(client, acme):
     again = client.get("/people/")
     assert key not in again.content.decode()  # never shown again
     assert "<title>People · Cascade</title>" in again.content.decode()
-    assert parse(again).find(id=f"token-{token.pk}") is not None
+    row = parse(again).find(id=f"token-{token.pk}")
+    assert "Nightly BI sync" in row.text and "2027-12-31" in row.text  # works through it
 
 
 def test_a_bad_token_form_says_why_and_makes_nothing(client, acme):
