@@ -5,15 +5,29 @@ command they run exists in the project."""
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import shlex
+import signal
+import socket
+import subprocess
+import time
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 import yaml
 from django.core.management import get_commands
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 README = (ROOT / "README.md").read_text()
@@ -96,3 +110,49 @@ def test_env_example_sets_what_compose_requires():
         if line and not line.startswith("#")
     }
     assert {"SECRET_KEY", "POSTGRES_PASSWORD", "ALLOWED_HOSTS", "DEBUG"} <= keys
+
+
+def test_bin_run_serves_on_the_port_it_is_given(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "cascade.settings",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    server = subprocess.Popen(
+        [str(ROOT / "bin" / "run")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        answer = None
+        for _ in range(600):
+            try:
+                answer = urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    break
+                time.sleep(0.2)
+        assert answer is not None and answer.status == 200, server.stdout.read().decode()[-2000:]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_bin_run_refuses_a_port_that_is_not_a_number():
+    result = subprocess.run(
+        [str(ROOT / "bin" / "run")],
+        cwd=ROOT,
+        env={**os.environ, "PORT": "80a"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert 'PORT must be a port number, not "80a"' in result.stderr
