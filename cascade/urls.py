@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("reviews.urls")),
 ]
 
+handler403 = "cascade.views.permission_denied"
 handler404 = "cascade.views.page_not_found"
 handler500 = "cascade.views.server_error"

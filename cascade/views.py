@@ -1,8 +1,9 @@
-"""Error pages: JSON under /api/, HTML elsewhere."""
+"""Error pages: JSON under /api/, HTML elsewhere, plain text to in-place forms."""
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 
 
@@ -10,6 +11,20 @@ def page_not_found(request, exception):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request, exception):
+    """A refused action says why (the service's message) and that nothing changed: as
+    plain text to an in-place form (static/js/cascade.js shows it inside the form), as
+    a page otherwise."""
+    reason = str(exception) or "Your role does not allow this here."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": reason}, status=403)
+    if request.headers.get("HX-Request") == "true":
+        return HttpResponse(
+            f"{reason} Nothing was changed.", status=403, content_type="text/plain; charset=utf-8"
+        )
+    return render(request, "403.html", {"reason": reason}, status=403)
 
 
 def server_error(request):
