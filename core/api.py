@@ -126,6 +126,7 @@ class OrgSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, organization=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.organization = organization
         if organization is None:
             return
         for name in self.scoped_fields:

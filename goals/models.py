@@ -53,6 +53,7 @@ class GoalState(models.TextChoices):
 
 class Health(models.TextChoices):
     NOT_STARTED = "not_started", "Not started"
+    NO_DATA = "no_data", "No check-in yet"
     ON_TRACK = "on_track", "On track"
     AT_RISK = "at_risk", "At risk"
     OFF_TRACK = "off_track", "Off track"

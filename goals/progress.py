@@ -57,14 +57,25 @@ def expected_progress(today: dt.date, start: dt.date, due: dt.date) -> float:
 
 
 def health(
-    *, progress: float, today: dt.date, start: dt.date, due: dt.date, state: str = GoalState.ACTIVE
+    *,
+    progress: float,
+    today: dt.date,
+    start: dt.date,
+    due: dt.date,
+    state: str = GoalState.ACTIVE,
+    has_data: bool = True,
 ) -> str:
+    """SPEC §2, with §8.3's `no_data`: a KPI without a value yet, or a goal with no
+    value recorded on any KPI at or below it (nor a done goal below it), is not "off
+    track" but has had no check-in yet — though its progress, 0, still counts above."""
     if state == GoalState.CANCELLED:
         return Health.CANCELLED
     if state == GoalState.DONE or progress >= 100:
         return Health.DONE
     if today < start:
         return Health.NOT_STARTED
+    if not has_data:
+        return Health.NO_DATA
     expected = expected_progress(today, start, due)
     if progress >= expected - 10:
         return Health.ON_TRACK

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Case, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 
 from . import progress as formulas
 from .cache import cycles_changed
@@ -56,10 +56,17 @@ def lock_chains(goal_ids: Iterable[int]) -> None:
         )
 
 
-def _apply_goal(goal: Goal, pairs: Iterable[tuple[float, float]], today: dt.date) -> bool:
+def _apply_goal(
+    goal: Goal, pairs: Iterable[tuple[float, float]], today: dt.date, has_data: bool
+) -> bool:
     progress = 100.0 if goal.state == GoalState.DONE else formulas.goal_progress(pairs)
     health = formulas.health(
-        progress=progress, today=today, start=goal.start, due=goal.due, state=goal.state
+        progress=progress,
+        today=today,
+        start=goal.start,
+        due=goal.due,
+        state=goal.state,
+        has_data=has_data,
     )
     changed = (goal.progress, goal.health) != (progress, health)
     goal.progress, goal.health = progress, health
@@ -82,6 +89,10 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
         .values("parent")
     )
     done_as_100 = Case(When(state=GoalState.DONE, then=Value(100.0)), default=F("progress"))
+    below = Q(parent=OuterRef("pk"))
+    for depth in range(2, 4):
+        below |= Q(**{"__".join(["parent"] * depth): OuterRef("pk")})
+    done_below = Goal.objects.filter(below, state=GoalState.DONE)
     goals = sorted(
         chain.only("id", "cycle_id", "level", "state", "start", "due", "progress", "health"),
         key=lambda goal: -goal.rank,
@@ -96,14 +107,18 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
                 child_wp=Subquery(
                     child_sums.annotate(s=Sum(F("weight") * done_as_100)).values("s")
                 ),
+                done_below=Exists(done_below),
             )
-            .values("own_weight", "own_weighted", "child_w", "child_wp")
+            .values(
+                "own_weight", "own_weighted", "child_w", "child_wp", "kpi_data_below", "done_below"
+            )
             .get()
         )
         weight = (sums["own_weight"] or 0) + (sums["child_w"] or 0)
         weighted = (sums["own_weighted"] or 0) + (sums["child_wp"] or 0)
         pairs = [(weight, weighted / weight)] if weight else []
-        if _apply_goal(goal, pairs, today):
+        has_data = bool(sums["kpi_data_below"] or sums["done_below"])
+        if _apply_goal(goal, pairs, today, has_data):
             Goal.objects.filter(pk=goal.pk).update(progress=goal.progress, health=goal.health)
 
 
@@ -123,22 +138,36 @@ def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:
 
 
 def tree_recompute(
-    goals: list[GoalRow], own: dict[int, list[tuple[float, float]]], today: dt.date
+    goals: list[GoalRow],
+    own: dict[int, list[tuple[float, float]]],
+    today: dt.date,
+    with_data: set[int] = frozenset(),
 ) -> list[tuple[int, float, str]]:
     """Every goal's (id, progress, health) that differs from its row, computed deepest
-    level first from `own`: each goal's own (weight, progress) pairs (its KPIs)."""
+    level first from `own`: each goal's own (weight, progress) pairs (its KPIs), and
+    `with_data`: the goals with a KPI that has a value (for `no_data`)."""
     pairs: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for goal_id, goal_pairs in own.items():
         pairs[goal_id].extend(goal_pairs)
+    has_data = set(with_data)  # grows upwards: a value anywhere below, or a done goal
     changed = []
     for pk, parent_id, _level, state, weight, start, due, *old in sorted(
         goals, key=lambda row: -LEVEL_RANK[row[2]]
     ):
         progress = 100.0 if state == GoalState.DONE else formulas.goal_progress(pairs[pk])
-        health = formulas.health(progress=progress, today=today, start=start, due=due, state=state)
+        health = formulas.health(
+            progress=progress,
+            today=today,
+            start=start,
+            due=due,
+            state=state,
+            has_data=pk in has_data,
+        )
         if (progress, health) != tuple(old):
             changed.append((pk, progress, health))
         share = formulas.child_goal_contribution(state, progress)
         if parent_id is not None and share is not None:
             pairs[parent_id].append((weight, share))
+        if parent_id is not None and (pk in has_data or state == GoalState.DONE):
+            has_data.add(parent_id)
     return changed

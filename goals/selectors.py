@@ -167,7 +167,14 @@ class DepartmentGoals:
     glance: list[tuple[str, int]]  # (health, how many goals)
 
 
-GLANCE = (Health.ON_TRACK, Health.AT_RISK, Health.OFF_TRACK, Health.NOT_STARTED, Health.DONE)
+GLANCE = (
+    Health.ON_TRACK,
+    Health.AT_RISK,
+    Health.OFF_TRACK,
+    Health.NO_DATA,
+    Health.NOT_STARTED,
+    Health.DONE,
+)
 
 
 def department_goals(

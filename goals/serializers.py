@@ -1,10 +1,31 @@
 from __future__ import annotations
 
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import NumberField, OrgSerializer, ProgressField
+from core.numbers import display
 
 from .models import GOAL_FIELDS, Cycle, Goal
+from .progress import expected_progress
+
+
+@extend_schema_field(serializers.FloatField(read_only=True))
+class ExpectedField(serializers.ReadOnlyField):
+    """Where a goal's or KPI's progress should be today, one decimal (SPEC §8.3): what
+    its health compares progress with (on track within 10 points below it)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text", "Expected progress by today (%): health compares progress with it."
+        )
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, obj) -> float:
+        organization = getattr(self.parent, "organization", None)
+        today = organization.today() if organization is not None else timezone.localdate()
+        return display(expected_progress(today, obj.start, obj.due))
 
 
 class CycleSerializer(OrgSerializer):
@@ -18,11 +39,12 @@ class CycleSerializer(OrgSerializer):
 
 class GoalSerializer(OrgSerializer):
     progress = ProgressField()
+    expected = ExpectedField()
     weight = NumberField(required=False)
 
     class Meta:
         model = Goal
-        fields = ["id", *GOAL_FIELDS, "progress", "health"]
+        fields = ["id", *GOAL_FIELDS, "progress", "expected", "health"]
         read_only_fields = ["health"]
         extra_kwargs = {
             "rationale": {"required": False},

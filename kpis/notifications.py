@@ -14,6 +14,7 @@ TITLE_LENGTH = Notification._meta.get_field("title").max_length
 WORSE = {
     Health.ON_TRACK: 0,
     Health.NOT_STARTED: 0,
+    Health.NO_DATA: 0,
     Health.DONE: 0,
     Health.AT_RISK: 1,
     Health.OFF_TRACK: 2,

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, models, transaction
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 
 from core.db import bulk_write
 from goals import progress as formulas
@@ -30,11 +30,17 @@ from .models import Aggregation, Kpi, KpiState, KpiUpdate
 
 def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     """Annotate each goal with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
-    progress) of its KPIs."""
+    progress) of its KPIs, and `kpi_data_below`: whether an active KPI of it or of a
+    goal below it has a value."""
     kpis = Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE).order_by().values("goal")
+    below = Q(goal=OuterRef("pk"))
+    for depth in range(1, 4):  # the tree is at most four levels deep
+        below |= Q(**{"goal" + "__parent" * depth: OuterRef("pk")})
+    with_values = Kpi.objects.filter(below, state=KpiState.ACTIVE, current__isnull=False)
     return goals.annotate(
         own_weight=Subquery(kpis.annotate(s=Sum("weight")).values("s")),
         own_weighted=Subquery(kpis.annotate(s=Sum(F("weight") * F("progress"))).values("s")),
+        kpi_data_below=Exists(with_values),
     )
 
 
@@ -63,7 +69,10 @@ def kpi_state(
     """A KPI's (current, progress, health) from its latest value and its sum of values."""
     current = None if latest is None else (total if aggregation == Aggregation.SUM else latest)
     progress = formulas.kpi_progress(current, baseline, target)
-    return current, progress, formulas.health(progress=progress, today=today, start=start, due=due)
+    health = formulas.health(
+        progress=progress, today=today, start=start, due=due, has_data=current is not None
+    )
+    return current, progress, health
 
 
 def kpi_rollup(*, kpi_ids: Iterable[int], goal_ids: Iterable[int] = (), today: dt.date) -> None:
@@ -104,6 +113,7 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     kpis = Kpi.objects.filter(goal__cycle=cycle)
     values = _kpi_values(cycle, kpis)
     own: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    with_data: set[int] = set()  # goals with an active KPI that has a value
     changed_kpis = []
     columns = ("id", "goal_id", "state", "aggregation", "baseline", "target", "weight")
     stored = ("start", "due", "current", "progress", "health", "last_update_on")
@@ -126,7 +136,9 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
             changed_kpis.append((pk, *new))
         if state == KpiState.ACTIVE:  # an archived KPI keeps its numbers, but counts no more
             own[goal_id].append((weight, new[1]))
-    changed_goals = goal_rollup.tree_recompute(goals, own, today)
+            if new[0] is not None:
+                with_data.add(goal_id)
+    changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
 
     bulk_write(Kpi, ["current", "progress", "health", "last_update_on"], changed_kpis)
     bulk_write(Goal, ["progress", "health"], changed_goals)

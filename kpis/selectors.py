@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from goals.cache import cycle_version
-from goals.models import Cycle, Goal, GoalState, Level
+from goals.models import Cycle, Goal, GoalState, Health, Level
 from goals.periods import Period
 from goals.selectors import CHAIN_RELATED, aligned_counts, current_period
 from org.models import Member, Organization
@@ -188,6 +188,8 @@ class Warnings:
     kpis_failing_smart_count: int = 0
     kpis_without_update: list = field(default_factory=list)
     kpis_without_update_count: int = 0
+    kpis_no_data: list = field(default_factory=list)  # never checked in (health no_data)
+    kpis_no_data_count: int = 0
     period: Period | None = None
 
     @property
@@ -198,6 +200,7 @@ class Warnings:
             or self.goals_without_kpis_count
             or self.kpis_failing_smart_count
             or self.kpis_without_update_count
+            or self.kpis_no_data_count
         )
 
 
@@ -206,7 +209,8 @@ SHOWN = 8  # warnings list at most this many items each, with the total
 
 def cycle_warnings(cycle: Cycle) -> Warnings:
     """Fewer than 3 or more than 5 objectives, goals without KPIs, KPIs failing
-    S.M.A.R.T., KPIs without a value this period (SPEC §5, Dashboard)."""
+    S.M.A.R.T., KPIs without a value this period, KPIs with no check-in at all yet
+    (SPEC §5, Dashboard; §8.3)."""
     period = current_period(cycle)
     active_objectives = Goal.objects.filter(
         cycle=cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
@@ -237,6 +241,9 @@ def cycle_warnings(cycle: Cycle) -> Warnings:
     stale = active_kpis.filter(Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start))
     warnings.kpis_without_update_count = stale.count()
     warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
+    never = active_kpis.filter(health=Health.NO_DATA)
+    warnings.kpis_no_data_count = never.count()
+    warnings.kpis_no_data = list(never.select_related("owner__user").order_by("id")[:SHOWN])
     return warnings
 
 

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from core.api import NumberField, OrgSerializer, ProgressField
+from goals.serializers import ExpectedField
 
 from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
 from .smart import kpi_smart
@@ -27,10 +28,11 @@ class KpiSerializer(OrgSerializer):
     target = NumberField()
     weight = NumberField(required=False)
     smart = serializers.SerializerMethodField()
+    expected = ExpectedField()
 
     class Meta:
         model = Kpi
-        fields = ["id", *KPI_FIELDS, "current", "progress", "health", "smart"]
+        fields = ["id", *KPI_FIELDS, "current", "progress", "expected", "health", "smart"]
         read_only_fields = ["health"]
         extra_kwargs = {
             "description": {"required": False},

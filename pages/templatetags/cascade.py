@@ -4,9 +4,11 @@ number formatting. They only call org/permissions.py; nothing is decided here.""
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 
 from core.numbers import display
 from goals.models import Health
+from goals.progress import expected_progress
 from kpis.models import Kpi
 from org import permissions
 
@@ -80,11 +82,16 @@ def bar(obj, label: str = "", oob: bool = False):
     """A progress bar with its health for a goal or KPI. The class `bar-goal-ID` /
     `bar-kpi-ID` lets one out-of-band swap refresh every copy of it on a page."""
     kind = "kpi" if isinstance(obj, Kpi) else "goal"
+    graded = obj.health in (Health.ON_TRACK, Health.AT_RISK, Health.OFF_TRACK)
     return {
         "obj": obj,
         "kind": kind,
         "label": label or str(obj),
         "value": display(obj.progress),
         "health_text": HEALTH_LABELS.get(obj.health, obj.health),
+        # What the health compares with (the organization's today: pages activate its zone).
+        "expected": display(expected_progress(timezone.localdate(), obj.start, obj.due))
+        if graded
+        else None,
         "oob": oob,
     }

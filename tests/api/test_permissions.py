@@ -239,7 +239,8 @@ def test_goal_create_allowed(acme, places, role, place):
     for field, value in body.items():
         assert data[field] == value, field
     assert data["progress"] == 0.0
-    assert data["health"] == "at_risk"  # 0 % on March 15, when 20 % was expected
+    assert data["health"] == "no_data"  # 0 % on March 15, but nothing recorded below it yet
+    assert data["expected"] == 20.1  # 73 of 364 days
     assert data["state"] == "active"
     assert data["weight"] == 1.0
     assert (data["start"], data["due"]) == ("2027-01-01", "2027-12-31")
@@ -380,7 +381,7 @@ def test_kpi_create_allowed(acme, places, role, place):
     assert data["aggregation"] == "latest"
     assert (data["start"], data["due"]) == (goal.start.isoformat(), goal.due.isoformat())
     # on March 15: 0 % where 20 % was expected
-    assert (data["current"], data["progress"], data["health"]) == (None, 0.0, "at_risk")
+    assert (data["current"], data["progress"], data["health"]) == (None, 0.0, "no_data")
     assert set(data["smart"]) == {"specific", "measurable", "achievable", "relevant", "time_bound"}
     kpi = Kpi.objects.get(pk=data["id"])
     assert (kpi.goal_id, kpi.organization_id, kpi.owner_id) == (goal.pk, acme.org.pk, caller.pk)

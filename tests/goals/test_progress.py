@@ -242,3 +242,26 @@ def test_display_rounds_to_one_decimal():
     assert display(72.5) == 72.5
     assert display(33.333333) == 33.3
     assert display(66.666666) == 66.7
+
+
+# --- SPEC §8.3: no check-in yet -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "today", "expected"),
+    [
+        ("active", D(2027, 3, 15), "no_data"),  # no value: not "off track" at 0 %
+        ("active", D(2026, 12, 1), "not_started"),  # before the start, still not started
+        ("done", D(2027, 3, 15), "done"),
+        ("cancelled", D(2027, 3, 15), "cancelled"),
+    ],
+)
+def test_without_data_health_is_no_data_once_started(state, today, expected):
+    verdict = health(
+        progress=0.0, today=today, start=JAN_1, due=DEC_31, state=state, has_data=False
+    )
+    assert verdict == expected
+
+
+def test_with_data_the_same_zero_is_graded():
+    assert health(progress=0.0, today=D(2027, 3, 15), start=JAN_1, due=DEC_31) == "at_risk"

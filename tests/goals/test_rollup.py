@@ -130,6 +130,8 @@ def test_cycle_rollup_repairs_corrupted_stored_progress(acme, tree):
 
 
 def test_cycle_rollup_moves_health_with_the_calendar(acme, tree):
+    kpi = tree.department_kpi  # a first check-in at the baseline: 0 %, graded from now on
+    kpi_record_value(actor=acme.admin, kpi=kpi, value=kpi.baseline, date=dt.date(2027, 1, 1))
     cycle_rollup(acme.cycle, today=dt.date(2026, 12, 1))
     assert Goal.objects.get(pk=tree.department.pk).health == "not_started"
     cycle_rollup(acme.cycle, today=dt.date(2027, 1, 20))

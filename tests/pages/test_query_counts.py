@@ -171,7 +171,7 @@ def same_queries(client, acme, django_assert_max_num_queries):
 
 
 def test_dashboard_queries_do_not_grow_with_the_tree(same_queries, acme):
-    same_queries(viewer=acme.member, request=lambda c, t: c.get("/"), bound=17)
+    same_queries(viewer=acme.member, request=lambda c, t: c.get("/"), bound=18)
 
 
 def test_cascade_map_queries_do_not_grow_with_the_tree(same_queries, acme):
