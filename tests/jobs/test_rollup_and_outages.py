@@ -23,20 +23,30 @@ def from_scratch(cycle, today: dt.date) -> dict[int, tuple[float, str]]:
     only: the reference the stored numbers must equal."""
     goals = {g.pk: g for g in Goal.objects.filter(cycle=cycle)}
     pairs: dict[int, list] = {pk: [] for pk in goals}
-    for kpi in Kpi.objects.filter(goal__cycle=cycle):
+    has_data: set[int] = set()  # a value at or below the goal, or a done goal below (§8.3)
+    for kpi in Kpi.objects.filter(goal__cycle=cycle, state="active"):
         pairs[kpi.goal_id].append((kpi.weight, kpi.progress))
+        if kpi.current is not None:
+            has_data.add(kpi.goal_id)
     result = {}
     for goal in sorted(goals.values(), key=lambda g: -g.rank):
         progress = 100.0 if goal.state == "done" else goal_progress(pairs[goal.pk])
         result[goal.pk] = (
             progress,
             health(
-                progress=progress, today=today, start=goal.start, due=goal.due, state=goal.state
+                progress=progress,
+                today=today,
+                start=goal.start,
+                due=goal.due,
+                state=goal.state,
+                has_data=goal.pk in has_data,
             ),
         )
         share = child_goal_contribution(goal.state, progress)
         if goal.parent_id and share is not None:
             pairs[goal.parent_id].append((goal.weight, share))
+        if goal.parent_id and (goal.pk in has_data or goal.state == "done"):
+            has_data.add(goal.parent_id)
     return result
 
 
