@@ -62,10 +62,8 @@ def test_hostile_titles_and_numbers_keep_every_page_within_the_window(
             ".filter((w) => w.scrollWidth > w.clientWidth + 1).length"
         )
         assert cut == 0, f"{path}: a table is wider than its card at {width}px"
-        page.screenshot(
-            path=f"test-results/screens/hostile-{path.strip('/').replace('/', '-') or 'dashboard'}-{width}.png",
-            full_page=True,
-        )
+        name = path.strip("/").replace("/", "-") or "dashboard"
+        page.screenshot(path=f"test-results/screens/hostile-{name}-{width}.png", full_page=True)
     body = page.content()
     assert "987,654,321,098" not in body and "1,000,000,000,000" not in body
     assert "987.65 B" in body and "1 T" in body
