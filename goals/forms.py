@@ -7,6 +7,7 @@ from django import forms
 from core.forms import DateInput
 from org.forms import limit_to_departments, limit_to_people
 from org.models import Department, Member
+from org.permissions import can_edit_goal, only_own_goals
 
 from .models import LEVEL_RANK, Goal, GoalState, Level
 
@@ -42,6 +43,33 @@ class GoalForm(forms.Form):
         else:
             self.fields["level"].choices = [(Level.STRATEGIC, Level.STRATEGIC.label)]
             self.fields["level"].initial = Level.STRATEGIC
+
+    def fit_to(self, member: Member, parent: Goal) -> None:
+        """Offer only what `member` may create below `parent` (SPEC §8.3): the levels
+        where such a goal would be theirs to hold, and for a member only themselves as
+        the owner of their individual goal."""
+        department = parent.department if parent.department_id else member.department
+        level = self.fields["level"]
+        allowed = [
+            (value, label)
+            for value, label in level.choices
+            if can_edit_goal(
+                member,
+                Goal(
+                    organization_id=member.organization_id,
+                    level=value,
+                    department=None if value == Level.INDIVIDUAL else department,
+                    owner=member,
+                ),
+            )
+        ]
+        if allowed:
+            level.choices = allowed
+            level.initial = allowed[0][0]
+        if only_own_goals(member):
+            self.fields["owner"].queryset = self.fields["owner"].queryset.filter(pk=member.pk)
+            self.fields["owner"].empty_label = None
+            del self.fields["department"]  # an individual goal's is its owner's
 
     def goal_fields(self) -> dict:
         """What was typed, as goal_create's arguments: blanks left to its defaults."""

@@ -105,8 +105,8 @@ def goal_child_new(request, goal_id: int):
     if not can_add_child_goal(request.member, parent):
         raise PermissionDenied("You may not add goals below this one.")
     organization = request.member.organization
-    initial = {
-        "department": parent.department_id,
+    initial = {  # the obvious: the parent's department, else the manager's own
+        "department": parent.department_id or request.member.department_id,
         "owner": request.member.pk if only_own_goals(request.member) else None,
     }
     form = GoalForm(
@@ -118,6 +118,9 @@ def goal_child_new(request, goal_id: int):
     )
     form.is_valid()
     placed = getattr(form, "cleaned_data", {})
+    # Offered from now on: what the member may create (parsed above against every
+    # choice, so that asking for a place they may not write is a 403, not a 400).
+    form.fit_to(request.member, parent)
     # Permission before validation: where the goal would go, from the fields that parsed.
     if placed.get("level"):
         where = Goal(
