@@ -10,11 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Errors, check_same_organization, check_text, refuse_unless
+from core.errors import Errors, check_same_organization, check_text, fit, refuse_unless
 from goals.models import LEVEL_RANK, Cadence, Cycle, Goal, Health
 from goals.periods import period_from_key
 from kpis.selectors import goals_lacking_values
-from org.models import Department, Member
+from org.models import Department, Member, Notification
 from org.permissions import (
     can_change_action,
     can_run_review,
@@ -285,7 +285,18 @@ def action_create(
     action = ActionItem(review=review, title=title, owner=owner, due=due, item=item)
     _validate_action(action)
     action.save()
+    if owner.pk != actor.pk:  # SPEC §8.3: whoever gets an action is told
+        Notification.objects.create(
+            member=owner,
+            kind="action_assigned",
+            link="/my/",
+            title=fit(f"Action for you: {action.title}", TITLE_LENGTH),
+            body=f"{actor.display_name} gave it to you in “{review.title}”, due {due:%Y-%m-%d}.",
+        )
     return action
+
+
+TITLE_LENGTH = Notification._meta.get_field("title").max_length
 
 
 ACTION_FIELDS = ("title", "owner", "due", "done")

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from goals.models import Goal
 from kpis.models import KpiUpdate
 from kpis.services import kpi_record_value
+from org.models import Notification
 from reviews import selectors
 from reviews.models import ActionItem, Review, ReviewItem
 from reviews.services import (
@@ -418,6 +419,28 @@ def test_an_action_title_is_one_line(acme, tree):
         )
     assert "one line" in caught.value.message_dict["title"][0]
     assert rows() == before
+
+
+def test_the_owner_of_a_new_action_is_notified_but_not_who_took_it_themselves(acme, tree):
+    review = schedule(acme.admin, cycle=acme.cycle, title="Support check-in")
+    action_create(
+        actor=acme.admin,
+        review=review,
+        title="Call the vendor",
+        owner=acme.member,
+        due=dt.date(2027, 4, 1),
+    )
+    action_create(
+        actor=acme.admin,
+        review=review,
+        title="Book the room",
+        owner=acme.admin,
+        due=dt.date(2027, 4, 1),
+    )
+    told = list(Notification.objects.values_list("member_id", "kind", "title", "link"))
+    assert told == [(acme.member.pk, "action_assigned", "Action for you: Call the vendor", "/my/")]
+    body = Notification.objects.get().body
+    assert "Support check-in" in body and "2027-04-01" in body
 
 
 # ---------------------------------------------------------------- the agenda
