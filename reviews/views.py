@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -126,13 +127,22 @@ def review_detail(request, review_id: int):
 
 
 def _move(request, review_id: int, service) -> HttpResponse:
-    """Start or complete a review (`service`), then show it; a refusal says why."""
+    """Start or complete a review (`service`), then show it; a refusal says why (on a
+    page of its own, or, asked in place, where the button was)."""
     review = _review(request, review_id)
     try:
         service(actor=request.member, review=review)
     except ValidationError as exc:
-        return _refused(request, review, exc)
-    return redirect("review-detail", review_id=review.pk)
+        if not request.htmx:
+            return _refused(request, review, exc)
+        reason = format_html('<p class="error" role="alert">{}</p>', " ".join(exc.messages))
+        return HttpResponse(reason, status=400)  # in place of the button that asked
+    url = reverse("review-detail", args=[review.pk])
+    if request.htmx:  # the page asked first (hx-confirm): now load the review again
+        response = HttpResponse(status=204)
+        response["HX-Location"] = url
+        return response
+    return redirect(url)
 
 
 @require_POST

@@ -71,6 +71,8 @@ def test_reviewer_runs_a_quarterly_department_review_and_the_action_lands_on_my_
         first.pk,
     )
 
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Complete the review").click()
     summary = page.locator(".summary-print")
     expect(summary.get_by_role("heading", name="★ Wins")).to_be_visible()
@@ -80,6 +82,7 @@ def test_reviewer_runs_a_quarterly_department_review_and_the_action_lands_on_my_
     expect(summary.locator("table").first).to_contain_text("Sam Silva")
     expect(summary.locator("table").first).to_contain_text("2026-12-15")
     snap("summary")
+    assert dialogs and dialogs[0].startswith(f"Complete “{review.title}”?")
     review.refresh_from_db()
     assert review.state == "completed"
 

@@ -689,3 +689,13 @@ def test_review_pages_take_the_same_queries_at_two_sizes(
     with django_assert_max_num_queries(bound):
         client.get(path, headers=headers)
     print(f"\n/reviews/ {page}: {small} queries = {large} queries")
+
+
+def test_completing_asks_first_then_loads_the_completed_review(client, acme, running):
+    client.force_login(acme.reviewer.user)
+    page = client.get(f"/reviews/{running.pk}/").content.decode()
+    assert f'hx-confirm="Complete “{running.title}”?' in page
+    response = client.post(f"/reviews/{running.pk}/complete/", headers=HTMX)
+    assert response.status_code == 204
+    assert response["HX-Location"] == f"/reviews/{running.pk}/"
+    assert Review.objects.get(pk=running.pk).state == "completed"
