@@ -45,6 +45,18 @@ class Level(models.TextChoices):
 LEVEL_RANK = {Level.STRATEGIC: 0, Level.DEPARTMENT: 1, Level.TEAM: 2, Level.INDIVIDUAL: 3}
 
 
+def under(goal_path: str, ref, *, including_itself: bool) -> models.Q:
+    """Rows whose goal (reached by `goal_path`: "goal" from a KPI, "" from a goal)
+    stands below the goal `ref` names (an OuterRef, an id), or is it: the tree is at
+    most four levels deep, so three hops of `parent` reach every descendant."""
+    hops = [goal_path] if goal_path else []
+    condition = models.Q()
+    for depth in range(0 if including_itself else 1, len(LEVEL_RANK)):
+        path = "__".join(hops + ["parent"] * depth)
+        condition |= models.Q(**{path: ref})
+    return condition
+
+
 class GoalState(models.TextChoices):
     ACTIVE = "active", "Active"
     DONE = "done", "Done"

@@ -23,12 +23,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Subquery, Sum, Value, When
 
 from . import progress as formulas
 from .cache import cycles_changed
 from .measures import measures
-from .models import LEVEL_RANK, Cycle, Goal, GoalState
+from .models import LEVEL_RANK, Cycle, Goal, GoalState, under
 
 RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()))
 
@@ -89,10 +89,9 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
         .values("parent")
     )
     done_as_100 = Case(When(state=GoalState.DONE, then=Value(100.0)), default=F("progress"))
-    below = Q(parent=OuterRef("pk"))
-    for depth in range(2, 4):
-        below |= Q(**{"__".join(["parent"] * depth): OuterRef("pk")})
-    done_below = Goal.objects.filter(below, state=GoalState.DONE)
+    done_below = Goal.objects.filter(
+        under("", OuterRef("pk"), including_itself=False), state=GoalState.DONE
+    )
     goals = sorted(
         chain.only("id", "cycle_id", "level", "state", "start", "due", "progress", "health"),
         key=lambda goal: -goal.rank,

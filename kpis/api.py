@@ -45,6 +45,19 @@ def goal_named(member, data: Mapping) -> Goal | None:
     )
 
 
+def value_fields(request) -> dict:
+    """A value's body (recording one, or correcting one), checked: the service's arguments."""
+    serializer = KpiUpdateSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    return {
+        "value": data["value"],
+        "date": data.get("date"),
+        "note": data.get("note", ""),
+        "confidence": data.get("confidence", ""),
+    }
+
+
 class KpiViewSet(OrgViewSet):
     """KPIs with their computed `current`, `progress`, `health` and S.M.A.R.T. check."""
 
@@ -154,17 +167,7 @@ class KpiViewSet(OrgViewSet):
         )
 
         def record() -> Response:
-            serializer = KpiUpdateSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-            update = kpi_record_value(
-                actor=request.member,
-                kpi=kpi,
-                value=data["value"],
-                date=data.get("date"),
-                note=data.get("note", ""),
-                confidence=data.get("confidence", ""),
-            )
+            update = kpi_record_value(actor=request.member, kpi=kpi, **value_fields(request))
             return Response(KpiUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
         return idempotency.once(request, f"kpis/{kpi.pk}/updates", record)
@@ -195,17 +198,7 @@ class KpiViewSet(OrgViewSet):
     )
     def correct(self, request, pk=None, update_id=None):
         update = self.recorded(update_id)
-        serializer = KpiUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        correction = kpi_value_correct(
-            actor=request.member,
-            update=update,
-            value=data["value"],
-            date=data.get("date"),
-            note=data.get("note", ""),
-            confidence=data.get("confidence", ""),
-        )
+        correction = kpi_value_correct(actor=request.member, update=update, **value_fields(request))
         return Response(KpiUpdateSerializer(correction).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

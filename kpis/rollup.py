@@ -17,13 +17,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, models, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
 
 from core.db import bulk_write
 from goals import progress as formulas
 from goals import rollup as goal_rollup
 from goals.cache import cycles_changed
-from goals.models import Cycle, Goal
+from goals.models import Cycle, Goal, under
 
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
 
@@ -33,10 +33,11 @@ def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     progress) of its KPIs, and `kpi_data_below`: whether an active KPI of it or of a
     goal below it has a value."""
     kpis = Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE).order_by().values("goal")
-    below = Q(goal=OuterRef("pk"))
-    for depth in range(1, 4):  # the tree is at most four levels deep
-        below |= Q(**{"goal" + "__parent" * depth: OuterRef("pk")})
-    with_values = Kpi.objects.filter(below, state=KpiState.ACTIVE, current__isnull=False)
+    with_values = Kpi.objects.filter(
+        under("goal", OuterRef("pk"), including_itself=True),
+        state=KpiState.ACTIVE,
+        current__isnull=False,
+    )
     return goals.annotate(
         own_weight=Subquery(kpis.annotate(s=Sum("weight")).values("s")),
         own_weighted=Subquery(kpis.annotate(s=Sum(F("weight") * F("progress"))).values("s")),

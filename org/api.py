@@ -4,7 +4,6 @@ tokens/ (service tokens)."""
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -40,6 +39,7 @@ from .tokens import ADMINS_ONLY as ADMINS_MANAGE_TOKENS
 from .tokens import (
     service_token_create,
     service_token_revoke,
+    service_tokens,
     token_issue,
     token_revoke,
 )
@@ -166,15 +166,15 @@ class ServiceTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, OrgSc
     """The organization's service tokens, for integrations (admins only). Creating one
     answers its key, once; only its hash is kept. DELETE revokes it."""
 
-    queryset = ApiToken.objects.select_related("user").order_by("name")
+    queryset = ApiToken.objects.none()
     serializer_class = ServiceTokenSerializer
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return self.queryset.none()
+            return self.queryset
         refuse_unless(can_manage_org(self.request.member), ADMINS_MANAGE_TOKENS)
-        return super().get_queryset().exclude(expiry__lt=timezone.now())
+        return service_tokens(self.request.member.organization_id)
 
     @extend_schema(request=ServiceTokenSerializer, responses={201: ServiceTokenSerializer})
     def create(self, request):

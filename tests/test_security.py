@@ -25,6 +25,7 @@ from reviews.models import Review
 from reviews.services import action_create, review_start
 
 from .test_api_schema_fuzz import published_schema
+from .test_hostile_input import route_patterns
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -120,22 +121,9 @@ def page_urls(ada: Member) -> list[str]:
         "token_id": token.pk,
     }
     resolved = []
-    for pattern in _routes_with_names():
+    for pattern in route_patterns(skip=("api/", "admin/", "healthz/")):
         resolved.append(re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), pattern))
     return sorted(set(resolved))
-
-
-def _routes_with_names() -> list[str]:
-    from django.urls import get_resolver
-
-    routes = []
-    for pattern in get_resolver().url_patterns:
-        text = str(pattern.pattern)
-        if text.startswith(("api/", "admin/", "healthz/")):
-            continue
-        for inner in getattr(pattern, "url_patterns", [pattern]):
-            routes.append("/" + text + str(inner.pattern))
-    return routes
 
 
 def api_lists() -> list[str]:
