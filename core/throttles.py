@@ -30,13 +30,14 @@ class _Rate(SimpleRateThrottle):
 
 
 class PerCaller(_Rate):
-    """Each person or token: its own budget (anonymous calls share their address's)."""
+    """Each person, whatever tokens they use, and each service token: its own budget
+    (anonymous calls share their address's)."""
 
     scope = "caller"
 
     def get_cache_key(self, request, view):
-        if request.auth is not None and getattr(request.auth, "digest", None):
-            ident = f"token-{request.auth.digest[:32]}"
+        if getattr(request.auth, "is_service", False):
+            ident = f"token-{request.auth.pk}"
         elif request.user and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"
         else:

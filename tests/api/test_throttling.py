@@ -4,8 +4,10 @@ set from the environment; over it, 429 with `Retry-After`, and nothing is done."
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from kpis.models import KpiUpdate
+from org.tokens import service_token_create
 
 from .helpers import API, client_for
 
@@ -29,6 +31,16 @@ def test_a_caller_over_the_rate_gets_429_with_retry_after_and_others_go_on(acme,
     assert 0 < int(refused["Retry-After"]) <= 60
     assert not KpiUpdate.objects.exists()
     assert max_.get(f"{API}/goals/").status_code == 200  # his own budget
+
+
+def test_a_person_shares_one_budget_across_their_tokens_a_service_token_has_its_own(acme, rates):
+    rates(caller="2/minute", address="1000/minute")
+    first, second = client_for(acme.admin), client_for(acme.admin)  # two tokens of ada's
+    assert [c.get(f"{API}/me/").status_code for c in (first, second, first)] == [200, 200, 429]
+    _, key = service_token_create(actor=acme.admin, name="Sync")
+    sync = APIClient()
+    sync.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert sync.get(f"{API}/me/").status_code == 200
 
 
 def test_an_address_over_its_rate_is_refused_whoever_calls_from_it(acme, rates):
