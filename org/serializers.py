@@ -105,12 +105,17 @@ class ServiceTokenSerializer(OrgSerializer):
         write_only=True,
         help_text="The last day it works (the organization's calendar); none: until revoked.",
     )
+    expiry = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When it stops working; none (and no expires_on): until revoked.",
+    )
     created_by = serializers.CharField(source="user.username", read_only=True)
 
     class Meta:
         model = ApiToken
         fields = ["id", "name", "scope", "expires_on", "expiry", "created", "created_by", "key"]
-        read_only_fields = ["expiry", "created"]
+        read_only_fields = ["created"]
         extra_kwargs = {"name": {"required": True, "allow_blank": False}}
 
     def get_key(self, token) -> str | None:

@@ -42,11 +42,16 @@ def tokens_revoke_personal(user) -> int:
 
 @transaction.atomic
 def service_token_create(
-    *, actor: Member, name: str, scope: str = TokenScope.WRITE, expires_on: dt.date | None = None
+    *,
+    actor: Member,
+    name: str,
+    scope: str = TokenScope.WRITE,
+    expires_on: dt.date | None = None,
+    expiry: dt.datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """A service token for the actor's organization: the row and its key, which is
-    never shown again (only its hash is kept). It expires at the end of `expires_on`
-    (in the organization's time zone), or never."""
+    never shown again (only its hash is kept). It expires at `expiry`, or at the end
+    of `expires_on` (in the organization's time zone), or never."""
     refuse_unless(can_manage_org(actor), ADMINS_ONLY)
     errors = Errors()
     name = (name or "").strip()
@@ -61,20 +66,27 @@ def service_token_create(
     if scope not in TokenScope.values:
         errors.add("scope", "Choose read or write.")
     today = actor.organization.today()
-    if expires_on is not None and expires_on <= today:
-        errors.add("expires_on", f"Must be after today ({today:%Y-%m-%d}).")
-    errors.raise_if_any()
-    expiry = None
-    if expires_on is not None:
+    if expires_on is not None and expiry is not None:
+        errors.add("expiry", "Give the expiry or the last day (expires_on), not both.")
+    elif expires_on is not None:
+        if expires_on <= today:
+            errors.add("expires_on", f"Must be after today ({today:%Y-%m-%d}).")
         end = dt.datetime.combine(expires_on + dt.timedelta(days=1), dt.time())
-        expiry = end.replace(tzinfo=actor.organization.now().tzinfo) - timezone.now()
-    return ApiToken.objects.create(
+        expiry = end.replace(tzinfo=actor.organization.now().tzinfo)
+    elif expiry is not None and expiry <= timezone.now():
+        errors.add("expiry", "Must be in the future.")
+    errors.raise_if_any()
+    token, key = ApiToken.objects.create(
         user=actor.user,
-        expiry=expiry,
+        expiry=None,
         name=name,
         scope=scope,
         organization_id=actor.organization_id,
     )
+    if expiry is not None:  # the instant itself (knox would add a lifetime to its own now)
+        token.expiry = expiry
+        token.save(update_fields=["expiry"])
+    return token, key
 
 
 def service_token_revoke(*, actor: Member, token: ApiToken) -> None:

@@ -156,6 +156,29 @@ def test_a_bad_service_token_is_refused_with_the_reason(acme, body, field):
     assert not ApiToken.objects.filter(organization=acme.org).exists()
 
 
+def test_a_service_tokens_expiry_may_be_given_as_an_instant(acme):
+    made = make(client_for(acme.admin), name="Trial", expiry="2027-03-15T18:00:00Z")
+    assert made.status_code == 201, made.content
+    assert made.json()["expiry"] == "2027-03-15T18:00:00Z"
+    assert works(made.json()["key"])
+    with time_machine.travel(dt.datetime(2027, 3, 15, 18, 1, tzinfo=dt.UTC), tick=True):
+        assert not works(made.json()["key"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"expiry": "2027-03-15T11:00:00Z"},  # an hour ago
+        {"expiry": "2027-06-30T00:00:00Z", "expires_on": "2027-06-30"},  # both
+    ],
+)
+def test_a_bad_service_token_expiry_is_refused(acme, body):
+    with unchanged():
+        response = make(client_for(acme.admin), name="Trial", **body)
+    assert response.status_code == 400 and "expiry" in response.json()
+    assert not ApiToken.objects.filter(organization=acme.org).exists()
+
+
 def test_two_service_tokens_may_not_share_a_name(acme):
     admin = client_for(acme.admin)
     assert make(admin, name="Sync").status_code == 201
