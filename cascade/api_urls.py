@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from goals.api import CycleViewSet, GoalViewSet
-from kpis.api import GoalTreeViewSet, KpiViewSet
+from kpis.api import CycleRolloverViewSet, GoalTreeViewSet, KpiViewSet
 from org.api import (
     DepartmentViewSet,
     MemberViewSet,
@@ -35,9 +35,11 @@ router.register("kpis", KpiViewSet, basename="kpi")
 router.register("reviews", ReviewViewSet, basename="review")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("tokens", ServiceTokenViewSet, basename="token")
-# goals/{id}/tree/ shows KPIs, so the kpis app serves it, beside the rest of goals/.
+# goals/{id}/tree/ and cycles/{id}/rollover/ write or show KPIs, so the kpis app serves
+# them, beside the rest of goals/ and cycles/.
 tree_router = SimpleRouter()
 tree_router.register("goals", GoalTreeViewSet, basename="goal")
+tree_router.register("cycles", CycleRolloverViewSet, basename="cycle")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),

@@ -30,6 +30,10 @@ class Errors:
             raise ValidationError(self.messages)
 
 
+class Conflict(ValidationError):
+    """A write refused by the state of what it touches (a closed cycle), not by its input."""
+
+
 def refuse_unless(allowed: bool, message: str) -> None:
     """Refuse (a 403 on a page or in the API) unless `allowed`: a verdict of
     org/permissions.py, the one place that decides."""

@@ -11,6 +11,11 @@ class Cadence(models.TextChoices):
     QUARTERLY = "quarterly", "Quarterly"
 
 
+class CycleState(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"  # its goals, KPIs and values are read-only until reopened
+
+
 class Cycle(models.Model):
     organization = models.ForeignKey(
         "org.Organization", on_delete=models.CASCADE, related_name="cycles"
@@ -19,6 +24,10 @@ class Cycle(models.Model):
     start = models.DateField()
     end = models.DateField()
     cadence = models.CharField(max_length=16, choices=Cadence.choices, default=Cadence.QUARTERLY)
+    state = models.CharField(max_length=8, choices=CycleState.choices, default=CycleState.OPEN)
+    is_current = models.BooleanField(
+        default=False, help_text="The organization's current cycle: who picked none sees it."
+    )
 
     class Meta:
         ordering = ["-start", "name"]
@@ -27,10 +36,27 @@ class Cycle(models.Model):
                 condition=Q(start__lt=models.F("end")), name="cycle_start_before_end"
             ),
             models.UniqueConstraint(fields=["organization", "name"], name="cycle_unique_name"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_current=True), name="cycle_one_current"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == CycleState.CLOSED
+
+
+class CyclePick(models.Model):
+    """The cycle a person last picked in the switcher: theirs until they pick another."""
+
+    member = models.OneToOneField("org.Member", on_delete=models.CASCADE, related_name="+")
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.cycle_id}"
 
 
 class Level(models.TextChoices):
@@ -132,6 +158,9 @@ class Goal(Tracked):
         "org.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="goals"
     )
     state = models.CharField(max_length=16, choices=GoalState.choices, default=GoalState.ACTIVE)
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
+    )
 
     class Meta(Tracked.Meta):
         ordering = ["id"]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from org.models import Organization
 
-from .models import Cycle, Goal, GoalState, Health, Level
+from .models import Cycle, CyclePick, CycleState, Goal, GoalState, Health, Level
 from .periods import Period, period_containing
 
 CHAIN = "parent__parent__parent"  # the tree is at most four levels deep
@@ -20,34 +21,52 @@ SHOWN_GOALS = 60  # a department page lists at most this many goals of each kind
 SHOWN_MATCHES = 200  # the map's filters show at most this many goals
 
 
-def cycles_of(organization: Organization) -> list[Cycle]:
-    return list(Cycle.objects.filter(organization=organization).order_by("-start", "name"))
+def cycles_of(organization: Organization, member=None) -> list[Cycle]:
+    """The organization's cycles, latest first; with `member`, each says whether it is
+    the one they last picked (`picked`), in the same query."""
+    cycles = Cycle.objects.filter(organization=organization).order_by("-start", "name")
+    if member is not None:
+        cycles = cycles.annotate(
+            picked=Exists(CyclePick.objects.filter(member=member, cycle=OuterRef("pk")))
+        )
+    return list(cycles)
+
+
+def default_cycle(cycles: list[Cycle], today: dt.date) -> Cycle | None:
+    """What someone who picked no cycle sees (SPEC §8.3): the cycle marked current; else the
+    open cycle containing today with the latest start; else the latest start."""
+    for cycle in cycles:
+        if cycle.is_current:
+            return cycle
+    containing = [c for c in cycles if c.state == CycleState.OPEN and c.start <= today <= c.end]
+    return max(containing or cycles, key=lambda c: (c.start, c.pk), default=None)
 
 
 def cycle_current(
     organization: Organization, cycle_id: int | str | None = None, cycles: list[Cycle] | None = None
 ) -> Cycle | None:
-    """The cycle asked for, else the one containing the organization's today, else the latest."""
+    """The cycle asked for, else the one a person picked last, else the organization's
+    default (SPEC §8.3: marked current, else open and containing today, else the latest)."""
     cycles = cycles if cycles is not None else cycles_of(organization)
     if cycle_id:
         for cycle in cycles:
             if str(cycle.pk) == str(cycle_id):
                 return cycle
-    today = organization.today()
-    containing = [c for c in cycles if c.start <= today <= c.end]
-    if containing:
-        return max(containing, key=lambda c: c.start)
-    return max(cycles, key=lambda c: c.end, default=None)
+    for cycle in cycles:
+        if getattr(cycle, "picked", False):
+            return cycle
+    return default_cycle(cycles, organization.today())
 
 
 def cycle_for_request(request) -> tuple[Cycle | None, list[Cycle]]:
-    """The cycle this request shows: `?cycle=` (remembered in the session), else the default."""
+    """The cycle this request shows: `?cycle=` (remembered for the person: the
+    switcher's pick is theirs on every device), else their last pick, else the default."""
     member = request.member
-    cycles = cycles_of(member.organization)
-    wanted = request.GET.get("cycle") or request.session.get("cycle_id")
+    cycles = cycles_of(member.organization, member)
+    wanted = request.GET.get("cycle")
     cycle = cycle_current(member.organization, wanted, cycles)
-    if cycle is not None and request.GET.get("cycle") and str(cycle.pk) == request.GET["cycle"]:
-        request.session["cycle_id"] = cycle.pk
+    if cycle is not None and wanted and str(cycle.pk) == wanted and not cycle.picked:
+        CyclePick.objects.update_or_create(member=member, defaults={"cycle": cycle})
     return cycle, cycles
 
 

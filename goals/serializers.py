@@ -31,7 +31,8 @@ class ExpectedField(serializers.ReadOnlyField):
 class CycleSerializer(OrgSerializer):
     class Meta:
         model = Cycle
-        fields = ["id", "name", "start", "end", "cadence"]
+        fields = ["id", "name", "start", "end", "cadence", "state", "is_current"]
+        read_only_fields = ["state"]  # changed by close/ and reopen/
 
     def get_validators(self):
         return []  # the service checks the name and the dates, after permissions
@@ -44,8 +45,8 @@ class GoalSerializer(OrgSerializer):
 
     class Meta:
         model = Goal
-        fields = ["id", *GOAL_FIELDS, "progress", "expected", "health"]
-        read_only_fields = ["health"]
+        fields = ["id", *GOAL_FIELDS, "progress", "expected", "health", "copied_from"]
+        read_only_fields = ["health", "copied_from"]
         extra_kwargs = {
             "rationale": {"required": False},
             "start": {"required": False},

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from core.errors import (
+    Conflict,
     Errors,
     check_same_organization,
     check_text,
@@ -19,14 +20,23 @@ from core.errors import (
     refuse_unless,
 )
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_manage_org, can_set_weight
+from org.permissions import can_edit_goal, can_manage_cycles, can_set_weight
 
 from . import rollup
 from .cache import cycles_changed
 from .measures import measures
-from .models import GOAL_FIELDS, Cadence, Cycle, Goal, GoalState, Level
+from .models import GOAL_FIELDS, Cadence, Cycle, CycleState, Goal, GoalState, Level
+from .selectors import default_cycle
 
 MAX_STRATEGIC = 5
+CYCLES_REFUSED = "Only leaders and admins manage cycles."
+CLOSED = "This cycle is closed: reopen it on the Cycles page to change its goals, KPIs or values."
+
+
+def check_open(*cycles: Cycle | None) -> None:
+    """SPEC §8.3: a closed cycle refuses every write to its goals, KPIs and values."""
+    if any(cycle is not None and cycle.state == CycleState.CLOSED for cycle in cycles):
+        raise Conflict(CLOSED)
 
 
 def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.date | None) -> None:
@@ -192,6 +202,7 @@ def goal_create(
     refuse_unless(can_edit_goal(actor, goal), "You may not create this goal here.")
     if weight is not None and weight != 1:
         refuse_unless(may_weigh(actor, parent), WEIGHT_REFUSED)
+    check_open(cycle)
     if parent is not None and parent.organization_id == actor.organization_id:
         rollup.lock_chains([parent.pk])
     _validate_goal(goal, original=None)
@@ -229,6 +240,9 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
         if not allowed:
             _restore(goal, original)
             refuse_unless(allowed, message)
+    if original["cycle"].state == CycleState.CLOSED or goal.cycle.state == CycleState.CLOSED:
+        _restore(goal, original)
+        check_open(original["cycle"], goal.cycle)
     old_parent_id = original["parent"].pk if original["parent"] else None
     new_parent_ok = goal.parent is not None and goal.parent.organization_id == goal.organization_id
     rollup.lock_chains([goal.pk, old_parent_id, goal.parent.pk if new_parent_ok else None])
@@ -266,20 +280,34 @@ def _restore(goal: Goal, original: dict[str, Any]) -> None:
 def cycle_create(
     *, actor: Member, name: str, start: dt.date, end: dt.date, cadence: str = Cadence.QUARTERLY
 ) -> Cycle:
-    refuse_unless(can_manage_org(actor), "Only admins manage cycles.")
+    """A new open cycle. It changes no one's view by itself (SPEC §8.3): when the
+    organization has no current cycle yet, the one everybody sees now is marked current
+    first, so the default stays where it was."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
     cycle = Cycle(
         organization_id=actor.organization_id, name=name, start=start, end=end, cadence=cadence
     )
     validate_cycle(cycle)
+    cycles = Cycle.objects.select_for_update().filter(organization_id=actor.organization_id)
+    if not any(c.is_current for c in cycles):
+        shown = default_cycle(list(cycles), actor.organization.today())
+        if shown is not None:
+            Cycle.objects.filter(pk=shown.pk).update(is_current=True)
     cycle.save()
     return cycle
 
 
+CYCLE_FIELDS = ("name", "start", "end", "cadence", "is_current")
+
+
 @transaction.atomic
 def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
-    refuse_unless(can_manage_org(actor, cycle.organization_id), "Only admins manage cycles.")
+    """Rename, re-date, change the cadence, or mark the organization's current cycle
+    (at most one: marking one unmarks the other)."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
     for field in changes:
-        if field not in ("name", "start", "end", "cadence"):
+        if field not in CYCLE_FIELDS:
             raise TypeError(f"cycle_update() got an unknown field: {field}")
     original = {field: getattr(cycle, field) for field in changes}
     for field, value in changes.items():
@@ -289,9 +317,26 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
     except ValidationError:
         _restore(cycle, original)
         raise
+    if changes.get("is_current"):
+        Cycle.objects.filter(organization_id=cycle.organization_id, is_current=True).exclude(
+            pk=cycle.pk
+        ).update(is_current=False)
     cycle.save()
     # No progress or health depends on a cycle's own dates (goals and KPIs have theirs),
     # but what counts as time-bound does: cached warnings are stale.
+    cycles_changed({cycle.pk})
+    return cycle
+
+
+@transaction.atomic
+def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
+    """Close a cycle (its goals, KPIs and values become read-only) or reopen it."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
+    if state not in CycleState.values:
+        raise ValidationError({"state": ["Must be open or closed."]})
+    cycle.state = state
+    cycle.save(update_fields=["state"])
     cycles_changed({cycle.pk})
     return cycle
 
@@ -306,6 +351,7 @@ def goal_delete(*, actor: Member, goal: Goal) -> bool:
     refused by any goal below, KPI, review or review item.
     """
     refuse_unless(can_edit_goal(actor, goal), "You may not remove this goal.")
+    check_open(goal.cycle)
     parent_id = goal.parent_id
     rollup.lock_chains([goal.pk])
     try:

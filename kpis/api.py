@@ -14,16 +14,25 @@ from rest_framework.response import Response
 
 from core.api import OrgScopedViewSet, OrgViewSet, list_filters, lookup, raw_data
 from core.errors import refuse_unless
-from goals.models import Goal
-from org.permissions import can_correct_update, can_place_kpi, can_record_update
+from goals.models import Cycle, Goal
+from goals.serializers import CycleSerializer, GoalSerializer
+from goals.services import CYCLES_REFUSED
+from org.permissions import (
+    can_correct_update,
+    can_manage_cycles,
+    can_place_kpi,
+    can_record_update,
+)
 
 from . import idempotency
 from .models import Kpi, KpiState, KpiUpdate
+from .rollover import cycle_rollover
 from .selectors import KPI_CHAIN, goal_tree
 from .serializers import (
     KpiRetractionSerializer,
     KpiSerializer,
     KpiUpdateSerializer,
+    RolloverSerializer,
     TreeNodeSerializer,
 )
 from .services import (
@@ -220,6 +229,31 @@ class KpiViewSet(OrgViewSet):
             actor=request.member, update=update, reason=serializer.validated_data["reason"]
         )
         return Response(KpiUpdateSerializer(update).data)
+
+
+class CycleRolloverViewSet(OrgScopedViewSet):
+    """cycles/{id}/rollover/: copies goals with their KPIs, so it is served here."""
+
+    queryset = Cycle.objects.order_by("id")
+    serializer_class = CycleSerializer
+
+    @extend_schema(
+        request=RolloverSerializer,
+        responses={201: GoalSerializer(many=True)},
+        summary="Copy goals of this cycle, with their KPIs, into another cycle",
+    )
+    @action(detail=True, methods=["post"])
+    def rollover(self, request, pk=None):
+        """Goals above a chosen one are copied too; each copy keeps `copied_from`; a
+        copied KPI's baseline is the source's current value where it has one."""
+        source = self.get_object()
+        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
+        fields = self.parsed(RolloverSerializer)
+        copies = cycle_rollover(
+            actor=request.member, source=source, to_cycle=fields["to_cycle"], goals=fields["goals"]
+        )
+        data = GoalSerializer(copies, many=True, organization=request.member.organization).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
 
 class GoalTreeViewSet(OrgScopedViewSet):

@@ -67,6 +67,9 @@ class Kpi(Tracked):
     current = models.FloatField(null=True, blank=True)
     last_update_on = models.DateField(null=True, blank=True, help_text="Date of the latest value.")
     state = models.CharField(max_length=16, choices=KpiState.choices, default=KpiState.ACTIVE)
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
+    )
 
     class Meta(Tracked.Meta):
         ordering = ["id"]

@@ -3,7 +3,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from core.api import NumberField, OrgSerializer, ProgressField
+from core.api import IdField, NumberField, OrgSerializer, ProgressField
+from goals.models import Cycle, Goal
 from goals.serializers import ExpectedField
 
 from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
@@ -32,8 +33,17 @@ class KpiSerializer(OrgSerializer):
 
     class Meta:
         model = Kpi
-        fields = ["id", *KPI_FIELDS, "current", "progress", "expected", "health", "smart"]
-        read_only_fields = ["health"]
+        fields = [
+            "id",
+            *KPI_FIELDS,
+            "current",
+            "progress",
+            "expected",
+            "health",
+            "smart",
+            "copied_from",
+        ]
+        read_only_fields = ["health", "copied_from"]
         extra_kwargs = {
             "description": {"required": False},
             "start": {"required": False},
@@ -131,3 +141,16 @@ class TreeNodeSerializer(serializers.Serializer):
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_children(self, goal):
         return TreeNodeSerializer(goal.tree_children, many=True).data
+
+
+class RolloverSerializer(serializers.Serializer):
+    """cycles/{id}/rollover/: which goals of this cycle to copy, into which cycle."""
+
+    to_cycle = IdField(queryset=Cycle.objects.all())
+    goals = serializers.ListField(child=IdField(queryset=Goal.objects.all()), allow_empty=False)
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organization is not None:
+            self.fields["to_cycle"].queryset = Cycle.objects.filter(organization=organization)
+            self.fields["goals"].child.queryset = Goal.objects.filter(organization=organization)

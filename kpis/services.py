@@ -20,7 +20,7 @@ from core.errors import (
 from core.tasks import enqueue_on_commit
 from goals.models import Goal
 from goals.rollup import lock_chains
-from goals.services import check_dates
+from goals.services import check_dates, check_open
 from org.models import Member
 from org.permissions import can_correct_update, can_edit_goal, can_place_kpi, can_record_update
 
@@ -90,6 +90,7 @@ def kpi_create(
     if goal.organization_id != actor.organization_id:
         raise ValidationError({"goal": ["Not found in your organization."]})
     refuse_unless(can_edit_goal(actor, goal), "You may not add KPIs to this goal.")
+    check_open(goal.cycle)
     kpi = Kpi(
         organization_id=actor.organization_id,
         goal=goal,
@@ -125,6 +126,7 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     if new_goal is not None and new_goal.organization_id != kpi.organization_id:
         raise ValidationError({"goal": ["Not found in your organization."]})
     refuse_unless(can_place_kpi(actor, new_goal, kpi), "You may not move this KPI to that goal.")
+    check_open(kpi.goal.cycle, new_goal.cycle if new_goal else None)
     original = {field: getattr(kpi, field) for field in KPI_FIELDS}
     if isinstance(changes.get("name"), str):
         changes["name"] = changes["name"].strip()
@@ -161,6 +163,7 @@ def kpi_record_value(
     4. If the KPI's health changed, tell the goal's owner once this commits.
     """
     refuse_unless(can_record_update(actor, kpi), "You may not record values on this KPI.")
+    check_open(kpi.goal.cycle)
     today = actor.organization.today()
     date = min(today, kpi.goal.cycle.end) if date is None else date
     _check_value(kpi, value=value, date=date, confidence=confidence, today=today)
@@ -189,6 +192,7 @@ def kpi_value_correct(
     """
     kpi = update.kpi
     refuse_unless(can_correct_update(actor, update), "You may not correct values on this KPI.")
+    check_open(kpi.goal.cycle)
     lock_chains([kpi.goal_id])
     _require_live(update)
     date = update.date if date is None else date
@@ -206,6 +210,7 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
     longer counts. Allowed as for corrections."""
     kpi = update.kpi
     refuse_unless(can_correct_update(actor, update), "You may not retract values on this KPI.")
+    check_open(kpi.goal.cycle)
     lock_chains([kpi.goal_id])
     _require_live(update)
     errors = Errors()

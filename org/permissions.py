@@ -137,6 +137,11 @@ def can_set_objectives(member: Member | None) -> bool:
     )
 
 
+def can_manage_cycles(member: Member | None) -> bool:
+    """Create, edit, close, reopen and roll over cycles (SPEC §8.3): leaders and admins."""
+    return can_set_objectives(member)
+
+
 def can_write_goals(member: Member | None) -> bool:
     """Whether the member may write some goal (and KPI) at all: everyone but reviewers."""
     return (

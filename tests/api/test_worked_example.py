@@ -184,6 +184,8 @@ def test_created_objects_echo_the_input_and_defaults(acme, example):
         "start": "2027-01-01",
         "end": "2027-12-31",
         "cadence": "monthly",
+        "state": "open",
+        "is_current": False,  # creating a cycle changes no one's view (SPEC §8.3)
     }
     assert e.strategic["parent"] is None
     assert e.strategic["rationale"] == "Customers who are heard stay."

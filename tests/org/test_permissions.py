@@ -252,9 +252,28 @@ def test_admin_manages_people_departments_and_cycles(acme, action):
     assert done(acme)
 
 
-@pytest.mark.parametrize("action", ORG_ACTIONS)
-@pytest.mark.parametrize("role", [role for role in ROLES if role != "admin"])
+CYCLE_ACTIONS = ("create_a_cycle", "update_a_cycle")
+
+
+@pytest.mark.parametrize("action", CYCLE_ACTIONS)
+def test_a_leader_manages_cycles_too(acme, action):
+    """SPEC §8.3: cycles are managed by admins and leaders."""
+    do, done = ORG_ACTIONS[action]
+    do(acme.leader, acme)
+    assert done(acme)
+
+
+@pytest.mark.parametrize(
+    ("role", "action"),
+    [
+        (role, action)
+        for action in ORG_ACTIONS
+        for role in ROLES
+        if role != "admin" and not (role == "leader" and action in CYCLE_ACTIONS)
+    ],
+)
 def test_nobody_but_an_admin_manages_people_departments_and_cycles(acme, role, action):
+    """People and departments: admins only; cycles: admins and leaders."""
     do, done = ORG_ACTIONS[action]
     with refused():
         do(actor(acme, role), acme)
@@ -957,8 +976,8 @@ FORBIDDEN_AND_INVALID = {
             actor=me, name="", start=dt.date(2028, 12, 31), end=dt.date(2028, 1, 1)
         ),
     ),
-    "leader_renames_a_cycle_to_nothing": (
-        "leader",
+    "member_renames_a_cycle_to_nothing": (
+        "member",
         lambda me, a, p: cycle_update(actor=me, cycle=fresh(a.cycle), name="", cadence="daily"),
     ),
 }

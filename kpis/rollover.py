@@ -1,0 +1,158 @@
+"""Roll over (SPEC §8.3): copy goals of one cycle, with their KPIs but not their
+values, into another. It copies KPIs, so it lives here, above goals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from core.errors import Errors, refuse_unless
+from goals.models import LEVEL_RANK, Cycle, Goal, GoalState, Level
+from goals.rollup import lock_chains
+from goals.services import CYCLES_REFUSED, MAX_STRATEGIC, check_open
+from org.models import Member
+from org.permissions import can_manage_cycles
+
+from .models import Aggregation, Direction, Kpi, KpiState
+from .rollup import kpi_rollup
+
+
+def unfinished(cycle: Cycle) -> list[Goal]:
+    """The goals a roll-over offers checked: active and below 100 %."""
+    return list(
+        Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE, progress__lt=100).order_by("id")
+    )
+
+
+@transaction.atomic
+def cycle_rollover(
+    *, actor: Member, source: Cycle, to_cycle: Cycle, goals: Iterable[Goal]
+) -> list[Goal]:
+    """Copy `goals` of `source` into `to_cycle`, each keeping `copied_from`. The goals
+    above a chosen one come too (a copy needs its place in the tree), once: a goal
+    copied into `to_cycle` before is reused, not copied again. Dates move with the
+    cycle (see _moved). A copied KPI starts from the source's current value as its
+    baseline (SPEC §8.3), unless that value already meets the target, or the KPI sums
+    its values (a sum starts again from its baseline
+    each cycle). Returns the new goals, root first."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    goals = list(goals)
+    errors = Errors()
+    if to_cycle.organization_id != actor.organization_id:
+        errors.add("to_cycle", "Not found in your organization.")
+    elif to_cycle.pk == source.pk:
+        errors.add("to_cycle", "Pick another cycle to copy the goals into.")
+    if not goals:
+        errors.add("goals", "Pick at least one goal to roll over.")
+    strays = [goal.pk for goal in goals if goal.cycle_id != source.pk]
+    if strays:
+        errors.add("goals", f"Not goals of {source.name}: {', '.join(map(str, strays))}.")
+    errors.raise_if_any()
+    check_open(to_cycle)
+
+    chosen = {goal.pk: goal for goal in goals}
+    source_goals = {goal.pk: goal for goal in Goal.objects.filter(cycle=source)}
+    for goal in goals:  # and every goal above each of them
+        parent_id = goal.parent_id
+        while parent_id is not None and parent_id not in chosen:
+            chosen[parent_id] = source_goals[parent_id]
+            parent_id = chosen[parent_id].parent_id
+    copies = {
+        copy.copied_from_id: copy
+        for copy in Goal.objects.filter(cycle=to_cycle, copied_from_id__in=chosen)
+    }
+    objectives = sum(1 for g in chosen.values() if g.is_strategic and g.pk not in copies)
+    held = Goal.objects.filter(cycle=to_cycle, level=Level.STRATEGIC).exclude(
+        state=GoalState.CANCELLED
+    )
+    if objectives and held.count() + objectives > MAX_STRATEGIC:
+        raise ValidationError(
+            {
+                "goals": [
+                    f"{to_cycle.name} would hold more than {MAX_STRATEGIC} strategic "
+                    "objectives: pick fewer, or cancel some there first."
+                ]
+            }
+        )
+    created = []
+    for goal in sorted(chosen.values(), key=lambda g: (LEVEL_RANK[g.level], g.pk)):
+        if goal.pk in copies:
+            continue
+        start, due = _moved(goal, source, to_cycle.start, to_cycle.end)
+        copy = Goal.objects.create(
+            organization_id=goal.organization_id,
+            cycle=to_cycle,
+            level=goal.level,
+            title=goal.title,
+            rationale=goal.rationale,
+            parent=copies[goal.parent_id] if goal.parent_id else None,
+            department_id=goal.department_id,
+            owner_id=goal.owner_id,
+            weight=goal.weight,
+            start=start,
+            due=due,
+            copied_from=goal,
+        )
+        copies[goal.pk] = copy
+        created.append(copy)
+
+    new_goal_ids = {copy.copied_from_id: copy for copy in created}
+    kpis = Kpi.objects.filter(goal_id__in=new_goal_ids, state=KpiState.ACTIVE).order_by("id")
+    new_kpis = []
+    for kpi in kpis:
+        goal = new_goal_ids[kpi.goal_id]
+        start, due = _moved(kpi, source, goal.start, goal.due)
+        new_kpis.append(
+            Kpi(
+                organization_id=kpi.organization_id,
+                goal=goal,
+                name=kpi.name,
+                description=kpi.description,
+                unit=kpi.unit,
+                direction=kpi.direction,
+                aggregation=kpi.aggregation,
+                baseline=carried_baseline(kpi),
+                target=kpi.target,
+                weight=kpi.weight,
+                owner_id=kpi.owner_id,
+                start=start,
+                due=due,
+                copied_from=kpi,
+            )
+        )
+    Kpi.objects.bulk_create(new_kpis)
+    if created:
+        roots = [copy.pk for copy in created]
+        lock_chains(roots)
+        kpi_rollup(
+            kpi_ids=[kpi.pk for kpi in new_kpis],
+            goal_ids=roots,
+            today=actor.organization.today(),
+        )
+    return created
+
+
+def carried_baseline(kpi: Kpi) -> float:
+    """Where a copy of `kpi` starts: the source's current value, where it has one that
+    still leaves the way to the target open."""
+    current = kpi.current
+    if current is None or kpi.aggregation == Aggregation.SUM:
+        return kpi.baseline
+    short = current < kpi.target if kpi.direction == Direction.INCREASE else current > kpi.target
+    return current if short else kpi.baseline
+
+
+def _moved(
+    row: Goal | Kpi, source: Cycle, first: dt.date, last: dt.date
+) -> tuple[dt.date, dt.date]:
+    """A goal's or KPI's period in the new cycle: it starts as long after the new
+    cycle's start, and is due as long before its end, as in `source` (a goal spanning
+    the cycle spans the new one), kept inside first…last and at least a day long."""
+    start = first + (row.start - source.start)
+    due = last - (source.end - row.due)
+    start = min(max(start, first), last - dt.timedelta(days=1))
+    due = max(min(due, last), start + dt.timedelta(days=1))
+    return start, due
