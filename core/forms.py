@@ -11,6 +11,9 @@ from django.core.exceptions import ValidationError
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
     """Show a service's per-field messages next to the fields (others at the top)."""
+    if not hasattr(error, "error_dict"):  # about the whole write (a closed cycle)
+        form.add_error(None, error.messages)
+        return
     for field, messages in error.message_dict.items():
         form.add_error(field if field in form.fields else None, messages)
 

@@ -70,6 +70,40 @@ def cycle_for_request(request) -> tuple[Cycle | None, list[Cycle]]:
     return cycle, cycles
 
 
+def cycles_listed(organization: Organization) -> QuerySet[Cycle]:
+    """The Cycles page: every cycle with how many goals it holds and how many of them
+    are unfinished (active, below 100 %), in one query."""
+    live = ~Q(goals__state=GoalState.CANCELLED)
+    unfinished = Q(goals__state=GoalState.ACTIVE, goals__progress__lt=100)
+    return (
+        Cycle.objects.filter(organization=organization)
+        .annotate(
+            goal_count=Count("goals", filter=live),
+            unfinished_count=Count("goals", filter=unfinished),
+        )
+        .order_by("-start", "name")
+    )
+
+
+def goals_for_rollover(cycle: Cycle) -> list[Goal]:
+    """A cycle's goals in tree order (each after its parent), with `depth`, for the
+    roll-over checklist."""
+    goals = list(Goal.objects.filter(cycle=cycle).select_related("owner__user", "department"))
+    children: dict[int | None, list[Goal]] = {}
+    for goal in sorted(goals, key=lambda g: (g.title.lower(), g.pk)):
+        children.setdefault(goal.parent_id, []).append(goal)
+    ordered: list[Goal] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for goal in children.get(parent_id, []):
+            goal.depth = depth
+            ordered.append(goal)
+            walk(goal.pk, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
 def current_period(cycle: Cycle) -> Period:
     return period_containing(cycle.cadence, cycle.organization.today())
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import cycles, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -12,4 +12,8 @@ urlpatterns = [
     path("my/", views.my_work, name="my-work"),
     path("department/", views.department_page, name="department"),
     path("department/<int:department_id>/", views.department_page, name="department-detail"),
+    path("cycles/", cycles.cycles_page, name="cycles"),
+    path("cycles/<int:cycle_id>/edit/", cycles.cycle_edit, name="cycle-edit"),
+    path("cycles/<int:cycle_id>/state/", cycles.cycle_state, name="cycle-state"),
+    path("cycles/<int:cycle_id>/rollover/", cycles.cycle_rollover_page, name="cycle-rollover"),
 ]

@@ -41,6 +41,11 @@ def can_manage_org(member) -> bool:
 
 
 @register.filter
+def can_manage_cycles(member) -> bool:
+    return permissions.can_manage_cycles(member)
+
+
+@register.filter
 def can_set_objectives(member) -> bool:
     return permissions.can_set_objectives(member)
 

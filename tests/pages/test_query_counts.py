@@ -253,3 +253,16 @@ def test_recording_a_value_in_place_queries_do_not_grow_with_the_tree(same_queri
         return client.post(f"/kpis/{kpi.pk}/record/", {f"kpi{kpi.pk}-value": "42.5"}, headers=HTMX)
 
     same_queries(viewer=acme.member, request=record, bound=21)
+
+
+def test_cycles_page_queries_do_not_grow_with_the_tree(same_queries, acme):
+    same_queries(viewer=acme.leader, request=lambda c, t: c.get("/cycles/"), bound=10)
+
+
+def test_rollover_page_queries_do_not_grow_with_the_tree(same_queries, acme):
+    def rollover(client, tree):
+        response = client.get(f"/cycles/{tree.cycle.pk}/rollover/")
+        assert tree.first_individual_goal.title.encode() in response.content
+        return response
+
+    same_queries(viewer=acme.leader, request=rollover, bound=12)
