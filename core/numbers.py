@@ -15,3 +15,21 @@ def is_finite_number(value) -> bool:
 def display(progress: float) -> float:
     """Progress as shown and returned: one decimal (SPEC §2)."""
     return round(progress, 1)
+
+
+def compact(value: float | None) -> str:
+    """A KPI value without trailing zeros (5, 4.25, -3, 12,345,678); from a billion on,
+    compact (987.65 B, 1 T), and past a thousand trillion in e-notation (1.8e+308,
+    from before values were bounded): no number runs wider than a few characters."""
+    if value is None:
+        return "—"
+    size = abs(value)
+    if size >= 1e15:
+        return f"{value:.2g}"
+    for scale, suffix in COMPACT:
+        if size >= scale:
+            return f"{value / scale:,.2f}".rstrip("0").rstrip(".") + f" {suffix}"
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+COMPACT = ((1e12, "T"), (1e9, "B"))  # trillions, billions

@@ -148,10 +148,13 @@ def goals_lacking_values(goal_ids: list[int], period: Period) -> set[int]:
 
 
 def kpis_of_goals(goals: list[Goal]) -> list[Kpi]:
-    """The KPIs of these goals, with owner and goal, goal by goal."""
+    """The KPIs of these goals as rows to record on (a department page): with owner,
+    goal and its chain (who may record), and the latest value's note, goal by goal."""
     return list(
-        Kpi.objects.filter(goal__in=[goal.pk for goal in goals], state=KpiState.ACTIVE)
-        .select_related("owner__user", "goal")
+        with_last_update(
+            Kpi.objects.filter(goal__in=[goal.pk for goal in goals], state=KpiState.ACTIVE)
+        )
+        .select_related("owner__user", *KPI_CHAIN)
         .order_by("goal_id", "id")
     )
 

@@ -3,7 +3,9 @@ record a value in place (My work, and wherever a KPI row shows)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -11,7 +13,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from core.errors import refuse_unless
 from core.forms import save_form
-from core.numbers import display
+from core.numbers import compact, display
 from goals import selectors as goal_selectors
 from goals.views import add_in_place, back_to_goal, form_page
 from org.decorators import member_required
@@ -52,6 +54,18 @@ def kpi_new(request, goal_id: int):
     )
 
 
+def back_to(request, place: str, kpi) -> str:
+    """Where a value was recorded from: the goal page, the department page the request
+    came from (its own path only), else My work."""
+    if place == "goal":
+        return reverse("goal-detail", args=[kpi.goal_id])
+    if place == "department" and request.htmx and request.htmx.current_url_abs_path:
+        return request.htmx.current_url_abs_path
+    if place == "department":
+        return reverse("department")
+    return reverse("my-work")
+
+
 @require_POST
 @member_required
 def kpi_record(request, kpi_id: int):
@@ -62,20 +76,33 @@ def kpi_record(request, kpi_id: int):
         raise PermissionDenied("You may not record values on this KPI.")
     form = RecordForm(request.POST, prefix=f"kpi{kpi.pk}")
     saved = save_form(form, lambda data: kpi_record_value(actor=request.member, kpi=kpi, **data))
+    place = request.POST.get("place", "")
     if not request.htmx:
         if saved is not None:
-            return redirect("my-work")
-        context = {"kpi": kpi, "form": form, "nav": "my-work"}
+            return redirect(back_to(request, place, kpi))
+        back = back_to(request, place, kpi)
+        context = {"kpi": kpi, "form": form, "nav": "my-work", "back": back, "place": place}
         return render(request, "kpis/record_error.html", context, status=400)
+    if saved is not None and place in ("goal", "department"):
+        # The goal and department pages show this KPI beside other goals' bars: the
+        # page again, with the value in every figure, and a word of what was saved.
+        messages.success(
+            request, f"Saved {compact(saved.value)} {kpi.unit} on “{kpi.name}” for {saved.date}."
+        )
+        response = HttpResponse(status=204)
+        response["HX-Location"] = back_to(request, place, kpi)
+        return response
     kpi = selectors.kpi_row(kpi)
     kpi.form = form if saved is None else RecordForm(prefix=f"kpi{kpi.pk}")
     context = {
         "kpi": kpi,
         "saved": saved,
+        "place": place,
         "confidences": CONFIDENCES,
         "chain": goal_selectors.chain_goals(kpi.goal) if saved is not None else [],
     }
-    response = render(request, "kpis/kpi_row.html#recorded", context, status=200 if saved else 400)
+    template = "kpis/kpi_row.html#record-form" if place == "goal" else "kpis/kpi_row.html#recorded"
+    response = render(request, template, context, status=200 if saved else 400)
     if saved is not None:
         trigger_client_event(
             response, "kpiUpdated", {"kpi": kpi.pk, "progress": display(kpi.progress)}

@@ -76,6 +76,16 @@ def cascade_children(request, goal_id: int):
     return render(request, "pages/cascade.html#children", {"goal": goal, "children": children})
 
 
+def recordable(rows: list, goal: Goal | None = None) -> list:
+    """KPI rows with the form that records a value on each (shown to who may record);
+    `goal`, when all are its KPIs, is what each KPI's permission check reads."""
+    for kpi in rows:
+        if goal is not None:
+            kpi.goal = goal
+        kpi.form = RecordForm(prefix=f"kpi{kpi.pk}")
+    return rows
+
+
 @member_required
 def goal_detail(request, goal_id: int):
     goal = goals.goal_with_chain(request.member.organization, goal_id)
@@ -86,7 +96,8 @@ def goal_detail(request, goal_id: int):
         "goal": goal,
         "cycle": goal.cycle,
         "chain": goals.line_of_sight(goal)[:-1],
-        "kpis": [kpi for kpi in all_kpis if kpi.state == KpiState.ACTIVE],
+        "kpis": recordable([kpi for kpi in all_kpis if kpi.state == KpiState.ACTIVE], goal),
+        "confidences": CONFIDENCES,
         "archived_kpis": [kpi for kpi in all_kpis if kpi.state != KpiState.ACTIVE],
         "children": list(kpis.with_kpi_count(goals.children_of(goal))),
         "past_reviews": reviews.past_reviews_of_goal(goal),
@@ -103,10 +114,7 @@ def my_work(request):
         my_goals = kpis.my_goals(member, cycle)
         for goal in my_goals:
             goal.sight = goals.line_of_sight(goal)
-        my_kpis = kpis.my_kpis(member, cycle)
-        for kpi in my_kpis:
-            kpi.form = RecordForm(prefix=f"kpi{kpi.pk}")
-        context |= {"goals": my_goals, "kpis": my_kpis}
+        context |= {"goals": my_goals, "kpis": recordable(kpis.my_kpis(member, cycle))}
     context["actions"] = reviews.open_actions_for(member)
     return render(request, "pages/my_work.html", context)
 
@@ -140,7 +148,8 @@ def department_page(request, department_id: int | None = None):
         unit_goals = list(kpis.with_kpi_count(share.unit_goals))
         context |= {
             "goals": unit_goals,
-            "kpis": kpis.kpis_of_goals(unit_goals),
+            "kpis": recordable(kpis.kpis_of_goals(unit_goals)),
+            "confidences": CONFIDENCES,
             "struggling": share.struggling,
             "struggling_count": share.struggling_count,
             "individual_count": share.individual_count,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
-from core.numbers import display
+from core.numbers import compact, display
 from goals.models import Health
 from goals.progress import expected_progress
 from kpis.models import Kpi
@@ -63,21 +63,7 @@ def pct(value) -> str:
 
 @register.filter
 def num(value) -> str:
-    """A KPI value without trailing zeros (5, 4.25, -3, 12,345,678); from a billion on,
-    compact (987.65 B, 1 T), and past a thousand trillion in e-notation (1.8e+308,
-    from before values were bounded): no number runs wider than a few characters."""
-    if value is None:
-        return "—"
-    size = abs(value)
-    if size >= 1e15:
-        return f"{value:.2g}"
-    for scale, suffix in COMPACT:
-        if size >= scale:
-            return f"{value / scale:,.2f}".rstrip("0").rstrip(".") + f" {suffix}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
-
-
-COMPACT = ((1e12, "T"), (1e9, "B"))  # trillions, billions
+    return compact(value)
 
 
 HEALTH_LABELS = dict(Health.choices)
