@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from goals.models import Goal, GoalState, Level
 from goals.periods import Period, period_from_key
 from goals.selectors import goal_ids_below
+from kpis.models import Kpi, KpiState
 from org.models import Member
 from org.permissions import department_subtree_ids, review_scope_department_id
 
@@ -30,15 +31,22 @@ def scope_goals(review: Review) -> QuerySet[Goal]:
 
 
 def participants(review: Review) -> list[Member]:
-    """The facilitator and the active members of the scope's department and the ones
-    below it; a review of the whole organization (or of a goal without a department)
-    is everyone's."""
+    """Who is asked to the meeting (SPEC §1, §8.3), active people only: the facilitator;
+    the members of the scope's department and the ones below it (for a goal, its
+    department); for a goal, also whoever holds a goal or KPI in its scope. A review of
+    the whole organization is everyone's."""
     members = Member.objects.filter(organization_id=review.organization_id, is_active=True)
+    if not review.goal_id and not review.department_id:
+        return list(members.select_related("user").order_by("id"))
+    asked = Q(pk=review.facilitator_id)
     department_id = review_scope_department_id(review.goal, review.department)
     if department_id is not None:
-        scope = department_subtree_ids(review.organization_id, department_id)
-        members = members.filter(Q(department_id__in=scope) | Q(pk=review.facilitator_id))
-    return list(members.select_related("user").order_by("id"))
+        asked |= Q(department_id__in=department_subtree_ids(review.organization_id, department_id))
+    if review.goal_id:
+        goals = scope_goals(review)
+        kpis = Kpi.objects.filter(goal__in=goals, state=KpiState.ACTIVE)
+        asked |= Q(pk__in=goals.values("owner_id")) | Q(pk__in=kpis.values("owner_id"))
+    return list(members.filter(asked).select_related("user").order_by("id"))
 
 
 def review_period(review: Review) -> Period | None:
