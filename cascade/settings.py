@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.InPlaceAnswersMiddleware",
     "org.middleware.MembershipMiddleware",
     # Last, so it sees a refused sign-in flagged anywhere below (README, "Security").
     "axes.middleware.AxesMiddleware",

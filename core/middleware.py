@@ -3,6 +3,8 @@ in; and the headers that keep every answer private."""
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
@@ -56,4 +58,33 @@ class PrivateResponsesMiddleware:
         response = self.get_response(request)
         patch_cache_control(response, private=True, no_store=True)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class InPlaceAnswersMiddleware:
+    """An in-place form (htmx) that is answered "not like that" (400: the form again,
+    with its messages) or "not you" (403: the reason) gets its answer as a 200, so the
+    browser logs no failed request for an answer the page shows where it was asked.
+    `X-Answer-Status` keeps the real status. A refusal swaps nothing: its reason rides
+    in the `refused` event (HX-Trigger), which static/js/cascade.js shows inside the
+    form that asked. The API, and pages asked for without htmx, keep their statuses."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code not in (400, 403)
+            or request.headers.get("HX-Request") != "true"
+            or request.path.startswith("/api/")
+        ):
+            return response
+        response["X-Answer-Status"] = str(response.status_code)
+        if response.status_code == 403:
+            reason = response.content.decode(response.charset or "utf-8", "replace")
+            response["HX-Trigger"] = json.dumps({"refused": reason[:2000]})  # ASCII: \u escapes
+            response["HX-Reswap"] = "none"
+        response.status_code = 200
+        response.reason_phrase = "OK"
         return response

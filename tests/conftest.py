@@ -18,6 +18,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 
 from goals.services import goal_create
 from kpis.services import kpi_create
@@ -77,6 +78,24 @@ def together():
     """`together(calls)`: run the calls at the same instant (see run_together). Tests
     that use it need `django_db(transaction=True)` so the threads see their rows."""
     return run_together
+
+
+class AnswerClient(Client):
+    """The test client, reading an in-place answer's real status: the pages answer an
+    htmx form's 400 or 403 as a 200 with `X-Answer-Status` (so browsers log no failed
+    request; core.middleware.InPlaceAnswersMiddleware, tested on its own in
+    tests/pages/test_in_place_answers.py), and the tests speak of the real one."""
+
+    def request(self, **request):
+        response = super().request(**request)
+        if "X-Answer-Status" in response.headers:
+            response.status_code = int(response.headers["X-Answer-Status"])
+        return response
+
+
+@pytest.fixture
+def client():
+    return AnswerClient()
 
 
 class Acme:
