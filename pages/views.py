@@ -4,6 +4,8 @@ to the views of the app that owns them (goals, kpis, reviews)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -44,7 +46,12 @@ def cascade_map(request):
     cycle, cycles = goals.cycle_for_request(request)
     organization = request.member.organization
     filters = {name: request.GET.get(name, "") for name in ("department", "owner", "health")}
+    view = "tree" if request.GET.get("view") == "tree" else "list"
+    kept = {name: value for name, value in filters.items() if value}
     context = {
+        "view": view,
+        "list_query": urlencode(kept),
+        "tree_query": urlencode({**kept, "view": "tree"}),
         "nav": "cascade",
         "cycle": cycle,
         "cycles": cycles,
@@ -73,7 +80,8 @@ def cascade_children(request, goal_id: int):
     if not request.htmx:
         return redirect("goal-detail", goal_id=goal.pk)
     children = list(kpis.with_kpi_count(goals.children_of(goal)))
-    return render(request, "pages/cascade.html#children", {"goal": goal, "children": children})
+    part = "boxes" if request.GET.get("view") == "tree" else "children"
+    return render(request, f"pages/cascade.html#{part}", {"goal": goal, "children": children})
 
 
 def recordable(rows: list, goal: Goal | None = None) -> list:

@@ -87,3 +87,14 @@ window.addEventListener("beforeunload", (event) => {
   left.forEach(autosave);
   event.preventDefault();
 });
+
+// The cascade tree: a box's button shows or hides the goals below it (loaded by htmx
+// the first time it is pressed).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-toggle-below]");
+  if (!button) return;
+  const below = document.getElementById(button.getAttribute("aria-controls"));
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  below.hidden = !open;
+});

@@ -46,7 +46,7 @@ def test_hostile_titles_and_numbers_keep_every_page_within_the_window(
 ):
     page.set_viewport_size({"width": width, "height": 900})
     login("sam")
-    for path in ("/", f"/goals/{hostile.pk}/", "/cascade/", "/my/"):
+    for path in ("/", f"/goals/{hostile.pk}/", "/cascade/", "/cascade/?view=tree", "/my/"):
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -266,3 +266,18 @@ def test_rollover_page_queries_do_not_grow_with_the_tree(same_queries, acme):
         return response
 
     same_queries(viewer=acme.leader, request=rollover, bound=12)
+
+
+def test_cascade_tree_queries_do_not_grow_with_the_tree(same_queries, acme):
+    same_queries(viewer=acme.member, request=lambda c, t: c.get("/cascade/?view=tree"), bound=10)
+
+
+def test_cascade_tree_expand_queries_do_not_grow_with_the_tree(same_queries, acme):
+    def expand(client, tree):
+        response = client.get(
+            f"/cascade/{tree.first_objective.pk}/children/?view=tree", headers=HTMX
+        )
+        assert f'id="box-{tree.first_department_goal.pk}"'.encode() in response.content
+        return response
+
+    same_queries(viewer=acme.member, request=expand, bound=8)
