@@ -106,7 +106,7 @@ class Walk:
             self._problem(f"console error on {where}: {message.text}")
 
     def _dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.accept()
 
     def checkpoint(self, step: str) -> None:
@@ -133,9 +133,13 @@ class Walk:
         return page
 
     def pick_cycle(self, name: str) -> None:
+        """The cycle switcher: pick a cycle, "Show" (the pick is remembered)."""
         page = self.page
-        page.locator("select#cycle-select").select_option(label=name)
-        page.locator("form.cycle-switch").get_by_role("button", name="Show").click()
+        switch = page.locator("form.cycle-switch")
+        value = switch.locator("option", has_text=name).get_attribute("value")
+        switch.locator("select#cycle-select").select_option(value)
+        switch.get_by_role("button", name="Show").click()
+        expect(page).to_have_url(re.compile(rf"[?&]cycle={value}$"))
         expect(page.locator("select#cycle-select option:checked")).to_have_text(name)
 
     def open_in_map(self, *titles: str) -> None:
@@ -229,7 +233,9 @@ def test_a_quarter_from_planning_to_roll_over(debug, demo, page, live_server, sn
         page.get_by_role("link", name="Add goal below").click()
         form = page.locator("#child-form")
         expect(form.get_by_label("Level")).to_have_value("department")
-        expect(form.get_by_label("Level").locator("option")).not_to_contain_text(["Strategic"])
+        expect(form.get_by_label("Level").locator("option")).to_have_text(
+            ["Department", "Team", "Individual"]
+        )
         expect(form.get_by_label("Department").locator("option:checked")).to_have_text(
             "Customer Support"
         )
@@ -345,7 +351,7 @@ def test_a_quarter_from_planning_to_roll_over(debug, demo, page, live_server, sn
         expect(summary.locator("table").first).to_contain_text(ACTION)
         expect(summary.locator("table").first).to_contain_text("Sam Silva")
         walk.checkpoint("review-summary")
-        assert any(text.startswith("Complete “Support Q2 check-in”?") for text in walk.dialogs)
+        assert walk.dialogs[-1].startswith("confirm: Complete “Support Q2 check-in”?")
         review.refresh_from_db()
         item.refresh_from_db()
         assert (review.state, item.assessment, item.win) == ("completed", "on_track", True)
@@ -384,14 +390,16 @@ def test_a_quarter_from_planning_to_roll_over(debug, demo, page, live_server, sn
         expect(page.locator(f"#cycle-{q2.pk}")).to_contain_text("Closed")
         expect(page.locator(f"#cycle-{q2.pk}").get_by_role("button", name="Reopen")).to_be_visible()
         walk.checkpoint("q2-closed")
-        assert any(text.startswith("Close “Q2 2027”?") for text in walk.dialogs)
+        assert walk.dialogs[-1].startswith("confirm: Close “Q2 2027”?")
         q2.refresh_from_db()
         assert q2.state == "closed"
 
         # The member's late value is refused inside its form; the page stays whole.
         walk.log_in("sam")
         nav.get_by_role("link", name="My work").click()
-        expect(page.get_by_role("heading", level=1)).to_contain_text("Q2 2027")  # his pick
+        expect(page.get_by_role("heading", level=1)).to_contain_text(
+            re.compile(r"My work\s+Q2 2027")  # his pick, remembered
+        )
         expect(page.get_by_role("note")).to_contain_text("“Q2 2027” is closed")
         before = KpiUpdate.objects.filter(kpi=kpi).count()
         row = page.locator(f"#kpi-row-{kpi.pk}")
@@ -417,6 +425,7 @@ def test_a_quarter_from_planning_to_roll_over(debug, demo, page, live_server, sn
         new_cycle.get_by_role("button", name="Create cycle").click()
         expect(page.locator(".messages")).to_contain_text("“Q3 2027” is created")
         q3 = Cycle.objects.get(name="Q3 2027")
+        expect(page.locator("select#cycle-select option:checked")).to_have_text("Q2 2027")
         page.locator(f"#cycle-{q2.pk}").get_by_role("link", name="Roll over…").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Roll over “Q2 2027”")
         picked = {
@@ -449,6 +458,8 @@ def test_a_quarter_from_planning_to_roll_over(debug, demo, page, live_server, sn
         expect(page.get_by_role("link", name=INDIVIDUAL_GOAL, exact=True)).to_be_visible()
         walk.checkpoint("q3-map")
 
+    assert len(walk.dialogs) == 2, walk.dialogs  # no other question was asked
+    kpi.refresh_from_db()
     copied = Kpi.objects.select_related("copied_from", "goal").get(
         goal__cycle=q3, name=INDIVIDUAL_KPI
     )
@@ -456,6 +467,10 @@ def test_a_quarter_from_planning_to_roll_over(debug, demo, page, live_server, sn
     assert copied.goal.copied_from_id == individual.pk
     assert copied.baseline == kpi.current == 4.5
     assert copied.updates.count() == 0
+    for copy in Kpi.objects.filter(goal__cycle=q3).select_related("copied_from"):
+        source = copy.copied_from
+        expected = source.baseline if source.current is None else source.current
+        assert copy.baseline == expected, (copy.name, copy.baseline, expected)
     assert set(Goal.objects.filter(cycle=q3).values_list("title", flat=True)) == {
         "Improve customer experience",
         DEPARTMENT_GOAL,
