@@ -240,8 +240,11 @@ def cycle_warnings(cycle: Cycle) -> Warnings:
     for kpi in warnings.kpis_failing_smart:
         kpi.failing = smart_failures(kpi)
     # "A value dated in this period" is "the latest value's date is in it": values are
-    # never dated after today, and today lies in the period.
-    stale = active_kpis.filter(Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start))
+    # never dated after today, and today lies in the period. A KPI that has not started
+    # yet (a cycle still ahead) can't have one, so it is not reported.
+    stale = active_kpis.filter(start__lte=cycle.organization.today()).filter(
+        Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start)
+    )
     warnings.kpis_without_update_count = stale.count()
     warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
     never = active_kpis.filter(health=Health.NO_DATA)

@@ -9,7 +9,8 @@ import pytest
 
 from goals.models import Cycle, Goal
 from kpis.models import Kpi
-from kpis.services import kpi_record_value
+from goals.services import goal_create
+from kpis.services import kpi_create, kpi_record_value
 
 from ..factories import CycleFactory
 from .helpers import HTMX, parse
@@ -152,3 +153,15 @@ def test_rollover_without_goals_or_target_says_what_to_do(client, acme, tree):
     assert "Pick at least one goal to roll over." in text
     assert "This field is required." in text
     assert Goal.objects.count() == 3
+
+
+def test_a_cycle_still_ahead_warns_of_no_kpi_without_a_value(client, acme):
+    """Its KPIs can't have a value before they start: the dashboard doesn't ask for one."""
+    ahead = CycleFactory(
+        organization=acme.org, name="Q2 2027", start=dt.date(2027, 4, 1), end=dt.date(2027, 6, 30)
+    )
+    objective = goal_create(actor=acme.leader, cycle=ahead, level="strategic", title="Grow")
+    kpi_create(actor=acme.leader, goal=objective, name="Revenue", unit="k€", baseline=0, target=10)
+    client.force_login(acme.leader.user)
+    page = client.get(f"/?cycle={ahead.pk}").content.decode()
+    assert "with no update in" not in page
