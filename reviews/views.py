@@ -112,6 +112,8 @@ def review_detail(request, review_id: int):
         "review": review,
         "cycle": review.cycle,
         "items": items,
+        "wins": [i for i in items if i.win],
+        "corrections": [i for i in items if i.decision],
         "may_run": can_run_review(request.member, review),
         "actions": actions,
         "previous": items[index - 1] if index > 0 else None,

@@ -458,6 +458,35 @@ def test_a_quarter_from_planning_to_roll_over(debug, demo, page, live_server, sn
         expect(page.get_by_role("link", name=INDIVIDUAL_GOAL, exact=True)).to_be_visible()
         walk.checkpoint("q3-map")
 
+        # The end of the quarter, page by page: every page as the admin sees it, kept as
+        # screenshots at both widths, none wider than the window.
+        walk.log_in("ada")
+        review = Review.objects.filter(state="completed").latest("completed_at")
+        tour = {
+            "dashboard": "/",
+            "cascade-list": "/cascade/",
+            "cascade-tree": "/cascade/?view=tree",
+            "goal": f"/goals/{individual.pk}/",
+            "my-work": "/my/",
+            "department": "/department/",
+            "reviews": "/reviews/",
+            "review-completed": f"/reviews/{review.pk}/",
+            "cycles": "/cycles/",
+            "cycle-edit": f"/cycles/{q3.pk}/edit/",
+            "cycle-rollover": f"/cycles/{q3.pk}/rollover/",
+            "people": "/people/",
+            "notifications": "/notifications/",
+        }
+        for name, path in tour.items():
+            page.goto(f"{walk.url}{path}")
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": 900})
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= width, f"{path} is {wide} px wide in a {width} px window"
+            page.set_viewport_size({"width": 1280, "height": 900})
+            walk.checkpoint(f"tour-{name}")
+
     assert len(walk.dialogs) == 2, walk.dialogs  # no other question was asked
     kpi.refresh_from_db()
     copied = Kpi.objects.select_related("copied_from", "goal").get(

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from goals.models import Cycle, Goal
-from kpis.models import Kpi
 from goals.services import goal_create
+from kpis.models import Kpi
 from kpis.services import kpi_create, kpi_record_value
 
 from ..factories import CycleFactory
