@@ -1,0 +1,44 @@
+"""SPEC §8.3: notes typed in a meeting are saved as they are typed; moving on with
+"Next" before pressing Save loses nothing."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from reviews.models import Review, ReviewItem
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def saved_notes(item_id: int, wanted: str, timeout: float = 5.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        notes = ReviewItem.objects.get(pk=item_id).notes
+        if notes == wanted or time.monotonic() > deadline:
+            return notes
+        time.sleep(0.1)
+
+
+def test_notes_typed_then_left_with_next_are_saved(demo, login, page, live_server, snap):
+    problems = []
+    page.on("console", lambda m: m.type == "error" and problems.append(m.text))
+    review = Review.objects.get(title="Customer Support check-in")
+    login("rey")
+    page.goto(f"{live_server.url}/reviews/{review.pk}/")
+    page.get_by_role("button", name="Start the review").click()
+    form = page.locator(".item-form")
+    first = int(form.get_attribute("id").removeprefix("item-form-"))
+
+    form.get_by_label("Notes").fill("Backlog halved since February.")
+    page.get_by_role("link", name="Next:").click()  # at once, no Save
+    expect(page.locator(".item-form")).not_to_have_attribute("id", f"item-form-{first}")
+    assert saved_notes(first, "Backlog halved since February.") == "Backlog halved since February."
+
+    second = page.locator(".item-form")
+    second.get_by_label("Notes").fill("On track")
+    expect(second.locator("[data-autosave-status]")).to_contain_text("Saved at")  # on its own
+    snap("autosaved")
+    assert problems == []
