@@ -119,6 +119,7 @@ def page_urls(ada: Member) -> list[str]:
         "item_id": review.items.first().pk,
         "action_id": action.pk,
         "token_id": token.pk,
+        "cycle_id": org.cycles.first().pk,
     }
     resolved = []
     for pattern in route_patterns(skip=("api/", "admin/", "healthz/")):
