@@ -1,7 +1,35 @@
-"""OpenAPI post-processing: document the error responses every endpoint can give,
-so clients (and schema-driven tests) know their shape."""
+"""The OpenAPI schema: a summary for every operation, and the error responses every
+endpoint can give, so clients (and schema-driven tests) know their shape."""
 
 from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
+ACTIONS = {
+    "list": "List {plural}",
+    "create": "Create {one}",
+    "retrieve": "Get {one}",
+    "partial_update": "Change {one}",
+    "update": "Replace {one}",
+    "destroy": "Delete {one}",
+}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """An operation's summary: the one its view gives, else one made of its action and
+    its resource ("List goals", "Create a goal", "Get a KPI")."""
+
+    def get_summary(self):
+        given = super().get_summary()
+        action = getattr(self.view, "action", None)
+        model = _model_of(self.view)
+        if given or action not in ACTIONS or model is None:
+            return given
+        meta = model._meta
+        one = str(meta.verbose_name)
+        article = "an" if one[:1].lower() in "aeiou" else "a"
+        return ACTIONS[action].format(plural=str(meta.verbose_name_plural), one=f"{article} {one}")
+
 
 ERROR = {
     "type": "object",
@@ -27,6 +55,15 @@ TOO_MANY = {
     "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
+
+
+def _model_of(view):
+    """The model a viewset serves: its queryset's, else its serializer's."""
+    queryset = getattr(view, "queryset", None)
+    if queryset is not None:
+        return queryset.model
+    meta = getattr(getattr(view, "serializer_class", None), "Meta", None)
+    return getattr(meta, "model", None)
 
 
 def _ref(name: str) -> dict:

@@ -275,11 +275,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["org.drf.IsOrganizationMember"],
-    "DEFAULT_PARSER_CLASSES": [
-        "core.parsers.JSONParser",  # DRF's, with nesting too deep for Python a 400
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # Request bodies are JSON only (SPEC §8.4; anything else is a 415): DRF's parser,
+    # with nesting too deep for Python a 400.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     # Per person (or token) and per address; rates from the environment (README).
     "DEFAULT_THROTTLE_CLASSES": ["core.throttles.PerCaller", "core.throttles.PerAddress"],
@@ -287,7 +286,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "cascade.schema.AutoSchema",
 }
 API_THROTTLE_RATES = {
     "caller": os.getenv("API_RATE_PER_CALLER", "1200/minute"),
@@ -313,6 +312,21 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
+    # Operations are grouped by resource (the path after /api/v1/), each tag described.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "TAGS": [
+        {"name": "auth", "description": "API tokens for a username and password."},
+        {"name": "me", "description": "Who the caller is."},
+        {"name": "members", "description": "The people of the organization (admins manage)."},
+        {"name": "departments", "description": "The department tree (admins manage)."},
+        {"name": "cycles", "description": "Planning cycles: open, close, roll over."},
+        {"name": "goals", "description": "The goal tree: strategic to individual goals."},
+        {"name": "kpis", "description": "KPIs and their history of values."},
+        {"name": "reviews", "description": "Check-in meetings: agenda, items, actions."},
+        {"name": "notifications", "description": "The caller's notifications."},
+        {"name": "tokens", "description": "Service tokens for integrations (admins)."},
+    ],
+    "SERVERS": [{"url": "/", "description": "This Cascade server (paths start at /api/)."}],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cascade.schema.add_error_responses",

@@ -112,12 +112,6 @@ def placed_goal(member, data: Mapping, goal: Goal | None = None) -> Goal:
     return Goal(organization_id=organization.pk, level=level, department=department, owner=owner)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter(name, OpenApiTypes.STR if name == "level" else OpenApiTypes.INT)
-        for name in FILTERS
-    ]
-)
 class GoalViewSet(OrgViewSet):
     """The goal tree. `progress` and `health` are computed and read-only."""
 
@@ -135,6 +129,20 @@ class GoalViewSet(OrgViewSet):
         return goals.filter(
             **{name if name == "level" else f"{name}_id": value for name, value in filters.items()}
         )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "level", OpenApiTypes.STR, enum=Level.values, description="Only this level."
+            ),
+            *(
+                OpenApiParameter(name, OpenApiTypes.INT, description=f"Only this {name}'s goals.")
+                for name in ID_FILTERS
+            ),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(
         examples=[
@@ -188,7 +196,7 @@ class GoalViewSet(OrgViewSet):
         responses=AlignmentSerializer(many=True),
         summary="Line of sight: this goal, then each parent up to its strategic root",
     )
-    @action(detail=True)
+    @action(detail=True, pagination_class=None)
     def alignment(self, request, pk=None):
         goal = selectors.goal_with_chain(request.member.organization, self.get_object().pk)
         return Response(AlignmentSerializer(goal.chain(), many=True).data)

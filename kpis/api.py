@@ -153,9 +153,9 @@ class KpiViewSet(OrgViewSet):
             OpenApiExample(
                 "A weekly value",
                 request_only=True,
+                # No date: it is today's value (a fixed date would go stale).
                 value={
                     "value": 5,
-                    "date": "2027-03-14",
                     "note": "Two long escalations",
                     "confidence": "medium",
                 },
@@ -242,7 +242,7 @@ class CycleRolloverViewSet(OrgScopedViewSet):
         responses={201: GoalSerializer(many=True)},
         summary="Copy goals of this cycle, with their KPIs, into another cycle",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None)
     def rollover(self, request, pk=None):
         """Goals above a chosen one are copied too; each copy keeps `copied_from`; a
         copied KPI's baseline is the source's current value where it has one."""

@@ -1,25 +1,30 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.helpers import lazy_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import IdField, NumberField, OrgSerializer, ProgressField
-from goals.models import Cycle, Goal
+from goals.models import Cycle, Goal, Health, Level
 from goals.serializers import ExpectedField
 
 from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
 from .smart import kpi_smart
 
-VERDICT = inline_serializer(
-    "SmartVerdict", {"ok": serializers.BooleanField(), "message": serializers.CharField()}
-)
-SMART = inline_serializer(
-    "Smart",
-    {
-        letter: VERDICT
-        for letter in ("specific", "measurable", "achievable", "relevant", "time_bound")
-    },
-)
+
+class SmartVerdictSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class SmartSerializer(serializers.Serializer):
+    """The S.M.A.R.T. check of a KPI: one verdict per letter."""
+
+    specific = SmartVerdictSerializer()
+    measurable = SmartVerdictSerializer()
+    achievable = SmartVerdictSerializer()
+    relevant = SmartVerdictSerializer()
+    time_bound = SmartVerdictSerializer()
 
 
 class KpiSerializer(OrgSerializer):
@@ -58,7 +63,7 @@ class KpiSerializer(OrgSerializer):
     def get_validators(self):
         return []
 
-    @extend_schema_field(SMART)
+    @extend_schema_field(SmartSerializer)
     def get_smart(self, kpi) -> dict:
         return kpi_smart(kpi)
 
@@ -126,19 +131,19 @@ class TreeKpiSerializer(serializers.Serializer):
     current = serializers.FloatField(allow_null=True)
     target = serializers.FloatField()
     progress = ProgressField()
-    health = serializers.CharField()
+    health = serializers.ChoiceField(choices=Health.choices)
 
 
 class TreeNodeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    level = serializers.CharField()
+    level = serializers.ChoiceField(choices=Level.choices)
     progress = ProgressField()
-    health = serializers.CharField()
+    health = serializers.ChoiceField(choices=Health.choices)
     kpis = TreeKpiSerializer(many=True, source="tree_kpis")
     children = serializers.SerializerMethodField()
 
-    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    @extend_schema_field(lazy_serializer("kpis.serializers.TreeNodeSerializer")(many=True))
     def get_children(self, goal):
         return TreeNodeSerializer(goal.tree_children, many=True).data
 

@@ -50,7 +50,7 @@ class ReviewViewSet(OrgViewSet):
                     "title": "Customer Support Q1 check-in",
                     "department": 2,
                     "period": "2027-Q1",
-                    "scheduled_for": "2027-03-29T10:00:00",
+                    "scheduled_for": "2027-03-29T10:00:00+02:00",
                     "facilitator": 9,
                 },
             )
