@@ -19,13 +19,13 @@ from .drf import IsOrganizationMember
 from .models import ApiToken, Department, Member, Notification, Role
 from .permissions import can_manage_org
 from .serializers import (
+    CredentialsSerializer,
     DepartmentSerializer,
     MemberSerializer,
     MemberUpdateSerializer,
     MeSerializer,
     NotificationSerializer,
     ServiceTokenSerializer,
-    TokenRequestSerializer,
     TokenSerializer,
 )
 from .services import (
@@ -54,12 +54,12 @@ class TokenView(APIView):
     parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # deep JSON is a 400
 
     @extend_schema(
-        request=TokenRequestSerializer,
+        request=CredentialsSerializer,
         responses={200: TokenSerializer},
         summary="Get a token for a username and password",
     )
     def post(self, request):
-        credentials = TokenRequestSerializer(data=request.data)
+        credentials = CredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
         # The HttpRequest, where django-axes marks a refused sign-in for its middleware.
         user = authenticate(request._request, **credentials.validated_data)

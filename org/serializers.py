@@ -81,7 +81,7 @@ class NotificationSerializer(OrgSerializer):
         return notification.read_at is not None
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class CredentialsSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
 
