@@ -89,5 +89,13 @@ def add_error_responses(result, generator, request, public):
                 responses.setdefault(
                     "415", {"description": "Unsupported media type", **_ref("Error")}
                 )
+            if method in ("post", "patch", "delete"):
+                responses.setdefault(
+                    "409",
+                    {
+                        "description": "A state conflict (a closed cycle, a completed review)",
+                        **_ref("ValidationError"),
+                    },
+                )
             responses.setdefault("429", TOO_MANY)
     return result

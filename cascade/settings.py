@@ -284,8 +284,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["core.throttles.PerCaller", "core.throttles.PerAddress"],
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.Pages",  # 50 a page, `page_size` up to 200
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["rest_framework.filters.OrderingFilter"],  # ?ordering=
     "DEFAULT_SCHEMA_CLASS": "cascade.schema.AutoSchema",
 }
 API_THROTTLE_RATES = {

@@ -9,13 +9,15 @@ from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .errors import Conflict
 from .numbers import display
 
 
@@ -52,12 +54,36 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
         return serializer.validated_data
 
     def created(self, obj) -> Response:
-        return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
+        """201 with the new row, and where it lives (`Location`)."""
+        response = Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
+        response["Location"] = self.reverse_action("detail", args=[obj.pk])
+        return response
 
 
 class OrgViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     """List and retrieve within the caller's organization; create and partial update
     are written per resource, each calling one service."""
+
+
+def updated_since(queryset, params, field: str = "updated_at"):
+    """`?updated_since=` (an ISO 8601 instant, with its offset): rows changed after it,
+    for an integration that syncs incrementally. A bad instant is a 400."""
+    raw = params.get("updated_since")
+    if raw in (None, ""):
+        return queryset
+    instant = parse_datetime(raw.replace(" ", "+")) if isinstance(raw, str) else None
+    if instant is None or instant.tzinfo is None:
+        raise ValidationError(
+            {"updated_since": ["Give an instant with its offset, as 2027-03-15T09:00:00Z."]}
+        )
+    return queryset.filter(**{f"{field}__gt": instant})
+
+
+UPDATED_SINCE = OpenApiParameter(
+    "updated_since",
+    OpenApiTypes.DATETIME,
+    description="Only rows changed after this instant (ISO 8601 with its offset).",
+)
 
 
 def raw_data(request) -> Mapping:
@@ -153,12 +179,15 @@ class ProgressField(serializers.ReadOnlyField):
 
 
 def api_exception_handler(exc, context):
-    """A service's ValidationError is a 400 with its per-field messages; its
-    PermissionDenied a 403 with its message."""
+    """A service's ValidationError is a 400 with its per-field messages, a Conflict (a
+    write the state refuses: a closed cycle, a completed review) a 409 with the same
+    body; its PermissionDenied a 403 with its message."""
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
+        if isinstance(exc, Conflict):
+            return Response(detail, status=status.HTTP_409_CONFLICT)
         exc = ValidationError(detail)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = PermissionDenied(str(exc) or None)

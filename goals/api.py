@@ -196,7 +196,7 @@ class GoalViewSet(OrgViewSet):
         responses=AlignmentSerializer(many=True),
         summary="Line of sight: this goal, then each parent up to its strategic root",
     )
-    @action(detail=True, pagination_class=None)
+    @action(detail=True, pagination_class=None, filter_backends=[])
     def alignment(self, request, pk=None):
         goal = selectors.goal_with_chain(request.member.organization, self.get_object().pk)
         return Response(AlignmentSerializer(goal.chain(), many=True).data)

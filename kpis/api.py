@@ -242,7 +242,7 @@ class CycleRolloverViewSet(OrgScopedViewSet):
         responses={201: GoalSerializer(many=True)},
         summary="Copy goals of this cycle, with their KPIs, into another cycle",
     )
-    @action(detail=True, methods=["post"], pagination_class=None)
+    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
     def rollover(self, request, pk=None):
         """Goals above a chosen one are copied too; each copy keeps `copied_from`; a
         copied KPI's baseline is the source's current value where it has one."""

@@ -10,7 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Errors, check_same_organization, check_text, fit, refuse_unless
+from core.errors import (
+    Conflict,
+    Errors,
+    check_same_organization,
+    check_text,
+    fit,
+    refuse_unless,
+)
 from goals.models import LEVEL_RANK, Cadence, Cycle, Goal, Health
 from goals.periods import period_from_key
 from kpis.selectors import goals_lacking_values
@@ -38,7 +45,7 @@ def _refuse_if_completed(
     review: Review, message: str = "This review is completed: it can't change."
 ) -> None:
     if review.state == ReviewState.COMPLETED:
-        raise ValidationError({"state": [message]})
+        raise Conflict({"state": [message]})
 
 
 def _aware(moment: dt.datetime | None, organization) -> dt.datetime | None:
@@ -140,7 +147,7 @@ def review_update(*, actor: Member, review: Review, **changes: Any) -> Review:
         k for k, v in changes.items() if v != getattr(review, k)
     }
     if fixed and review.state != ReviewState.SCHEDULED:
-        raise ValidationError({field: ["Fixed once the review has started."] for field in fixed})
+        raise Conflict({field: ["Fixed once the review has started."] for field in fixed})
     original = {field: getattr(review, field) for field in REVIEW_FIELDS}
     for field, value in changes.items():
         setattr(review, field, value)
@@ -168,7 +175,7 @@ def review_start(*, actor: Member, review: Review) -> Review:
     _require_run(actor, review)
     review = Review.objects.select_for_update().select_related("cycle").get(pk=review.pk)
     if review.state != ReviewState.SCHEDULED:
-        raise ValidationError(
+        raise Conflict(
             {
                 "state": [
                     f"Only a scheduled review can start; this one is "
@@ -216,7 +223,7 @@ def review_complete(*, actor: Member, review: Review) -> Review:
     _require_run(actor, review)
     review = Review.objects.select_for_update().get(pk=review.pk)
     if review.state != ReviewState.IN_PROGRESS:
-        raise ValidationError(
+        raise Conflict(
             {
                 "state": [
                     f"Only a review in progress can be completed; this one "
@@ -315,7 +322,7 @@ def action_update(*, actor: Member, action: ActionItem, **changes: Any) -> Actio
     errors.raise_if_any()
     refuse_unless(can_change_action(actor, action, set(changes)), "You may not change this action.")
     if review.state == ReviewState.COMPLETED and not set(changes) <= {"done"}:
-        raise ValidationError(
+        raise Conflict(
             {
                 field: ["The review is completed: only marking the action done is still possible."]
                 for field in set(changes) - {"done"}

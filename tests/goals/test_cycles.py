@@ -251,8 +251,8 @@ def test_api_close_and_reopen_and_state(acme, tree):
         refused = client_for(acme.member).post(
             f"{API}/kpis/{tree.individual_kpi.pk}/updates/", {"value": 5}, format="json"
         )
-    assert refused.status_code == 400
-    assert CLOSED in str(refused.json())
+    assert refused.status_code == 409  # a state conflict (SPEC §8.4), a 400's body
+    assert CLOSED in refused.json()["non_field_errors"][0]
     response = client.post(f"{API}/cycles/{acme.cycle.pk}/reopen/")
     assert response.json()["state"] == "open"
     accepted = client_for(acme.member).post(

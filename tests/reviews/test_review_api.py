@@ -448,26 +448,26 @@ def test_a_manager_may_not_move_a_review_out_of_their_department(acme, support_r
     assert rows() == before
 
 
-def test_start_only_when_scheduled_complete_only_when_in_progress(acme, support_review):
+def test_start_only_when_scheduled_complete_only_when_in_progress_else_a_409(acme, support_review):
     client = client_for(acme.reviewer)
     u = urls(support_review)
     before = rows()
     response = client.post(u["complete"])
-    assert response.status_code == 400 and "state" in response.json()
+    assert response.status_code == 409 and "state" in response.json()
     assert rows() == before
 
     response = client.post(u["start"])
     assert response.status_code == 200
     assert response.json()["state"] == "in_progress" and response.json()["id"] == support_review.pk
     before = rows()
-    assert client.post(u["start"]).status_code == 400
+    assert client.post(u["start"]).status_code == 409
     assert rows() == before
 
     response = client.post(u["complete"])
     assert response.status_code == 200 and response.json()["state"] == "completed"
     before = rows()
-    assert client.post(u["complete"]).status_code == 400
-    assert client.post(u["start"]).status_code == 400
+    assert client.post(u["complete"]).status_code == 409
+    assert client.post(u["start"]).status_code == 409
     assert rows() == before
 
 
@@ -584,13 +584,13 @@ COMPLETED_EDITS = {
 
 
 @pytest.mark.parametrize("edit", COMPLETED_EDITS)
-def test_a_completed_review_refuses_every_change_with_a_400(acme, completed, edit):
+def test_a_completed_review_refuses_every_change_with_a_409(acme, completed, edit):
     method, name, body = COMPLETED_EDITS[edit]
     if body and body.get("owner") == 0:
         body = body | {"owner": acme.member.pk}
     before = rows()
     response = call(client_for(acme.reviewer), method, urls(completed)[name], body)
-    assert response.status_code == 400, response.content
+    assert response.status_code == 409, response.content
     assert rows() == before
 
 
@@ -657,7 +657,7 @@ def test_the_whole_lifecycle_over_http(acme, tree):
     assert completed.status_code == 200 and completed.json()["state"] == "completed"
     assert admin.get(f"{base}/").json()["state"] == "completed"
     assert (
-        rey.patch(f"{base}/items/{first['id']}/", {"notes": "x"}, format="json").status_code == 400
+        rey.patch(f"{base}/items/{first['id']}/", {"notes": "x"}, format="json").status_code == 409
     )
     response = sam.patch(f"{base}/actions/{action_id}/", {"done": True}, format="json")
     assert response.status_code == 200 and response.json()["done"] is True
