@@ -17,7 +17,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .errors import Conflict
+from .errors import Conflict, RowErrors
 from .numbers import display
 
 
@@ -56,7 +56,8 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
     def created(self, obj) -> Response:
         """201 with the new row, and where it lives (`Location`)."""
         response = Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
-        response["Location"] = self.reverse_action("detail", args=[obj.pk])
+        # Created by a POST to a list: the row lives at the list's path plus its id.
+        response["Location"] = self.request.build_absolute_uri(f"{self.request.path}{obj.pk}/")
         return response
 
 
@@ -182,6 +183,9 @@ def api_exception_handler(exc, context):
     """A service's ValidationError is a 400 with its per-field messages, a Conflict (a
     write the state refuses: a closed cycle, a completed review) a 409 with the same
     body; its PermissionDenied a 403 with its message."""
+    if isinstance(exc, RowErrors):
+        code = status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_400_BAD_REQUEST
+        return Response(exc.by_row, status=code)
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -5,7 +5,12 @@ from __future__ import annotations
 from django.db import connection
 
 # PostgreSQL array types for the model fields bulk_write knows how to send.
-_PG_TYPES = {"FloatField": "float8", "CharField": "text", "DateField": "date"}
+_PG_TYPES = {
+    "FloatField": "float8",
+    "CharField": "text",
+    "DateField": "date",
+    "DateTimeField": "timestamptz",
+}
 
 
 def bulk_write(model, fields: list[str], rows: list[tuple]) -> None:

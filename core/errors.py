@@ -34,6 +34,15 @@ class Conflict(ValidationError):
     """A write refused by the state of what it touches (a closed cycle), not by its input."""
 
 
+class RowErrors(Exception):
+    """Messages for the rows of a list sent at once (a bulk recording), by row index:
+    {"3": {"value": ["…"]}}; a conflict (409) when every row's trouble is its state."""
+
+    def __init__(self, by_row: dict[str, dict[str, list[str]]], *, conflict: bool = False):
+        super().__init__(by_row)
+        self.by_row, self.conflict = by_row, conflict
+
+
 def refuse_unless(allowed: bool, message: str) -> None:
     """Refuse (a 403 on a page or in the API) unless `allowed`: a verdict of
     org/permissions.py, the one place that decides."""
@@ -74,6 +83,24 @@ def check_unique_name(errors: Errors, obj: Any, noun: str) -> None:
         .exists()
     ):
         errors.add("name", f"Another {noun} already has this name.")
+
+
+def check_external_id(errors: Errors, obj: Any, noun: str) -> None:
+    """An integration's own id for a goal or KPI (SPEC §8.4): optional, one line of at
+    most 200 characters, no other of the organization's rows of its kind holding it."""
+    value = obj.external_id
+    if value is None or value == "":
+        obj.external_id = None
+        return
+    if not isinstance(value, str) or not value.strip() or len(value) > 200 or CONTROL.search(value):
+        errors.add("external_id", "Up to 200 characters on one line (or leave it out).")
+    elif (
+        type(obj)
+        .objects.filter(organization_id=obj.organization_id, external_id=value)
+        .exclude(pk=obj.pk)
+        .exists()
+    ):
+        errors.add("external_id", f"Another {noun} already has this external id.")
 
 
 def check_text(

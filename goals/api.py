@@ -12,7 +12,7 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import OrgViewSet, list_filters, lookup, raw_data
+from core.api import UPDATED_SINCE, OrgViewSet, list_filters, lookup, raw_data, updated_since
 from core.errors import refuse_unless
 from org.models import Department, Member
 from org.permissions import can_edit_goal, can_manage_cycles, can_move_goal
@@ -118,6 +118,7 @@ class GoalViewSet(OrgViewSet):
     queryset = Goal.objects.order_by("id")
     serializer_class = GoalSerializer
     http_method_names = [*OrgViewSet.http_method_names, "delete"]
+    ordering_fields = ["id", "title", "level", "progress", "start", "due", "updated_at"]
 
     def get_queryset(self):
         goals = super().get_queryset()
@@ -126,6 +127,9 @@ class GoalViewSet(OrgViewSet):
         filters = list_filters(
             self.request.query_params, ids=ID_FILTERS, choices={"level": Level.values}
         )
+        if self.request.query_params.get("external_id"):
+            goals = goals.filter(external_id=self.request.query_params["external_id"])
+        goals = updated_since(goals, self.request.query_params)
         return goals.filter(
             **{name if name == "level" else f"{name}_id": value for name, value in filters.items()}
         )
@@ -139,6 +143,10 @@ class GoalViewSet(OrgViewSet):
                 OpenApiParameter(name, OpenApiTypes.INT, description=f"Only this {name}'s goals.")
                 for name in ID_FILTERS
             ),
+            OpenApiParameter(
+                "external_id", OpenApiTypes.STR, description="The goal with this external id."
+            ),
+            UPDATED_SINCE,
         ]
     )
     def list(self, request, *args, **kwargs):

@@ -137,6 +137,7 @@ GOAL_FIELDS = (
     "state",
     "start",
     "due",
+    "external_id",
 )
 
 
@@ -161,11 +162,19 @@ class Goal(Tracked):
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
+    external_id = models.CharField(
+        max_length=200, null=True, blank=True, help_text="An integration's own id for it."
+    )
 
     class Meta(Tracked.Meta):
         ordering = ["id"]
         constraints = [
             *Tracked.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="goal_unique_external_id",
+            ),
             models.CheckConstraint(
                 condition=Q(level="strategic", parent__isnull=True)
                 | (~Q(level="strategic") & Q(parent__isnull=False)),

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Subquery, Sum, Value, When
+from django.utils import timezone
 
 from . import progress as formulas
 from .cache import cycles_changed
@@ -118,7 +119,9 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
         pairs = [(weight, weighted / weight)] if weight else []
         has_data = bool(sums["kpi_data_below"] or sums["done_below"])
         if _apply_goal(goal, pairs, today, has_data):
-            Goal.objects.filter(pk=goal.pk).update(progress=goal.progress, health=goal.health)
+            Goal.objects.filter(pk=goal.pk).update(
+                progress=goal.progress, health=goal.health, updated_at=timezone.now()
+            )
 
 
 GoalRow = tuple  # (id, parent_id, level, state, weight, start, due, progress, health)

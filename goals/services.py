@@ -13,6 +13,7 @@ from django.db.models import ProtectedError
 from core.errors import (
     Conflict,
     Errors,
+    check_external_id,
     check_same_organization,
     check_text,
     check_unique_name,
@@ -77,6 +78,7 @@ def _validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
         errors.add("state", "A new goal starts active: mark it done or cancel it once it exists.")
     check_text(errors, "title", goal.title, required="A title is required.")
     check_weight(errors, goal.weight)
+    check_external_id(errors, goal, "goal")
     if goal.level == Level.STRATEGIC:
         _check_objective(errors, goal, original)
     else:
@@ -177,6 +179,7 @@ def goal_create(
     start: dt.date | None = None,
     due: dt.date | None = None,
     state: str = GoalState.ACTIVE,
+    external_id: str | None = None,
 ) -> Goal:
     """A new goal, active, weighing 1 in its parent unless someone who may edit the
     parent gives it another weight (SPEC §8.1)."""
@@ -198,6 +201,7 @@ def goal_create(
         state=state,
         start=start or (cycle.start if cycle else None),
         due=due or (cycle.end if cycle else None),
+        external_id=external_id,
     )
     refuse_unless(can_edit_goal(actor, goal), "You may not create this goal here.")
     if weight is not None and weight != 1:

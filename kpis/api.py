@@ -10,11 +10,20 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from core.api import OrgScopedViewSet, OrgViewSet, list_filters, lookup, raw_data
+from core.api import (
+    UPDATED_SINCE,
+    OrgScopedViewSet,
+    OrgViewSet,
+    list_filters,
+    lookup,
+    raw_data,
+    updated_since,
+)
 from core.errors import refuse_unless
-from goals.models import Cycle, Goal
+from goals.models import Cycle, Goal, Health
 from goals.serializers import CycleSerializer, GoalSerializer
 from goals.services import CYCLES_REFUSED
 from org.permissions import (
@@ -25,10 +34,12 @@ from org.permissions import (
 )
 
 from . import idempotency
+from .bulk import MAX_ROWS, kpi_record_values
 from .models import Kpi, KpiState, KpiUpdate
 from .rollover import cycle_rollover
 from .selectors import KPI_CHAIN, goal_tree
 from .serializers import (
+    BulkValueSerializer,
     KpiRetractionSerializer,
     KpiSerializer,
     KpiUpdateSerializer,
@@ -67,32 +78,84 @@ def value_fields(request) -> dict:
     }
 
 
+def bulk_rows(request) -> list[dict]:
+    """A bulk recording's body, checked row by row: every row's messages at once, by
+    index ({"3": {"value": ["…"]}}), as the service reports its own."""
+    rows = request.data
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_ROWS:
+        raise ValidationError({"non_field_errors": [f"Send a list of 1 to {MAX_ROWS} values."]})
+    parsed, errors = [], {}
+    for index, row in enumerate(rows):
+        serializer = BulkValueSerializer(data=row, organization=request.member.organization)
+        if serializer.is_valid():
+            parsed.append(dict(serializer.validated_data))
+        else:
+            errors[str(index)] = serializer.errors
+    if errors:
+        raise ValidationError(errors)
+    return parsed
+
+
+def forbidden_rows(request) -> list[str]:
+    """Before validation: the rows naming a KPI of the organization the caller may not
+    record on (forbidden and invalid is a 403, as for one value)."""
+    rows = request.data if isinstance(request.data, list) else []
+    kpis = Kpi.objects.filter(organization=request.member.organization).select_related(*KPI_CHAIN)
+    ids = {}
+    for index, row in enumerate(rows[:MAX_ROWS]):
+        if isinstance(row, Mapping):
+            kpi = lookup(kpis, row.get("kpi"))
+            if kpi is not None:
+                ids[str(index)] = kpi
+    return [index for index, kpi in ids.items() if not can_record_update(request.member, kpi)]
+
+
 class KpiViewSet(OrgViewSet):
     """KPIs with their computed `current`, `progress`, `health` and S.M.A.R.T. check."""
 
     queryset = Kpi.objects.select_related(*KPI_CHAIN).order_by("id")
     serializer_class = KpiSerializer
+    ordering_fields = ["id", "name", "progress", "start", "due", "updated_at"]
 
     def get_queryset(self):
         kpis = super().get_queryset()
         if self.action != "list":
             return kpis
+        params = self.request.query_params
         filters = list_filters(
-            self.request.query_params, ids=("goal",), choices={"state": KpiState.values}
+            params,
+            ids=("goal", "owner", "cycle"),
+            choices={"state": KpiState.values, "health": Health.values},
         )
         state = filters.pop("state", KpiState.ACTIVE)  # archived KPIs only when asked for
         kpis = kpis.filter(state=state)
+        if "cycle" in filters:
+            kpis = kpis.filter(goal__cycle_id=filters.pop("cycle"))
+        if "health" in filters:
+            kpis = kpis.filter(health=filters.pop("health"))
+        if params.get("external_id"):
+            kpis = kpis.filter(external_id=params["external_id"])
+        kpis = updated_since(kpis, params)
         return kpis.filter(**{f"{name}_id": value for name, value in filters.items()})
 
     @extend_schema(
         parameters=[
             OpenApiParameter("goal", OpenApiTypes.INT, description="Only this goal's KPIs."),
+            OpenApiParameter("owner", OpenApiTypes.INT, description="Only KPIs this member owns."),
+            OpenApiParameter("cycle", OpenApiTypes.INT, description="Only KPIs of this cycle."),
+            OpenApiParameter(
+                "health", OpenApiTypes.STR, enum=Health.values, description="Only this health."
+            ),
+            OpenApiParameter(
+                "external_id", OpenApiTypes.STR, description="The KPI with this external id."
+            ),
             OpenApiParameter(
                 "state",
                 OpenApiTypes.STR,
                 enum=KpiState.values,
                 description="active (the default) or archived.",
             ),
+            UPDATED_SINCE,
         ]
     )
     def list(self, request, *args, **kwargs):
@@ -133,7 +196,10 @@ class KpiViewSet(OrgViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=kpi.pk)).data)
 
     @extend_schema(
-        methods=["GET"], responses=KpiUpdateSerializer(many=True), summary="The KPI's history"
+        methods=["GET"],
+        responses=KpiUpdateSerializer(many=True),
+        parameters=[UPDATED_SINCE],
+        summary="The KPI's history",
     )
     @extend_schema(
         methods=["POST"],
@@ -166,9 +232,9 @@ class KpiViewSet(OrgViewSet):
     def updates(self, request, pk=None):
         kpi = self.get_object()
         if request.method == "GET":
-            history = kpi.updates.select_related("replaced_by", "author__user").order_by(
-                "date", "created_at", "id"
-            )
+            history = updated_since(
+                kpi.updates.select_related("replaced_by", "author__user"), request.query_params
+            ).order_by("date", "created_at", "id")
             page = self.paginate_queryset(history)
             return self.get_paginated_response(KpiUpdateSerializer(page, many=True).data)
         refuse_unless(
@@ -177,9 +243,68 @@ class KpiViewSet(OrgViewSet):
 
         def record() -> Response:
             update = kpi_record_value(actor=request.member, kpi=kpi, **value_fields(request))
-            return Response(KpiUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+            response = Response(KpiUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+            response["Location"] = request.build_absolute_uri(f"{request.path}{update.pk}/")
+            return response
 
         return idempotency.once(request, f"kpis/{kpi.pk}/updates", record)
+
+    @extend_schema(
+        request=BulkValueSerializer(many=True),
+        responses={201: KpiUpdateSerializer(many=True)},
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="Retry safely: the same key within 24 hours replays the first "
+                "answer and records nothing; the same key with another body is a 409.",
+            )
+        ],
+        summary="Record many values at once (all or none)",
+        operation_id="kpis_updates_bulk_create",
+        description=f"Up to {MAX_ROWS} values, on any KPIs the caller may record on. Every "
+        'row is checked first; messages come by row index ({"3": {"value": […]}}). '
+        "Then all are recorded, with one roll-up.",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="updates",
+        serializer_class=BulkValueSerializer,
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def bulk_updates(self, request):
+        forbidden = forbidden_rows(request)
+        refuse_unless(
+            not forbidden,
+            f"You may not record values on the KPIs of rows {', '.join(forbidden[:20])}.",
+        )
+
+        def record() -> Response:
+            updates = kpi_record_values(actor=request.member, rows=bulk_rows(request))
+            data = KpiUpdateSerializer(updates, many=True).data
+            return Response(data, status=status.HTTP_201_CREATED)
+
+        return idempotency.once(request, "kpis/updates", record)
+
+    @extend_schema(responses=KpiUpdateSerializer, summary="One recorded value")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"updates/(?P<update_id>[0-9]+)",
+        url_name="update-detail",
+        serializer_class=KpiUpdateSerializer,
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def update_detail(self, request, pk=None, update_id=None):
+        kpi = self.get_object()
+        update = get_object_or_404(
+            KpiUpdate.objects.select_related("replaced_by", "author__user"), kpi=kpi, pk=update_id
+        )
+        return Response(KpiUpdateSerializer(update).data)
 
     def recorded(self, update_id) -> KpiUpdate:
         """One value of this KPI's history (404 otherwise), for correcting or retracting."""

@@ -44,6 +44,7 @@ KPI_FIELDS = (
     "start",
     "due",
     "state",
+    "external_id",
 )
 
 
@@ -70,12 +71,20 @@ class Kpi(Tracked):
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
+    external_id = models.CharField(
+        max_length=200, null=True, blank=True, help_text="An integration's own id for it."
+    )
 
     class Meta(Tracked.Meta):
         ordering = ["id"]
         verbose_name = "KPI"
         constraints = [
             *Tracked.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="kpi_unique_external_id",
+            ),
             models.CheckConstraint(
                 condition=Q(direction="increase", target__gt=models.F("baseline"))
                 | Q(direction="decrease", target__lt=models.F("baseline")),
@@ -111,6 +120,7 @@ class KpiUpdate(models.Model):
         help_text="The service token it was recorded with (its author then), if any.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)  # retracted, corrected
     replaces = models.OneToOneField(
         "self",
         null=True,

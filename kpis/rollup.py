@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from django.db import connection, models, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
+from django.utils import timezone
 
 from core.db import bulk_write
 from goals import progress as formulas
@@ -93,7 +94,11 @@ def kpi_rollup(*, kpi_ids: Iterable[int], goal_ids: Iterable[int] = (), today: d
             today,
         )
         Kpi.objects.filter(pk=kpi.pk).update(
-            current=current, progress=progress, health=health, last_update_on=kpi.latest_date
+            current=current,
+            progress=progress,
+            health=health,
+            last_update_on=kpi.latest_date,
+            updated_at=timezone.now(),  # `?updated_since=` finds it
         )
         goal_ids.add(kpi.goal_id)
     goal_rollup.goal_rollup_ancestors(goal_ids=goal_ids, today=today)
@@ -141,8 +146,13 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
                 with_data.add(goal_id)
     changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
 
-    bulk_write(Kpi, ["current", "progress", "health", "last_update_on"], changed_kpis)
-    bulk_write(Goal, ["progress", "health"], changed_goals)
+    now = timezone.now()  # changed rows are "updated" for `?updated_since=`
+    bulk_write(
+        Kpi,
+        ["current", "progress", "health", "last_update_on", "updated_at"],
+        [(*row, now) for row in changed_kpis],
+    )
+    bulk_write(Goal, ["progress", "health", "updated_at"], [(*row, now) for row in changed_goals])
     if changed_kpis or changed_goals:
         cycles_changed({cycle.pk})
     return len(changed_kpis) + len(changed_goals)

@@ -159,3 +159,22 @@ class RolloverSerializer(serializers.Serializer):
         if organization is not None:
             self.fields["to_cycle"].queryset = Cycle.objects.filter(organization=organization)
             self.fields["goals"].child.queryset = Goal.objects.filter(organization=organization)
+
+
+class BulkValueSerializer(serializers.Serializer):
+    """One row of a bulk recording: a value for a KPI (date: today by default)."""
+
+    kpi = IdField(queryset=Kpi.objects.all())
+    value = NumberField()
+    date = serializers.DateField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    confidence = serializers.ChoiceField(
+        choices=Confidence.choices, required=False, allow_blank=True
+    )
+
+    def __init__(self, *args, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if organization is not None:
+            self.fields["kpi"].queryset = Kpi.objects.filter(
+                organization=organization
+            ).select_related("goal__cycle", "goal__owner")

@@ -12,6 +12,7 @@ from django.utils import timezone as django_timezone
 from core.errors import (
     Errors,
     check_amount,
+    check_external_id,
     check_same_organization,
     check_text,
     check_weight,
@@ -59,6 +60,7 @@ def _validate_kpi(kpi: Kpi, *, new: bool = False) -> None:
                 "target", f"A decreasing KPI needs a target below its baseline ({kpi.baseline:g})."
             )
     check_weight(errors, kpi.weight)
+    check_external_id(errors, kpi, "KPI")
     if kpi.owner is None:
         errors.add("owner", "A KPI needs an owner.")
     if kpi.goal is None:
@@ -85,6 +87,7 @@ def kpi_create(
     start: dt.date | None = None,
     due: dt.date | None = None,
     state: str = KpiState.ACTIVE,
+    external_id: str | None = None,
 ) -> Kpi:
     """A new KPI on a goal, active (it may be archived once it exists)."""
     if goal.organization_id != actor.organization_id:
@@ -106,6 +109,7 @@ def kpi_create(
         start=start or goal.start,
         due=due or goal.due,
         state=state,
+        external_id=external_id,
     )
     lock_chains([goal.pk])
     _validate_kpi(kpi, new=True)
@@ -221,7 +225,7 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
     errors.raise_if_any()
     now = django_timezone.now()
     KpiUpdate.objects.filter(pk=update.pk).update(
-        retracted_at=now, retracted_by=actor, retract_reason=reason.strip()
+        retracted_at=now, retracted_by=actor, retract_reason=reason.strip(), updated_at=now
     )
     kpi_rollup(kpi_ids=[kpi.pk], today=actor.organization.today())
     update.refresh_from_db()
@@ -239,6 +243,19 @@ def _require_live(update: KpiUpdate) -> None:
         raise ValidationError(
             {"update": ["This value was corrected already: correct the correction instead."]}
         )
+
+
+def check_value_of(kpi: Kpi, row: dict[str, Any], today: dt.date) -> None:
+    """A value about to be recorded on `kpi` (a row of a bulk request), checked as one
+    recorded alone is: its cycle open (else a Conflict), then its fields."""
+    check_open(kpi.goal.cycle)
+    _check_value(
+        kpi,
+        value=row.get("value"),
+        date=row.get("date"),
+        confidence=row.get("confidence") or "",
+        today=today,
+    )
 
 
 def _check_value(kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.date) -> None:

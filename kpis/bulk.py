@@ -1,0 +1,91 @@
+"""Bulk recording (SPEC §8.4): up to 500 values in one request, for an integration
+that syncs a BI tool's numbers every night — all recorded or none, in one roll-up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from core.errors import Conflict, RowErrors, refuse_unless
+from core.tasks import enqueue_on_commit
+from goals.rollup import lock_chains
+from org.models import Member
+from org.permissions import can_record_update
+
+from .models import Kpi, KpiUpdate
+from .rollup import kpi_rollup
+from .services import check_value_of
+from .tasks import notify_kpi_health
+
+MAX_ROWS = 500
+
+
+@transaction.atomic
+def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[KpiUpdate]:
+    """Record every row ({kpi, value, date?, note?, confidence?}, `kpi` a Kpi) or none.
+
+    1. Refuse (403) if any row names a KPI the actor may not record on, saying which.
+    2. Check every row as a single value is checked; collect the messages by row index
+       and raise them all at once (RowErrors: a 409 when the only trouble is closed
+       cycles, else a 400).
+    3. Lock every chain involved (root-first, once), insert the values, recompute the
+       KPIs and their chains in one pass, and tell goal owners of changed health.
+    """
+    refused = [
+        str(index) for index, row in enumerate(rows) if not can_record_update(actor, row["kpi"])
+    ]
+    refuse_unless(
+        not refused,
+        f"You may not record values on the KPIs of rows {', '.join(refused[:20])}."
+        if refused
+        else "",
+    )
+    today = actor.organization.today()
+    errors: dict[str, dict[str, list[str]]] = {}
+    conflicts_only = True
+    for index, row in enumerate(rows):
+        kpi = row["kpi"]
+        if row.get("date") is None:
+            row["date"] = min(today, kpi.goal.cycle.end)
+        try:
+            check_value_of(kpi, row, today)
+        except ValidationError as exc:
+            conflicts_only &= isinstance(exc, Conflict)
+            errors[str(index)] = (
+                exc.message_dict
+                if hasattr(exc, "error_dict")
+                else {"non_field_errors": exc.messages}
+            )
+    if errors:
+        raise RowErrors(errors, conflict=conflicts_only)
+    kpis = {row["kpi"].pk: row["kpi"] for row in rows}
+    lock_chains({kpi.goal_id for kpi in kpis.values()})
+    before = dict(Kpi.objects.filter(pk__in=kpis).values_list("pk", "health"))
+    updates = KpiUpdate.objects.bulk_create(
+        KpiUpdate(
+            kpi=row["kpi"],
+            value=float(row["value"]),
+            date=row["date"],
+            note=row.get("note") or "",
+            confidence=row.get("confidence") or "",
+            author=actor,
+            author_token=actor.via_token,
+        )
+        for row in rows
+    )
+    kpi_rollup(kpi_ids=kpis, today=today)
+    after = dict(Kpi.objects.filter(pk__in=kpis).values_list("pk", "health"))
+    latest: dict[int, KpiUpdate] = {}
+    for update in updates:
+        latest[update.kpi_id] = update
+    for kpi_id, health in after.items():
+        if health != before[kpi_id]:
+            enqueue_on_commit(notify_kpi_health, latest[kpi_id].pk, before[kpi_id])
+    return updates
+
+
+def _messages(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
