@@ -78,7 +78,19 @@ def value_fields(request) -> dict:
     }
 
 
-def bulk_rows(request) -> list[dict]:
+def bulk_kpis(request) -> dict[int, Kpi]:
+    """The KPIs a bulk body names that the caller's organization has, in one query."""
+    rows = request.data if isinstance(request.data, list) else []
+    wanted = {
+        row["kpi"]
+        for row in rows[:MAX_ROWS]
+        if isinstance(row, Mapping) and type(row.get("kpi")) is int and 0 < row["kpi"] < 2**63
+    }
+    kpis = Kpi.objects.filter(organization=request.member.organization, pk__in=wanted)
+    return {kpi.pk: kpi for kpi in kpis.select_related(*KPI_CHAIN)}
+
+
+def bulk_rows(request, kpis: dict[int, Kpi]) -> list[dict]:
     """A bulk recording's body, checked row by row: every row's messages at once, by
     index ({"3": {"value": ["…"]}}), as the service reports its own."""
     rows = request.data
@@ -86,7 +98,7 @@ def bulk_rows(request) -> list[dict]:
         raise ValidationError({"non_field_errors": [f"Send a list of 1 to {MAX_ROWS} values."]})
     parsed, errors = [], {}
     for index, row in enumerate(rows):
-        serializer = BulkValueSerializer(data=row, organization=request.member.organization)
+        serializer = BulkValueSerializer(data=row, kpis=kpis)
         if serializer.is_valid():
             parsed.append(dict(serializer.validated_data))
         else:
@@ -94,20 +106,6 @@ def bulk_rows(request) -> list[dict]:
     if errors:
         raise ValidationError(errors)
     return parsed
-
-
-def forbidden_rows(request) -> list[str]:
-    """Before validation: the rows naming a KPI of the organization the caller may not
-    record on (forbidden and invalid is a 403, as for one value)."""
-    rows = request.data if isinstance(request.data, list) else []
-    kpis = Kpi.objects.filter(organization=request.member.organization).select_related(*KPI_CHAIN)
-    ids = {}
-    for index, row in enumerate(rows[:MAX_ROWS]):
-        if isinstance(row, Mapping):
-            kpi = lookup(kpis, row.get("kpi"))
-            if kpi is not None:
-                ids[str(index)] = kpi
-    return [index for index, kpi in ids.items() if not can_record_update(request.member, kpi)]
 
 
 class KpiViewSet(OrgViewSet):
@@ -276,14 +274,24 @@ class KpiViewSet(OrgViewSet):
         filter_backends=[],
     )
     def bulk_updates(self, request):
-        forbidden = forbidden_rows(request)
+        kpis = bulk_kpis(request)
+        rows = request.data if isinstance(request.data, list) else []
+        forbidden = [  # before validation: forbidden and invalid is a 403, as for one value
+            str(index)
+            for index, row in enumerate(rows[:MAX_ROWS])
+            if isinstance(row, Mapping)
+            and type(row.get("kpi")) is int
+            and row["kpi"] in kpis
+            and not can_record_update(request.member, kpis[row["kpi"]])
+        ]
         refuse_unless(
             not forbidden,
             f"You may not record values on the KPIs of rows {', '.join(forbidden[:20])}.",
         )
 
         def record() -> Response:
-            updates = kpi_record_values(actor=request.member, rows=bulk_rows(request))
+            rows = bulk_rows(request, kpis)
+            updates = kpi_record_values(actor=request.member, rows=rows)
             data = KpiUpdateSerializer(updates, many=True).data
             return Response(data, status=status.HTTP_201_CREATED)
 

@@ -84,7 +84,11 @@ def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[
     for kpi_id, health in after.items():
         if health != before[kpi_id]:
             enqueue_on_commit(notify_kpi_health, latest[kpi_id].pk, before[kpi_id])
-    return updates
+    return list(  # as the API shows them, each with what it needs read in one query
+        KpiUpdate.objects.filter(pk__in=[update.pk for update in updates])
+        .select_related("replaced_by", "author__user")
+        .order_by("id")
+    )
 
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:

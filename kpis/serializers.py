@@ -162,9 +162,10 @@ class RolloverSerializer(serializers.Serializer):
 
 
 class BulkValueSerializer(serializers.Serializer):
-    """One row of a bulk recording: a value for a KPI (date: today by default)."""
+    """One row of a bulk recording: a value for a KPI (date: today by default). The
+    KPIs of all rows are looked up at once by the view (`kpis`: {id: Kpi})."""
 
-    kpi = IdField(queryset=Kpi.objects.all())
+    kpi = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     value = NumberField()
     date = serializers.DateField(required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
@@ -172,9 +173,11 @@ class BulkValueSerializer(serializers.Serializer):
         choices=Confidence.choices, required=False, allow_blank=True
     )
 
-    def __init__(self, *args, organization=None, **kwargs):
+    def __init__(self, *args, kpis: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        if organization is not None:
-            self.fields["kpi"].queryset = Kpi.objects.filter(
-                organization=organization
-            ).select_related("goal__cycle", "goal__owner")
+        self.kpis = kpis or {}
+
+    def validate_kpi(self, value: int):
+        if value not in self.kpis:
+            raise serializers.ValidationError("No such KPI in your organization.")
+        return self.kpis[value]

@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from goals.models import Goal
 from goals.services import cycle_set_state
@@ -201,3 +203,30 @@ def test_a_201_says_where_the_new_row_lives(acme, tree):
         f"{API}/kpis/{tree.individual_kpi.pk}/updates/{value.json()['id']}/"
     )
     assert client.get(value["Location"]).json() == value.json()
+
+
+def test_bulk_rows_of_any_shape_are_answered_by_index(acme, tree):
+    rows = [{"kpi": [1], "value": 5}, {"kpi": {"id": 1}, "value": 5}, 7, None]
+    with unchanged():
+        response = client_for(acme.leader).post(f"{API}/kpis/updates/", rows)
+    assert response.status_code == 400
+    assert set(response.json()) == {"0", "1", "2", "3"}
+
+
+def test_bulk_costs_a_fixed_number_of_queries_whatever_the_rows(
+    acme, tree, django_assert_max_num_queries
+):
+    client = client_for(acme.leader)
+    kpis = [tree.individual_kpi.pk, tree.department_kpi.pk, tree.strategic_kpi.pk]
+
+    def send(count: int) -> None:
+        rows = [{"kpi": kpis[i % 3], "value": 5 + (i % 2)} for i in range(count)]
+        assert client.post(f"{API}/kpis/updates/", rows).status_code == 201
+
+    send(6)  # warm up: the same last values, so no health changes in what is measured
+
+    with CaptureQueriesContext(connection) as small:
+        send(6)
+    with CaptureQueriesContext(connection) as large:
+        send(300)
+    assert len(small) == len(large), (len(small), len(large))
