@@ -18,6 +18,7 @@ from org.api import (
     NotificationViewSet,
     ServiceTokenViewSet,
     TokenView,
+    WebhookViewSet,
 )
 from reviews.api import ReviewViewSet
 
@@ -35,6 +36,7 @@ router.register("kpis", KpiViewSet, basename="kpi")
 router.register("reviews", ReviewViewSet, basename="review")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("tokens", ServiceTokenViewSet, basename="token")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 # goals/{id}/tree/ and cycles/{id}/rollover/ write or show KPIs, so the kpis app serves
 # them, beside the rest of goals/ and cycles/.
 tree_router = SimpleRouter()

@@ -250,7 +250,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Webhooks (SPEC §8.4): targets on private or loopback networks are refused unless this
+# is on (a test receiver on 127.0.0.1, an intranet); retries double from this pause.
+WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", "false")
+WEBHOOK_RETRY_SECONDS = float(os.getenv("WEBHOOK_RETRY_SECONDS", "30"))
+
 CELERY_BEAT_SCHEDULE = {
+    # Webhook deliveries whose next attempt is overdue (a lost task): tried again.
+    "webhook-resend": {
+        "task": "org.webhooks.resend_due_webhooks",
+        "schedule": crontab(minute="*/5"),
+    },
     # Check-in reminders: idempotent, so a missed or doubled run is harmless.
     "checkin-reminders": {
         "task": "kpis.tasks.send_checkin_reminders",
@@ -315,6 +325,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Operations are grouped by resource (the path after /api/v1/), each tag described.
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"WebhookEventEnum": "org.models.WebhookEvent"},
     "TAGS": [
         {"name": "auth", "description": "API tokens for a username and password."},
         {"name": "me", "description": "Who the caller is."},
@@ -326,6 +337,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "reviews", "description": "Check-in meetings: agenda, items, actions."},
         {"name": "notifications", "description": "The caller's notifications."},
         {"name": "tokens", "description": "Service tokens for integrations (admins)."},
+        {"name": "webhooks", "description": "Events sent to your address, signed (admins)."},
     ],
     "SERVERS": [{"url": "/", "description": "This Cascade server (paths start at /api/)."}],
     "POSTPROCESSING_HOOKS": [

@@ -26,6 +26,9 @@ from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Subquery, Sum, Value, When
 from django.utils import timezone
 
+from org.models import WebhookEvent
+from org.webhooks import emit
+
 from . import progress as formulas
 from .cache import cycles_changed
 from .measures import measures
@@ -55,6 +58,17 @@ def lock_chains(goal_ids: Iterable[int]) -> None:
             .order_by(RANK_ORDER, "id")
             .values_list("id", flat=True)
         )
+
+
+def health_changed(
+    organization_id: int, goal_id: int, before: str, after: str, progress: float
+) -> None:
+    """Tell the organization's webhooks (SPEC §8.4: `goal.health_changed`)."""
+    emit(
+        organization_id,
+        WebhookEvent.GOAL_HEALTH_CHANGED,
+        {"goal": goal_id, "from": before, "to": after, "progress": round(progress, 1)},
+    )
 
 
 def _apply_goal(
@@ -94,7 +108,18 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
         under("", OuterRef("pk"), including_itself=False), state=GoalState.DONE
     )
     goals = sorted(
-        chain.only("id", "cycle_id", "level", "state", "start", "due", "progress", "health"),
+        chain.only(
+            "id",
+            "organization_id",
+            "cycle_id",
+            "title",
+            "level",
+            "state",
+            "start",
+            "due",
+            "progress",
+            "health",
+        ),
         key=lambda goal: -goal.rank,
     )
     cycles_changed({goal.cycle_id for goal in goals})
@@ -118,10 +143,13 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
         weighted = (sums["own_weighted"] or 0) + (sums["child_wp"] or 0)
         pairs = [(weight, weighted / weight)] if weight else []
         has_data = bool(sums["kpi_data_below"] or sums["done_below"])
+        before = goal.health
         if _apply_goal(goal, pairs, today, has_data):
             Goal.objects.filter(pk=goal.pk).update(
                 progress=goal.progress, health=goal.health, updated_at=timezone.now()
             )
+            if goal.health != before:
+                health_changed(goal.organization_id, goal.pk, before, goal.health, goal.progress)
 
 
 GoalRow = tuple  # (id, parent_id, level, state, weight, start, due, progress, health)

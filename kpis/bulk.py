@@ -17,7 +17,7 @@ from org.permissions import can_record_update
 
 from .models import Kpi, KpiUpdate
 from .rollup import kpi_rollup
-from .services import check_value_of
+from .services import check_value_of, recorded
 from .tasks import notify_kpi_health
 
 MAX_ROWS = 500
@@ -84,11 +84,14 @@ def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[
     for kpi_id, health in after.items():
         if health != before[kpi_id]:
             enqueue_on_commit(notify_kpi_health, latest[kpi_id].pk, before[kpi_id])
-    return list(  # as the API shows them, each with what it needs read in one query
+    shown = list(  # as the API shows them, each with what it needs read in one query
         KpiUpdate.objects.filter(pk__in=[update.pk for update in updates])
-        .select_related("replaced_by", "author__user")
+        .select_related("replaced_by", "author__user", "kpi")
         .order_by("id")
     )
+    for update in shown:
+        recorded(update.kpi, update)
+    return shown
 
 
 def _messages(exc: ValidationError) -> dict[str, list[str]]:

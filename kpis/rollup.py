@@ -145,6 +145,12 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
             if new[0] is not None:
                 with_data.add(goal_id)
     changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
+    health_before = {row[0]: row[8] for row in goals}
+    for goal_id, progress, health in changed_goals:
+        if health != health_before[goal_id]:
+            goal_rollup.health_changed(
+                cycle.organization_id, goal_id, health_before[goal_id], health, progress
+            )
 
     now = timezone.now()  # changed rows are "updated" for `?updated_since=`
     bulk_write(

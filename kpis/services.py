@@ -22,8 +22,9 @@ from core.tasks import enqueue_on_commit
 from goals.models import Goal
 from goals.rollup import lock_chains
 from goals.services import check_dates, check_open
-from org.models import Member
+from org.models import Member, WebhookEvent
 from org.permissions import can_correct_update, can_edit_goal, can_place_kpi, can_record_update
+from org.webhooks import emit
 
 from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi, KpiState, KpiUpdate
 from .rollup import kpi_rollup
@@ -298,4 +299,25 @@ def _append(
     kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
     if kpi.health != health_before:
         enqueue_on_commit(notify_kpi_health, update.pk, health_before)
+    recorded(kpi, update)
     return update
+
+
+def recorded(kpi: Kpi, update: KpiUpdate) -> None:
+    """Tell the organization's webhooks (SPEC §8.4: `kpi.update_recorded`), with where
+    the KPI stands after it."""
+    emit(
+        kpi.organization_id,
+        WebhookEvent.KPI_UPDATE_RECORDED,
+        {
+            "kpi": kpi.pk,
+            "external_id": kpi.external_id,
+            "update": update.pk,
+            "value": update.value,
+            "date": update.date.isoformat(),
+            "replaces": update.replaces_id,
+            "current": kpi.current,
+            "progress": round(kpi.progress, 1),
+            "health": kpi.health,
+        },
+    )

@@ -16,7 +16,7 @@ from core.api import OrgScopedViewSet, OrgViewSet
 from core.errors import refuse_unless
 
 from .drf import IsOrganizationMember
-from .models import ApiToken, Department, Member, Notification, Role
+from .models import ApiToken, Department, Member, Notification, Role, Webhook
 from .permissions import can_manage_org
 from .serializers import (
     CredentialsSerializer,
@@ -27,6 +27,9 @@ from .serializers import (
     NotificationSerializer,
     ServiceTokenSerializer,
     TokenSerializer,
+    WebhookCreatedSerializer,
+    WebhookDeliverySerializer,
+    WebhookSerializer,
 )
 from .services import (
     department_create,
@@ -43,6 +46,8 @@ from .tokens import (
     token_issue,
     token_revoke,
 )
+from .webhooks import ADMINS_ONLY as WEBHOOKS_ADMINS_ONLY
+from .webhooks import webhook_create, webhook_delete, webhook_update
 
 
 class TokenView(APIView):
@@ -187,3 +192,44 @@ class ServiceTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, OrgSc
 
     def perform_destroy(self, instance):
         service_token_revoke(actor=self.request.member, token=instance)
+
+
+class WebhookViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, OrgScopedViewSet
+):
+    """Webhooks (admins only): events sent as signed JSON (`X-Cascade-Signature:
+    sha256=<HMAC-SHA256 of the body>`), retried for 24 hours; `deliveries/` is the log."""
+
+    queryset = Webhook.objects.order_by("id")
+    serializer_class = WebhookSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if not getattr(self, "swagger_fake_view", False):
+            refuse_unless(can_manage_org(self.request.member), WEBHOOKS_ADMINS_ONLY)
+        return super().get_queryset()
+
+    @extend_schema(request=WebhookSerializer, responses={201: WebhookCreatedSerializer})
+    def create(self, request):
+        refuse_unless(can_manage_org(request.member), WEBHOOKS_ADMINS_ONLY)
+        hook = webhook_create(actor=request.member, **self.parsed(WebhookSerializer))
+        response = self.created(hook)
+        response.data = WebhookCreatedSerializer(hook).data  # its secret, this once
+        return response
+
+    def partial_update(self, request, pk=None):
+        hook = self.get_object()
+        hook = webhook_update(
+            actor=request.member, webhook=hook, **self.parsed(WebhookSerializer, hook)
+        )
+        return Response(WebhookSerializer(hook).data)
+
+    def perform_destroy(self, instance):
+        webhook_delete(actor=self.request.member, webhook=instance)
+
+    @extend_schema(responses=WebhookDeliverySerializer(many=True), summary="The delivery log")
+    @action(detail=True, serializer_class=WebhookDeliverySerializer, filter_backends=[])
+    def deliveries(self, request, pk=None):
+        hook = self.get_object()
+        page = self.paginate_queryset(hook.deliveries.order_by("-id"))
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)

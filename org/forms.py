@@ -4,7 +4,7 @@ from django import forms
 
 from core.forms import DateInput
 
-from .models import Department, Member, Role, TokenScope
+from .models import Department, Member, Role, TokenScope, WebhookEvent
 
 
 def limit_to_people(field: forms.ModelChoiceField, organization) -> None:
@@ -53,4 +53,18 @@ class ServiceTokenForm(forms.Form):
         widget=DateInput,
         label="Last day",
         help_text="Empty: until revoked.",
+    )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        label="Address",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Where to POST each event (https://…); private addresses are refused.",
+    )
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Pick at least one event."},
     )

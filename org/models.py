@@ -169,3 +169,57 @@ class Notification(models.Model):
     @property
     def organization_id(self) -> int:
         return self.member.organization_id
+
+
+class WebhookEvent(models.TextChoices):
+    KPI_UPDATE_RECORDED = "kpi.update_recorded", "A KPI value was recorded"
+    GOAL_HEALTH_CHANGED = "goal.health_changed", "A goal's health changed"
+    REVIEW_COMPLETED = "review.completed", "A review was completed"
+
+
+class Webhook(models.Model):
+    """An address Cascade tells of events (SPEC §8.4), signing each body with `secret`."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200)
+    events = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"  # not delivered yet: tried again with a growing pause
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"  # refused for 24 hours, or its address is not allowed
+
+
+class WebhookDelivery(models.Model):
+    """One event for one webhook, and every attempt to deliver it: the delivery log."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField()
+    state = models.CharField(
+        max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook_id} ({self.state})"

@@ -4,7 +4,17 @@ from rest_framework import serializers
 
 from core.api import OrgSerializer
 
-from .models import ApiToken, Department, Member, Notification, Role, TokenScope
+from .models import (
+    ApiToken,
+    Department,
+    Member,
+    Notification,
+    Role,
+    TokenScope,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 
 
 class OrganizationRefSerializer(serializers.Serializer):
@@ -120,3 +130,42 @@ class ServiceTokenSerializer(OrgSerializer):
 
     def get_key(self, token) -> str | None:
         return getattr(token, "key", None)
+
+
+class WebhookSerializer(OrgSerializer):
+    """Where Cascade sends events, which ones, and the secret it signs them with (shown
+    in the answer to creating the webhook only; without one, a random one is made)."""
+
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
+    )
+    secret = serializers.CharField(required=False, write_only=True, max_length=200)
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "secret", "is_active", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(read_only=True)
+
+    class Meta(WebhookSerializer.Meta):
+        pass
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "payload",
+            "state",
+            "attempts",
+            "last_status",
+            "last_error",
+            "created_at",
+            "next_attempt_at",
+            "delivered_at",
+        ]

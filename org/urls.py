@@ -8,6 +8,12 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/<int:member_id>/", views.person_edit, name="person-edit"),
     path("people/tokens/", views.service_token_new, name="service-token-new"),
+    path("people/webhooks/", views.webhook_new, name="webhook-new"),
+    path(
+        "people/webhooks/<int:webhook_id>/delete/",
+        views.webhook_delete_view,
+        name="webhook-delete",
+    ),
     path(
         "people/tokens/<int:token_id>/revoke/",
         views.service_token_revoke_view,

@@ -12,8 +12,8 @@ from core.errors import refuse_unless
 from core.forms import save_form
 
 from .decorators import member_required
-from .forms import InviteForm, MemberEditForm, ServiceTokenForm
-from .models import ApiToken, Member, Notification
+from .forms import InviteForm, MemberEditForm, ServiceTokenForm, WebhookForm
+from .models import ApiToken, Member, Notification, Webhook
 from .permissions import can_manage_org
 from .services import (
     member_invite,
@@ -24,6 +24,8 @@ from .services import (
 )
 from .tokens import ADMINS_ONLY as TOKENS_ONLY_ADMINS
 from .tokens import service_token_create, service_token_revoke, service_tokens
+from .webhooks import ADMINS_ONLY as WEBHOOKS_ONLY_ADMINS
+from .webhooks import webhook_create, webhook_delete, webhooks_of
 
 ADMINS_ONLY = "Only admins manage people."
 
@@ -78,11 +80,36 @@ def service_token_revoke_view(request, token_id: int):
     return redirect(reverse("people") + "#tokens-h")
 
 
-def _people_page(request, *, form=None, token_form=None, invited=None, **extra):
+@require_POST
+@member_required
+def webhook_new(request):
+    """Add a webhook; the page shows its secret this once."""
+    member = request.member
+    refuse_unless(can_manage_org(member), WEBHOOKS_ONLY_ADMINS)
+    hook_form = WebhookForm(request.POST, prefix="hook")
+    hook = save_form(hook_form, lambda data: webhook_create(actor=member, **data))
+    if hook is None:
+        return _people_page(request, hook_form=hook_form)
+    return _people_page(request, new_hook=hook)
+
+
+@require_POST
+@member_required
+def webhook_delete_view(request, webhook_id: int):
+    member = request.member
+    refuse_unless(can_manage_org(member), WEBHOOKS_ONLY_ADMINS)
+    hook = get_object_or_404(Webhook, pk=webhook_id, organization=member.organization)
+    webhook_delete(actor=member, webhook=hook)
+    messages.success(request, f"The webhook to {hook.url} is removed: nothing more is sent.")
+    return redirect(reverse("people") + "#webhooks-h")
+
+
+def _people_page(request, *, form=None, token_form=None, hook_form=None, invited=None, **extra):
     """The People page: invite someone, everyone's role, and the service tokens."""
     organization = request.member.organization
     form = form or InviteForm(organization=organization)
     token_form = token_form or ServiceTokenForm(prefix="token")
+    hook_form = hook_form or WebhookForm(prefix="hook")
     members = list(
         Member.objects.filter(organization=organization)
         .select_related("user", "department", "manager__user")
@@ -103,9 +130,11 @@ def _people_page(request, *, form=None, token_form=None, invited=None, **extra):
         "members": members,
         "invited": invited,
         "tokens": service_tokens(organization.pk),
+        "hook_form": hook_form,
+        "hooks": webhooks_of(organization.pk),
         **extra,
     }
-    status = 400 if form.errors or token_form.errors else 200
+    status = 400 if form.errors or token_form.errors or hook_form.errors else 200
     return render(request, "org/people.html", context, status=status)
 
 

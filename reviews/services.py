@@ -21,13 +21,14 @@ from core.errors import (
 from goals.models import LEVEL_RANK, Cadence, Cycle, Goal, Health
 from goals.periods import period_from_key
 from kpis.selectors import goals_lacking_values
-from org.models import Department, Member, Notification
+from org.models import Department, Member, Notification, WebhookEvent
 from org.permissions import (
     can_change_action,
     can_run_review,
     can_run_reviews,
     review_scope_department_id,
 )
+from org.webhooks import emit
 
 from . import selectors
 from .models import ActionItem, Assessment, Review, ReviewItem, ReviewState
@@ -234,6 +235,18 @@ def review_complete(*, actor: Member, review: Review) -> Review:
     review.state = ReviewState.COMPLETED
     review.completed_at = timezone.now()
     review.save(update_fields=["state", "completed_at"])
+    emit(
+        review.organization_id,
+        WebhookEvent.REVIEW_COMPLETED,
+        {
+            "review": review.pk,
+            "title": review.title,
+            "period": review.period,
+            "goal": review.goal_id,
+            "department": review.department_id,
+            "completed_at": review.completed_at.isoformat(),
+        },
+    )
     return review
 
 

@@ -91,7 +91,7 @@ def real_ids(token):
     with a value, that value, a review with an item and an action, and so on."""
     from goals.models import Goal
     from kpis.models import KpiUpdate
-    from org.models import Member
+    from org.models import Member, Webhook
     from reviews.models import ActionItem, Review
 
     ada = Member.objects.get(user__username="ada")
@@ -107,6 +107,14 @@ def real_ids(token):
         "kpis": {"id": update.kpi_id, "update_id": update.pk},
         "members": {"id": ada.pk},
         "notifications": {"id": note.pk if note else HUGE_ID},
+        "webhooks": {
+            "id": Webhook.objects.create(
+                organization=ada.organization,
+                url="https://hooks.example/cascade",
+                secret="s" * 32,
+                events=["review.completed"],
+            ).pk
+        },
         "reviews": {
             "id": review.pk if review else HUGE_ID,
             "action_id": action.pk if action else HUGE_ID,

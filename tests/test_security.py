@@ -19,7 +19,7 @@ from django.core.management import call_command
 
 from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
-from org.models import Member
+from org.models import Member, Webhook
 from org.tokens import service_token_create, token_issue
 from reviews.models import Review
 from reviews.services import action_create, review_start
@@ -120,6 +120,9 @@ def page_urls(ada: Member) -> list[str]:
         "action_id": action.pk,
         "token_id": token.pk,
         "cycle_id": org.cycles.first().pk,
+        "webhook_id": Webhook.objects.create(
+            organization=org, url="https://hooks.example/x", secret="s" * 32, events=[]
+        ).pk,
     }
     resolved = []
     for pattern in route_patterns(skip=("api/", "admin/", "healthz/")):

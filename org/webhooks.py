@@ -1,0 +1,236 @@
+"""Webhooks (SPEC §8.4): an admin names an address and the events to hear of; each
+event becomes a delivery, sent by Celery as signed JSON and retried with a growing
+pause for 24 hours, every attempt kept in the delivery log.
+
+Addresses on private, loopback or link-local networks are refused (a webhook must not
+reach into the network Cascade runs in) unless WEBHOOK_ALLOW_PRIVATE=true; the address
+is checked when the webhook is saved and again, resolved anew, before every attempt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import Errors, refuse_unless
+from core.tasks import enqueue_on_commit
+
+from .models import DeliveryState, Member, Webhook, WebhookDelivery, WebhookEvent
+from .permissions import can_manage_org
+
+ADMINS_ONLY = "Only admins manage webhooks."
+log = logging.getLogger("cascade.webhooks")
+SIGNATURE = "X-Cascade-Signature"
+KEPT_TRYING = dt.timedelta(hours=24)
+
+
+def refused_target(url: str) -> str | None:
+    """Why Cascade won't send to `url`, or None: it must be http(s) and, unless
+    WEBHOOK_ALLOW_PRIVATE, resolve to public addresses only."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Give an http:// or https:// address."
+    if settings.WEBHOOK_ALLOW_PRIVATE:
+        return None
+    try:
+        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return f"“{parts.hostname}” does not resolve."
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0].split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            return (
+                f"“{parts.hostname}” is a private, loopback or reserved address ({ip}): "
+                "webhooks go to the public internet."
+            )
+    return None
+
+
+def _check(errors: Errors, url: str, events: Any) -> None:
+    reason = refused_target(url)
+    if reason:
+        errors.add("url", reason)
+    if not isinstance(events, list) or not events or not set(events) <= set(WebhookEvent.values):
+        errors.add("events", f"Pick one or more of: {', '.join(WebhookEvent.values)}.")
+
+
+@transaction.atomic
+def webhook_create(
+    *, actor: Member, url: str, events: list[str], secret: str = "", is_active: bool = True
+) -> Webhook:
+    """A new webhook; without a secret, a random one (shown once, to the admin)."""
+    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+    errors = Errors()
+    _check(errors, url, events)
+    if secret and len(secret) < 16:
+        errors.add("secret", "At least 16 characters (or leave it out for a random one).")
+    errors.raise_if_any()
+    return Webhook.objects.create(
+        organization_id=actor.organization_id,
+        url=url,
+        events=sorted(set(events)),
+        secret=secret or secrets.token_urlsafe(32),
+        is_active=is_active,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def webhook_update(*, actor: Member, webhook: Webhook, **changes: Any) -> Webhook:
+    refuse_unless(can_manage_org(actor, webhook.organization_id), ADMINS_ONLY)
+    errors = Errors()
+    _check(errors, changes.get("url", webhook.url), changes.get("events", webhook.events))
+    if "secret" in changes and len(changes["secret"] or "") < 16:
+        errors.add("secret", "At least 16 characters.")
+    errors.raise_if_any()
+    for field in ("url", "events", "secret", "is_active"):
+        if field in changes:
+            setattr(webhook, field, changes[field])
+    webhook.save()
+    return webhook
+
+
+def webhook_delete(*, actor: Member, webhook: Webhook) -> None:
+    refuse_unless(can_manage_org(actor, webhook.organization_id), ADMINS_ONLY)
+    webhook.delete()
+
+
+def webhooks_of(organization_id: int) -> list[Webhook]:
+    """The People page's list: each webhook with its last five deliveries (two queries)."""
+    hooks = list(Webhook.objects.filter(organization_id=organization_id).order_by("id"))
+    recent: dict[int, list[WebhookDelivery]] = {hook.pk: [] for hook in hooks}
+    latest = (
+        WebhookDelivery.objects.filter(webhook__in=hooks)
+        .order_by("-id")
+        .only("id", "webhook_id", "event", "state", "attempts", "last_status", "created_at")
+    )[: 50 * max(len(hooks), 1)]
+    for delivery in latest:
+        if len(recent[delivery.webhook_id]) < 5:
+            recent[delivery.webhook_id].append(delivery)
+    for hook in hooks:
+        hook.recent = recent[hook.pk]
+    return hooks
+
+
+def emit(organization_id: int, event: str, data: dict[str, Any]) -> None:
+    """Tell the organization's webhooks that hear `event`, once the current transaction
+    commits (a write that is rolled back tells no one)."""
+
+    def deliver_all() -> None:
+        hooks = Webhook.objects.filter(organization_id=organization_id, is_active=True)
+        for hook in hooks:
+            if event in hook.events:
+                delivery = WebhookDelivery.objects.create(
+                    webhook=hook, event=event, payload={"event": event, "data": data}
+                )
+                enqueue_on_commit(deliver_webhook, delivery.pk)
+
+    transaction.on_commit(deliver_all)
+
+
+def body_of(delivery: WebhookDelivery) -> bytes:
+    payload = {"id": delivery.pk, "created_at": delivery.created_at.isoformat(), **delivery.payload}
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`sha256=` and the hex HMAC-SHA256 of the body with the webhook's secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def pause_after(attempts: int) -> float:
+    """Seconds before the next try: doubling from WEBHOOK_RETRY_SECONDS, at most an hour."""
+    return min(settings.WEBHOOK_RETRY_SECONDS * 2 ** max(attempts - 1, 0), 3600)
+
+
+@shared_task(ignore_result=True)
+def deliver_webhook(delivery_id: int) -> str:
+    """One attempt at a delivery: POST the signed body; a 2xx delivers it; anything
+    else (an error status, a timeout, a refused address) is logged on it, and the next
+    attempt is scheduled until 24 hours have passed. Returns the delivery's state."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("webhook")
+            .filter(pk=delivery_id, state=DeliveryState.PENDING)
+            .first()
+        )
+        if delivery is None:  # delivered, given up, or being tried right now
+            return "skipped"
+        delivery.attempts += 1
+        hook = delivery.webhook
+        reason = refused_target(hook.url)
+        status, error = None, reason or ""
+        if reason is None:
+            body = body_of(delivery)
+            try:
+                answer = requests.post(
+                    hook.url,
+                    data=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        "User-Agent": "Cascade-Webhooks/1",
+                        "X-Cascade-Event": delivery.event,
+                        "X-Cascade-Delivery": str(delivery.pk),
+                        SIGNATURE: signature(hook.secret, body),
+                    },
+                    timeout=10,
+                    allow_redirects=False,
+                )
+                status = answer.status_code
+                error = "" if 200 <= status < 300 else f"Answered {status}."
+            except requests.RequestException as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+        now = timezone.now()
+        delivery.last_status, delivery.last_error = status, error
+        if status is not None and 200 <= status < 300:
+            delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
+        elif reason is not None or now - delivery.created_at >= KEPT_TRYING:
+            delivery.state = DeliveryState.FAILED
+        else:
+            pause = pause_after(delivery.attempts)
+            delivery.next_attempt_at = now + dt.timedelta(seconds=pause)
+            _try_again_in(pause, delivery.pk)
+        delivery.save()
+        return delivery.state
+
+
+def _try_again_in(pause: float, delivery_id: int) -> None:
+    """Schedule the next attempt once this one is saved. Tasks run inline (no broker,
+    the embedded setup): nothing is scheduled; the sweep below tries again."""
+    if deliver_webhook.app.conf.task_always_eager:
+        return
+
+    def send() -> None:
+        try:
+            deliver_webhook.apply_async(args=(delivery_id,), countdown=pause)
+        except Exception:  # the broker is down: the sweep tries again
+            log.exception("Could not schedule webhook delivery %s", delivery_id)
+
+    transaction.on_commit(send)
+
+
+@shared_task(ignore_result=True)
+def resend_due_webhooks() -> int:
+    """Every few minutes: deliveries whose next attempt is overdue (their task was lost
+    with the broker, say) are tried again. Returns how many were sent."""
+    overdue = WebhookDelivery.objects.filter(
+        state=DeliveryState.PENDING,
+        next_attempt_at__lt=timezone.now() - dt.timedelta(minutes=1),
+    ).values_list("pk", flat=True)[:1000]
+    for delivery_id in overdue:
+        deliver_webhook.apply_async(args=(delivery_id,))
+    return len(overdue)

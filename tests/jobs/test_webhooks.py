@@ -1,0 +1,120 @@
+"""SPEC §8.4 webhooks, end to end: a real Celery worker delivers to a real HTTP
+receiver this test starts on 127.0.0.1. The body is signed with the webhook's secret;
+a receiver that fails twice gets the event a third time and keeps it once; the
+delivery log shows every attempt."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from org.models import WebhookDelivery
+
+from ..api.helpers import API, client_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Receiver:
+    """An HTTP server answering POSTs with the given statuses in turn (then 200),
+    keeping every request's headers and body."""
+
+    def __init__(self, statuses: list[int]):
+        self.statuses, self.seen = list(statuses), []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 — http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                receiver.seen.append((status, dict(self.headers), body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/cascade"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on 127.0.0.1
+    settings.WEBHOOK_RETRY_SECONDS = 0.3  # 0.3 s, then 0.6 s
+    made = []
+
+    def start(statuses: list[int]) -> Receiver:
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield start
+    for r in made:
+        r.close()
+
+
+def until(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def test_a_receiver_failing_twice_gets_the_event_once_signed_and_the_log_shows_it(
+    worker, acme, tree, receiver
+):
+    hook_at = receiver([500, 503])
+    admin = client_for(acme.admin)
+    created = admin.post(
+        f"{API}/webhooks/", {"url": hook_at.url, "events": ["kpi.update_recorded"]}
+    )
+    assert created.status_code == 201, created.content
+    secret = created.json()["secret"]
+    assert len(secret) >= 32
+
+    recorded = client_for(acme.member).post(
+        f"{API}/kpis/{tree.individual_kpi.pk}/updates/", {"value": 5}
+    )
+    assert recorded.status_code == 201
+
+    delivery = until(lambda: WebhookDelivery.objects.filter(state="delivered").first())
+    assert [status for status, _, _ in hook_at.seen] == [500, 503, 200]
+    bodies = {body for _, _, body in hook_at.seen}
+    assert len(bodies) == 1  # the same event each time, kept once (2xx) by the receiver
+    (body,) = bodies
+    for _, headers, _ in hook_at.seen:
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Cascade-Signature"], expected)
+        assert headers["X-Cascade-Event"] == "kpi.update_recorded"
+        assert headers["Content-Type"] == "application/json"
+    event = json.loads(body)
+    assert event["event"] == "kpi.update_recorded"
+    assert event["data"]["kpi"] == tree.individual_kpi.pk
+    assert event["data"]["update"] == recorded.json()["id"]
+    assert (event["data"]["value"], event["data"]["progress"]) == (5.0, 50.0)
+
+    assert (delivery.attempts, delivery.last_status, delivery.last_error) == (3, 200, "")
+    log = admin.get(f"{API}/webhooks/{created.json()['id']}/deliveries/").json()["results"]
+    assert [(d["state"], d["attempts"]) for d in log] == [("delivered", 3)]
+
+
+def test_only_the_events_asked_for_are_sent(worker, acme, tree, receiver):
+    hook_at = receiver([])
+    admin = client_for(acme.admin)
+    admin.post(f"{API}/webhooks/", {"url": hook_at.url, "events": ["review.completed"]})
+    client_for(acme.member).post(f"{API}/kpis/{tree.individual_kpi.pk}/updates/", {"value": 5})
+    time.sleep(1.0)
+    assert hook_at.seen == [] and not WebhookDelivery.objects.exists()
