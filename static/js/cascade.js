@@ -48,11 +48,13 @@ function autosave(form) {
     credentials: "same-origin",
     keepalive: true,
   }).then((response) => {
-    if (response.ok) {
+    // In-place answers come as 200 with the real status beside them (X-Answer-Status).
+    const status = Number(response.headers.get("X-Answer-Status") || response.status);
+    if (status >= 200 && status < 300) {
       unsaved.delete(form);
       say(form, `Saved at ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.`);
     } else {
-      say(form, response.status === 400
+      say(form, status === 400
         ? "Not saved: press Save to see what needs changing."
         : "Not saved: you may no longer change this review.");
     }

@@ -42,3 +42,15 @@ def test_notes_typed_then_left_with_next_are_saved(demo, login, page, live_serve
     expect(second.locator("[data-autosave-status]")).to_contain_text("Saved at")  # on its own
     snap("autosaved")
     assert problems == []
+
+
+def test_a_note_that_can_not_be_saved_says_so(demo, login, page, live_server):
+    review = Review.objects.get(title="Customer Support check-in")
+    login("rey")
+    page.goto(f"{live_server.url}/reviews/{review.pk}/")
+    page.get_by_role("button", name="Start the review").click()
+    form = page.locator(".item-form")
+    notes = form.get_by_label("Notes")
+    notes.evaluate("(el) => el.removeAttribute('maxlength')")
+    notes.fill("n" * 10001)  # over the limit: the autosave is refused
+    expect(form.locator("[data-autosave-status]")).to_contain_text("Not saved")
