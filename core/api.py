@@ -5,6 +5,7 @@ fields, and the exception handler that turns a service's errors into 400 and 403
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -72,11 +73,15 @@ def updated_since(queryset, params, field: str = "updated_at"):
     raw = params.get("updated_since")
     if raw in (None, ""):
         return queryset
-    instant = parse_datetime(raw.replace(" ", "+")) if isinstance(raw, str) else None
-    if instant is None or instant.tzinfo is None:
-        raise ValidationError(
-            {"updated_since": ["Give an instant with its offset, as 2027-03-15T09:00:00Z."]}
-        )
+    bad = {"updated_since": ["Give an instant with its offset, as 2027-03-15T09:00:00Z."]}
+    try:
+        instant = parse_datetime(raw.replace(" ", "+")) if isinstance(raw, str) else None
+        # In UTC: a database holds offsets of at most ±15:59, Python's up to ±23:59.
+        instant = instant.astimezone(dt.UTC) if instant and instant.tzinfo else None
+    except (ValueError, OverflowError):
+        instant = None
+    if instant is None:
+        raise ValidationError(bad)
     return queryset.filter(**{f"{field}__gt": instant})
 
 

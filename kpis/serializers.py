@@ -173,8 +173,8 @@ class BulkValueSerializer(serializers.Serializer):
         choices=Confidence.choices, required=False, allow_blank=True
     )
 
-    def __init__(self, *args, kpis: dict | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, kpis: dict | None = None, organization=None, **kwargs):
+        super().__init__(*args, **kwargs)  # `organization`: given by every API view
         self.kpis = kpis or {}
 
     def validate_kpi(self, value: int):

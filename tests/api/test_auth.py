@@ -234,8 +234,14 @@ def test_openapi_schema(acme):
         assert path in schema["paths"], path
     for path, operations in schema["paths"].items():
         assert "put" not in operations, path
-        # SPEC §8.1: a goal may be removed; §8.2: tokens revoked; nothing else is deleted
-        deletable = ("/api/v1/goals/{id}/", "/api/v1/auth/token/", "/api/v1/tokens/{id}/")
+        # SPEC §8.1: a goal may be removed; §8.2: tokens revoked; §8.4: webhooks removed;
+        # nothing else is deleted
+        deletable = (
+            "/api/v1/goals/{id}/",
+            "/api/v1/auth/token/",
+            "/api/v1/tokens/{id}/",
+            "/api/v1/webhooks/{id}/",
+        )
         assert ("delete" in operations) == (path in deletable), path
 
 

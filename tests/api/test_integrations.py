@@ -230,3 +230,17 @@ def test_bulk_costs_a_fixed_number_of_queries_whatever_the_rows(
     with CaptureQueriesContext(connection) as large:
         send(300)
     assert len(small) == len(large), (len(small), len(large))
+
+
+@pytest.mark.parametrize(
+    "since",
+    ["3119-11-30T11:08:41-18:51", "9999-12-31T23:59:59-23:00", "0001-01-01T00:00:00+23:00"],
+)
+def test_updated_since_with_odd_offsets_is_answered_not_a_500(acme, tree, since):
+    response = client_for(acme.leader).get(f"{API}/kpis/", {"updated_since": since})
+    assert response.status_code in (200, 400), response.content
+
+
+def test_options_on_the_bulk_endpoint_describes_it(acme):
+    response = client_for(acme.leader).options(f"{API}/kpis/updates/")
+    assert response.status_code == 200
