@@ -115,6 +115,22 @@ def correct_with(typed):
     return submit
 
 
+def retract_a_value(page, url):
+    page.goto(f"{url}/goals/{goal_id('Resolve support tickets within 4 hrs avg')}/")
+    page.get_by_role("link", name="Retract").first.click()
+    form = page.locator("form", has=page.get_by_role("button", name="Retract the value"))
+    expect(form).to_be_visible()
+    return form
+
+
+def retract_because(reason):
+    def submit(form):
+        form.get_by_label("Why").fill(reason)
+        form.get_by_role("button", name="Retract the value").click()
+
+    return submit
+
+
 def item_form(page, url):
     review = Review.objects.get(title="Customer Support check-in")
     page.goto(f"{url}/reviews/{review.pk}/")
@@ -230,6 +246,15 @@ CASES = {
         lambda page, form: correct_with("4.4")(form),
         "You may not correct or retract values on this KPI",
     ),
+    "retract a value": Case(
+        "max",
+        retract_a_value,
+        retract_because(""),
+        "This field is required",
+        lambda: become("max", "reviewer"),
+        lambda page, form: retract_because("Entered twice")(form),
+        "You may not correct or retract values on this KPI",
+    ),
     "note a review item": Case(
         "rey",
         item_form,
@@ -287,6 +312,7 @@ def test_each_in_place_form_answers_wrong_and_refused_submits_inside_itself(
     page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.add_init_script(LISTEN_FOR_CSP)
+    page.on("dialog", lambda dialog: dialog.accept())  # "Retract …?" asks first
     login(c.user)
     form = c.open(page, live_server.url)
     expect(form).to_be_visible()
