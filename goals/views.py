@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.forms import save_form
+from core.http import go_to
 from org.decorators import member_required
 from org.permissions import (
     can_add_child_goal,
@@ -65,12 +66,7 @@ def add_in_place(
 
 def back_to_goal(request, goal: Goal) -> HttpResponse:
     """After a change made from the goal page: the goal page again, with it."""
-    url = reverse("goal-detail", args=[goal.pk])
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Location"] = url
-        return response
-    return redirect(url)
+    return go_to(request, reverse("goal-detail", args=[goal.pk]))
 
 
 @member_required
@@ -183,11 +179,7 @@ def goal_delete_view(request, goal_id: int):
             "instead: its history stays.",
         )
         url = reverse("goal-detail", args=[goal.pk])
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Location"] = url
-        return response
-    return redirect(url)
+    return go_to(request, url)
 
 
 @require_POST

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -13,6 +12,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from core.errors import refuse_unless
 from core.forms import save_form
+from core.http import go_to
 from core.numbers import compact, display
 from goals import selectors as goal_selectors
 from goals.views import add_in_place, back_to_goal, form_page
@@ -89,9 +89,7 @@ def kpi_record(request, kpi_id: int):
         messages.success(
             request, f"Saved {compact(saved.value)} {kpi.unit} on “{kpi.name}” for {saved.date}."
         )
-        response = HttpResponse(status=204)
-        response["HX-Location"] = back_to(request, place, kpi)
-        return response
+        return go_to(request, back_to(request, place, kpi))
     kpi = selectors.kpi_row(kpi)
     kpi.form = form if saved is None else RecordForm(prefix=f"kpi{kpi.pk}")
     context = {

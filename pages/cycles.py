@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.forms import save_form
+from core.http import go_to
 from goals import selectors as goals
 from goals.forms import CycleForm
 from goals.models import Cycle, CycleState, GoalState
@@ -28,16 +29,6 @@ def _cycle(request, cycle_id: int) -> Cycle:
     return get_object_or_404(Cycle, organization=request.member.organization, pk=cycle_id)
 
 
-def _back(request, url: str | None = None) -> HttpResponse:
-    """After a change: the Cycles page again (htmx follows HX-Location)."""
-    url = url or reverse("cycles")
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Location"] = url
-        return response
-    return redirect(url)
-
-
 @member_required
 def cycles_page(request):
     """The list of cycles, and the form that creates one (in place)."""
@@ -51,7 +42,7 @@ def cycles_page(request):
             f"“{created.name}” is created. Nobody's view changed: pick it in the cycle "
             "switcher, or mark it current for everyone.",
         )
-        return _back(request)
+        return go_to(request, reverse("cycles"))
     status = 400 if form.errors else 200
     if request.htmx and request.method == "POST":
         return render(request, "pages/cycle_new.html", {"form": form}, status=status)
@@ -110,7 +101,7 @@ def cycle_state(request, cycle_id: int):
         )
     else:
         return HttpResponse("Choose close, reopen or current.", status=400)
-    return _back(request)
+    return go_to(request, reverse("cycles"))
 
 
 @member_required

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core.forms import save_form
+from core.http import go_to
 from goals import selectors as goal_selectors
 from goals.periods import period_containing
 from kpis.selectors import kpis_with_history
@@ -139,12 +140,8 @@ def _move(request, review_id: int, service) -> HttpResponse:
             return _refused(request, review, exc)
         reason = format_html('<p class="error" role="alert">{}</p>', " ".join(exc.messages))
         return HttpResponse(reason, status=400)  # in place of the button that asked
-    url = reverse("review-detail", args=[review.pk])
-    if request.htmx:  # the page asked first (hx-confirm): now load the review again
-        response = HttpResponse(status=204)
-        response["HX-Location"] = url
-        return response
-    return redirect(url)
+    # Asked in place, the page asked first (hx-confirm): now load the review again.
+    return go_to(request, reverse("review-detail", args=[review.pk]))
 
 
 @require_POST
