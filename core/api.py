@@ -18,7 +18,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .errors import Conflict, RowErrors
+from .errors import Conflict, RowErrors, by_field
 from .numbers import display
 
 
@@ -192,9 +192,7 @@ def api_exception_handler(exc, context):
         code = status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_400_BAD_REQUEST
         return Response(exc.by_row, status=code)
     if isinstance(exc, DjangoValidationError):
-        detail = (
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
+        detail = by_field(exc)
         if isinstance(exc, Conflict):
             return Response(detail, status=status.HTTP_409_CONFLICT)
         exc = ValidationError(detail)

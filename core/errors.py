@@ -30,6 +30,14 @@ class Errors:
             raise ValidationError(self.messages)
 
 
+def by_field(error: ValidationError) -> dict[str, list[str]]:
+    """A service's messages per field; one about the whole write goes under
+    `non_field_errors` (the API's name for it, and no form field's)."""
+    if hasattr(error, "error_dict"):
+        return error.message_dict
+    return {"non_field_errors": error.messages}
+
+
 class Conflict(ValidationError):
     """A write refused by the state of what it touches (a closed cycle), not by its input."""
 

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .errors import by_field
+
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
     """Show a service's per-field messages next to the fields (others at the top)."""
-    if not hasattr(error, "error_dict"):  # about the whole write (a closed cycle)
-        form.add_error(None, error.messages)
-        return
-    for field, messages in error.message_dict.items():
+    for field, messages in by_field(error).items():
         form.add_error(field if field in form.fields else None, messages)
 
 

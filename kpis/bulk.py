@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.errors import Conflict, RowErrors, refuse_unless
+from core.errors import Conflict, RowErrors, by_field, refuse_unless
 from core.tasks import enqueue_on_commit
 from goals.rollup import lock_chains
 from org.models import Member
@@ -54,11 +54,7 @@ def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[
             check_value_of(kpi, row, today)
         except ValidationError as exc:
             conflicts_only &= isinstance(exc, Conflict)
-            errors[str(index)] = (
-                exc.message_dict
-                if hasattr(exc, "error_dict")
-                else {"non_field_errors": exc.messages}
-            )
+            errors[str(index)] = by_field(exc)
     if errors:
         raise RowErrors(errors, conflict=conflicts_only)
     kpis = {row["kpi"].pk: row["kpi"] for row in rows}
@@ -92,7 +88,3 @@ def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[
     for update in shown:
         recorded(update.kpi, update)
     return shown
-
-
-def _messages(exc: ValidationError) -> dict[str, list[str]]:
-    return exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
