@@ -20,13 +20,6 @@ from .models import Aggregation, Direction, Kpi, KpiState
 from .rollup import kpi_rollup
 
 
-def unfinished(cycle: Cycle) -> list[Goal]:
-    """The goals a roll-over offers checked: active and below 100 %."""
-    return list(
-        Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE, progress__lt=100).order_by("id")
-    )
-
-
 @transaction.atomic
 def cycle_rollover(
     *, actor: Member, source: Cycle, to_cycle: Cycle, goals: Iterable[Goal]
