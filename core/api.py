@@ -71,7 +71,7 @@ def updated_since(queryset, params, field: str = "updated_at"):
     """`?updated_since=` (an ISO 8601 instant, with its offset): rows changed after it,
     for an integration that syncs incrementally. A bad instant is a 400."""
     raw = params.get("updated_since")
-    if raw in (None, ""):
+    if raw is None:
         return queryset
     bad = {"updated_since": ["Give an instant with its offset, as 2027-03-15T09:00:00Z."]}
     try:
@@ -108,19 +108,19 @@ def lookup(queryset, raw):
 
 def list_filters(params, *, ids=(), choices: Mapping[str, list[str]] | None = None) -> dict:
     """The list filters given in the query string, parsed: ids as integers, choices
-    checked. Every bad one is a 400 at once. An integer no id column can hold names
-    nothing (it becomes -1) rather than a database error."""
+    checked. Every bad one (an empty one too) is a 400 at once. An integer no id column
+    can hold names nothing (it becomes -1) rather than a database error."""
     found, errors = {}, {}
     for name, allowed in (choices or {}).items():
         value = params.get(name)
-        if value in (None, ""):
+        if value is None:
             continue
         if value not in allowed:
             errors[name] = [f"Must be one of: {', '.join(allowed)}."]
         found[name] = value
     for name in ids:
         value = params.get(name)
-        if value in (None, ""):
+        if value is None:
             continue
         try:
             pk = int(value)
@@ -146,7 +146,53 @@ class IdField(serializers.PrimaryKeyRelatedField):
             self.fail("does_not_exist", pk_value=data)
 
 
-class OrgSerializer(serializers.ModelSerializer):
+# What JSON type each kind of field takes. DRF would also take 0 for "0", "1" for 1 and
+# "yes" for true; the schema promises one type, so anything else is a 400 on the field.
+JSON_TYPES: tuple[tuple[type, tuple[type, ...], str], ...] = (
+    (serializers.BooleanField, (bool,), "true or false"),
+    (serializers.CharField, (str,), "text"),
+    (serializers.MultipleChoiceField, (list,), "a list"),
+    (serializers.ChoiceField, (str,), "text"),
+    (serializers.DateField, (str,), "a date as text (YYYY-MM-DD)"),
+    (serializers.DateTimeField, (str,), "an instant as text (ISO 8601)"),
+    (serializers.IntegerField, (int,), "an integer"),
+    (serializers.PrimaryKeyRelatedField, (int,), "an id (an integer)"),
+    (serializers.FloatField, (int, float), "a number"),
+    (serializers.ListField, (list,), "a list"),
+)
+
+
+def json_type_errors(fields, data) -> dict:
+    """Per field of `data` (a JSON object), a message when its value is of another JSON
+    type than the field takes (null is left to the field: it may allow it)."""
+    errors = {}
+    for name, field in fields.items():
+        value = data.get(name)
+        if field.read_only or value is None or name not in data:
+            continue
+        for kind, types, what in JSON_TYPES:
+            if isinstance(field, kind):
+                if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                    errors[name] = [f"Must be {what}."]
+                break
+    return errors
+
+
+class JsonTypes:
+    """A serializer that takes each field's value only in the JSON type its schema
+    declares (DRF's fields convert what they can)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping) and (errors := json_type_errors(self.fields, data)):
+            raise ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class InputSerializer(JsonTypes, serializers.Serializer):
+    """A request body that is not a row (credentials, a retraction, a bulk row)."""
+
+
+class OrgSerializer(JsonTypes, serializers.ModelSerializer):
     """A serializer of one organization's rows (`organization=`, given by OrgViewSet).
 
     The related-id fields named in `scoped_fields` accept only that organization's
@@ -168,7 +214,7 @@ class OrgSerializer(serializers.ModelSerializer):
 
 
 class NumberField(serializers.FloatField):
-    """A JSON number (or numeric text): `true` is not a number here."""
+    """A JSON number: `true` is not a number here."""
 
     def to_internal_value(self, data):
         if isinstance(data, bool):

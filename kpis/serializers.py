@@ -4,7 +4,7 @@ from drf_spectacular.helpers import lazy_serializer
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api import IdField, NumberField, OrgSerializer, ProgressField
+from core.api import IdField, InputSerializer, NumberField, OrgSerializer, ProgressField
 from goals.models import Cycle, Goal, Health, Level
 from goals.serializers import ExpectedField
 
@@ -117,7 +117,7 @@ class KpiUpdateSerializer(OrgSerializer):
         return correction.pk if correction is not None else None
 
 
-class KpiRetractionSerializer(serializers.Serializer):
+class KpiRetractionSerializer(InputSerializer):
     reason = serializers.CharField(max_length=1000)
 
     def __init__(self, *args, organization=None, **kwargs):
@@ -148,11 +148,13 @@ class TreeNodeSerializer(serializers.Serializer):
         return TreeNodeSerializer(goal.tree_children, many=True).data
 
 
-class RolloverSerializer(serializers.Serializer):
+class RolloverSerializer(InputSerializer):
     """cycles/{id}/rollover/: which goals of this cycle to copy, into which cycle."""
 
     to_cycle = IdField(queryset=Cycle.objects.all())
-    goals = serializers.ListField(child=IdField(queryset=Goal.objects.all()), allow_empty=False)
+    goals = serializers.ListField(
+        child=IdField(queryset=Goal.objects.all()), allow_empty=False, min_length=1
+    )
 
     def __init__(self, *args, organization=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -161,7 +163,7 @@ class RolloverSerializer(serializers.Serializer):
             self.fields["goals"].child.queryset = Goal.objects.filter(organization=organization)
 
 
-class BulkValueSerializer(serializers.Serializer):
+class BulkValueSerializer(InputSerializer):
     """One row of a bulk recording: a value for a KPI (date: today by default). The
     KPIs of all rows are looked up at once by the view (`kpis`: {id: Kpi})."""
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.api import OrgSerializer
+from core.api import InputSerializer, OrgSerializer
 
 from .models import (
     ApiToken,
@@ -91,7 +91,7 @@ class NotificationSerializer(OrgSerializer):
         return notification.read_at is not None
 
 
-class CredentialsSerializer(serializers.Serializer):
+class CredentialsSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
 
@@ -137,7 +137,9 @@ class WebhookSerializer(OrgSerializer):
     in the answer to creating the webhook only; without one, a random one is made)."""
 
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False
+        child=serializers.ChoiceField(choices=WebhookEvent.choices),
+        allow_empty=False,
+        min_length=1,  # declares minItems in the schema
     )
     secret = serializers.CharField(required=False, write_only=True, max_length=200)
 
