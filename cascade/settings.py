@@ -296,7 +296,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.Pages",  # 50 a page, `page_size` up to 200
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["rest_framework.filters.OrderingFilter"],  # ?ordering=
+    "DEFAULT_FILTER_BACKENDS": ["core.ordering.Ordering"],  # ?ordering=
     "DEFAULT_SCHEMA_CLASS": "cascade.schema.AutoSchema",
 }
 API_THROTTLE_RATES = {
@@ -343,6 +343,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cascade.schema.add_error_responses",
+        "cascade.schema.add_links",
     ],
     "DESCRIPTION": "Cascade's HTTP API: goals, KPIs and their values, for BI tools and "
     "scripts. Authenticate with a session or `Authorization: Token <key>` "

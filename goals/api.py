@@ -36,6 +36,7 @@ from .services import (
 class CycleViewSet(OrgViewSet):
     queryset = Cycle.objects.order_by("-start", "id")
     serializer_class = CycleSerializer
+    ordering_fields = ["id", "name", "start", "end"]
 
     def create(self, request):
         refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)

@@ -98,6 +98,7 @@ class MemberViewSet(OrgViewSet):
 
     queryset = Member.objects.select_related("user").order_by("id")
     serializer_class = MemberSerializer
+    ordering_fields = ["id", "role"]
 
     @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
     def create(self, request):
@@ -128,6 +129,7 @@ class MemberViewSet(OrgViewSet):
 class DepartmentViewSet(OrgViewSet):
     queryset = Department.objects.order_by("id")
     serializer_class = DepartmentSerializer
+    ordering_fields = ["id", "name"]
 
     def create(self, request):
         refuse_unless(can_manage_org(request.member), "Only admins manage departments.")
@@ -150,6 +152,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     permission_classes = [IsOrganizationMember]
     serializer_class = NotificationSerializer
+    ordering_fields = ["id", "created_at"]
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self):
@@ -173,6 +176,7 @@ class ServiceTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, OrgSc
 
     queryset = ApiToken.objects.none()
     serializer_class = ServiceTokenSerializer
+    ordering_fields = ["id", "name", "created", "expiry"]
     http_method_names = ["get", "post", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -202,6 +206,7 @@ class WebhookViewSet(
 
     queryset = Webhook.objects.order_by("id")
     serializer_class = WebhookSerializer
+    ordering_fields = ["id", "created_at"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):

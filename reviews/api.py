@@ -39,6 +39,7 @@ class ReviewViewSet(OrgViewSet):
         "-scheduled_for", "-id"
     )
     serializer_class = ReviewSerializer
+    ordering_fields = ["id", "title", "scheduled_for"]
 
     @extend_schema(
         examples=[
@@ -101,7 +102,7 @@ class ReviewViewSet(OrgViewSet):
         return Response(self.get_serializer(review).data)
 
     @extend_schema(responses=ReviewItemSerializer(many=True), summary="The agenda, in order")
-    @action(detail=True, methods=["get"], serializer_class=ReviewItemSerializer)
+    @action(detail=True, methods=["get"], serializer_class=ReviewItemSerializer, filter_backends=[])
     def items(self, request, pk=None):
         review = self.get_object()
         items = ReviewItem.objects.filter(review=review).select_related("goal").order_by("position")
@@ -139,7 +140,12 @@ class ReviewViewSet(OrgViewSet):
         responses={201: ActionItemSerializer},
         summary="Add an action item",
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=ActionItemSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=ActionItemSerializer,
+        filter_backends=[],
+    )
     def actions(self, request, pk=None):
         review = self.get_object()
         if request.method == "GET":

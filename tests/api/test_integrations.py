@@ -100,6 +100,21 @@ def test_bulk_into_a_closed_cycle_is_a_409(acme, tree):
     assert "This cycle is closed" in response.json()["0"]["non_field_errors"][0]
 
 
+def test_changing_a_retracted_or_corrected_value_is_a_409(acme, tree):
+    client = client_for(acme.member)
+    base = f"{API}/kpis/{tree.individual_kpi.pk}/updates"
+    first = client.post(f"{base}/", {"value": 5}).json()["id"]
+    assert client.post(f"{base}/{first}/correct/", {"value": 6}).status_code == 201
+    second = client.post(f"{base}/", {"value": 7}).json()["id"]
+    assert client.post(f"{base}/{second}/retract/", {"reason": "typo"}).status_code == 200
+    with unchanged():
+        again = client.post(f"{base}/{first}/correct/", {"value": 8})
+        retracted = client.post(f"{base}/{second}/retract/", {"reason": "twice"})
+    assert again.status_code == retracted.status_code == 409
+    assert "corrected already" in again.json()["update"][0]
+    assert "retracted" in retracted.json()["update"][0]
+
+
 def test_bulk_is_idempotent_with_a_key(acme, tree):
     client = client_for(acme.leader)
     rows = [{"kpi": tree.individual_kpi.pk, "value": 5}]
@@ -186,6 +201,29 @@ def test_ordering_and_page_size(acme, tree):
     assert (page["count"], len(page["results"])) == (3, 2) and page["next"]
     capped = client.get(f"{API}/goals/", {"page_size": 5000})
     assert capped.status_code == 200 and len(capped.json()["results"]) == 3  # at most 200
+
+
+def test_a_page_that_is_not_a_whole_number_is_a_400_and_one_past_the_end_a_404(acme, tree):
+    client = client_for(acme.reviewer)
+    for bad in ("", "0", "last", "x"):
+        response = client.get(f"{API}/goals/", {"page": bad})
+        assert response.status_code == 400, bad
+        assert response.json() == {"page": ["Must be a whole number of at least 1."]}
+    assert client.get(f"{API}/goals/", {"page": 9}).status_code == 404
+
+
+def test_ordering_by_several_terms_and_refusing_an_unknown_one(acme, tree):
+    client = client_for(acme.reviewer)
+    goals = client.get(f"{API}/goals/", {"ordering": "level,-title"}).json()["results"]
+    levels = [g["level"] for g in goals]
+    assert levels == sorted(levels)
+    for level in set(levels):
+        titles = [g["title"] for g in goals if g["level"] == level]
+        assert titles == sorted(titles, reverse=True)
+    for bad in ("secret", "title,", "--title", "-"):
+        response = client.get(f"{API}/goals/", {"ordering": bad})
+        assert response.status_code == 400, bad
+        assert response.json()["ordering"][0].startswith("Order by id, title, level")
 
 
 # Location --------------------------------------------------------------------------

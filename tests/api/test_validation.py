@@ -377,10 +377,46 @@ def test_out_of_range_filter_ids_find_nothing(acme, tree, leader, name):
         assert response.json()["count"] == 0
 
 
-def test_an_empty_filter_is_ignored(acme, tree, leader):
+def test_an_empty_filter_is_refused_not_ignored(acme, tree, leader):
     response = leader.get(f"{API}/goals/", {"cycle": "", "level": ""})
-    assert response.status_code == 200
-    assert response.json()["count"] == 3
+    assert response.status_code == 400
+    assert set(response.json()) == {"cycle", "level"}
+    response = leader.get(f"{API}/kpis/", {"updated_since": ""})
+    assert response.status_code == 400
+    assert set(response.json()) == {"updated_since"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", 7, "Must be text."),
+        ("weight", "2", "Must be a number."),
+        ("parent", "1", "Must be an id (an integer)."),
+        ("due", 20270101, "Must be a date as text (YYYY-MM-DD)."),
+    ],
+)
+def test_a_value_of_another_json_type_is_refused(acme, tree, leader, field, value, message):
+    body = {"cycle": acme.cycle.pk, "level": "strategic", "title": "Grow", field: value}
+    before = Goal.objects.count()
+    response = leader.post(f"{API}/goals/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {field: [message]}
+    assert Goal.objects.count() == before
+
+
+def test_a_page_size_that_is_not_a_whole_number_is_refused(acme, tree, leader):
+    for bad in ("0", "-1", "2.5", "two", ""):
+        response = leader.get(f"{API}/goals/", {"page_size": bad})
+        assert response.status_code == 400, bad
+        assert response.json() == {"page_size": ["Must be a whole number of at least 1."]}
+
+
+def test_an_api_path_no_route_matches_is_a_json_404(leader, settings):
+    for debug in (False, True):
+        settings.DEBUG = debug
+        response = leader.get(f"{API}/goals/0.5/tree/")
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not found."}
 
 
 @pytest.mark.parametrize("resource", ["members", "departments", "cycles", "goals", "kpis"])
