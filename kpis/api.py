@@ -203,15 +203,7 @@ class KpiViewSet(OrgViewSet):
         methods=["POST"],
         request=KpiUpdateSerializer,
         responses={201: KpiUpdateSerializer, 409: OpenApiTypes.OBJECT},
-        parameters=[
-            OpenApiParameter(
-                idempotency.HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="Retry safely: the same key within 24 hours replays the first "
-                "answer and records nothing; the same key with another body is a 409.",
-            )
-        ],
+        parameters=[idempotency.PARAMETER],
         summary="Record a value",
         examples=[
             OpenApiExample(
@@ -226,7 +218,12 @@ class KpiViewSet(OrgViewSet):
             )
         ],
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=KpiUpdateSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=KpiUpdateSerializer,
+        filter_backends=[],
+    )
     def updates(self, request, pk=None):
         kpi = self.get_object()
         if request.method == "GET":
@@ -250,15 +247,7 @@ class KpiViewSet(OrgViewSet):
     @extend_schema(
         request=BulkValueSerializer(many=True),
         responses={201: KpiUpdateSerializer(many=True)},
-        parameters=[
-            OpenApiParameter(
-                idempotency.HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                description="Retry safely: the same key within 24 hours replays the first "
-                "answer and records nothing; the same key with another body is a 409.",
-            )
-        ],
+        parameters=[idempotency.PARAMETER],
         summary="Record many values at once (all or none)",
         operation_id="kpis_updates_bulk_create",
         description=f"Up to {MAX_ROWS} values, on any KPIs the caller may record on. Every "

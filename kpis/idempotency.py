@@ -7,20 +7,28 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-
-from core.errors import CONTROL
 
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 KEPT = dt.timedelta(hours=24)
+KEY = re.compile(r"[ -~]{1,255}")  # printable ASCII, as a UUID or any text an HTTP header holds
+PARAMETER = OpenApiParameter(
+    HEADER,
+    {"type": "string", "pattern": f"^{KEY.pattern}$", "minLength": 1, "maxLength": 255},
+    OpenApiParameter.HEADER,
+    description="Retry safely: the same key within 24 hours replays the first answer and "
+    "records nothing; the same key with another body is a 409.",
+)
 
 
 def once(request, scope: str, record: Callable[[], Response]) -> Response:
@@ -36,7 +44,7 @@ def once(request, scope: str, record: Callable[[], Response]) -> Response:
     key = request.headers.get(HEADER)
     if key is None:
         return record()
-    if not 0 < len(key) <= 255 or CONTROL.search(key):
+    if not KEY.fullmatch(key):
         raise ValidationError({"idempotency_key": ["Use 1 to 255 printable characters."]})
     member = request.member
     fingerprint = _fingerprint(scope, request.data)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone as django_timezone
 
 from core.errors import (
+    Conflict,
     Errors,
     check_amount,
     check_external_id,
@@ -234,14 +235,15 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
 
 
 def _require_live(update: KpiUpdate) -> None:
-    """Refuse to correct or retract a value that no longer counts."""
+    """Refuse to correct or retract a value that no longer counts (a state conflict:
+    a 409 in the API)."""
     fresh = KpiUpdate.objects.filter(pk=update.pk)
     list(fresh.select_for_update().values_list("pk", flat=True))
     retracted, corrected = fresh.values_list("retracted_at", "replaced_by").get()
     if retracted is not None:
-        raise ValidationError({"update": ["This value was retracted: it can't change any more."]})
+        raise Conflict({"update": ["This value was retracted: it can't change any more."]})
     if corrected is not None:
-        raise ValidationError(
+        raise Conflict(
             {"update": ["This value was corrected already: correct the correction instead."]}
         )
 
