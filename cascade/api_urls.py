@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -21,6 +21,8 @@ from org.api import (
     WebhookViewSet,
 )
 from reviews.api import ReviewViewSet
+
+from .views import api_not_found
 
 # Swagger UI styles itself inline; scripts stay nonce-only, as everywhere.
 API_DOCS = csp_override({**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})(
@@ -50,4 +52,5 @@ urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", API_DOCS, name="api-docs"),
+    re_path(r"", api_not_found),
 ]

@@ -5,12 +5,20 @@ from __future__ import annotations
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 
 def page_not_found(request, exception):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt  # it changes nothing; a POST there is a 404, not a CSRF page
+def api_not_found(request, *args, **kwargs):
+    """Any /api/ path no route matches: a JSON 404 (with DEBUG on too, where Django
+    would answer its HTML page)."""
+    return JsonResponse({"detail": "Not found."}, status=404)
 
 
 def permission_denied(request, exception):
