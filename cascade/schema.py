@@ -78,8 +78,9 @@ def add_error_responses(result, generator, request, public):
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             responses.setdefault("400", {"description": "Invalid input", **_ref("ValidationError")})
+            # A token that is sent is checked everywhere, signing in included.
+            responses.setdefault("401", {"description": "Not signed in", **_ref("Error")})
             if not (path.endswith("/auth/token/") and method == "post"):
-                responses.setdefault("401", {"description": "Not signed in", **_ref("Error")})
                 responses.setdefault("403", {"description": "Not allowed", **_ref("Error")})
             # Unknown ids (or a page past the end of a list) are 404s.
             responses.setdefault(
@@ -98,4 +99,75 @@ def add_error_responses(result, generator, request, public):
                     },
                 )
             responses.setdefault("429", TOO_MANY)
+    return result
+
+
+ID = "$response.body#/id"
+# What a client does next with what it created (OpenAPI links): a goal's KPIs, a KPI's
+# values, a value's correction; a review's agenda and actions; a webhook's log. Clients
+# may follow them; schemathesis's stateful phase does, walking goal → KPI → value →
+# correction as an integration would.
+LINKS = {
+    ("/api/v1/goals/", "post"): {
+        "GetGoal": {"operationId": "goals_retrieve", "parameters": {"id": ID}},
+        "ChangeGoal": {"operationId": "goals_partial_update", "parameters": {"id": ID}},
+        "GoalTree": {"operationId": "goals_tree_retrieve", "parameters": {"id": ID}},
+        "GoalAlignment": {"operationId": "goals_alignment_list", "parameters": {"id": ID}},
+        "AddKpi": {"operationId": "kpis_create", "requestBody": {"goal": ID}},
+        "AddGoalBelow": {"operationId": "goals_create", "requestBody": {"parent": ID}},
+        "ListItsKpis": {"operationId": "kpis_list", "parameters": {"query.goal": ID}},
+    },
+    ("/api/v1/kpis/", "post"): {
+        "GetKpi": {"operationId": "kpis_retrieve", "parameters": {"id": ID}},
+        "ChangeKpi": {"operationId": "kpis_partial_update", "parameters": {"id": ID}},
+        "RecordValue": {"operationId": "kpis_updates_create", "parameters": {"id": ID}},
+        "History": {"operationId": "kpis_updates_list", "parameters": {"id": ID}},
+    },
+    ("/api/v1/kpis/{id}/updates/", "post"): {
+        "GetValue": {
+            "operationId": "kpis_updates_retrieve",
+            "parameters": {"id": "$request.path.id", "update_id": ID},
+        },
+        "CorrectValue": {
+            "operationId": "kpis_updates_correct_create",
+            "parameters": {"id": "$request.path.id", "update_id": ID},
+        },
+        "RetractValue": {
+            "operationId": "kpis_updates_retract_create",
+            "parameters": {"id": "$request.path.id", "update_id": ID},
+        },
+        "History": {"operationId": "kpis_updates_list", "parameters": {"id": "$request.path.id"}},
+    },
+    ("/api/v1/reviews/", "post"): {
+        "GetReview": {"operationId": "reviews_retrieve", "parameters": {"id": ID}},
+        "ChangeReview": {"operationId": "reviews_partial_update", "parameters": {"id": ID}},
+        "Agenda": {"operationId": "reviews_items_list", "parameters": {"id": ID}},
+        "StartReview": {"operationId": "reviews_start_create", "parameters": {"id": ID}},
+        "AddAction": {"operationId": "reviews_actions_create", "parameters": {"id": ID}},
+        "ListActions": {"operationId": "reviews_actions_list", "parameters": {"id": ID}},
+    },
+    ("/api/v1/reviews/{id}/actions/", "post"): {
+        "GetAction": {
+            "operationId": "reviews_actions_retrieve",
+            "parameters": {"id": "$request.path.id", "action_id": ID},
+        },
+        "ChangeAction": {
+            "operationId": "reviews_actions_partial_update",
+            "parameters": {"id": "$request.path.id", "action_id": ID},
+        },
+    },
+    ("/api/v1/webhooks/", "post"): {
+        "GetWebhook": {"operationId": "webhooks_retrieve", "parameters": {"id": ID}},
+        "ChangeWebhook": {"operationId": "webhooks_partial_update", "parameters": {"id": ID}},
+        "Deliveries": {"operationId": "webhooks_deliveries_list", "parameters": {"id": ID}},
+        "DeleteWebhook": {"operationId": "webhooks_destroy", "parameters": {"id": ID}},
+    },
+}
+
+
+def add_links(result, generator, request, public):
+    for (path, method), links in LINKS.items():
+        operation = result.get("paths", {}).get(path, {}).get(method)
+        if operation is not None:
+            operation["responses"]["201"]["links"] = links
     return result
