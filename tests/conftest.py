@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.core.servers.basehttp import WSGIRequestHandler
 from django.db import connection
 from django.test import Client
 
@@ -26,6 +27,11 @@ from kpis.services import kpi_create
 from .factories import CycleFactory, DepartmentFactory, MemberFactory, OrganizationFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# The live server answers a kept-alive connection's request in two writes (headers, then
+# body); with Nagle's algorithm on, each answer then waits ~40 ms for the client's
+# delayed ACK. socketserver's switch for TCP_NODELAY makes it answer at once.
+WSGIRequestHandler.disable_nagle_algorithm = True
 
 # In CI (CASCADE_REQUIRE_SERVICES=1) a test that would skip for lack of a
 # service fails instead: nothing may pass by not running.
