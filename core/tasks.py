@@ -27,7 +27,7 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
                 problem = "Could not enqueue %s%r: broker unreachable (%s: %s)"
             log.error(f"{problem}; the change itself is saved.", task.name, args, *_named(exc))
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def _named(exc: Exception) -> tuple[str, Exception]:

@@ -21,7 +21,7 @@ def cycle_version(cycle_id: int) -> int:
 def cycles_changed(cycle_ids: set[int]) -> None:
     """Once the current transaction commits, cached summaries of these cycles are stale."""
     if cycle_ids:
-        transaction.on_commit(lambda: expire_summaries(cycle_ids))
+        transaction.on_commit(lambda: expire_summaries(cycle_ids), robust=True)
 
 
 def expire_summaries(cycle_ids) -> None:

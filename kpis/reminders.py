@@ -122,7 +122,7 @@ def _send_for(organization: Organization, day: dt.date) -> int:
             for d in claimed
         ]
     )
-    transaction.on_commit(lambda: _email(organization, due))
+    transaction.on_commit(lambda: _email(organization, due), robust=True)
     return len(claimed)
 
 

@@ -263,7 +263,7 @@ def member_invite(
         department=department,
         manager=manager,
     )
-    transaction.on_commit(lambda: send_password_link(member.user, invited_by=actor))
+    transaction.on_commit(lambda: send_password_link(member.user, invited_by=actor), robust=True)
     return member
 
 

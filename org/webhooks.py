@@ -138,7 +138,7 @@ def emit(organization_id: int, event: str, data: dict[str, Any]) -> None:
                 )
                 enqueue_on_commit(deliver_webhook, delivery.pk)
 
-    transaction.on_commit(deliver_all)
+    transaction.on_commit(deliver_all, robust=True)
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:
@@ -220,7 +220,7 @@ def _try_again_in(pause: float, delivery_id: int) -> None:
         except Exception:  # the broker is down: the sweep tries again
             log.exception("Could not schedule webhook delivery %s", delivery_id)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 @shared_task(ignore_result=True)

@@ -54,7 +54,7 @@ def review_reminders_send_due(*, day: dt.date | None = None) -> int:
 def _send_for(organization: Organization, day: dt.date) -> int:
     reviews = reviews_due(organization, day)
     claimed = sum(_remind(organization, review) for review in reviews)
-    transaction.on_commit(lambda: _email(organization, reviews))
+    transaction.on_commit(lambda: _email(organization, reviews), robust=True)
     return claimed
 
 
