@@ -13,6 +13,7 @@ numbers to the goal half (goals/rollup.py).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -47,15 +48,27 @@ def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
 
 
 def kpi_values_queryset(kpis: models.QuerySet) -> models.QuerySet:
-    """Annotate KPIs with `latest_value` and `total_value` of their updates (no N+1)."""
+    """Annotate KPIs with `latest_value` and `latest_date` of their updates (no N+1)."""
     updates = KpiUpdate.objects.live().filter(kpi=OuterRef("pk"))
     return kpis.annotate(
         latest_value=Subquery(updates.order_by("-date", "-created_at", "-id").values("value")[:1]),
         latest_date=Subquery(updates.order_by("-date").values("date")[:1]),
-        total_value=Subquery(
-            updates.order_by().values("kpi").annotate(total=Sum("value")).values("total")[:1]
-        ),
     )
+
+
+def value_sums(kpis: models.QuerySet) -> dict[int, float]:
+    """{kpi id: Σ of its live values} for the KPIs that sum their values, in one read.
+
+    The sum is exact, rounded once (math.fsum): a database's running float sum loses
+    small values beside large ones, and two large ones that cancel took the small
+    ones with them (1e12 + 0.001 − 1e12 gave 0)."""
+    values = defaultdict(list)
+    updates = KpiUpdate.objects.live().filter(
+        kpi__in=kpis.filter(aggregation=Aggregation.SUM).values("pk")
+    )
+    for kpi_id, value in updates.values_list("kpi_id", "value"):
+        values[kpi_id].append(value)
+    return {kpi_id: math.fsum(numbers) for kpi_id, numbers in values.items()}
 
 
 def kpi_state(
@@ -82,11 +95,13 @@ def kpi_rollup(*, kpi_ids: Iterable[int], goal_ids: Iterable[int] = (), today: d
     goals and all their ancestors, bottom-up. Call inside the transaction that holds
     `goals.rollup.lock_chains` for their goals."""
     goal_ids = set(goal_ids)
-    for kpi in kpi_values_queryset(Kpi.objects.filter(id__in=set(kpi_ids))):
+    kpis = Kpi.objects.filter(id__in=set(kpi_ids))
+    sums = value_sums(kpis)
+    for kpi in kpi_values_queryset(kpis):
         current, progress, health = kpi_state(
             kpi.aggregation,
             kpi.latest_value,
-            kpi.total_value,
+            sums.get(kpi.pk),
             kpi.baseline,
             kpi.target,
             kpi.start,
@@ -165,12 +180,22 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
 
 
 def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
-    """{kpi id: (latest value, sum of values, latest date)} for the KPIs that have values."""
+    """{kpi id: (latest value, sum of values, latest date)} for the KPIs that have values
+    (the sum only for those that sum them: value_sums)."""
+    sums = value_sums(kpis)
+    return {
+        pk: (latest, sums.get(pk), last_date)
+        for pk, (latest, last_date) in _latest_values(cycle, kpis).items()
+    }
+
+
+def _latest_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
+    """{kpi id: (latest value, latest date)} for the KPIs that have values."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT u.kpi_id, (array_agg(u.value ORDER BY u.date DESC, u.created_at DESC,"
-                " u.id DESC))[1], SUM(u.value), MAX(u.date) FROM kpis_kpiupdate u"
+                " u.id DESC))[1], MAX(u.date) FROM kpis_kpiupdate u"
                 " JOIN kpis_kpi k ON k.id = u.kpi_id JOIN goals_goal g ON g.id = k.goal_id"
                 " LEFT JOIN kpis_kpiupdate c ON c.replaces_id = u.id"  # corrected: not live
                 " WHERE g.cycle_id = %s AND c.id IS NULL AND u.retracted_at IS NULL"
@@ -179,7 +204,4 @@ def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
             )
             return {row[0]: row[1:] for row in cursor.fetchall()}
     rows = kpi_values_queryset(kpis).exclude(latest_value=None)
-    return {
-        row[0]: row[1:]
-        for row in rows.values_list("id", "latest_value", "total_value", "latest_date")
-    }
+    return {row[0]: row[1:] for row in rows.values_list("id", "latest_value", "latest_date")}
