@@ -33,3 +33,17 @@ def compact(value: float | None) -> str:
 
 
 COMPACT = ((1e12, "T"), (1e9, "B"))  # trillions, billions
+
+
+TOLERANCE = 1e-9  # below this, a recomputed number is float noise, not a change
+
+
+def same_row(old, new) -> bool:
+    """Whether a stored row's values equal recomputed ones: numbers within TOLERANCE
+    (relative, or absolute near 0), everything else exactly."""
+    return len(old) == len(new) and all(
+        math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+        if isinstance(a, float) and isinstance(b, float)
+        else a == b
+        for a, b in zip(old, new, strict=True)
+    )

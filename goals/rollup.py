@@ -26,6 +26,7 @@ from django.db import connection
 from django.db.models import Case, Exists, F, OuterRef, Subquery, Sum, Value, When
 from django.utils import timezone
 
+from core.numbers import same_row
 from org.models import WebhookEvent
 from org.webhooks import emit
 
@@ -193,7 +194,7 @@ def tree_recompute(
             state=state,
             has_data=pk in has_data,
         )
-        if (progress, health) != tuple(old):
+        if not same_row(tuple(old), (progress, health)):
             changed.append((pk, progress, health))
         share = formulas.child_goal_contribution(state, progress)
         if parent_id is not None and share is not None:

@@ -13,6 +13,7 @@ numbers to the goal half (goals/rollup.py).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -22,12 +23,15 @@ from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from core.db import bulk_write
+from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
 from goals.cache import cycles_changed
 from goals.models import Cycle, Goal, under
 
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
+
+log = logging.getLogger("cascade.rollup")
 
 
 def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
@@ -153,7 +157,8 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
         latest, total, last_date = values.get(pk, (None, None, None))
         new = kpi_state(aggregation, latest, total, baseline, target, start, due, today)
         new += (last_date,)
-        if tuple(old) != new:
+        if not same_row(tuple(old), new):
+            log.info("Roll-up changed KPI %s: %s → %s", pk, tuple(old), new)
             changed_kpis.append((pk, *new))
         if state == KpiState.ACTIVE:  # an archived KPI keeps its numbers, but counts no more
             own[goal_id].append((weight, new[1]))
@@ -161,6 +166,8 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
                 with_data.add(goal_id)
     changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
     health_before = {row[0]: row[8] for row in goals}
+    for goal_id, progress, health in changed_goals:
+        log.info("Roll-up changed goal %s: progress %s, health %s", goal_id, progress, health)
     for goal_id, progress, health in changed_goals:
         if health != health_before[goal_id]:
             goal_rollup.health_changed(

@@ -108,6 +108,20 @@ def test_rollup_command_repairs_every_cycle():
     assert "Acme" in output
 
 
+def test_rollup_counts_real_drift_and_not_float_noise():
+    run("demo")
+    run("rollup")
+    assert "Roll-up done: 0 rows changed." in run("rollup")  # clean data: nothing to say
+    goal = Goal.objects.filter(progress__gt=0).first()
+    kpi = Kpi.objects.filter(progress__gt=0).first()
+    Goal.objects.filter(pk=goal.pk).update(progress=goal.progress + 1e-12)
+    Kpi.objects.filter(pk=kpi.pk).update(progress=kpi.progress * (1 - 1e-14))
+    assert "Roll-up done: 0 rows changed." in run("rollup")  # noise is not drift
+    Goal.objects.filter(pk=goal.pk).update(progress=goal.progress + 0.5)
+    assert "Roll-up done: 1 rows changed." in run("rollup")
+    assert Goal.objects.get(pk=goal.pk).progress == pytest.approx(goal.progress)
+
+
 @time_machine.travel(dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC), tick=False)
 def test_demo_dashboard_warns_only_about_kpis_without_a_value_this_period(client):
     """Late in a quarter the demo's KPIs all have a value this quarter: none is stale."""
