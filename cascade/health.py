@@ -1,5 +1,6 @@
 """/healthz/: the web process answers and reaches its database (for load balancers
-and the compose health check)."""
+and the compose health check), and says whether the broker answers. A broker outage
+is reported but is no failure: writes still succeed, only background work waits."""
 
 from __future__ import annotations
 
@@ -8,17 +9,35 @@ import logging
 from django.db import connection
 from django.http import JsonResponse
 
+from .celery import app
+
 log = logging.getLogger(__name__)
 
 
 def healthz(request):
+    broker = broker_state()
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception:  # any database failure means "not ready"; the log says which
         log.exception("Health check: the database is unreachable")
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok"})
+        return JsonResponse(
+            {"status": "error", "database": "unreachable", "broker": broker}, status=503
+        )
+    return JsonResponse({"status": "ok", "database": "ok", "broker": broker})
+
+
+def broker_state() -> str:
+    """`ok`, `unreachable`, or `inline` (no broker: tasks run in the request)."""
+    if app.conf.task_always_eager:
+        return "inline"
+    try:
+        with app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=0)  # one try, its timeout 0.5 s
+    except Exception as exc:  # kombu and redis errors differ by transport
+        log.warning("Health check: the broker is unreachable (%s: %s)", type(exc).__name__, exc)
+        return "unreachable"
+    return "ok"
 
 
 def live(request):

@@ -355,10 +355,19 @@ SPECTACULAR_SETTINGS = {
     "(POST /api/v1/auth/token/; admins create service tokens at /api/v1/tokens/).",
 }
 
+# One format for web and worker (the worker keeps this configuration): LOG_FORMAT=text
+# (timestamped lines) or json (one object per line, for a log collector).
+LOG_FORMAT = os.getenv("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     # Inline (eager) tasks would log every run at INFO; a worker logs them itself.
     "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
@@ -35,7 +39,20 @@ def permission_denied(request, exception):
     return render(request, "403.html", {"reason": reason}, status=403)
 
 
+RETRY_AFTER = 30  # seconds: a database restart or failover
+
+
 def server_error(request):
+    """A 500, or a 503 with `Retry-After` when the database is unreachable (nothing was
+    saved, and trying again later is the answer)."""
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        if request.path.startswith("/api/"):
+            detail = "The database is unreachable: nothing was saved; try again shortly."
+            response = JsonResponse({"detail": detail}, status=503)
+        else:
+            response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Server error: it was logged; try again."}, status=500)
     return defaults.server_error(request)

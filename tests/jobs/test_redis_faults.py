@@ -158,3 +158,11 @@ def test_once_redis_is_back_the_cache_is_used_again(acme, tree, client, own_redi
     monkeypatch.setattr(core_cache, "_down_until", 0.0)  # as when the pause has passed
     record_and_read(acme, tree, client, [3, 4])
     assert redis.Redis(port=own_redis.port).keys("*dashboard*")
+
+
+def test_healthz_reports_the_broker_and_stays_up_without_it(client, own_redis):
+    assert client.get("/healthz/").json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    own_redis.stop()
+    response = client.get("/healthz/")
+    assert response.status_code == 200  # writes still succeed: only background work waits
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "unreachable"}
