@@ -254,6 +254,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 0,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task is acknowledged when it has run, not when it arrives: a worker killed mid-task
+# leaves it on the queue for another. The jobs claim their rows and mark an email sent
+# only after it went, so a rerun sends nothing twice; a KPI-health notification whose
+# worker was killed right after making it may be made again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Webhooks (SPEC §8.4): targets on private or loopback networks are refused unless this
 # is on (a test receiver on 127.0.0.1, an intranet); retries double from this pause.
