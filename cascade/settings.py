@@ -277,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpis.tasks.send_checkin_reminders",
         "schedule": crontab(minute=0, hour=envint("REMINDER_HOUR_UTC", "7")),
     },
+    # Check-in emails still owed (the mail server was down, a worker was killed): sent.
+    "checkin-emails-owed": {
+        "task": "kpis.tasks.resend_owed_checkin_emails",
+        "schedule": crontab(minute=20),
+    },
     # Review reminders: participants of reviews in the next two days, once each.
     "review-reminders": {
         "task": "reviews.tasks.send_review_reminders",

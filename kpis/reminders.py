@@ -86,6 +86,14 @@ def checkin_reminders_send_due(*, day: dt.date | None = None) -> int:
 
 
 @transaction.atomic
+def checkin_emails_resend(*, day: dt.date | None = None) -> int:
+    """Send the check-in emails still owed for reminders due today (a dead mail server
+    or a killed worker left them owed); makes no new reminders. Returns how many went."""
+    return each_organization(
+        "Owed check-in emails", lambda org, day: _email(org, reminders_due(org, day)), day
+    )
+
+
 def _send_for(organization: Organization, day: dt.date) -> int:
     """Claim the reminders (the unique constraint lets one run win each), record the
     in-app notifications, and, once the claim is committed, send the emails owed:

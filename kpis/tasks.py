@@ -10,7 +10,7 @@ from django.db import OperationalError
 from goals.models import Cycle
 
 from .notifications import kpi_health_notify
-from .reminders import checkin_reminders_send_due
+from .reminders import checkin_emails_resend, checkin_reminders_send_due
 from .rollup import cycle_rollup
 
 
@@ -25,6 +25,12 @@ from .rollup import cycle_rollup
 def send_checkin_reminders(day: str | None = None) -> int:
     """Daily: check-in reminders due today (or on `day`, YYYY-MM-DD)."""
     return checkin_reminders_send_due(day=dt.date.fromisoformat(day) if day else None)
+
+
+@shared_task
+def resend_owed_checkin_emails() -> int:
+    """Hourly: the check-in emails a dead mail server or a killed worker left owed."""
+    return checkin_emails_resend()
 
 
 @shared_task

@@ -6,13 +6,15 @@ out on a later run — the in-app notification only once. A real worker, through
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.management import call_command
 
 from kpis.models import CheckinReminder
-from kpis.tasks import send_checkin_reminders
+from kpis.tasks import resend_owed_checkin_emails, send_checkin_reminders
 from org.models import Notification, Organization
 from reviews.models import Review, ReviewReminder
 from reviews.tasks import send_review_reminders
@@ -144,3 +146,20 @@ def test_an_unreachable_mail_server_leaves_every_email_owed_for_the_next_run(
         wait([send_checkin_reminders.delay()])
     assert len(mail.outbox) == 3
     assert Notification.objects.filter(kind="checkin_reminder").count() == 3
+
+
+def test_the_hourly_retry_sends_the_owed_emails_once_and_the_command_counts_them(
+    acme, outsider, broken, owners, settings, worker
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    out = io.StringIO()
+    call_command("send_reminders", "--date", "2027-03-28", stdout=out)
+    assert "Check-in reminders: 4 made; emails delivered 0, not delivered 4" in out.getvalue()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with on(28):
+        [sent] = wait([resend_owed_checkin_emails.delay()])
+        assert wait([resend_owed_checkin_emails.delay()]) == [0]  # never twice
+    assert sent == len(mail.outbox) >= 3
+    assert not CheckinReminder.objects.filter(member__organization=acme.org, email_due=True)
+    assert Notification.objects.filter(kind="checkin_reminder").count() == 4  # once each

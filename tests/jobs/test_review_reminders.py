@@ -207,8 +207,8 @@ def test_without_a_date_the_job_uses_the_organizations_today(acme, review, worke
 def test_send_reminders_command_sends_review_reminders_once(acme, review, transactional_db):
     out = io.StringIO()
     call_command("send_reminders", "--date", "2027-03-27", stdout=out)
-    assert "Review reminders sent: 4" in out.getvalue()
+    assert "Review reminders: 4 made; emails delivered 4, not delivered 0" in out.getvalue()
     call_command("send_reminders", "--date", "2027-03-28", stdout=out)
-    assert "Review reminders sent: 0" in out.getvalue()
+    assert "Review reminders: 0 made; emails delivered 0, not delivered 0" in out.getvalue()
     review_mails = [m for m in mail.outbox if "Support Q1 check-in" in m.subject]
     assert sorted(m.to[0].split("@")[0] for m in review_mails) == sorted(SUPPORT)
