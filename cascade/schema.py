@@ -103,6 +103,14 @@ def add_error_responses(result, generator, request, public):
 
 
 ID = "$response.body#/id"
+
+
+def nested(operation_id: str, child: str) -> dict:
+    """A link to a row below the one the request's path names (a KPI's value, a
+    review's action): the path's id, and the created row's id as `child`."""
+    return {"operationId": operation_id, "parameters": {"id": "$request.path.id", child: ID}}
+
+
 # What a client does next with what it created (OpenAPI links): a goal's KPIs, a KPI's
 # values, a value's correction; a review's agenda and actions; a webhook's log. Clients
 # may follow them; schemathesis's stateful phase does, walking goal → KPI → value →
@@ -124,18 +132,9 @@ LINKS = {
         "History": {"operationId": "kpis_updates_list", "parameters": {"id": ID}},
     },
     ("/api/v1/kpis/{id}/updates/", "post"): {
-        "GetValue": {
-            "operationId": "kpis_updates_retrieve",
-            "parameters": {"id": "$request.path.id", "update_id": ID},
-        },
-        "CorrectValue": {
-            "operationId": "kpis_updates_correct_create",
-            "parameters": {"id": "$request.path.id", "update_id": ID},
-        },
-        "RetractValue": {
-            "operationId": "kpis_updates_retract_create",
-            "parameters": {"id": "$request.path.id", "update_id": ID},
-        },
+        "GetValue": nested("kpis_updates_retrieve", "update_id"),
+        "CorrectValue": nested("kpis_updates_correct_create", "update_id"),
+        "RetractValue": nested("kpis_updates_retract_create", "update_id"),
         "History": {"operationId": "kpis_updates_list", "parameters": {"id": "$request.path.id"}},
     },
     ("/api/v1/reviews/", "post"): {
@@ -147,14 +146,8 @@ LINKS = {
         "ListActions": {"operationId": "reviews_actions_list", "parameters": {"id": ID}},
     },
     ("/api/v1/reviews/{id}/actions/", "post"): {
-        "GetAction": {
-            "operationId": "reviews_actions_retrieve",
-            "parameters": {"id": "$request.path.id", "action_id": ID},
-        },
-        "ChangeAction": {
-            "operationId": "reviews_actions_partial_update",
-            "parameters": {"id": "$request.path.id", "action_id": ID},
-        },
+        "GetAction": nested("reviews_actions_retrieve", "action_id"),
+        "ChangeAction": nested("reviews_actions_partial_update", "action_id"),
     },
     ("/api/v1/webhooks/", "post"): {
         "GetWebhook": {"operationId": "webhooks_retrieve", "parameters": {"id": ID}},
