@@ -16,22 +16,14 @@ class Pages(PageNumberPagination):
     max_page_size = 200
 
     def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
-            raise ValidationError({"page_size": ["Must be a whole number of at least 1."]})
-        return min(int(raw), self.max_page_size)
+        size = _whole_number(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
 
     def get_page_number(self, request, paginator):
         """`page` is a whole number of at least 1 (DRF would read an empty one as 1 and
         take `last`); a page past the end stays a 404."""
-        raw = request.query_params.get(self.page_query_param)
-        if raw is None:
-            return 1
-        if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
-            raise ValidationError({"page": ["Must be a whole number of at least 1."]})
-        return raw
+        number = _whole_number(request, self.page_query_param)
+        return 1 if number is None else number
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
@@ -42,3 +34,14 @@ class Pages(PageNumberPagination):
             if parameter["name"] == self.page_query_param:
                 parameter["schema"]["minimum"] = 1
         return parameters
+
+
+def _whole_number(request, name: str) -> int | None:
+    """The query parameter `name` as a whole number of at least 1, or None when it is
+    not given; anything else is a 400 on it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+        raise ValidationError({name: ["Must be a whole number of at least 1."]})
+    return int(raw)
