@@ -238,6 +238,11 @@ else:
     EMAIL_HOST_USER = os.getenv("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = os.getenv("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+# A mail server that stops answering fails the send after this many seconds (per socket
+# operation); a run holds an owed email for EMAIL_LEASE_SECONDS (core/email.py), which
+# must be longer than a send can take.
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")
+EMAIL_LEASE_SECONDS = envint("EMAIL_LEASE_SECONDS", "900")
 
 # Celery: with no broker configured every task runs inline (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = not os.getenv("CELERY_BROKER_URL")
@@ -256,8 +261,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task is acknowledged when it has run, not when it arrives: a worker killed mid-task
 # leaves it on the queue for another. The jobs claim their rows and mark an email sent
-# only after it went, so a rerun sends nothing twice; a KPI-health notification whose
-# worker was killed right after making it may be made again.
+# only after it went, and a KPI-health notification is keyed by its value, so a rerun
+# sends and makes nothing twice.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -277,10 +282,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpis.tasks.send_checkin_reminders",
         "schedule": crontab(minute=0, hour=envint("REMINDER_HOUR_UTC", "7")),
     },
-    # Check-in emails still owed (the mail server was down, a worker was killed): sent.
+    # Reminder emails still owed (the mail server was down, a worker was killed): each
+    # sent once its backoff (5 minutes, doubling up to 6 hours) has passed.
     "checkin-emails-owed": {
         "task": "kpis.tasks.resend_owed_checkin_emails",
-        "schedule": crontab(minute=20),
+        "schedule": crontab(minute="*/5"),
+    },
+    "review-emails-owed": {
+        "task": "reviews.tasks.resend_owed_review_emails",
+        "schedule": crontab(minute="*/5"),
     },
     # Review reminders: participants of reviews in the next two days, once each.
     "review-reminders": {

@@ -1,6 +1,10 @@
 """Email the way every Cascade reminder sends it: text and HTML from one template
 pair; one message at a time, so one refused recipient costs only their own email;
-and an owed email is sent at least once, however a run ends."""
+and an owed email is sent at least once, however a run ends.
+
+The outbox is the reminder rows themselves (`OwedEmail`): a row owes its email until
+one went out. A run leases a row, sends, and only then marks it delivered; a failure
+counts the attempt, keeps the error and waits before the next try (`backoff`)."""
 
 from __future__ import annotations
 
@@ -8,16 +12,57 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import Q, QuerySet
+from django.db import models
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
-# While a run sends an owed email no other run sends it; a run killed mid-send lets
-# its lease lapse, and the next run sends the email.
-LEASE = dt.timedelta(minutes=15)
+# After a failed attempt the next waits 5 minutes, then 10, 20, … up to 6 hours.
+FIRST_RETRY = dt.timedelta(minutes=5)
+LAST_RETRY = dt.timedelta(hours=6)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """How long to wait after the `attempts`-th failed attempt (1, 2, …)."""
+    return min(FIRST_RETRY * 2 ** min(max(attempts, 1) - 1, 16), LAST_RETRY)
+
+
+def lease() -> dt.timedelta:
+    """While a run sends an owed email no other run sends it; a run killed mid-send
+    lets its lease lapse, and a later run sends the email. Longer than a send can take
+    (EMAIL_TIMEOUT), or two runs could send the same email."""
+    return dt.timedelta(seconds=settings.EMAIL_LEASE_SECONDS)
+
+
+class OwedEmail(models.Model):
+    """A row that may owe one email (a reminder): the outbox's columns."""
+
+    email_due = models.BooleanField(default=False)
+    email_lease = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts to send the email, the successful one included."
+    )
+    email_last_error = models.CharField(max_length=300, blank=True)
+    email_next_try = models.DateTimeField(
+        null=True, blank=True, help_text="After a failed attempt: not tried again before."
+    )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def owed_now(cls, now: dt.datetime) -> Q:
+        """Rows that owe their email and may be tried now (no lease, no wait)."""
+        return (
+            Q(email_due=True)
+            & (Q(email_lease__isnull=True) | Q(email_lease__lt=now))
+            & (Q(email_next_try__isnull=True) | Q(email_next_try__lte=now))
+        )
 
 
 def templated_email(
@@ -37,45 +82,64 @@ def send_owed(
     """Send the emails that the rows of `owed` still wait for (their `email_due`);
     returns how many went out.
 
-    For each row:
+    For each row that may be tried now (`OwedEmail.owed_now`):
     1. Lease it (`email_lease`): one run sends it, not two at once.
     2. Build its message (`message_for`; None: no longer needed) and send it alone.
-    3. Mark it sent (`emailed_at`), or on failure log it and release it for the next run.
+    3. Mark it delivered (`emailed_at`); on failure log it, count the attempt, keep the
+       error and release it for a later run after its backoff.
     """
-    sent = 0
+    model = owed.model
     now = timezone.now()
-    rows = list(
-        owed.filter(email_due=True).filter(Q(email_lease__isnull=True) | Q(email_lease__lt=now))
-    )
+    rows = list(owed.filter(model.owed_now(now)))
     if not rows:
         return 0
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
-    except Exception:
+    except Exception as error:
         log.exception("Could not reach the mail server: %d %s emails stay owed", len(rows), what)
+        for row in rows:
+            _failed(model.objects.filter(pk=row.pk), row.email_attempts, error)
         return 0
+    sent = 0
     try:
         for row in rows:
-            one = type(row).objects.filter(pk=row.pk)
-            leased = one.filter(email_due=True).filter(
-                Q(email_lease__isnull=True) | Q(email_lease__lt=now)
-            )
-            if not leased.update(email_lease=now + LEASE):
+            one = model.objects.filter(pk=row.pk)
+            if not one.filter(model.owed_now(now)).update(email_lease=timezone.now() + lease()):
                 continue  # another run has it
             try:
                 message = message_for(row)
                 if message is not None:
                     connection.send_messages([message])
-            except Exception:  # this recipient only: the others are still served
+            except Exception as error:  # this recipient only: the others are still served
                 log.exception("Could not send the %s email of %s", what, _name(row))
-                one.update(email_lease=None)
+                _failed(one, row.email_attempts, error)
                 continue
-            one.update(email_due=False, email_lease=None, emailed_at=timezone.now())
+            one.update(
+                email_due=False,
+                email_lease=None,
+                emailed_at=timezone.now(),
+                email_attempts=F("email_attempts") + int(message is not None),
+                email_next_try=None,
+            )
             sent += message is not None
     finally:
-        connection.close()
+        try:
+            connection.close()
+        except Exception:  # the mail server went away: what was sent is recorded
+            log.warning("Could not close the connection to the mail server", exc_info=True)
     return sent
+
+
+def _failed(one: QuerySet, attempts: int, error: Exception) -> None:
+    """Release the row, with the attempt counted and the error kept, until its backoff."""
+    attempts += 1
+    one.update(
+        email_lease=None,
+        email_attempts=attempts,
+        email_last_error=f"{type(error).__name__}: {error}"[:300],
+        email_next_try=timezone.now() + backoff(attempts),
+    )
 
 
 def _name(row) -> str:

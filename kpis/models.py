@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from core.email import OwedEmail
 from goals.models import Tracked
 
 
@@ -163,7 +164,7 @@ class KpiUpdate(models.Model):
         return self.retracted_at is None and self.correction is None
 
 
-class CheckinReminder(models.Model):
+class CheckinReminder(OwedEmail):
     """One check-in reminder sent to a KPI owner for one period: the unique
     constraint is what makes a second (or concurrent) run send nothing twice."""
 
@@ -174,10 +175,6 @@ class CheckinReminder(models.Model):
     kpi_count = models.PositiveIntegerField()
     run = models.UUIDField(help_text="The run that claimed it: only that run sends it.")
     sent_at = models.DateTimeField(auto_now_add=True)
-    # The email it owes (core.email.send_owed): sent at least once, retried by later runs.
-    email_due = models.BooleanField(default=False)
-    email_lease = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -22,7 +22,8 @@ WORSE = {
 
 
 def kpi_health_notify(*, update_id: int, health_before: str) -> int:
-    """Notify the goal's owner (when not the author) that a KPI's health got worse."""
+    """Notify the goal's owner (when not the author) that a KPI's health got worse;
+    once per value, even when the task runs twice."""
     update = (
         KpiUpdate.objects.select_related("kpi__goal__owner", "author__user")
         .filter(pk=update_id)
@@ -35,11 +36,15 @@ def kpi_health_notify(*, update_id: int, health_before: str) -> int:
         return 0
     if WORSE.get(kpi.health, 0) <= WORSE.get(health_before, 0):
         return 0
-    Notification.objects.create(
+    _, made = Notification.objects.get_or_create(
         member=owner,
-        kind="kpi_health",
-        link=f"/goals/{kpi.goal_id}/#kpi-{kpi.pk}",
-        title=fit(f"“{kpi.name}” is now {kpi.get_health_display().lower()}", TITLE_LENGTH),
-        body=f"{update.author.display_name} recorded {update.value:g} {kpi.unit} on {update.date}.",
+        key=f"kpi_health:{update.pk}",  # once per value, however often the task runs
+        defaults=dict(
+            kind="kpi_health",
+            link=f"/goals/{kpi.goal_id}/#kpi-{kpi.pk}",
+            title=fit(f"“{kpi.name}” is now {kpi.get_health_display().lower()}", TITLE_LENGTH),
+            body=f"{update.author.display_name} recorded {update.value:g} {kpi.unit} "
+            f"on {update.date}.",
+        ),
     )
-    return 1
+    return int(made)

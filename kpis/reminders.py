@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 
 from core.email import send_owed, templated_email
 from goals.models import Cycle, GoalState
@@ -85,12 +86,16 @@ def checkin_reminders_send_due(*, day: dt.date | None = None) -> int:
     return each_organization("Check-in reminders", _send_for, day)
 
 
-@transaction.atomic
 def checkin_emails_resend(*, day: dt.date | None = None) -> int:
     """Send the check-in emails still owed for reminders due today (a dead mail server
-    or a killed worker left them owed); makes no new reminders. Returns how many went."""
+    or a killed worker left them owed) whose backoff has passed; makes no new
+    reminders. Returns how many went. Only organizations that owe one are read."""
+    owing = CheckinReminder.objects.filter(CheckinReminder.owed_now(timezone.now()))
     return each_organization(
-        "Owed check-in emails", lambda org, day: _email(org, reminders_due(org, day)), day
+        "Owed check-in emails",
+        lambda org, day: _email(org, reminders_due(org, day)),
+        day,
+        among=Organization.objects.filter(pk__in=owing.values("member__organization")),
     )
 
 

@@ -158,10 +158,16 @@ class Notification(models.Model):
     link = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # What it is about, for one that must be made once only: a job that runs again (a
+    # task redelivered after its worker died) finds it made and makes no second one.
+    key = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["member", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "key"], name="one_notification_per_key")
+        ]
 
     def __str__(self) -> str:
         return self.title

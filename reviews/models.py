@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from core.email import OwedEmail
+
 
 class ReviewState(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
@@ -125,7 +127,7 @@ class ActionItem(models.Model):
         return self.title
 
 
-class ReviewReminder(models.Model):
+class ReviewReminder(OwedEmail):
     """One reminder per participant and review, ever (the constraint guarantees it)."""
 
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reminders")
@@ -134,10 +136,6 @@ class ReviewReminder(models.Model):
     )
     run = models.UUIDField()
     sent_at = models.DateTimeField(auto_now_add=True)
-    # The email it owes (core.email.send_owed): sent at least once, retried by later runs.
-    email_due = models.BooleanField(default=False)
-    email_lease = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -51,6 +51,19 @@ def review_reminders_send_due(*, day: dt.date | None = None) -> int:
     return each_organization("Review reminders", _send_for, day)
 
 
+def review_emails_resend(*, day: dt.date | None = None) -> int:
+    """Send the review emails still owed for reviews due today (a dead mail server or
+    a killed worker left them owed) whose backoff has passed; makes no new reminders.
+    Returns how many went. Only organizations that owe one are read."""
+    owing = ReviewReminder.objects.filter(ReviewReminder.owed_now(timezone.now()))
+    return each_organization(
+        "Owed review emails",
+        lambda org, day: _email(org, reviews_due(org, day)),
+        day,
+        among=Organization.objects.filter(pk__in=owing.values("review__organization")),
+    )
+
+
 def _send_for(organization: Organization, day: dt.date) -> int:
     reviews = reviews_due(organization, day)
     claimed = sum(_remind(organization, review) for review in reviews)

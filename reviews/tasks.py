@@ -5,7 +5,7 @@ import datetime as dt
 from celery import shared_task
 from django.db import OperationalError
 
-from .reminders import review_reminders_send_due
+from .reminders import review_emails_resend, review_reminders_send_due
 
 
 # A run that meets another one's lock (SQLite: "database is locked") rolled back and sent
@@ -19,3 +19,10 @@ from .reminders import review_reminders_send_due
 def send_review_reminders(day: str | None = None) -> int:
     """Daily: remind participants of reviews in the next two days (once each)."""
     return review_reminders_send_due(day=dt.date.fromisoformat(day) if day else None)
+
+
+@shared_task
+def resend_owed_review_emails(day: str | None = None) -> int:
+    """Every 5 minutes: the review emails a dead mail server or a killed worker left
+    owed, each once its backoff has passed."""
+    return review_emails_resend(day=dt.date.fromisoformat(day) if day else None)

@@ -8,6 +8,7 @@ import os
 from contextlib import contextmanager
 
 import pytest
+import redis
 from celery.contrib.testing.worker import start_worker
 
 from cascade.celery import app as celery_app
@@ -45,12 +46,14 @@ def broker_at(url: str):
 
 @pytest.fixture
 def broker(transactional_db):
-    """The real broker, empty, with results stored there so tests can wait on tasks."""
+    """The real broker, empty, with results stored there so tests can wait on tasks.
+    Empty means the whole Redis database: a task left unacknowledged by a killed
+    worker would otherwise come back in a later test (time travel makes it look old)."""
     url = _broker()
     celery_app.conf.update(task_always_eager=False, result_backend=url)
     _forget_result_backend()
+    redis.Redis.from_url(url).flushdb()
     with broker_at(url):
-        celery_app.control.purge()
         yield celery_app
     celery_app.conf.update(result_backend=None)
     _forget_result_backend()

@@ -13,11 +13,13 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
+from core.email import backoff
 from kpis.models import CheckinReminder
+from kpis.reminders import checkin_emails_resend, checkin_reminders_send_due
 from kpis.tasks import resend_owed_checkin_emails, send_checkin_reminders
 from org.models import Notification, Organization
 from reviews.models import Review, ReviewReminder
-from reviews.tasks import send_review_reminders
+from reviews.tasks import resend_owed_review_emails, send_review_reminders
 
 from .. import mail as refusing
 from ..factories import CycleFactory, GoalFactory, KpiFactory, MemberFactory, OrganizationFactory
@@ -126,7 +128,8 @@ def test_review_reminders_serve_every_review_and_recipient_but_the_refused(
 
     refused.clear()
     with on(29):
-        assert wait([send_review_reminders.delay()]) == [0]
+        assert wait([resend_owed_review_emails.delay()]) == [1]  # the 5-minute retry
+        assert wait([send_review_reminders.delay(), resend_owed_review_emails.delay()]) == [0, 0]
     assert mailed(acme.manager) == 1
     assert notified(acme.manager, "review_reminder") == 1
     assert not ReviewReminder.objects.filter(email_due=True).exists()
@@ -148,7 +151,55 @@ def test_an_unreachable_mail_server_leaves_every_email_owed_for_the_next_run(
     assert Notification.objects.filter(kind="checkin_reminder").count() == 3
 
 
-def test_the_hourly_retry_sends_the_owed_emails_once_and_the_command_counts_them(
+def at(hour: int, minute: int):
+    """Run as if it were March 28, 2027, `hour`:`minute` UTC."""
+    return time_machine.travel(dt.datetime(2027, 3, 28, hour, minute, tzinfo=dt.UTC), tick=False)
+
+
+def test_a_failed_email_counts_the_attempt_keeps_the_error_and_waits_out_its_backoff(
+    acme, outsider, broken, owners, refused, django_capture_on_commit_callbacks
+):
+    refused.add(acme.member.user.email)
+    with at(12, 0), django_capture_on_commit_callbacks(execute=True):
+        assert checkin_reminders_send_due() == 3
+    reminder = CheckinReminder.objects.get(member=acme.member)
+    assert (reminder.email_due, reminder.email_attempts, reminder.emailed_at) == (True, 1, None)
+    assert reminder.email_last_error.startswith("SMTPRecipientsRefused")
+    assert reminder.email_next_try == dt.datetime(2027, 3, 28, 12, 5, tzinfo=dt.UTC)
+    delivered = CheckinReminder.objects.exclude(member=acme.member).get(
+        member__organization=acme.org
+    )
+    assert (delivered.email_attempts, delivered.email_last_error) == (1, "")
+
+    with at(12, 4):  # still refused, but not tried again before its backoff
+        assert checkin_emails_resend() == 0
+    assert CheckinReminder.objects.get(member=acme.member).email_attempts == 1
+    with at(12, 5):  # tried, refused again: the wait doubles
+        assert checkin_emails_resend() == 0
+    reminder.refresh_from_db()
+    assert (reminder.email_attempts, reminder.email_next_try.time()) == (2, dt.time(12, 15))
+
+    refused.clear()
+    with at(12, 15):
+        assert checkin_emails_resend() == 1
+        assert checkin_emails_resend() == 0  # never twice
+    reminder.refresh_from_db()
+    assert (reminder.email_due, reminder.email_attempts, reminder.email_next_try) == (
+        False,
+        3,
+        None,
+    )
+    assert reminder.emailed_at == dt.datetime(2027, 3, 28, 12, 15, tzinfo=dt.UTC)
+    assert mailed(acme.member) == 1 and mailed(acme.marketing_member) == 1
+    assert notified(acme.member, "checkin_reminder") == 1
+
+
+def test_the_backoff_doubles_from_five_minutes_up_to_six_hours():
+    minutes = [backoff(n) / dt.timedelta(minutes=1) for n in (1, 2, 3, 4, 5, 6, 7, 8, 50)]
+    assert minutes == [5, 10, 20, 40, 80, 160, 320, 360, 360]
+
+
+def test_the_retry_task_sends_the_owed_emails_once_and_the_command_counts_them(
     acme, outsider, broken, owners, settings, worker
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -156,6 +207,8 @@ def test_the_hourly_retry_sends_the_owed_emails_once_and_the_command_counts_them
     out = io.StringIO()
     call_command("send_reminders", "--date", "2027-03-28", stdout=out)
     assert "Check-in reminders: 4 made; emails delivered 0, not delivered 4" in out.getvalue()
+    assert {r.email_attempts for r in CheckinReminder.objects.all()} == {1}
+    assert all("Connection refused" in r.email_last_error for r in CheckinReminder.objects.all())
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with on(28):
         [sent] = wait([resend_owed_checkin_emails.delay()])

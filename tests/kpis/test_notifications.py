@@ -34,3 +34,17 @@ def test_a_slipping_kpi_with_the_longest_name_notifies_with_a_title_that_fits(ac
     assert kpi_health_notify(update_id=slipped.pk, health_before="done") == 1
     title = Notification.objects.get(member=acme.manager, kind="kpi_health").title
     assert len(title) == 300 and title.endswith("…") and title.startswith("“NNN")
+
+
+def test_a_health_notification_run_twice_for_one_value_is_made_once(acme, tree):
+    """Tasks are acknowledged late: one whose worker died after it ran runs again."""
+    kpi = kpi_create(
+        actor=acme.leader, goal=tree.department, name="Uptime", unit="%", baseline=0, target=100
+    )
+    kpi_record_value(actor=acme.leader, kpi=kpi, value=100)
+    slipped = kpi_record_value(actor=acme.leader, kpi=kpi, value=0)
+    assert kpi_health_notify(update_id=slipped.pk, health_before="done") == 1
+    assert kpi_health_notify(update_id=slipped.pk, health_before="done") == 0
+    assert Notification.objects.filter(member=acme.manager, kind="kpi_health").count() == 1
+    again = kpi_record_value(actor=acme.leader, kpi=kpi, value=0)  # another value: its own
+    assert kpi_health_notify(update_id=again.pk, health_before="done") == 1

@@ -40,11 +40,13 @@ class Command(BaseCommand):
 
     def report(self, what: str, made: int, reminders, started) -> None:
         """How many reminders this run made, and of the emails, how many went out and
-        how many are still owed (a later run, or the hourly retry, sends those)."""
+        how many are still owed (a later run, or the 5-minute retry, sends those)."""
         delivered = reminders.filter(emailed_at__gte=started).count()
         owed = reminders.filter(email_due=True, sent_at__gte=started).count()
         line = f"{what}: {made} made; emails delivered {delivered}, not delivered {owed}"
         if owed:
-            self.stdout.write(self.style.WARNING(f"{line} (still owed: retried hourly)"))
+            self.stdout.write(
+                self.style.WARNING(f"{line} (still owed: retried from 5 minutes on, backing off)")
+            )
         else:
             self.stdout.write(self.style.SUCCESS(line))
