@@ -18,7 +18,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from benchmarks.client import free_port, login  # noqa: E402
 from demo.bench import PASSWORD, org_name  # noqa: E402
 from goals.cache import expire_summaries  # noqa: E402
 from goals.models import Cycle, Goal  # noqa: E402
@@ -60,12 +60,6 @@ TARGETS = {
     "worker_mb": 200,
 }
 TIMING = re.compile(r'app;dur=([\d.]+), sql;desc="(\d+) queries"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(port: int) -> subprocess.Popen:
@@ -116,22 +110,6 @@ def serve(port: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def login(base: str, username: str) -> requests.Session:
-    session = requests.Session()
-    session.get(f"{base}/accounts/login/")
-    response = session.post(
-        f"{base}/accounts/login/",
-        data={
-            "username": username,
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{base}/"},
-    )
-    assert response.url.rstrip("/") == base, f"login failed for {username}"
-    return session
-
-
 def measure(session: requests.Session, method: str, url: str, count: int, **kwargs) -> dict:
     samples, queries = [], set()
     for n in range(count + 3):
@@ -179,7 +157,7 @@ def scenario(people: int) -> dict:
 
 
 def pages(base: str, s: dict, count: int) -> dict:
-    session = login(base, s["username"])
+    session = login(base, s["username"], PASSWORD)
     csrf = session.cookies["csrftoken"]
     htmx = {"HX-Request": "true", "X-CSRFToken": csrf, "Referer": f"{base}/my/"}
     record = {"kpi{k}-value".format(k=s["kpi"]): None}
