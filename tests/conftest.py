@@ -33,6 +33,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # delayed ACK. socketserver's switch for TCP_NODELAY makes it answer at once.
 WSGIRequestHandler.disable_nagle_algorithm = True
 
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Tests marked slow run first: pytest-xdist hands the first tests out in turn, so
+    the workers share them, and the run does not end waiting on one worker's."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 # In CI (CASCADE_REQUIRE_SERVICES=1) a test that would skip for lack of a
 # service fails instead: nothing may pass by not running.
 REQUIRE_SERVICES = os.getenv("CASCADE_REQUIRE_SERVICES", "") not in ("", "0", "false")

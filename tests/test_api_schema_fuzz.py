@@ -22,6 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+pytestmark = pytest.mark.slow  # run first (tests/conftest.py)
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -16,6 +16,8 @@ from org.models import Member
 
 from .api.helpers import API, client_for
 
+pytestmark = pytest.mark.slow  # run first (tests/conftest.py)
+
 
 def figures(api) -> dict:
     """What an integration reads: every goal's and KPI's numbers, and a whole tree."""

@@ -1,8 +1,8 @@
 """Schemathesis's own run of the API, as an integrator would start it: every check
 (`--checks all`) and every phase — examples, coverage, fuzzing and the stateful phase,
 which follows the schema's links from a created goal to its KPIs, their values and a
-correction. As a member and as an admin of the demo organization, with DEBUG off and
-on. Business rules a schema cannot state are tuned in tests/api/fuzz/schemathesis.toml,
+correction. As a member of the demo organization with DEBUG off, and as an admin with
+DEBUG on. Business rules a schema cannot state are tuned in tests/api/fuzz/schemathesis.toml,
 each with its reason; no check is switched off.
 
 tests/test_api_schema_fuzz.py adds the hostile shapes of SPEC §8.1 (deep JSON, NUL
@@ -27,12 +27,6 @@ EXAMPLES = os.getenv("SCHEMATHESIS_EXAMPLES", "10")
 SEED = os.getenv("SCHEMATHESIS_SEED", "20261127")
 
 
-@pytest.fixture(params=[False, True], ids=["production", "debug"])
-def debug(request, settings):
-    settings.DEBUG = request.param
-    return request.param
-
-
 @pytest.fixture
 def demo(transactional_db, settings):
     call_command("demo", stdout=io.StringIO())
@@ -43,10 +37,16 @@ def demo(transactional_db, settings):
     settings.API_THROTTLE_RATES = {"caller": "1000000/minute", "address": "1000000/minute"}
 
 
-@pytest.mark.parametrize("username", ["ivy", "ada"], ids=["member", "admin"])
+# A member with DEBUG off, an admin with it on: each role and each error path once
+# (a run takes one to two minutes).
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "username, debug", [("ivy", False), ("ada", True)], ids=["member-production", "admin-debug"]
+)
 def test_schemathesis_with_every_check_and_the_stateful_phase_finds_nothing(
-    live_server, demo, debug, username
+    live_server, demo, settings, username, debug
 ):
+    settings.DEBUG = debug
     command = [
         *(sys.executable, "-m", "schemathesis.cli"),
         *("--config-file", str(CONFIG)),

@@ -24,6 +24,8 @@ from ..api.helpers import API, client_for
 from ..pages.helpers import HTMX, record_data
 from .conftest import broker_at
 
+pytestmark = pytest.mark.slow  # run first (tests/conftest.py)
+
 # A request must not hang on a frozen Redis: its socket timeouts are 0.3 s (cache) and
 # 0.5 s (broker), so a few seconds means it waited on nothing else.
 STALL = 3.0

@@ -29,6 +29,8 @@ from org.models import Notification
 from ..factories import CycleFactory, GoalFactory, KpiFactory, MemberFactory
 from .conftest import _broker, wait
 
+pytestmark = pytest.mark.slow  # run first (tests/conftest.py)
+
 OWNERS = 12
 HELD = 5  # the SMTP server holds the 5th message: four went out before the kill
 LEASE_SECONDS = 3
