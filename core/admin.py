@@ -18,3 +18,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class OwedEmailAdmin(ReadOnlyAdmin):
+    """Reminders and the email each owes (core.email.OwedEmail): which are still owed,
+    how often they were tried, the last error and when the next try is."""
+
+    list_display = (
+        "__str__",
+        "email_due",
+        "email_attempts",
+        "email_last_error",
+        "email_next_try",
+        "emailed_at",
+    )
+    list_filter = ("email_due",)
+    list_select_related = ("member__user",)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin
+from core.admin import OwedEmailAdmin, ReadOnlyAdmin
 
-from .models import KPI_FIELDS, Kpi, KpiUpdate
+from .models import KPI_FIELDS, CheckinReminder, Kpi, KpiUpdate
 
 
 @admin.register(Kpi)
@@ -45,3 +45,9 @@ class KpiUpdateAdmin(ReadOnlyAdmin):
     list_display = ("kpi", "value", "date", "confidence", "author", "created_at")
     list_select_related = ("kpi", "author__user")
     search_fields = ("kpi__name", "note")
+
+
+@admin.register(CheckinReminder)
+class CheckinReminderAdmin(OwedEmailAdmin):
+    list_display = ("__str__", "period", "kpi_count", *OwedEmailAdmin.list_display[1:])
+    search_fields = ("member__user__username", "period")

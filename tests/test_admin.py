@@ -3,11 +3,13 @@ there would skip the services, and with them the tree rules and the roll-up."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.contrib.auth import get_user_model
 
 from goals.models import Cycle, Goal
-from kpis.models import Kpi, KpiUpdate
+from kpis.models import CheckinReminder, Kpi, KpiUpdate
 from kpis.services import kpi_record_value
 from org.models import Department, Member
 
@@ -110,3 +112,20 @@ def test_the_admin_cannot_move_a_cycles_dates_away_from_its_goals(operator, acme
     assert response.status_code == 200
     assert "would fall outside these dates" in response.content.decode()
     assert list(Cycle.objects.values()) == before
+
+
+def test_the_admin_shows_each_owed_email_with_its_attempts_and_last_error(operator, acme):
+    CheckinReminder.objects.create(
+        member=acme.member,
+        period="2027-03",
+        kpi_count=2,
+        run=uuid.uuid4(),
+        email_due=True,
+        email_attempts=3,
+        email_last_error="SMTPRecipientsRefused: no such mailbox",
+    )
+    page = operator.get("/admin/kpis/checkinreminder/?email_due__exact=1")
+    assert page.status_code == 200
+    assert b"SMTPRecipientsRefused: no such mailbox" in page.content
+    assert operator.get("/admin/reviews/reviewreminder/").status_code == 200
+    assert operator.get("/admin/kpis/checkinreminder/add/").status_code == 403
