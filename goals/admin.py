@@ -5,9 +5,9 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .cache import cycles_changed
 from .models import GOAL_FIELDS, Cycle, Goal
 from .services import validate_cycle
+from .signals import cycles_changed
 
 
 class CycleAdminForm(forms.ModelForm):

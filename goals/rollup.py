@@ -31,9 +31,9 @@ from org.models import WebhookEvent
 from org.webhooks import emit
 
 from . import progress as formulas
-from .cache import cycles_changed
 from .measures import measures
 from .models import LEVEL_RANK, Cycle, Goal, GoalState, under
+from .signals import cycles_changed
 
 RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()))
 

@@ -24,10 +24,10 @@ from org.models import Department, Member
 from org.permissions import can_edit_goal, can_manage_cycles, can_set_weight
 
 from . import rollup
-from .cache import cycles_changed
 from .measures import measures
 from .models import GOAL_FIELDS, Cadence, Cycle, CycleState, Goal, GoalState, Level
 from .selectors import default_cycle
+from .signals import cycles_changed
 
 MAX_STRATEGIC = 5
 CYCLES_REFUSED = "Only leaders and admins manage cycles."

@@ -17,3 +17,10 @@ class KpisConfig(AppConfig):
         from .selectors import kpis_outside
 
         register(Measures(sums=kpi_sums, outside=kpis_outside))
+
+        # Every committed change to a cycle: its dashboard figures are recounted.
+        from goals.signals import cycles_committed
+
+        from .summary import recount_changed
+
+        cycles_committed.connect(recount_changed, dispatch_uid="kpis.summary")

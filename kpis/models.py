@@ -187,6 +187,22 @@ class CheckinReminder(OwedEmail):
         return f"{self.member} {self.period}"
 
 
+class CycleSummary(models.Model):
+    """The dashboard's whole-cycle figures, as last counted (kpis/summary.py): the
+    counts of each warning, the ids of the goals and KPIs it shows, and how many goals
+    are aligned below each objective."""
+
+    cycle = models.OneToOneField(
+        "goals.Cycle", on_delete=models.CASCADE, primary_key=True, related_name="summary"
+    )
+    counted_on = models.DateField(help_text="The organization's day the figures are for.")
+    figures = models.JSONField()
+    counted_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Summary of cycle #{self.cycle_id} on {self.counted_on}"
+
+
 class IdempotencyKey(models.Model):
     """A caller's `Idempotency-Key` on a recording request, with the response it got:
     the same key again within a day replays that response and records nothing."""

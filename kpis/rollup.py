@@ -26,8 +26,8 @@ from core.db import bulk_write
 from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
-from goals.cache import cycles_changed
 from goals.models import Cycle, Goal, under
+from goals.signals import cycles_changed
 
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
 

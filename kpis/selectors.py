@@ -6,16 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from goals.cache import cycle_version
 from goals.models import Cycle, Goal, GoalState, Health, Level
 from goals.periods import Period
-from goals.selectors import CHAIN_RELATED, aligned_counts, current_period
+from goals.selectors import CHAIN_RELATED, current_period
 from org.models import Member, Organization
 
 from .charts import trend_chart
@@ -251,20 +248,3 @@ def cycle_warnings(cycle: Cycle) -> Warnings:
     warnings.kpis_no_data_count = never.count()
     warnings.kpis_no_data = list(never.select_related("owner__user").order_by("id")[:SHOWN])
     return warnings
-
-
-def dashboard_summary(cycle: Cycle) -> tuple[dict[int, int], Warnings]:
-    """The whole-cycle part of the dashboard: aligned counts and warnings.
-
-    These scan every goal and KPI of the cycle, so with a shared cache they are kept
-    until the cycle's data changes (every roll-up bumps its version, goals/cache.py) or
-    the day turns.
-    """
-    if not settings.SHARED_CACHE:
-        return aligned_counts(cycle), cycle_warnings(cycle)
-    key = f"dashboard:{cycle.pk}:{cycle_version(cycle.pk)}:{cycle.organization.today():%Y%m%d}"
-    summary = cache.get(key)
-    if summary is None:
-        summary = (aligned_counts(cycle), cycle_warnings(cycle))
-        cache.set(key, summary, 6 * 3600)
-    return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from goals.models import Cycle
@@ -12,6 +13,7 @@ from goals.models import Cycle
 from .notifications import kpi_health_notify
 from .reminders import checkin_emails_resend, checkin_reminders_send_due
 from .rollup import cycle_rollup
+from .summary import summary_refresh
 
 
 # A run that meets another one's lock (SQLite: "database is locked") rolled back and sent
@@ -48,6 +50,21 @@ def cycle_rollup_task(cycle_id: int) -> int:
 
 
 @shared_task
+def refresh_cycle_summary(cycle_id: int) -> None:
+    """Recount one cycle's dashboard figures (after a change, or a new day)."""
+    cycle = Cycle.objects.select_related("organization").filter(pk=cycle_id).first()
+    if cycle:
+        summary_refresh(cycle)
+
+
+@shared_task
 def rollup_all_cycles() -> int:
-    """Recompute every cycle: health moves with the calendar even without updates."""
-    return sum(cycle_rollup(cycle) for cycle in Cycle.objects.select_related("organization"))
+    """Recompute every cycle: health moves with the calendar even without updates, and
+    so do the dashboard's figures (a new period), which are recounted too."""
+    changed = 0
+    for cycle in Cycle.objects.select_related("organization"):
+        rows = cycle_rollup(cycle)  # a change recounts the figures by itself
+        if settings.SHARED_CACHE and not rows:
+            summary_refresh(cycle)
+        changed += rows
+    return changed

@@ -15,6 +15,7 @@ from kpis import selectors as kpis
 from kpis.forms import CONFIDENCES, RecordForm
 from kpis.models import KpiState
 from kpis.smart import with_smart
+from kpis.summary import dashboard_summary
 from org import selectors as org
 from org.decorators import member_required
 from reviews import selectors as reviews
@@ -25,7 +26,7 @@ def dashboard(request):
     cycle, cycles = goals.cycle_for_request(request)
     context = {"nav": "dashboard", "cycle": cycle, "cycles": cycles}
     if cycle is not None:
-        aligned, warnings = kpis.dashboard_summary(cycle)
+        aligned, warnings = dashboard_summary(cycle)
         context |= {
             "objectives": goals.strategic_objectives(cycle, aligned),
             "warnings": warnings,
