@@ -172,9 +172,10 @@ def test_a_pool_process_killed_mid_send_has_its_task_run_again_and_nobody_mailed
         os.kill(int(pool), signal.SIGKILL)  # the worker lives on and runs the task again
         mailbox.release.set()
         assert first.get(timeout=90) == 0  # the rerun: every reminder already claimed…
-        assert len(mailbox.delivered) == OWNERS - 1  # …and sent, but the one still leased
+        sent = len(mailbox.delivered)  # …and sent, but the held one if it was still leased
+        assert sent in (OWNERS - 1, OWNERS)
         time.sleep(LEASE_SECONDS + 0.5)
-        assert wait([resend_owed_checkin_emails.delay(DAY)], timeout=90) == [1]
+        assert wait([resend_owed_checkin_emails.delay(DAY)], timeout=90) == [OWNERS - sent]
     finally:
         worker.stop()
 
