@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 
@@ -84,11 +85,11 @@ def summary_refresh_soon(cycle_ids: set[int]) -> None:
     """Queue a recount of these cycles, unless one is queued already."""
     if not settings.SHARED_CACHE:
         return
-    from .tasks import refresh_cycle_summary  # the tasks module imports this one
-
+    # By name: kpis/tasks.py imports this module.
+    recount = current_app.signature("kpis.tasks.refresh_cycle_summary")
     for cycle_id in cycle_ids:
         if cache.add(_queued_key(cycle_id), True, QUEUED_SECONDS):
-            enqueue_on_commit(refresh_cycle_summary, cycle_id)
+            enqueue_on_commit(recount, cycle_id)
 
 
 def recount_changed(sender, cycle_ids: set[int], **kwargs) -> None:

@@ -159,7 +159,7 @@ def test_once_redis_is_back_the_cache_is_used_again(acme, tree, client, own_redi
     own_redis.start()
     monkeypatch.setattr(core_cache, "_down_until", 0.0)  # as when the pause has passed
     record_and_read(acme, tree, client, [3, 4])
-    assert redis.Redis(port=own_redis.port).keys("*dashboard*")
+    assert redis.Redis(port=own_redis.port).keys("*summary:*:queued")  # a recount queued
 
 
 def test_healthz_reports_the_broker_and_stays_up_without_it(client, own_redis):
