@@ -259,7 +259,8 @@ def _kpis(org: Organization, cycle: Cycle, goals: list[Goal]) -> list[tuple]:
                     cycle.start,
                     cycle.end,
                     KpiState.ACTIVE,
-                    None,
+                    None,  # external_id
+                    None,  # current: the roll-up fills it
                     0.0,
                     Health.NOT_STARTED,
                     now,
@@ -281,11 +282,14 @@ def _history(cycle: Cycle, kpis: list[tuple], rng: random.Random, today: dt.date
                 day = cycle.start + dt.timedelta(days=span * (u + 1) // UPDATES_PER_KPI)
                 latest = aggregation == Aggregation.LATEST
                 value = rng.uniform(0, 95) if latest else rng.uniform(0, 0.6)
-                yield (kpi_id, round(value, 2), day, "", "medium", owner_id, now)
+                yield (kpi_id, round(value, 2), day, "", "medium", owner_id, "", "", now, now)
 
     _copy(
         "kpis_kpiupdate",
-        ["kpi_id", "value", "date", "note", "confidence", "author_id", "created_at"],
+        [
+            *("kpi_id", "value", "date", "note", "confidence", "author_id", "author_token"),
+            *("retract_reason", "created_at", "updated_at"),
+        ],
         rows(),
     )
 

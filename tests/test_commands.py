@@ -185,3 +185,16 @@ def test_createorg_refuses_a_taken_username_and_creates_nothing():
         run("createorg", "Globex", "--admin", "bill", "--password", "pw-two-2")
     assert database() == before
     assert get_user_model().objects.get(username="bill").check_password("pw-one-1")
+
+
+def test_bench_seed_builds_an_organization_whose_stored_figures_match_a_recount(
+    require_postgres,
+):
+    """bin/bench seeds with COPY (PostgreSQL): a field added to a model must reach it."""
+    run("bench_seed", "--people", "60")
+    org = Organization.objects.get(name="Bench 60")
+    assert Member.objects.filter(organization=org).count() == 60
+    kpis = Kpi.objects.filter(organization=org)
+    assert kpis.exists() and KpiUpdate.objects.filter(kpi__organization=org).exists()
+    assert not kpis.filter(current__isnull=True).exists()  # rolled up
+    assert "Roll-up done: 0 rows changed." in run("rollup")
