@@ -32,6 +32,7 @@ from goals.signals import cycles_changed
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
 
 log = logging.getLogger("cascade.rollup")
+LOGGED = 20  # changed rows logged one by one per roll-up; then a count
 
 
 def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
@@ -158,7 +159,8 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
         new = kpi_state(aggregation, latest, total, baseline, target, start, due, today)
         new += (last_date,)
         if not same_row(tuple(old), new):
-            log.info("Roll-up changed KPI %s: %s → %s", pk, tuple(old), new)
+            if len(changed_kpis) < LOGGED:
+                log.info("Roll-up changed KPI %s: %s → %s", pk, tuple(old), new)
             changed_kpis.append((pk, *new))
         if state == KpiState.ACTIVE:  # an archived KPI keeps its numbers, but counts no more
             own[goal_id].append((weight, new[1]))
@@ -166,8 +168,16 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
                 with_data.add(goal_id)
     changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
     health_before = {row[0]: row[8] for row in goals}
-    for goal_id, progress, health in changed_goals:
+    for goal_id, progress, health in changed_goals[:LOGGED]:
         log.info("Roll-up changed goal %s: progress %s, health %s", goal_id, progress, health)
+    if len(changed_kpis) > LOGGED or len(changed_goals) > LOGGED:
+        log.info(
+            "Roll-up of cycle %s changed %d KPIs and %d goals (the first %d of each logged)",
+            cycle.pk,
+            len(changed_kpis),
+            len(changed_goals),
+            LOGGED,
+        )
     for goal_id, progress, health in changed_goals:
         if health != health_before[goal_id]:
             goal_rollup.health_changed(
