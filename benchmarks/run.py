@@ -35,7 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cascade_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cascade.settings")
-os.environ.pop("CELERY_BROKER_URL", None)  # jobs run inline here; the web worker enqueues nothing
+os.environ.pop("CELERY_BROKER_URL", None)  # jobs run inline in this process
+# The served app sends its background work to a Celery worker, as in production.
+BROKER_URL = os.getenv("BENCH_BROKER_URL", "redis://127.0.0.1:6379/11")
 # As in production (compose): a cache shared by the web workers and this process.
 os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/12")
 
@@ -70,11 +72,10 @@ CONTROL_SOCKET = Path(tempfile.gettempdir()) / f"cascade-bench-{os.getpid()}.ctl
 TIMING = re.compile(r'app;dur=([\d.]+), sql;desc="(\d+) queries"')
 
 
-def serve(port: int, model: dict) -> subprocess.Popen:
-    """gunicorn on `port`, as in production but for the worker model: `model` holds
-    worker_class, workers and threads."""
-    env = {
+def server_env() -> dict:
+    return {
         **os.environ,
+        "CELERY_BROKER_URL": BROKER_URL,
         "DEBUG": "false",
         "SECRET_KEY": "benchmark-only",
         "SERVER_TIMING": "true",
@@ -86,6 +87,24 @@ def serve(port: int, model: dict) -> subprocess.Popen:
         "API_RATE_PER_CALLER": "1000000/minute",
         "API_RATE_PER_ADDRESS": "1000000/minute",
     }
+
+
+def celery_worker() -> subprocess.Popen:
+    """The Celery worker the served app sends its background work to."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "cascade", "worker", "-c", "1", "-l", "WARNING"],
+        cwd=ROOT,
+        env=server_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def serve(port: int, model: dict) -> subprocess.Popen:
+    """gunicorn on `port`, as in production but for the worker model: `model` holds
+    worker_class, workers and threads."""
+    env = server_env()
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
@@ -392,7 +411,7 @@ def main() -> None:
         call_command("bench_seed", people=people)
 
     port = free_port()
-    server = serve(port, model)
+    server, worker = serve(port, model), celery_worker()
     base = f"http://127.0.0.1:{port}"
     results: dict = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -417,8 +436,9 @@ def main() -> None:
             }
         results["web_worker_peak_mb"] = worker_peak_mb(server)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
+        for process in (server, worker):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
     for people in sizes:
         results["sizes"][str(people)]["rollup"] = rollup_numbers(people)
     results["reminders"] = reminder_numbers(max(sizes))
