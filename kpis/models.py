@@ -100,8 +100,13 @@ class Kpi(Tracked):
 
 class KpiUpdateQuerySet(models.QuerySet):
     def live(self) -> KpiUpdateQuerySet:
-        """The values that count: neither replaced by a correction nor retracted."""
-        return self.filter(replaced_by__isnull=True, retracted_at__isnull=True)
+        """The values that count: neither replaced by a correction nor retracted.
+
+        "Not replaced" as NOT EXISTS: PostgreSQL plans it as an anti-join with sound
+        estimates, where the LEFT JOIN … IS NULL of `replaced_by__isnull` was taken for
+        one row and read a cycle's 600,000 values in a nested loop (3.7 s → 0.55 s)."""
+        replaced = KpiUpdate.objects.filter(replaces=models.OuterRef("pk"))
+        return self.filter(retracted_at__isnull=True).exclude(models.Exists(replaced))
 
 
 class KpiUpdate(models.Model):

@@ -214,8 +214,8 @@ def _latest_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
                 "SELECT u.kpi_id, (array_agg(u.value ORDER BY u.date DESC, u.created_at DESC,"
                 " u.id DESC))[1], MAX(u.date) FROM kpis_kpiupdate u"
                 " JOIN kpis_kpi k ON k.id = u.kpi_id JOIN goals_goal g ON g.id = k.goal_id"
-                " LEFT JOIN kpis_kpiupdate c ON c.replaces_id = u.id"  # corrected: not live
-                " WHERE g.cycle_id = %s AND c.id IS NULL AND u.retracted_at IS NULL"
+                " WHERE g.cycle_id = %s AND u.retracted_at IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM kpis_kpiupdate c WHERE c.replaces_id = u.id)"
                 " GROUP BY u.kpi_id",
                 [cycle.pk],
             )
