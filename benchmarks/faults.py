@@ -123,6 +123,43 @@ class Redis:
 QUIET = {"check": True, "capture_output": True, "timeout": 5}
 
 
+class Supervised:
+    """A process kept running as compose's `restart: unless-stopped` keeps it."""
+
+    def __init__(self, command: list[str], env: dict, log: Path):
+        self.command, self.env, self.log = command, env, log.open("a")
+        self.exits, self.stopping = 0, threading.Event()
+        self.process = self._start()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _watch(self) -> None:
+        while not self.stopping.is_set():
+            if self.process.poll() is not None and not self.stopping.is_set():
+                self.exits += 1
+                time.sleep(1)
+                self.process = self._start()
+            time.sleep(0.2)
+
+    def restarts(self) -> int:
+        return self.exits
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(30)
+
+
 def wait_for(ready, what: str = "a service", seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while True:
@@ -271,15 +308,12 @@ def main() -> None:
                 start_new_session=True,
             )
         )
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "cascade", "worker", "-c", "2"],
-                cwd=ROOT,
-                env=env,
-                stdout=logs,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        # The worker as compose runs it (`restart: unless-stopped`): started again if it
+        # exits, and each exit counted.
+        worker = Supervised(
+            [*(sys.executable, "-m", "celery", "-A", "cascade", "worker"), "-c", "2", "-l", "INFO"],
+            env,
+            folder / "worker.log",
         )
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: requests.get(f"{base}/healthz/", timeout=2).raise_for_status(), "gunicorn")
@@ -369,13 +403,18 @@ def main() -> None:
                 "never_acknowledged": len(load.unacknowledged),
             },
             "worker_after_faults": "ran a task" if job.returncode == 0 else job.stderr[-300:],
+            "worker_restarts": worker.restarts(),
         }
         print(report(results))
         if options.json:
             options.json.write_text(json.dumps(results, indent=2) + "\n")
         failed = results["writes"]["lost"] or results["writes"]["duplicated"] or job.returncode
+        if failed:
+            print("\nThe worker's log ends with:\n" + (folder / "worker.log").read_text()[-20000:])
         sys.exit(1 if failed else 0)
     finally:
+        with contextlib.suppress(NameError):
+            worker.stop()
         for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -406,7 +445,8 @@ def report(results: dict) -> str:
         f"lost {w['lost']}, stored twice {w['duplicated']}; "
         f"{w['retried_requests']} requests retried (same Idempotency-Key); "
         f"{w['never_acknowledged']} still unacknowledged at the end.",
-        f"Celery worker after the faults: {results['worker_after_faults']}.",
+        f"Celery worker after the faults: {results['worker_after_faults']}; it exited and was "
+        f"started again {results['worker_restarts']} time(s).",
     ]
     return "\n".join(lines)
 

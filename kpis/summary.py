@@ -3,9 +3,9 @@ database by the writes and the roll-up so that a page view never scans the cycle
 
 1. Every change to a cycle's goals or KPIs ends in a roll-up, which reports the cycle
    changed (goals.cache.cycles_changed); once that commits, a task recounts the cycle
-   (`summary_refresh`) 2 s later and stores the figures in its `CycleSummary` row.
-   Writes that come while a recount is queued share it, so a busy cycle costs the
-   worker one recount every few seconds, not one per write.
+   (`summary_refresh`) and stores the figures in its `CycleSummary` row. Writes that
+   come while a recount is queued share it, so a busy cycle costs the worker one
+   recount after another, not one per write.
 2. The dashboard reads that row and the few goals and KPIs it names: a fixed handful
    of queries whatever the size of the cycle.
 3. Figures that move with the calendar (a new period, a KPI whose start came) are
@@ -50,7 +50,6 @@ COUNTS = [
     "kpis_no_data_count",
 ]
 QUEUED_SECONDS = 120  # a queued recount that never ran is queued again after this
-RECOUNT_WAIT = 2  # seconds between a change and its recount (writes meanwhile share it)
 
 
 def dashboard_summary(cycle: Cycle) -> tuple[dict[int, int], Warnings]:
@@ -88,9 +87,10 @@ def summary_refresh_soon(cycle_ids: set[int]) -> None:
     """Queue a recount of these cycles, unless one is queued already."""
     if not settings.SHARED_CACHE:
         return
-    # By name: kpis/tasks.py imports this module. A short wait lets a burst of writes
-    # share one recount.
-    recount = current_app.signature("kpis.tasks.refresh_cycle_summary", countdown=RECOUNT_WAIT)
+    # By name: kpis/tasks.py imports this module. Sent to run at once: a worker that
+    # holds delayed (countdown) tasks when its Redis goes away crashes in kombu's
+    # restore of unacknowledged messages (bin/faults found it).
+    recount = current_app.signature("kpis.tasks.refresh_cycle_summary")
     for cycle_id in cycle_ids:
         if cache.add(_queued_key(cycle_id), True, QUEUED_SECONDS):
             enqueue_on_commit(recount, cycle_id)
