@@ -27,7 +27,7 @@ from kpis.tasks import resend_owed_checkin_emails, send_checkin_reminders
 from org.models import Notification
 
 from ..factories import CycleFactory, GoalFactory, KpiFactory, MemberFactory
-from .conftest import _broker, wait
+from .conftest import wait
 
 pytestmark = pytest.mark.slow  # run first (tests/conftest.py)
 
@@ -81,8 +81,9 @@ class WorkerProcess:
             **os.environ,
             "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
             f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-            "CELERY_BROKER_URL": _broker(),
-            "CELERY_RESULT_BACKEND": _broker(),
+            # The `broker` fixture has set this test process's own Redis database.
+            "CELERY_BROKER_URL": os.environ["CELERY_BROKER_URL"],
+            "CELERY_RESULT_BACKEND": os.environ["CELERY_BROKER_URL"],
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "EMAIL_TIMEOUT": "10",
             "EMAIL_LEASE_SECONDS": str(LEASE_SECONDS),
