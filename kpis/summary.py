@@ -2,7 +2,7 @@
 database by the writes and the roll-up so that a page view never scans the cycle.
 
 1. Every change to a cycle's goals or KPIs ends in a roll-up, which reports the cycle
-   changed (goals.cache.cycles_changed); once that commits, a task recounts the cycle
+   changed (goals.signals.cycles_changed); once that commits, a task recounts the cycle
    (`summary_refresh`) and stores the figures in its `CycleSummary` row. Writes that
    come while a recount is queued share it, so a busy cycle costs the worker one
    recount after another, not one per write.
@@ -19,8 +19,6 @@ shared cache without a broker would recount inline, after each write's commit.
 
 from __future__ import annotations
 
-import logging
-
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
@@ -32,8 +30,6 @@ from goals.selectors import CHAIN_RELATED, aligned_counts, current_period
 from .models import CycleSummary, Kpi
 from .selectors import Warnings, cycle_warnings
 from .smart import smart_failures
-
-log = logging.getLogger(__name__)
 
 # The warnings' lists: stored as ids, loaded again on each view (names change).
 LISTS = {
