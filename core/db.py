@@ -8,6 +8,7 @@ from django.db import connection
 _PG_TYPES = {
     "FloatField": "float8",
     "CharField": "text",
+    "BooleanField": "bool",
     "DateField": "date",
     "DateTimeField": "timestamptz",
 }

@@ -17,8 +17,7 @@ from django.db.models import QuerySet, Value
 @dataclass(frozen=True)
 class Measures:
     # Annotate goals with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
-    # progress) of their KPIs, and `kpi_data_below`: whether a KPI of theirs or below
-    # them has a value.
+    # progress) of their active KPIs, and `own_data`: whether one of those has a value.
     sums: Callable[[QuerySet], QuerySet]
     # The names of a goal's KPIs whose dates fall outside a cycle: (goal, cycle) → names.
     outside: Callable[[object, object], list[str]]
@@ -26,7 +25,7 @@ class Measures:
 
 NONE = Measures(
     sums=lambda goals: goals.annotate(
-        own_weight=Value(None), own_weighted=Value(None), kpi_data_below=Value(False)
+        own_weight=Value(None), own_weighted=Value(None), own_data=Value(False)
     ),
     outside=lambda goal, cycle: [],
 )

@@ -165,6 +165,10 @@ class Goal(Tracked):
     external_id = models.CharField(
         max_length=200, null=True, blank=True, help_text="An integration's own id for it."
     )
+    # Kept by the roll-up beside progress: a value recorded on an active KPI at or
+    # below this goal, or a done goal below it. A goal without it has health
+    # `no_data`; a write reads its children's flags instead of scanning the subtree.
+    has_data = models.BooleanField(default=False, editable=False)
 
     class Meta(Tracked.Meta):
         ordering = ["id"]

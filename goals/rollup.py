@@ -8,9 +8,10 @@ reads them itself: it sums a goal's KPIs the way that app registered (goals/meas
 * `lock_chains` + `goal_rollup_ancestors` — used by every service that changes an
   input of the roll-up. The chains from the touched goals up to their strategic
   roots are locked root-first (ordered by level rank, then id: one global order,
-  so concurrent writers queue instead of deadlocking), then each goal of the chains
-  is recomputed bottom-up from one aggregate read of its KPIs and children. Queries
-  grow with the depth of the tree (at most four levels), never with its size.
+  so concurrent writers queue instead of deadlocking), in one statement; then the
+  chains are recomputed bottom-up from one read (their goals with their KPIs' sums,
+  and their other children as stored) and written in one statement. Queries never
+  grow with the size or the depth of the tree.
 * `cycle_goals_for_update` + `tree_recompute` — the goal half of the whole-cycle
   recompute (kpis.rollup.cycle_rollup): load a cycle's goals locked, then compute
   every goal in memory from the KPI numbers handed in.
@@ -23,39 +24,40 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Case, Exists, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from core.db import bulk_write
 from core.numbers import same_row
 from org.models import WebhookEvent
 from org.webhooks import emit
 
 from . import progress as formulas
 from .measures import measures
-from .models import LEVEL_RANK, Cycle, Goal, GoalState, under
+from .models import LEVEL_RANK, Cycle, Goal, GoalState
 from .signals import cycles_changed
 
 RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()))
 
 
-def _chain_ids(goal_ids: Iterable[int]) -> set[int]:
-    """The goals and all their ancestors, in one query (the tree is at most four deep)."""
-    goal_ids = {goal_id for goal_id in goal_ids if goal_id is not None}
-    if not goal_ids:
-        return set()
-    rows = Goal.objects.filter(id__in=goal_ids).values_list(
-        "id", "parent_id", "parent__parent_id", "parent__parent__parent_id"
-    )
-    return {goal_id for row in rows for goal_id in row if goal_id is not None}
+def _chain(goal_ids: Iterable[int]) -> Q:
+    """The goals and all their ancestors, as a condition: the tree is at most four
+    deep, so the parents of the parents reach every root (subqueries, not a read)."""
+    goal_ids = sorted({goal_id for goal_id in goal_ids if goal_id is not None})
+    condition = Q(id__in=goal_ids)
+    for hops in range(1, len(LEVEL_RANK)):
+        parent = "__".join(["parent"] * hops) + "_id"
+        condition |= Q(id__in=Goal.objects.filter(id__in=goal_ids).values(parent))
+    return condition
 
 
 def lock_chains(goal_ids: Iterable[int]) -> None:
     """Lock these goals and their ancestors, root-first, until the transaction ends."""
-    ids = _chain_ids(goal_ids)
-    if ids and connection.features.has_select_for_update:
+    goal_ids = [goal_id for goal_id in goal_ids if goal_id is not None]
+    if goal_ids and connection.features.has_select_for_update:
         list(
             Goal.objects.select_for_update(of=("self",))
-            .filter(id__in=ids)
+            .filter(_chain(goal_ids))
             .order_by(RANK_ORDER, "id")
             .values_list("id", flat=True)
         )
@@ -72,88 +74,75 @@ def health_changed(
     )
 
 
-def _apply_goal(
-    goal: Goal, pairs: Iterable[tuple[float, float]], today: dt.date, has_data: bool
-) -> bool:
-    progress = 100.0 if goal.state == GoalState.DONE else formulas.goal_progress(pairs)
-    health = formulas.health(
-        progress=progress,
-        today=today,
-        start=goal.start,
-        due=goal.due,
-        state=goal.state,
-        has_data=has_data,
-    )
-    changed = (goal.progress, goal.health) != (progress, health)
-    goal.progress, goal.health = progress, health
-    return changed
-
-
 def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
     """Recompute the given goals and all their ancestors, bottom-up. Call inside the
     transaction that holds `lock_chains`, after any KPI below them was recomputed.
 
-    Walk the chains' goals from the deepest level up; for each, read the weighted sums
-    of its KPIs and of its non-cancelled children in one query, apply the formula, and
-    write it before its parent is read.
+    One read loads the chains' goals with the sums of their own KPIs, and beside them
+    their other children (stored progress, weight, state, `has_data`: no subtree is
+    scanned); the chains are computed in memory from the deepest level up, and the
+    goals that changed are written in one statement.
     """
-    chain = Goal.objects.filter(id__in=_chain_ids(goal_ids))
-    child_sums = (
-        Goal.objects.filter(parent=OuterRef("pk"))
-        .exclude(state=GoalState.CANCELLED)
+    goal_ids = {goal_id for goal_id in goal_ids if goal_id is not None}
+    if not goal_ids:
+        return
+    chains = _chain(goal_ids)
+    rows = measures().sums(
+        Goal.objects.filter(chains | Q(parent__in=Goal.objects.filter(chains)))
         .order_by()
-        .values("parent")
-    )
-    done_as_100 = Case(When(state=GoalState.DONE, then=Value(100.0)), default=F("progress"))
-    done_below = Goal.objects.filter(
-        under("", OuterRef("pk"), including_itself=False), state=GoalState.DONE
-    )
-    goals = sorted(
-        chain.only(
+        .only(
             "id",
             "organization_id",
             "cycle_id",
-            "title",
+            "parent_id",
             "level",
             "state",
+            "weight",
             "start",
             "due",
             "progress",
             "health",
-        ),
-        key=lambda goal: -goal.rank,
-    )
-    cycles_changed({goal.cycle_id for goal in goals})
-    for goal in goals:
-        sums = (
-            measures()
-            .sums(Goal.objects.filter(pk=goal.pk))
-            .annotate(
-                child_w=Subquery(child_sums.annotate(s=Sum("weight")).values("s")),
-                child_wp=Subquery(
-                    child_sums.annotate(s=Sum(F("weight") * done_as_100)).values("s")
-                ),
-                done_below=Exists(done_below),
-            )
-            .values(
-                "own_weight", "own_weighted", "child_w", "child_wp", "kpi_data_below", "done_below"
-            )
-            .get()
+            "has_data",
         )
-        weight = (sums["own_weight"] or 0) + (sums["child_w"] or 0)
-        weighted = (sums["own_weighted"] or 0) + (sums["child_wp"] or 0)
-        pairs = [(weight, weighted / weight)] if weight else []
-        has_data = bool(sums["kpi_data_below"] or sums["done_below"])
-        before = goal.health
-        if _apply_goal(goal, pairs, today, has_data):
-            Goal.objects.filter(pk=goal.pk).update(
-                progress=goal.progress, health=goal.health, updated_at=timezone.now()
-            )
-            if goal.health != before:
-                health_changed(goal.organization_id, goal.pk, before, goal.health, goal.progress)
+    )
+    goals = {goal.pk: goal for goal in rows}
+    chain = set()
+    for goal_id in goal_ids:
+        while goal_id is not None and goal_id not in chain and goal_id in goals:
+            chain.add(goal_id)
+            goal_id = goals[goal_id].parent_id
+    children = defaultdict(list)
+    for goal in goals.values():
+        children[goal.parent_id].append(goal)
+    cycles_changed({goals[goal_id].cycle_id for goal_id in chain})
+    changed, now = [], timezone.now()
+    for goal in sorted((goals[goal_id] for goal_id in chain), key=lambda goal: -goal.rank):
+        pairs = [(goal.own_weight, goal.own_weighted / goal.own_weight)] if goal.own_weight else []
+        has_data = goal.own_data
+        for child in children[goal.pk]:
+            share = formulas.child_goal_contribution(child.state, child.progress)
+            if share is not None:
+                pairs.append((child.weight, share))
+            has_data = has_data or child.has_data or child.state == GoalState.DONE
+        before = (goal.progress, goal.health, goal.has_data)
+        goal.progress = 100.0 if goal.state == GoalState.DONE else formulas.goal_progress(pairs)
+        goal.health = formulas.health(
+            progress=goal.progress,
+            today=today,
+            start=goal.start,
+            due=goal.due,
+            state=goal.state,
+            has_data=has_data,
+        )
+        goal.has_data = has_data
+        if not same_row(before, (goal.progress, goal.health, goal.has_data)):
+            changed.append((goal.pk, goal.progress, goal.health, goal.has_data, now))
+        if goal.health != before[1]:
+            health_changed(goal.organization_id, goal.pk, before[1], goal.health, goal.progress)
+    bulk_write(Goal, ["progress", "health", "has_data", "updated_at"], changed)
 
 
-GoalRow = tuple  # (id, parent_id, level, state, weight, start, due, progress, health)
+GoalRow = tuple  # (id, parent_id, level, state, weight, start, due, progress, health, has_data)
 
 
 def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:
@@ -163,7 +152,16 @@ def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:
         goals = goals.select_for_update(of=("self",))
     return list(
         goals.values_list(
-            "id", "parent_id", "level", "state", "weight", "start", "due", "progress", "health"
+            "id",
+            "parent_id",
+            "level",
+            "state",
+            "weight",
+            "start",
+            "due",
+            "progress",
+            "health",
+            "has_data",
         )
     )
 
@@ -173,8 +171,8 @@ def tree_recompute(
     own: dict[int, list[tuple[float, float]]],
     today: dt.date,
     with_data: set[int] = frozenset(),
-) -> list[tuple[int, float, str]]:
-    """Every goal's (id, progress, health) that differs from its row, computed deepest
+) -> list[tuple[int, float, str, bool]]:
+    """Every goal's (id, progress, health, has_data) that differs from its row, computed deepest
     level first from `own`: each goal's own (weight, progress) pairs (its KPIs), and
     `with_data`: the goals with a KPI that has a value (for `no_data`)."""
     pairs: dict[int, list[tuple[float, float]]] = defaultdict(list)
@@ -194,8 +192,8 @@ def tree_recompute(
             state=state,
             has_data=pk in has_data,
         )
-        if not same_row(tuple(old), (progress, health)):
-            changed.append((pk, progress, health))
+        if not same_row(tuple(old), (progress, health, pk in has_data)):
+            changed.append((pk, progress, health, pk in has_data))
         share = formulas.child_goal_contribution(state, progress)
         if parent_id is not None and share is not None:
             pairs[parent_id].append((weight, share))

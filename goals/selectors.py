@@ -203,11 +203,6 @@ def line_of_sight(goal: Goal) -> list[Goal]:
     return list(reversed(goal.chain()))
 
 
-def chain_goals(goal: Goal) -> list[Goal]:
-    """Fresh rows of the goal and its ancestors (after a roll-up)."""
-    return list(Goal.objects.filter(pk__in=[g.pk for g in goal.chain()]))
-
-
 @dataclass
 class DepartmentGoals:
     """A department's share of a cycle: its department and team goals, its people's

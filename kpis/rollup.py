@@ -26,7 +26,7 @@ from core.db import bulk_write
 from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
-from goals.models import Cycle, Goal, under
+from goals.models import Cycle, Goal
 from goals.signals import cycles_changed
 
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
@@ -37,18 +37,14 @@ LOGGED = 20  # changed rows logged one by one per roll-up; then a count
 
 def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     """Annotate each goal with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
-    progress) of its KPIs, and `kpi_data_below`: whether an active KPI of it or of a
-    goal below it has a value."""
+    progress) of its active KPIs, and `own_data`: whether one of them has a value."""
     kpis = Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE).order_by().values("goal")
-    with_values = Kpi.objects.filter(
-        under("goal", OuterRef("pk"), including_itself=True),
-        state=KpiState.ACTIVE,
-        current__isnull=False,
-    )
     return goals.annotate(
         own_weight=Subquery(kpis.annotate(s=Sum("weight")).values("s")),
         own_weighted=Subquery(kpis.annotate(s=Sum(F("weight") * F("progress"))).values("s")),
-        kpi_data_below=Exists(with_values),
+        own_data=Exists(
+            Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE, current__isnull=False)
+        ),
     )
 
 
@@ -95,33 +91,64 @@ def kpi_state(
     return current, progress, health
 
 
-def kpi_rollup(*, kpi_ids: Iterable[int], goal_ids: Iterable[int] = (), today: dt.date) -> None:
+def kpi_rollup(
+    *, kpi_ids: Iterable[int], goal_ids: Iterable[int] = (), today: dt.date
+) -> dict[int, tuple]:
     """Recompute the given KPIs from their values, then the given goals, the KPIs'
     goals and all their ancestors, bottom-up. Call inside the transaction that holds
-    `goals.rollup.lock_chains` for their goals."""
+    `goals.rollup.lock_chains` for their goals.
+
+    One read loads the KPIs beside their values (live or not: a value counts unless
+    it was retracted or corrected), one statement writes them; then the goal half.
+    Returns {KPI id: (health before, current, progress, health, last update on)}.
+    """
     goal_ids = set(goal_ids)
-    kpis = Kpi.objects.filter(id__in=set(kpi_ids))
-    sums = value_sums(kpis)
-    for kpi in kpi_values_queryset(kpis):
+    kpis: dict[int, tuple] = {}
+    values: dict[int, list[tuple]] = defaultdict(list)
+    rows = Kpi.objects.filter(id__in=set(kpi_ids)).values_list(
+        "id",
+        "goal_id",
+        "aggregation",
+        "baseline",
+        "target",
+        "start",
+        "due",
+        "health",
+        "updates__date",
+        "updates__created_at",
+        "updates__id",
+        "updates__value",
+        "updates__retracted_at",
+        "updates__replaced_by",
+    )
+    for pk, goal_id, *kpi, date, created_at, update, value, retracted_at, replaced_by in rows:
+        kpis[pk] = kpi
+        goal_ids.add(goal_id)
+        if update is not None and retracted_at is None and replaced_by is None:
+            values[pk].append((date, created_at, update, value))
+    now, after = timezone.now(), {}
+    for pk, (aggregation, baseline, target, start, due, health_before) in kpis.items():
+        history = values[pk]
+        latest = max(history, default=None)  # by date, then entry time
         current, progress, health = kpi_state(
-            kpi.aggregation,
-            kpi.latest_value,
-            sums.get(kpi.pk),
-            kpi.baseline,
-            kpi.target,
-            kpi.start,
-            kpi.due,
+            aggregation,
+            None if latest is None else latest[3],
+            math.fsum(value for *_, value in history),
+            baseline,
+            target,
+            start,
+            due,
             today,
         )
-        Kpi.objects.filter(pk=kpi.pk).update(
-            current=current,
-            progress=progress,
-            health=health,
-            last_update_on=kpi.latest_date,
-            updated_at=timezone.now(),  # `?updated_since=` finds it
-        )
-        goal_ids.add(kpi.goal_id)
+        last_date = None if latest is None else latest[0]
+        after[pk] = (health_before, current, progress, health, last_date)
+    bulk_write(
+        Kpi,  # every touched KPI is "updated": `?updated_since=` finds it
+        ["current", "progress", "health", "last_update_on", "updated_at"],
+        [(pk, *state, now) for pk, (_, *state) in after.items()],
+    )
     goal_rollup.goal_rollup_ancestors(goal_ids=goal_ids, today=today)
+    return after
 
 
 @transaction.atomic
@@ -168,7 +195,7 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
                 with_data.add(goal_id)
     changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
     health_before = {row[0]: row[8] for row in goals}
-    for goal_id, progress, health in changed_goals[:LOGGED]:
+    for goal_id, progress, health, _has_data in changed_goals[:LOGGED]:
         log.info("Roll-up changed goal %s: progress %s, health %s", goal_id, progress, health)
     if len(changed_kpis) > LOGGED or len(changed_goals) > LOGGED:
         log.info(
@@ -178,7 +205,7 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
             len(changed_goals),
             LOGGED,
         )
-    for goal_id, progress, health in changed_goals:
+    for goal_id, progress, health, _has_data in changed_goals:
         if health != health_before[goal_id]:
             goal_rollup.health_changed(
                 cycle.organization_id, goal_id, health_before[goal_id], health, progress
@@ -190,7 +217,11 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
         ["current", "progress", "health", "last_update_on", "updated_at"],
         [(*row, now) for row in changed_kpis],
     )
-    bulk_write(Goal, ["progress", "health", "updated_at"], [(*row, now) for row in changed_goals])
+    bulk_write(
+        Goal,
+        ["progress", "health", "has_data", "updated_at"],
+        [(*row, now) for row in changed_goals],
+    )
     if changed_kpis or changed_goals:
         cycles_changed({cycle.pk})
     return len(changed_kpis) + len(changed_goals)

@@ -116,8 +116,9 @@ def kpi_create(
     lock_chains([goal.pk])
     _validate_kpi(kpi, new=True)
     kpi.save()
-    kpi_rollup(kpi_ids=[kpi.pk], today=actor.organization.today())
-    kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
+    _, kpi.current, kpi.progress, kpi.health, kpi.last_update_on = kpi_rollup(
+        kpi_ids=[kpi.pk], today=actor.organization.today()
+    )[kpi.pk]
     return kpi
 
 
@@ -146,8 +147,9 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
             setattr(kpi, field, value)
         raise
     kpi.save()
-    kpi_rollup(kpi_ids=[kpi.pk], goal_ids=[original["goal"].pk], today=actor.organization.today())
-    kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
+    _, kpi.current, kpi.progress, kpi.health, kpi.last_update_on = kpi_rollup(
+        kpi_ids=[kpi.pk], goal_ids=[original["goal"].pk], today=actor.organization.today()
+    )[kpi.pk]
     return kpi
 
 
@@ -286,7 +288,6 @@ def _append(
     """Insert a checked value and refresh the KPI and its chain (locked by the caller);
     tell the goal's owner once this commits if the KPI's health changed."""
     today = actor.organization.today()
-    health_before = Kpi.objects.values_list("health", flat=True).get(pk=kpi.pk)
     update = KpiUpdate.objects.create(
         kpi=kpi,
         value=float(fields["value"]),
@@ -297,10 +298,12 @@ def _append(
         author_token=actor.via_token,
         replaces=replaces,
     )
-    kpi_rollup(kpi_ids=[kpi.pk], today=today)
-    kpi.refresh_from_db(fields=["current", "progress", "health", "last_update_on"])
+    health_before, kpi.current, kpi.progress, kpi.health, kpi.last_update_on = kpi_rollup(
+        kpi_ids=[kpi.pk], today=today
+    )[kpi.pk]
     if kpi.health != health_before:
         enqueue_on_commit(notify_kpi_health, update.pk, health_before)
+    KpiUpdate.replaced_by.related.set_cached_value(update, None)  # nothing corrects it yet
     recorded(kpi, update)
     return update
 

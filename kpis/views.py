@@ -97,7 +97,7 @@ def kpi_record(request, kpi_id: int):
         "saved": saved,
         "place": place,
         "confidences": CONFIDENCES,
-        "chain": goal_selectors.chain_goals(kpi.goal) if saved is not None else [],
+        "chain": kpi.goal.chain() if saved is not None else [],  # fresh: kpi_row read it
     }
     template = "kpis/kpi_row.html#record-form" if place == "goal" else "kpis/kpi_row.html#recorded"
     response = render(request, template, context, status=200 if saved else 400)
@@ -207,7 +207,7 @@ def _changed_or_form(request, update: KpiUpdate, form, saved, partial: str, head
         selectors.kpi_with_history(kpi, request.member.organization.today())
         context = {
             "kpi": kpi,
-            "chain": goal_selectors.chain_goals(kpi.goal),
+            "chain": kpi.goal.chain(),  # fresh: kpi_row read it
             "on_goal_page": (request.htmx.current_url_abs_path or "").startswith("/goals/"),
         }
         response = render(request, "kpis/history.html#changed", context)

@@ -59,7 +59,7 @@ def test_recording_a_value_costs_the_same_queries_in_a_small_and_a_large_tree(ac
         lambda: kpi_record_value(actor=acme.member, kpi=large[-1], value=40)
     )
     assert small_count == large_count
-    assert large_count <= 20
+    assert large_count <= 8  # savepoint, lock, insert, KPI read + write, goal read + write, release
 
 
 @pytest.mark.django_db
