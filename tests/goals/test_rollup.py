@@ -12,6 +12,8 @@ from kpis.models import Kpi
 from kpis.rollup import cycle_rollup
 from kpis.services import kpi_create, kpi_edit, kpi_record_value
 
+from ..writes import random_writes
+
 pytestmark = pytest.mark.django_db
 
 
@@ -138,3 +140,20 @@ def test_cycle_rollup_moves_health_with_the_calendar(acme, tree):
     assert Goal.objects.get(pk=tree.department.pk).health == "on_track"
     cycle_rollup(acme.cycle, today=dt.date(2027, 7, 1))
     assert Goal.objects.get(pk=tree.department.pk).health == "off_track"
+
+
+def test_after_a_random_series_of_writes_every_stored_figure_equals_a_full_recompute(acme, tree):
+    """What each write keeps along its chain — progress, health, and `has_data` (a value
+    or a done goal at or below, which a write reads from the children instead of
+    scanning the subtree) — equals what the whole-cycle recompute finds, step by step."""
+    goals = Goal.objects.filter(cycle=acme.cycle)
+    done = 0
+    for name, wrote in random_writes(acme, tree, seed=20261203, steps=60, run=lambda s: s()):
+        done += wrote
+        before = list(goals.order_by("id").values_list("id", "progress", "health", "has_data"))
+        assert cycle_rollup(acme.cycle) == 0, name
+        assert list(goals.order_by("id").values_list("id", "progress", "health", "has_data")) == (
+            before
+        )
+    assert done >= 40
+    assert goals.filter(has_data=True).exists() and goals.filter(has_data=False).exists()

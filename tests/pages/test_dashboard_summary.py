@@ -4,26 +4,17 @@ cycle, and what it reads always equals a full recount once the writes are in."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 
 from cascade.celery import app as celery_app
-from goals.models import GoalState
-from goals.services import goal_create, goal_update
-from kpis.models import CycleSummary, KpiState, KpiUpdate
-from kpis.services import (
-    kpi_create,
-    kpi_edit,
-    kpi_record_value,
-    kpi_value_correct,
-    kpi_value_retract,
-)
+from kpis.models import CycleSummary
+from kpis.services import kpi_create, kpi_record_value
 from kpis.summary import count_figures, summary_refresh
 from kpis.tasks import rollup_all_cycles
 
+from ..writes import random_writes
 from .test_query_counts import LARGE, SMALL, GrowingTree, _measure
 
 pytestmark = pytest.mark.django_db
@@ -84,87 +75,17 @@ def test_a_write_that_rolls_back_leaves_the_stored_figures_alone(acme, tree, sto
 def test_after_a_random_series_of_writes_corrections_and_moves_the_figures_equal_a_recount(
     acme, tree, stored, django_capture_on_commit_callbacks
 ):
-    chance = random.Random(20261127)
-    cycle, leader = acme.cycle, acme.leader
+    cycle = acme.cycle
     summary_refresh(cycle)
-    objectives, departments = [tree.strategic], [tree.department]
 
-    def new_objective():
-        objectives.append(
-            goal_create(
-                actor=leader, cycle=cycle, level="strategic", title=f"Objective {chance.random()}"
-            )
-        )
+    def run(step):
+        with django_capture_on_commit_callbacks(execute=True):
+            step()
 
-    def new_department_goal():
-        departments.append(
-            goal_create(
-                actor=leader,
-                cycle=cycle,
-                level="department",
-                title=f"Department goal {chance.random()}",
-                parent=chance.choice(objectives),
-                department=chance.choice([acme.support, acme.marketing]),
-                owner=acme.manager,
-            )
-        )
-
-    def new_kpi():
-        goal = chance.choice(objectives + departments)
-        vague = chance.random() < 0.4
-        kpi_create(
-            actor=leader,
-            goal=goal,
-            name="Growth" if vague else f"Demos booked {chance.randint(1, 99)}",
-            unit="demos",
-            baseline=chance.choice([0, 1, 10]),
-            target=chance.choice([20, 50, 500]),
-        )
-
-    def live_kpis():
-        return list(type(tree.individual_kpi).objects.filter(goal__cycle=cycle, state="active"))
-
-    def record():
-        kpi_record_value(actor=leader, kpi=chance.choice(live_kpis()), value=chance.randint(0, 60))
-
-    def live_updates():
-        return list(KpiUpdate.objects.live().filter(kpi__goal__cycle=cycle).select_related("kpi"))
-
-    def correct():
-        if updates := live_updates():
-            kpi_value_correct(
-                actor=leader, update=chance.choice(updates), value=chance.randint(0, 60)
-            )
-
-    def retract():
-        if updates := live_updates():
-            kpi_value_retract(actor=leader, update=chance.choice(updates), reason="typo")
-
-    def move():
-        goal = chance.choice(departments)
-        goal.refresh_from_db()
-        goal_update(actor=leader, goal=goal, parent=chance.choice(objectives))
-
-    def cancel():
-        goal = chance.choice(departments + objectives[1:])
-        goal.refresh_from_db()
-        goal_update(actor=leader, goal=goal, state=GoalState.CANCELLED)
-
-    def retire():
-        kpi_edit(actor=leader, kpi=chance.choice(live_kpis()), state=KpiState.ARCHIVED)
-
-    steps = [new_objective, new_department_goal, new_kpi, record, record, correct, retract]
-    steps += [move, move, cancel, retire]
     done = 0
-    for _ in range(60):
-        step = chance.choice(steps)
-        try:
-            with django_capture_on_commit_callbacks(execute=True):
-                step()
-            done += 1
-        except (ValidationError, PermissionDenied):
-            pass  # refused: nothing changed
-        assert stored_figures(cycle) == count_figures(cycle), step.__name__
+    for name, wrote in random_writes(acme, tree, seed=20261127, steps=60, run=run):
+        done += wrote
+        assert stored_figures(cycle) == count_figures(cycle), name
     assert done >= 40  # most steps were real writes, not refusals
     figures = stored_figures(cycle)
     assert figures["objective_count"] > 1 and figures["kpis_failing_smart_count"] > 0
