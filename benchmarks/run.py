@@ -10,7 +10,7 @@ met or missed.
     bin/bench --worker-class gthread --workers 2 --threads 8
 
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/cascade_bench).
-Prints the tables and writes benchmarks/results.json.
+Prints the tables and writes benchmarks/results.json (or --output).
 """
 
 from __future__ import annotations
@@ -401,6 +401,12 @@ def main() -> None:
         "--seconds", type=float, default=10, help="length of each throughput run (0: none)"
     )
     parser.add_argument("--users", default=",".join(map(str, USERS)))
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "benchmarks" / "results.json",
+        help="where the results go (JSON)",
+    )
     args = parser.parse_args()
     model = {"worker_class": args.worker_class, "workers": args.workers, "threads": args.threads}
     if connection.vendor != "postgresql":
@@ -443,7 +449,7 @@ def main() -> None:
         results["sizes"][str(people)]["rollup"] = rollup_numbers(people)
     results["reminders"] = reminder_numbers(max(sizes))
     text = report(results)  # sets the ratios and verdicts in `results`
-    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(text)
 
 

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, QuerySet, Value, When
 from django.utils import timezone
 
 from core.db import bulk_write
@@ -40,15 +40,19 @@ from .signals import cycles_changed
 RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()))
 
 
-def _chain(goal_ids: Iterable[int]) -> Q:
-    """The goals and all their ancestors, as a condition: the tree is at most four
-    deep, so the parents of the parents reach every root (subqueries, not a read)."""
+def _chain(goal_ids: Iterable[int]) -> QuerySet[Goal]:
+    """The ids of these goals and of all their ancestors, as a subquery: the tree is at
+    most four deep, so the parents of the parents reach every root. A union, so that
+    PostgreSQL looks each one up by its key (a filter ORing four subqueries would read
+    the whole table, and once per row when nested)."""
     goal_ids = sorted({goal_id for goal_id in goal_ids if goal_id is not None})
-    condition = Q(id__in=goal_ids)
-    for hops in range(1, len(LEVEL_RANK)):
-        parent = "__".join(["parent"] * hops) + "_id"
-        condition |= Q(id__in=Goal.objects.filter(id__in=goal_ids).values(parent))
-    return condition
+    hops = [
+        Goal.objects.filter(id__in=goal_ids)
+        .order_by()
+        .values("__".join(["parent"] * depth) + "_id" if depth else "id")
+        for depth in range(len(LEVEL_RANK))
+    ]
+    return hops[0].union(*hops[1:])
 
 
 def lock_chains(goal_ids: Iterable[int]) -> None:
@@ -57,7 +61,7 @@ def lock_chains(goal_ids: Iterable[int]) -> None:
     if goal_ids and connection.features.has_select_for_update:
         list(
             Goal.objects.select_for_update(of=("self",))
-            .filter(_chain(goal_ids))
+            .filter(id__in=_chain(goal_ids))
             .order_by(RANK_ORDER, "id")
             .values_list("id", flat=True)
         )
@@ -86,9 +90,9 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
     goal_ids = {goal_id for goal_id in goal_ids if goal_id is not None}
     if not goal_ids:
         return
-    chains = _chain(goal_ids)
+    children = Goal.objects.filter(parent__in=_chain(goal_ids)).order_by().values("id")
     rows = measures().sums(
-        Goal.objects.filter(chains | Q(parent__in=Goal.objects.filter(chains)))
+        Goal.objects.filter(id__in=_chain(goal_ids).union(children))
         .order_by()
         .only(
             "id",
