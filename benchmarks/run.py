@@ -444,7 +444,11 @@ def main() -> None:
     finally:
         for process in (server, worker):
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait(30)
+            try:
+                process.wait(60)  # gunicorn finishes the requests it holds
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
     for people in sizes:
         results["sizes"][str(people)]["rollup"] = rollup_numbers(people)
     results["reminders"] = reminder_numbers(max(sizes))
