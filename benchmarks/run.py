@@ -339,8 +339,9 @@ def rollup_numbers(people: int) -> dict:
 
 
 def reminder_numbers(people: int) -> dict:
-    """The check-in reminder job when every KPI owner is due: the cycle checks in monthly
-    for the run and the run date is late in a month without values yet."""
+    """The check-in reminder job when every KPI owner is due: for the run the cycle checks
+    in monthly and lasts into next month, and the run date is late in that month, which
+    has no values yet (the seeded values reach today)."""
     from django.conf import settings
 
     from kpis.models import CheckinReminder
@@ -350,16 +351,16 @@ def reminder_numbers(people: int) -> dict:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     org = Organization.objects.get(name=org_name(people))
     cycle = Cycle.objects.get(organization=org)
-    day = max(cycle.start, min(cycle.end, org.today().replace(day=1) + dt.timedelta(days=40)))
-    day = day.replace(day=28)
-    saved = cycle.cadence
-    Cycle.objects.filter(pk=cycle.pk).update(cadence="monthly")
+    day = (org.today().replace(day=1) + dt.timedelta(days=40)).replace(day=28)
+    saved = {"cadence": cycle.cadence, "end": cycle.end}
+    end = max(cycle.end, day + dt.timedelta(days=3))  # the month's end at the latest
+    Cycle.objects.filter(pk=cycle.pk).update(cadence="monthly", end=end)
     try:
         started = time.perf_counter()
         sent = checkin_reminders_send_due(day=day)
         seconds = time.perf_counter() - started
     finally:
-        Cycle.objects.filter(pk=cycle.pk).update(cadence=saved)
+        Cycle.objects.filter(pk=cycle.pk).update(**saved)
         CheckinReminder.objects.filter(member__organization=org).delete()
         Notification.objects.filter(member__organization=org).delete()
     return {"owners_reminded": sent, "seconds": round(seconds, 2), "run_date": day.isoformat()}
