@@ -72,7 +72,8 @@ class RedisProcess:
 
 @pytest.fixture
 def own_redis(tmp_path, transactional_db, settings):
-    """Broker and cache on a Redis of the test's own (tasks are sent, not run inline)."""
+    """Broker, cache and sessions on a Redis of the test's own (tasks are sent, not run
+    inline)."""
     if shutil.which("redis-server") is None:
         pytest.skip("needs redis-server (.ci/run installs it)")
     server = RedisProcess(tmp_path)
@@ -85,6 +86,8 @@ def own_redis(tmp_path, transactional_db, settings):
         }
     }
     settings.SHARED_CACHE = True
+    # as CACHE_URL sets it: sessions read from Redis, written through to the database
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     celery_app.conf.update(task_always_eager=False)
     try:
         with broker_at(server.url):
