@@ -52,3 +52,31 @@ def test_an_invalid_value_and_a_refused_one_are_answered_inside_the_row(
     assert KpiUpdate.objects.count() == before
     assert errors == []
     assert page.evaluate("window.__csp || []") == []
+
+
+def test_values_entered_with_the_enter_key_on_my_work_break_no_content_policy(
+    debug, demo, login, page
+):
+    """A wrong value, then a right one, each sent with Enter: htmx swaps the row twice
+    and must not copy an inline `style` across (style-src 'self' refuses it)."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.add_init_script(LISTEN_FOR_CSP)
+    login("sam")
+    page.get_by_role("link", name="My work").click()
+    row = page.locator("[id^=kpi-row-]").first  # each of sam's rows, the first here
+    kpi = Kpi.objects.get(pk=row.get_attribute("id").removeprefix("kpi-row-"))
+    before = KpiUpdate.objects.filter(kpi=kpi).count()
+
+    row.get_by_label(f"New value of {kpi.name}").fill("four")
+    row.get_by_label(f"New value of {kpi.name}").press("Enter")
+    expect(row.get_by_role("alert")).to_contain_text("Enter a number")
+    row.get_by_label(f"New value of {kpi.name}").fill("4")
+    row.get_by_label(f"New value of {kpi.name}").press("Enter")
+    expect(row.get_by_role("alert")).to_have_count(0)
+    expect(row).to_contain_text("4")
+
+    assert KpiUpdate.objects.filter(kpi=kpi).count() == before + 1
+    assert errors == []
+    assert page.evaluate("window.__csp || []") == []
