@@ -12,9 +12,10 @@ reads them itself: it sums a goal's KPIs the way that app registered (goals/meas
   chains are recomputed bottom-up from one read (their goals with their KPIs' sums,
   and their other children as stored) and written in one statement. Queries never
   grow with the size or the depth of the tree.
-* `cycle_goals_for_update` + `tree_recompute` — the goal half of the whole-cycle
-  recompute (kpis.rollup.cycle_rollup): load a cycle's goals locked, then compute
-  every goal in memory from the KPI numbers handed in.
+* `cycle_goals_for_update` + `tree_recompute` + `write_goals` — the goal half of the
+  whole-cycle recompute (kpis.rollup.cycle_rollup): load a cycle's goals locked, then
+  compute every goal in memory from the KPI numbers handed in. The chains above use
+  the same two, with only the chains' goals recomputed.
 """
 
 from __future__ import annotations
@@ -38,6 +39,22 @@ from .models import LEVEL_RANK, Cycle, Goal, GoalState
 from .signals import cycles_changed
 
 RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()))
+
+
+# What the roll-up reads of a goal, in this order: a GoalRow.
+GOAL_ROW = (
+    "id",
+    "parent_id",
+    "level",
+    "state",
+    "weight",
+    "start",
+    "due",
+    "progress",
+    "health",
+    "has_data",
+)
+GoalRow = tuple
 
 
 def _chain(goal_ids: Iterable[int]) -> QuerySet[Goal]:
@@ -91,62 +108,35 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
     if not goal_ids:
         return
     children = Goal.objects.filter(parent__in=_chain(goal_ids)).order_by().values("id")
-    rows = measures().sums(
-        Goal.objects.filter(id__in=_chain(goal_ids).union(children))
+    rows = (
+        measures()
+        .sums(Goal.objects.filter(id__in=_chain(goal_ids).union(children)))
         .order_by()
-        .only(
-            "id",
-            "organization_id",
-            "cycle_id",
-            "parent_id",
-            "level",
-            "state",
-            "weight",
-            "start",
-            "due",
-            "progress",
-            "health",
-            "has_data",
+        .values_list(
+            *GOAL_ROW, "own_weight", "own_weighted", "own_data", "cycle_id", "organization_id"
         )
     )
-    goals = {goal.pk: goal for goal in rows}
+    goals, beside = {}, {}  # {id: GoalRow}, {id: (own KPI sums and data, cycle, organization)}
+    for row in rows:
+        goals[row[0]], beside[row[0]] = row[: len(GOAL_ROW)], row[len(GOAL_ROW) :]
     chain = set()
     for goal_id in goal_ids:
         while goal_id is not None and goal_id not in chain and goal_id in goals:
             chain.add(goal_id)
-            goal_id = goals[goal_id].parent_id
-    children = defaultdict(list)
-    for goal in goals.values():
-        children[goal.parent_id].append(goal)
-    cycles_changed({goals[goal_id].cycle_id for goal_id in chain})
-    changed, now = [], timezone.now()
-    for goal in sorted((goals[goal_id] for goal_id in chain), key=lambda goal: -goal.rank):
-        pairs = [(goal.own_weight, goal.own_weighted / goal.own_weight)] if goal.own_weight else []
-        has_data = goal.own_data
-        for child in children[goal.pk]:
-            share = formulas.child_goal_contribution(child.state, child.progress)
-            if share is not None:
-                pairs.append((child.weight, share))
-            has_data = has_data or child.has_data or child.state == GoalState.DONE
-        before = (goal.progress, goal.health, goal.has_data)
-        goal.progress = 100.0 if goal.state == GoalState.DONE else formulas.goal_progress(pairs)
-        goal.health = formulas.health(
-            progress=goal.progress,
-            today=today,
-            start=goal.start,
-            due=goal.due,
-            state=goal.state,
-            has_data=has_data,
-        )
-        goal.has_data = has_data
-        if not same_row(before, (goal.progress, goal.health, goal.has_data)):
-            changed.append((goal.pk, goal.progress, goal.health, goal.has_data, now))
-        if goal.health != before[1]:
-            health_changed(goal.organization_id, goal.pk, before[1], goal.health, goal.progress)
-    bulk_write(Goal, ["progress", "health", "has_data", "updated_at"], changed)
-
-
-GoalRow = tuple  # (id, parent_id, level, state, weight, start, due, progress, health, has_data)
+            goal_id = goals[goal_id][1]  # its parent
+    if not chain:
+        return  # the goals are gone
+    own, with_data = {}, set()
+    for goal_id in chain:
+        own_weight, own_weighted, own_data, *_ = beside[goal_id]
+        if own_weight:
+            own[goal_id] = [(own_weight, own_weighted / own_weight)]
+        if own_data:
+            with_data.add(goal_id)
+    cycles_changed({beside[goal_id][3] for goal_id in chain})
+    changed = tree_recompute(list(goals.values()), own, today, with_data, only=chain)
+    organization = beside[min(chain)][4]  # every goal of the chains is one organization's
+    write_goals(organization, goals.values(), changed)
 
 
 def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:
@@ -154,20 +144,7 @@ def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:
     goals = Goal.objects.filter(cycle=cycle).order_by(RANK_ORDER, "id")
     if connection.features.has_select_for_update:
         goals = goals.select_for_update(of=("self",))
-    return list(
-        goals.values_list(
-            "id",
-            "parent_id",
-            "level",
-            "state",
-            "weight",
-            "start",
-            "due",
-            "progress",
-            "health",
-            "has_data",
-        )
-    )
+    return list(goals.values_list(*GOAL_ROW))
 
 
 def tree_recompute(
@@ -175,10 +152,13 @@ def tree_recompute(
     own: dict[int, list[tuple[float, float]]],
     today: dt.date,
     with_data: set[int] = frozenset(),
+    *,
+    only: set[int] | None = None,
 ) -> list[tuple[int, float, str, bool]]:
     """Every goal's (id, progress, health, has_data) that differs from its row, computed deepest
     level first from `own`: each goal's own (weight, progress) pairs (its KPIs), and
-    `with_data`: the goals with a KPI that has a value (for `no_data`)."""
+    `with_data`: the goals with a KPI that has a value (for `no_data`). With `only`, the
+    other rows are not recomputed: they count for their parents as stored."""
     pairs: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for goal_id, goal_pairs in own.items():
         pairs[goal_id].extend(goal_pairs)
@@ -187,20 +167,40 @@ def tree_recompute(
     for pk, parent_id, _level, state, weight, start, due, *old in sorted(
         goals, key=lambda row: -LEVEL_RANK[row[2]]
     ):
-        progress = 100.0 if state == GoalState.DONE else formulas.goal_progress(pairs[pk])
-        health = formulas.health(
-            progress=progress,
-            today=today,
-            start=start,
-            due=due,
-            state=state,
-            has_data=pk in has_data,
-        )
-        if not same_row(tuple(old), (progress, health, pk in has_data)):
-            changed.append((pk, progress, health, pk in has_data))
+        if only is not None and pk not in only:
+            progress, _health, stored_has_data = old
+            if stored_has_data:
+                has_data.add(pk)
+        else:
+            progress = 100.0 if state == GoalState.DONE else formulas.goal_progress(pairs[pk])
+            health = formulas.health(
+                progress=progress,
+                today=today,
+                start=start,
+                due=due,
+                state=state,
+                has_data=pk in has_data,
+            )
+            if not same_row(tuple(old), (progress, health, pk in has_data)):
+                changed.append((pk, progress, health, pk in has_data))
         share = formulas.child_goal_contribution(state, progress)
         if parent_id is not None and share is not None:
             pairs[parent_id].append((weight, share))
         if parent_id is not None and (pk in has_data or state == GoalState.DONE):
             has_data.add(parent_id)
     return changed
+
+
+def write_goals(
+    organization_id: int, goals: Iterable[GoalRow], changed: list[tuple[int, float, str, bool]]
+) -> None:
+    """Store what tree_recompute changed, in one statement, and tell the webhooks of
+    every health that moved."""
+    health_before = {row[0]: row[8] for row in goals}
+    for goal_id, progress, health, _has_data in changed:
+        if health != health_before[goal_id]:
+            health_changed(organization_id, goal_id, health_before[goal_id], health, progress)
+    now = timezone.now()  # changed rows are "updated" for `?updated_since=`
+    bulk_write(
+        Goal, ["progress", "health", "has_data", "updated_at"], [(*row, now) for row in changed]
+    )

@@ -194,7 +194,6 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
             if new[0] is not None:
                 with_data.add(goal_id)
     changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
-    health_before = {row[0]: row[8] for row in goals}
     for goal_id, progress, health, _has_data in changed_goals[:LOGGED]:
         log.info("Roll-up changed goal %s: progress %s, health %s", goal_id, progress, health)
     if len(changed_kpis) > LOGGED or len(changed_goals) > LOGGED:
@@ -205,23 +204,13 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
             len(changed_goals),
             LOGGED,
         )
-    for goal_id, progress, health, _has_data in changed_goals:
-        if health != health_before[goal_id]:
-            goal_rollup.health_changed(
-                cycle.organization_id, goal_id, health_before[goal_id], health, progress
-            )
-
     now = timezone.now()  # changed rows are "updated" for `?updated_since=`
     bulk_write(
         Kpi,
         ["current", "progress", "health", "last_update_on", "updated_at"],
         [(*row, now) for row in changed_kpis],
     )
-    bulk_write(
-        Goal,
-        ["progress", "health", "has_data", "updated_at"],
-        [(*row, now) for row in changed_goals],
-    )
+    goal_rollup.write_goals(cycle.organization_id, goals, changed_goals)
     if changed_kpis or changed_goals:
         cycles_changed({cycle.pk})
     return len(changed_kpis) + len(changed_goals)

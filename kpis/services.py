@@ -116,9 +116,7 @@ def kpi_create(
     lock_chains([goal.pk])
     _validate_kpi(kpi, new=True)
     kpi.save()
-    _, kpi.current, kpi.progress, kpi.health, kpi.last_update_on = kpi_rollup(
-        kpi_ids=[kpi.pk], today=actor.organization.today()
-    )[kpi.pk]
+    _roll_up(kpi, today=actor.organization.today())
     return kpi
 
 
@@ -147,9 +145,7 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
             setattr(kpi, field, value)
         raise
     kpi.save()
-    _, kpi.current, kpi.progress, kpi.health, kpi.last_update_on = kpi_rollup(
-        kpi_ids=[kpi.pk], goal_ids=[original["goal"].pk], today=actor.organization.today()
-    )[kpi.pk]
+    _roll_up(kpi, goal_ids=[original["goal"].pk], today=actor.organization.today())
     return kpi
 
 
@@ -236,6 +232,15 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
     return update
 
 
+def _roll_up(kpi: Kpi, *, goal_ids: tuple | list = (), today: dt.date) -> str:
+    """Recompute the KPI and its chain (kpi_rollup), give it its new figures and return
+    its health before."""
+    health_before, kpi.current, kpi.progress, kpi.health, kpi.last_update_on = kpi_rollup(
+        kpi_ids=[kpi.pk], goal_ids=goal_ids, today=today
+    )[kpi.pk]
+    return health_before
+
+
 def _require_live(update: KpiUpdate) -> None:
     """Refuse to correct or retract a value that no longer counts (a state conflict:
     a 409 in the API)."""
@@ -298,9 +303,7 @@ def _append(
         author_token=actor.via_token,
         replaces=replaces,
     )
-    health_before, kpi.current, kpi.progress, kpi.health, kpi.last_update_on = kpi_rollup(
-        kpi_ids=[kpi.pk], today=today
-    )[kpi.pk]
+    health_before = _roll_up(kpi, today=today)
     if kpi.health != health_before:
         enqueue_on_commit(notify_kpi_health, update.pk, health_before)
     KpiUpdate.replaced_by.related.set_cached_value(update, None)  # nothing corrects it yet
