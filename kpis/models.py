@@ -226,3 +226,35 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.key}"
+
+
+class GoalPoint(models.Model):
+    """A goal's progress from this day on (kpis/history.py): one row per day on which it
+    changed, computed from the values dated up to that day, on the tree as it is now."""
+
+    goal = models.ForeignKey("goals.Goal", on_delete=models.CASCADE, related_name="points")
+    day = models.DateField()
+    progress = models.FloatField()
+    has_data = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["goal", "day"], name="one_goal_point_a_day")]
+
+    def __str__(self) -> str:
+        return f"Goal #{self.goal_id} on {self.day}: {self.progress:.1f}"
+
+
+class KpiPoint(models.Model):
+    """A KPI's current value and progress from this day on: one row per day on which a
+    live value is dated (kpis/history.py)."""
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="points")
+    day = models.DateField()
+    current = models.FloatField()
+    progress = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kpi", "day"], name="one_kpi_point_a_day")]
+
+    def __str__(self) -> str:
+        return f"KPI #{self.kpi_id} on {self.day}: {self.current:g}"
