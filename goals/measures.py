@@ -21,6 +21,9 @@ class Measures:
     sums: Callable[[QuerySet], QuerySet]
     # The names of a goal's KPIs whose dates fall outside a cycle: (goal, cycle) → names.
     outside: Callable[[object, object], list[str]]
+    # Keep the history of the chains the roll-up just recomputed: (their rows and their
+    # children's, the chains' ids, the new series of the KPIs it recomputed) → None.
+    history: Callable[[dict, set, dict], None]
 
 
 NONE = Measures(
@@ -28,6 +31,7 @@ NONE = Measures(
         own_weight=Value(None), own_weighted=Value(None), own_data=Value(False)
     ),
     outside=lambda goal, cycle: [],
+    history=lambda goals, chain, kpi_series: None,
 )
 _registered = NONE
 

@@ -95,14 +95,18 @@ def health_changed(
     )
 
 
-def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
+def goal_rollup_ancestors(
+    *, goal_ids: Iterable[int], today: dt.date, kpi_series: dict | None = None
+) -> None:
     """Recompute the given goals and all their ancestors, bottom-up. Call inside the
     transaction that holds `lock_chains`, after any KPI below them was recomputed.
 
     One read loads the chains' goals with the sums of their own KPIs, and beside them
     their other children (stored progress, weight, state, `has_data`: no subtree is
     scanned); the chains are computed in memory from the deepest level up, and the
-    goals that changed are written in one statement.
+    goals that changed are written in one statement. Then the chains' history is kept
+    (goals/measures.py: `history`), with `kpi_series`: the new history of the KPIs the
+    caller recomputed.
     """
     goal_ids = {goal_id for goal_id in goal_ids if goal_id is not None}
     if not goal_ids:
@@ -137,6 +141,7 @@ def goal_rollup_ancestors(*, goal_ids: Iterable[int], today: dt.date) -> None:
     changed = tree_recompute(list(goals.values()), own, today, with_data, only=chain)
     organization = beside[min(chain)][4]  # every goal of the chains is one organization's
     write_goals(organization, goals.values(), changed)
+    measures().history(goals, chain, kpi_series or {})
 
 
 def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:

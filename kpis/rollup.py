@@ -29,6 +29,7 @@ from goals import rollup as goal_rollup
 from goals.models import Cycle, Goal
 from goals.signals import cycles_changed
 
+from .history import kpi_points
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
 
 log = logging.getLogger("cascade.rollup")
@@ -125,7 +126,7 @@ def kpi_rollup(
         kpis[pk] = kpi
         goal_ids.add(goal_id)
         if update is not None and retracted_at is None and replaced_by is None:
-            values[pk].append((date, created_at, update, value))
+            values[pk].append((date, created_at, update, value))  # sorts by date, then entry
     now, after = timezone.now(), {}
     for pk, (aggregation, baseline, target, start, due, health_before) in kpis.items():
         history = values[pk]
@@ -147,7 +148,9 @@ def kpi_rollup(
         ["current", "progress", "health", "last_update_on", "updated_at"],
         [(pk, *state, now) for pk, (_, *state) in after.items()],
     )
-    goal_rollup.goal_rollup_ancestors(goal_ids=goal_ids, today=today)
+    goal_rollup.goal_rollup_ancestors(
+        goal_ids=goal_ids, today=today, kpi_series=kpi_points(kpis, values)
+    )
     return after
 
 

@@ -1,0 +1,358 @@
+"""Progress over time: one point per goal and per KPI for each day its progress changed.
+
+What a point says: from that day on (until the next point), the goal or KPI stood at
+this progress, computed from the values *dated* up to that day that are live today
+(a corrected or retracted value never counted) on the tree as it is today (its
+parents, weights, states and archived KPIs). So the history is a function of the KPI
+updates and the tree, and `cycle_history` rebuilds it exactly from them; the roll-up
+keeps it up to date as it goes (`kpi_points` for the KPIs it recomputes, `refresh`
+for the chains of goals above them), in a fixed number of queries.
+
+* A KPI has a point on each day one of its live values is dated (when its current
+  value or progress changed that day). Before its first value it has none: no data.
+* A goal's progress on a day is the weighted mean of its active KPIs and of its child
+  goals that are not cancelled, each as it stood that day (SPEC §2). A done goal reads
+  100 from its start; a goal has data from the first day a value is dated anywhere
+  below it (or if a done goal is below it), as `no_data` is decided today.
+* Health is not stored: for a past day it is computed from that day's progress, with
+  that day as "today" (`health_on`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from core.numbers import same_row
+from goals import progress as formulas
+from goals.models import LEVEL_RANK, Cycle, Goal, GoalState
+
+from .models import Aggregation, GoalPoint, Kpi, KpiPoint, KpiState, KpiUpdate
+
+# A series: points sorted by day. KPI: (day, current, progress); goal: (day, progress, has_data).
+Series = list[tuple]
+
+
+def kpi_series(aggregation: str, baseline: float, target: float, values: Iterable[tuple]) -> Series:
+    """A KPI's points from its live values, each (date, created_at, id, value): on each
+    dated day, its current value (the latest value by date then entry, or the exact sum
+    of the values so far) and progress — a point only where one of them changed."""
+    points: Series = []
+    ordered = sorted(values)
+    seen: list[float] = []
+    for i, (day, _created, _id, value) in enumerate(ordered):
+        seen.append(value)
+        if i + 1 < len(ordered) and ordered[i + 1][0] == day:
+            continue  # the day's last value (by entry) is the one that stands
+        current = math.fsum(seen) if aggregation == Aggregation.SUM else value
+        point = (day, current, formulas.kpi_progress(current, baseline, target))
+        if not points or not same_row(points[-1][1:], point[1:]):
+            points.append(point)
+    return points
+
+
+@dataclass
+class Node:
+    """A goal as its history needs it."""
+
+    id: int
+    parent_id: int | None
+    level: str
+    state: str
+    weight: float
+    start: dt.date
+
+
+def _at(series: Series, day: dt.date, days: list[dt.date]) -> tuple | None:
+    """The point standing on `day` (the last one dated on or before it), or None."""
+    i = bisect_right(days, day)
+    return series[i - 1] if i else None
+
+
+def goal_series(
+    goal: Node,
+    kpis: list[tuple[float, Series]],
+    children: list[tuple[Node, Series]],
+) -> Series:
+    """A goal's points from its active KPIs' series (weight, series) and its child goals'
+    (child, series), evaluated on every day one of them moves (and the goal's start)."""
+    if goal.state == GoalState.DONE:
+        return [(goal.start, 100.0, True)]
+    parts = [(weight, series, "kpi") for weight, series in kpis]
+    always_data = False
+    for child, series in children:
+        if child.state == GoalState.DONE:
+            always_data = True
+            parts.append((child.weight, [], "done"))  # 100 all along
+        elif child.state == GoalState.CANCELLED:
+            parts.append((0.0, series, "cancelled"))  # counts for data, not for progress
+        else:
+            parts.append((child.weight, series, "goal"))
+    indexed = [
+        (weight, series, kind, [point[0] for point in series]) for weight, series, kind in parts
+    ]
+    days = sorted({goal.start} | {point[0] for _w, series, _k, _d in indexed for point in series})
+    points: Series = []
+    last = (0.0, False)  # before any point: no progress, no data
+    for day in days:
+        pairs, has_data = [], always_data
+        for weight, series, kind, series_days in indexed:
+            point = _at(series, day, series_days)
+            if kind == "kpi":
+                pairs.append((weight, point[2] if point else 0.0))
+                has_data = has_data or point is not None
+            elif kind == "done":
+                pairs.append((weight, 100.0))
+            else:
+                if kind == "goal":
+                    pairs.append((weight, point[1] if point else 0.0))
+                has_data = has_data or (point is not None and point[2])
+        now = (formulas.goal_progress(pairs), has_data)
+        if not same_row(last, now):
+            points.append((day, *now))
+            last = now
+    return points
+
+
+def health_on(day: dt.date, point: tuple | None, start: dt.date, due: dt.date, state: str) -> str:
+    """A goal's health on a past day from its point then (None: no point yet)."""
+    progress, has_data = (point[1], point[2]) if point else (0.0, False)
+    return formulas.health(
+        progress=progress, today=day, start=start, due=due, state=state, has_data=has_data
+    )
+
+
+# --- Keeping the history as the roll-up goes ----------------------------------------
+
+
+def kpi_points(kpis: dict[int, tuple], values: dict[int, list[tuple]]) -> dict[int, Series]:
+    """The new series of the KPIs the roll-up recomputed: `kpis` {id: (aggregation,
+    baseline, target, …)}, `values` {id: its live (date, created_at, id, value)}."""
+    return {
+        pk: kpi_series(aggregation, baseline, target, values.get(pk, ()))
+        for pk, (aggregation, baseline, target, *_rest) in kpis.items()
+    }
+
+
+def refresh(goals: dict[int, tuple], chain: set[int], kpi_series: dict[int, Series]) -> None:
+    """Store the new series of the KPIs in `kpi_series` and recompute the history of the
+    goals of `chain` (deepest first), given `goals`: the roll-up's rows (goals.rollup.
+    GOAL_ROW: id, parent, level, state, weight, start, …) of the chains and their
+    children. Two reads (the chains' KPIs with their points; the points of the chains
+    and their children), then at most two writes per table, only for what changed."""
+    nodes = {row[0]: Node(*row[:6]) for row in goals.values()}
+    kpis_of: dict[int, list[tuple[int, float]]] = defaultdict(list)  # goal → (KPI, weight)
+    stored_kpi: dict[int, Series] = defaultdict(list)
+    point_ids: dict[tuple, int] = {}
+    rows = (
+        Kpi.objects.filter(Q(goal_id__in=chain) | Q(id__in=list(kpi_series)))
+        .order_by("id", "points__day")
+        .values_list(
+            "id",
+            "goal_id",
+            "state",
+            "weight",
+            "points__id",
+            "points__day",
+            "points__current",
+            "points__progress",
+        )
+    )
+    seen = set()
+    for pk, goal_id, state, weight, point_id, day, current, progress in rows:
+        if pk not in seen and state == KpiState.ACTIVE and goal_id in chain:
+            kpis_of[goal_id].append((pk, weight))
+        seen.add(pk)
+        if point_id is not None:
+            stored_kpi[pk].append((day, current, progress))
+            point_ids["kpi", pk, day] = point_id
+    series = {pk: kpi_series.get(pk, stored_kpi[pk]) for pk in {*stored_kpi, *kpi_series}}
+    stored_goal: dict[int, Series] = defaultdict(list)
+    for point_id, goal_id, day, progress, has_data in (
+        GoalPoint.objects.filter(goal_id__in=list(nodes))
+        .order_by("goal_id", "day")
+        .values_list("id", "goal_id", "day", "progress", "has_data")
+    ):
+        stored_goal[goal_id].append((day, progress, has_data))
+        point_ids["goal", goal_id, day] = point_id
+    children: dict[int, list[Node]] = defaultdict(list)
+    for node in sorted(nodes.values(), key=lambda node: node.id):
+        if node.parent_id is not None:
+            children[node.parent_id].append(node)
+    new_goal = dict(stored_goal)
+    for goal_id in sorted(chain, key=lambda pk: -LEVEL_RANK[nodes[pk].level]):
+        new_goal[goal_id] = goal_series(
+            nodes[goal_id],
+            [(weight, series.get(pk, [])) for pk, weight in kpis_of[goal_id]],
+            [(child, new_goal.get(child.id, [])) for child in children[goal_id]],
+        )
+    _write(
+        point_ids,
+        {("kpi", pk): (stored_kpi[pk], kpi_series[pk]) for pk in kpi_series},
+        {("goal", pk): (stored_goal[pk], new_goal[pk]) for pk in chain},
+    )
+
+
+def _write(point_ids: dict[tuple, int], *changes: dict[tuple, tuple[Series, Series]]) -> int:
+    """Replace the points that differ (old → new series, by owner); returns how many
+    rows were deleted or added."""
+    gone = {"kpi": [], "goal": []}
+    added = {"kpi": [], "goal": []}
+    for change in changes:
+        for (kind, pk), (old, new) in change.items():
+            old_by_day = {point[0]: point for point in old}
+            new_by_day = {point[0]: point for point in new}
+            for day, point in old_by_day.items():
+                if day not in new_by_day or not same_row(point[1:], new_by_day[day][1:]):
+                    gone[kind].append(point_ids[kind, pk, day])
+            for day, point in new_by_day.items():
+                if day not in old_by_day or not same_row(old_by_day[day][1:], point[1:]):
+                    added[kind].append((pk, point))
+    if gone["kpi"]:
+        KpiPoint.objects.filter(id__in=gone["kpi"]).delete()
+    if gone["goal"]:
+        GoalPoint.objects.filter(id__in=gone["goal"]).delete()
+    if added["kpi"]:
+        KpiPoint.objects.bulk_create(
+            KpiPoint(kpi_id=pk, day=day, current=current, progress=progress)
+            for pk, (day, current, progress) in added["kpi"]
+        )
+    if added["goal"]:
+        GoalPoint.objects.bulk_create(
+            GoalPoint(goal_id=pk, day=day, progress=progress, has_data=has_data)
+            for pk, (day, progress, has_data) in added["goal"]
+        )
+    return sum(len(rows) for rows in (*gone.values(), *added.values()))
+
+
+# --- Rebuilding a cycle's history from its values -----------------------------------
+
+
+@transaction.atomic
+def cycle_history(cycle: Cycle) -> int:
+    """Rebuild a cycle's whole history from its KPI updates and its tree as they are
+    (`manage.py rollup --history`, and after an import); returns how many points were
+    added or removed: 0 when the stored history was exact. A fixed number of queries."""
+    nodes = {
+        row[0]: Node(*row)
+        for row in Goal.objects.filter(cycle=cycle)
+        .order_by("id")
+        .values_list("id", "parent_id", "level", "state", "weight", "start")
+    }
+    kpis = {
+        row[0]: row[1:]
+        for row in Kpi.objects.filter(goal__cycle=cycle)
+        .order_by("id")
+        .values_list("id", "aggregation", "baseline", "target", "goal_id", "state", "weight")
+    }
+    values: dict[int, list[tuple]] = defaultdict(list)
+    for kpi_id, *value in (
+        KpiUpdate.objects.live()
+        .filter(kpi__goal__cycle=cycle)
+        .values_list("kpi_id", "date", "created_at", "id", "value")
+    ):
+        values[kpi_id].append(tuple(value))
+    new_kpi = kpi_points(kpis, values)
+    kpis_of: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for pk, (*_numbers, goal_id, state, weight) in kpis.items():
+        if state == KpiState.ACTIVE:
+            kpis_of[goal_id].append((pk, weight))
+    children: dict[int, list[Node]] = defaultdict(list)
+    for node in nodes.values():
+        if node.parent_id is not None:
+            children[node.parent_id].append(node)
+    new_goal: dict[int, Series] = {}
+    for node in sorted(nodes.values(), key=lambda node: (-LEVEL_RANK[node.level], node.id)):
+        new_goal[node.id] = goal_series(
+            node,
+            [(weight, new_kpi[pk]) for pk, weight in kpis_of[node.id]],
+            [(child, new_goal.get(child.id, [])) for child in children[node.id]],
+        )
+    point_ids: dict[tuple, int] = {}
+    old_kpi, old_goal = stored_points(cycle, point_ids)
+    return _write(
+        point_ids,
+        {("kpi", pk): (old_kpi.get(pk, []), series) for pk, series in new_kpi.items()},
+        {("goal", pk): (old_goal.get(pk, []), series) for pk, series in new_goal.items()},
+    )
+
+
+def stored_points(cycle: Cycle, point_ids: dict | None = None) -> tuple[dict, dict]:
+    """The cycle's stored history: ({KPI id: series}, {goal id: series})."""
+    point_ids = {} if point_ids is None else point_ids
+    kpi: dict[int, Series] = defaultdict(list)
+    goal: dict[int, Series] = defaultdict(list)
+    for point_id, pk, *point in (
+        KpiPoint.objects.filter(kpi__goal__cycle=cycle)
+        .order_by("kpi_id", "day")
+        .values_list("id", "kpi_id", "day", "current", "progress")
+    ):
+        kpi[pk].append(tuple(point))
+        point_ids["kpi", pk, point[0]] = point_id
+    for point_id, pk, *point in (
+        GoalPoint.objects.filter(goal__cycle=cycle)
+        .order_by("goal_id", "day")
+        .values_list("id", "goal_id", "day", "progress", "has_data")
+    ):
+        goal[pk].append(tuple(point))
+        point_ids["goal", pk, point[0]] = point_id
+    return dict(kpi), dict(goal)
+
+
+# --- Reading the past ------------------------------------------------------------------
+
+
+def goal_points(goal: Goal) -> list[GoalPoint]:
+    return list(GoalPoint.objects.filter(goal=goal).order_by("day"))
+
+
+def as_of(goals: Iterable[Goal], day: dt.date) -> list[Goal]:
+    """Give each goal its progress, health and `has_data` as they stood on `day` (one
+    query for all of them); `expected` is then the expected progress on that day."""
+    goals = list(goals)
+    standing: dict[int, tuple] = {}
+    for goal_id, point_day, progress, has_data in (
+        GoalPoint.objects.filter(goal__in=[goal.pk for goal in goals], day__lte=day)
+        .order_by("goal_id", "day")
+        .values_list("goal_id", "day", "progress", "has_data")
+    ):
+        standing[goal_id] = (point_day, progress, has_data)  # the last one stands
+    for goal in goals:
+        point = standing.get(goal.pk)
+        goal.progress = point[1] if point else 0.0
+        goal.has_data = bool(point and point[2])
+        goal.health = health_on(day, point, goal.start, goal.due, goal.state)
+        goal.as_of = day
+    return goals
+
+
+def kpis_as_of(kpis: Iterable[Kpi], day: dt.date) -> list[Kpi]:
+    """Give each KPI its current value, progress and health as they stood on `day`."""
+    kpis = list(kpis)
+    standing: dict[int, tuple] = {}
+    for kpi_id, point_day, current, progress in (
+        KpiPoint.objects.filter(kpi__in=[kpi.pk for kpi in kpis], day__lte=day)
+        .order_by("kpi_id", "day")
+        .values_list("kpi_id", "day", "current", "progress")
+    ):
+        standing[kpi_id] = (point_day, current, progress)
+    for kpi in kpis:
+        point = standing.get(kpi.pk)
+        kpi.current = point[1] if point else None
+        kpi.progress = point[2] if point else 0.0
+        kpi.health = formulas.health(
+            progress=kpi.progress, today=day, start=kpi.start, due=kpi.due, has_data=bool(point)
+        )
+        kpi.as_of = day
+    return kpis
+
+
+def points_queryset(goals: QuerySet[Goal]) -> QuerySet[GoalPoint]:
+    return GoalPoint.objects.filter(goal__in=goals)
