@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from goals.models import Cadence, Cycle, Goal, Health, Level
+from kpis.history import cycle_history
 from kpis.models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState
 from kpis.rollup import cycle_rollup
 from org.models import Department, Member, Organization, Role
@@ -78,6 +79,7 @@ def build(people: int, rng: random.Random, say) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     cycle_rollup(cycle)
+    cycle_history(cycle)
     return {
         "people": staff.count,
         "departments and teams": len(units.all),

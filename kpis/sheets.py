@@ -54,6 +54,7 @@ COLUMNS = (
 # What the export adds (the import ignores them: they are computed).
 PROGRESS, HEALTH, CURRENT, LAST_UPDATE = "Progress", "Health", "Current", "Last update"
 EXPORT_COLUMNS = (*COLUMNS, PROGRESS, HEALTH, CURRENT, LAST_UPDATE)
+COMPUTED = {column.casefold() for column in (PROGRESS, HEALTH, CURRENT, LAST_UPDATE)}
 # Other names for a column: the source article's table says "Individual KPI" for the
 # individual goal (only when the file has no "Individual goal" column).
 ALIASES = {"individual kpi": INDIVIDUAL_GOAL, "kpi name": KPI}
@@ -111,10 +112,7 @@ def read_rows(content: bytes, fmt: str) -> list[Row]:
         raise file_error("The file is empty: fill in the template and upload it again.")
     if len(content) > MAX_BYTES:
         raise file_error(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
-    if fmt == XLSX:
-        table = _xlsx_table(content)
-    else:
-        table = _csv_table(content)
+    table = _xlsx_table(content) if fmt == XLSX else _csv_table(content)
     header_at = next((i for i, cells in enumerate(table) if any(cells)), None)
     if header_at is None:
         raise file_error("The file has no rows: fill in the template and upload it again.")
@@ -144,8 +142,8 @@ def header_columns(cells: list[str]) -> list[str | None]:
         column = known.get(name)
         if column is None and name in ALIASES and ALIASES[name].casefold() not in named:
             column = ALIASES[name]
-        if not name:
-            column = None
+        if not name or name in COMPUTED:
+            column = None  # an empty header, or a figure the export adds: not imported
         elif column is None:
             unknown.append(cell.strip())
         elif column in seen:
@@ -157,7 +155,8 @@ def header_columns(cells: list[str]) -> list[str | None]:
         raise file_error(
             f"Unknown column{'s' if len(unknown) > 1 else ''}: "
             f"{', '.join(f'“{u[:60]}”' for u in unknown[:10])}. "
-            f"The known columns are: {', '.join(COLUMNS)}."
+            f"The known columns are: {', '.join(COLUMNS)} (and the export's "
+            f"{', '.join(EXPORT_COLUMNS[len(COLUMNS) :])}, which are not imported)."
         )
     if not any(column in seen for column in (STRATEGIC_GOAL, DEPARTMENT_GOAL, TEAM_GOAL)) and (
         INDIVIDUAL_GOAL not in seen
@@ -197,10 +196,9 @@ def _xlsx_table(content: bytes) -> list[list[str]]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = book.active
-        table, count = [], 0
-        for cells in sheet.iter_rows(values_only=True):
+        table = []
+        for count, cells in enumerate(sheet.iter_rows(values_only=True)):
             table.append([clean(_text(cell)) for cell in cells])
-            count += 1
             if count > MAX_ROWS + 100:
                 break
         book.close()

@@ -4,6 +4,7 @@ through the services, for tests that check what the writes keep against a recoun
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Callable, Iterator
 
@@ -19,6 +20,9 @@ from kpis.services import (
     kpi_value_correct,
     kpi_value_retract,
 )
+
+# The days values are dated on: inside the test cycle (2027), up to the tests' today.
+DAYS = [dt.date(2027, 1, 1), dt.date(2027, 1, 20), dt.date(2027, 2, 3), dt.date(2027, 3, 15)]
 
 
 def random_writes(
@@ -67,7 +71,12 @@ def random_writes(
         return list(Kpi.objects.filter(goal__cycle=cycle, state=KpiState.ACTIVE))
 
     def record():
-        kpi_record_value(actor=leader, kpi=chance.choice(live_kpis()), value=chance.randint(0, 60))
+        kpi_record_value(
+            actor=leader,
+            kpi=chance.choice(live_kpis()),
+            value=chance.randint(0, 60),
+            date=chance.choice(DAYS),  # several on some days, none on others
+        )
 
     def live_updates():
         return list(KpiUpdate.objects.live().filter(kpi__goal__cycle=cycle).select_related("kpi"))
@@ -75,7 +84,10 @@ def random_writes(
     def correct():
         if updates := live_updates():
             kpi_value_correct(
-                actor=leader, update=chance.choice(updates), value=chance.randint(0, 60)
+                actor=leader,
+                update=chance.choice(updates),
+                value=chance.randint(0, 60),
+                date=chance.choice(DAYS),
             )
 
     def retract():
