@@ -35,11 +35,13 @@ from org.permissions import (
 
 from . import idempotency
 from .bulk import MAX_ROWS, kpi_record_values
+from .history import as_of_day, goal_history
 from .models import Kpi, KpiState, KpiUpdate
 from .rollover import cycle_rollover
 from .selectors import KPI_CHAIN, goal_tree
 from .serializers import (
     BulkValueSerializer,
+    HistoryPointSerializer,
     KpiRetractionSerializer,
     KpiSerializer,
     KpiUpdateSerializer,
@@ -52,6 +54,12 @@ from .services import (
     kpi_record_value,
     kpi_value_correct,
     kpi_value_retract,
+)
+
+AS_OF = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATE,
+    description="Show the tree as it stood at the end of this day (up to today).",
 )
 
 
@@ -385,7 +393,26 @@ class GoalTreeViewSet(OrgScopedViewSet):
     queryset = Goal.objects.order_by("id")
     serializer_class = TreeNodeSerializer
 
-    @extend_schema(responses=TreeNodeSerializer, summary="The goal and everything below it")
-    @action(detail=True)
+    @extend_schema(
+        responses=TreeNodeSerializer,
+        summary="The goal and everything below it",
+        parameters=[AS_OF],
+    )
+    @action(detail=True, filter_backends=[])
     def tree(self, request, pk=None):
-        return Response(TreeNodeSerializer(goal_tree(self.get_object())).data)
+        goal = self.get_object()
+        day = as_of_day(request.query_params.get("as_of"), request.member.organization.today())
+        return Response(TreeNodeSerializer(goal_tree(goal, as_of=day)).data)
+
+    @extend_schema(
+        responses=HistoryPointSerializer(many=True),
+        summary="The goal's progress over time: a point for each day it changed",
+        description=(
+            "Each point holds from its date until the next one. Progress is computed from "
+            "the values dated up to that day that stand today (corrections and retractions "
+            "applied), on the tree as it is today."
+        ),
+    )
+    @action(detail=True, pagination_class=None, filter_backends=[])
+    def history(self, request, pk=None):
+        return Response(HistoryPointSerializer(goal_history(self.get_object()), many=True).data)

@@ -27,8 +27,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from core.numbers import same_row
 from goals import progress as formulas
@@ -309,10 +310,6 @@ def stored_points(cycle: Cycle, point_ids: dict | None = None) -> tuple[dict, di
 # --- Reading the past ------------------------------------------------------------------
 
 
-def goal_points(goal: Goal) -> list[GoalPoint]:
-    return list(GoalPoint.objects.filter(goal=goal).order_by("day"))
-
-
 def as_of(goals: Iterable[Goal], day: dt.date) -> list[Goal]:
     """Give each goal its progress, health and `has_data` as they stood on `day` (one
     query for all of them); `expected` is then the expected progress on that day."""
@@ -354,5 +351,39 @@ def kpis_as_of(kpis: Iterable[Kpi], day: dt.date) -> list[Kpi]:
     return kpis
 
 
-def points_queryset(goals: QuerySet[Goal]) -> QuerySet[GoalPoint]:
-    return GoalPoint.objects.filter(goal__in=goals)
+def as_of_day(raw: str | None, today: dt.date) -> dt.date | None:
+    """The day of `?as_of=` (None when absent, or today: the tree as it is); a
+    ValidationError on `as_of` for anything but a past ISO date."""
+    if raw in (None, ""):
+        return None
+    try:
+        day = dt.date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationError({"as_of": ["Use a date as YYYY-MM-DD, e.g. 2027-03-31."]})
+    if day > today:
+        raise ValidationError(
+            {"as_of": [f"The history stops today ({today:%Y-%m-%d}): pick a day up to then."]}
+        )
+    return None if day == today else day
+
+
+def goal_history(goal: Goal) -> list[dict]:
+    """A goal's points with the expected progress and the health on each day."""
+    return [
+        {
+            "date": point.day,
+            "progress": point.progress,
+            "has_data": point.has_data,
+            "expected": formulas.expected_progress(point.day, goal.start, goal.due),
+            "health": health_on(
+                point.day,
+                (point.day, point.progress, point.has_data),
+                goal.start,
+                goal.due,
+                goal.state,
+            ),
+        }
+        for point in GoalPoint.objects.filter(goal=goal).order_by("day")
+    ]

@@ -15,6 +15,7 @@ from goals.periods import Period
 from goals.selectors import CHAIN_RELATED, current_period
 from org.models import Member, Organization
 
+from . import history
 from .charts import trend_chart
 from .models import Kpi, KpiState, KpiUpdate
 from .smart import failing_smart_filter, smart_failures, with_change
@@ -156,9 +157,10 @@ def kpis_of_goals(goals: list[Goal]) -> list[Kpi]:
     )
 
 
-def goal_tree(goal: Goal) -> Goal:
+def goal_tree(goal: Goal, *, as_of: dt.date | None = None) -> Goal:
     """The goal with `tree_children` and `tree_kpis` set on it and on every goal below
-    it: one query per level below it (at most three) and one for the KPIs."""
+    it: one query per level below it (at most three) and one for the KPIs; `as_of`,
+    each as it stood that day (two queries more: kpis/history.py)."""
     nodes = {goal.pk: goal}
     level = [goal.pk]
     while level:
@@ -170,8 +172,12 @@ def goal_tree(goal: Goal) -> Goal:
     for node in nodes.values():
         if node.pk != goal.pk:
             nodes[node.parent_id].tree_children.append(node)
-    for kpi in Kpi.objects.filter(goal_id__in=nodes, state=KpiState.ACTIVE).order_by("id"):
+    kpis = list(Kpi.objects.filter(goal_id__in=nodes, state=KpiState.ACTIVE).order_by("id"))
+    for kpi in kpis:
         nodes[kpi.goal_id].tree_kpis.append(kpi)
+    if as_of is not None:
+        history.as_of(nodes.values(), as_of)
+        history.kpis_as_of(kpis, as_of)
     return goal
 
 

@@ -148,6 +148,16 @@ class TreeNodeSerializer(serializers.Serializer):
         return TreeNodeSerializer(goal.tree_children, many=True).data
 
 
+class HistoryPointSerializer(serializers.Serializer):
+    """goals/{id}/history/: the goal's progress from this day on (until the next point)."""
+
+    date = serializers.DateField()
+    progress = ProgressField()
+    has_data = serializers.BooleanField(help_text="Whether a value was dated at or below it yet.")
+    expected = ProgressField(help_text="The expected progress on that day.")
+    health = serializers.ChoiceField(choices=Health.choices, help_text="Its health that day.")
+
+
 class RolloverSerializer(InputSerializer):
     """cycles/{id}/rollover/: which goals of this cycle to copy, into which cycle."""
 

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from goals.models import Goal
+from kpis.history import cycle_history
 from kpis.models import Kpi, KpiUpdate
 from kpis.rollup import cycle_rollup
 from org.models import Department, Member
@@ -31,6 +32,8 @@ MAX_QUERIES = {
     "cycles": 4,
     "kpi_updates": 5,
     "goal_tree": 7,  # one query per level below the root (at most three)
+    "goal_tree_as_of": 9,  # and the points of its goals and of its KPIs
+    "goal_history": 4,
     "goal_alignment": 4,
 }
 
@@ -54,7 +57,8 @@ def grow(s: Sizes, width: int) -> None:
     def measured(goal, kpi_owner):
         kpi = KpiFactory(goal=goal, owner=kpi_owner)
         KpiUpdate.objects.bulk_create(
-            KpiUpdate(kpi=kpi, value=v, date=today, author=kpi_owner) for v in (10, 20)
+            KpiUpdate(kpi=kpi, value=v, date=today - dt.timedelta(days=v), author=kpi_owner)
+            for v in (10, 20)
         )
 
     for d in range(width):
@@ -87,6 +91,7 @@ def grow(s: Sizes, width: int) -> None:
         for i in range(width)
     )
     cycle_rollup(acme.cycle)
+    cycle_history(acme.cycle)
 
 
 def url_of(s: Sizes, endpoint: str) -> str:
@@ -98,6 +103,9 @@ def url_of(s: Sizes, endpoint: str) -> str:
         "cycles": f"{API}/cycles/",
         "kpi_updates": f"{API}/kpis/{s.tree.individual_kpi.pk}/updates/",
         "goal_tree": f"{API}/goals/{s.tree.strategic.pk}/tree/",
+        "goal_tree_as_of": f"{API}/goals/{s.tree.strategic.pk}/tree/?as_of="
+        + f"{s.acme.org.today() - dt.timedelta(days=15):%Y-%m-%d}",
+        "goal_history": f"{API}/goals/{s.tree.strategic.pk}/history/",
         "goal_alignment": f"{API}/goals/{s.deepest.pk}/alignment/",
     }[endpoint]
 
@@ -147,7 +155,7 @@ def test_reads_take_the_same_queries_on_a_larger_tree(
     # the larger response really is larger (the measurement saw the growth)
     if endpoint in ("goals", "kpis", "members", "departments", "cycles", "kpi_updates"):
         assert large_response.json()["count"] > small_response.json()["count"]
-    if endpoint == "goal_tree":
+    if endpoint in ("goal_tree", "goal_tree_as_of"):
         assert len(large_response.json()["children"]) > len(small_response.json()["children"])
     if endpoint == "goal_alignment":
         assert len(large_response.json()) == 4
