@@ -35,6 +35,7 @@ from org.models import Department, Member
 from org.permissions import can_manage_cycles
 
 from . import sheets
+from .history import cycle_history
 from .models import Aggregation, Direction, Kpi
 from .rollup import cycle_rollup
 from .sheets import Row
@@ -301,7 +302,8 @@ class Planner:
                 error(
                     sheets.EXTERNAL_ID,
                     "Another goal of the organization (in the cycle "
-                    f"“{self.c.elsewhere_goal_ext[external]}”) has this external id.",
+                    f"“{self.c.elsewhere_goal_ext[external]}”) has this external id: "
+                    "each is unique in the organization (clear the cell for a new goal).",
                 )
                 return None
             if node is not None:
@@ -453,7 +455,8 @@ class Planner:
                 error(
                     sheets.KPI_EXTERNAL_ID,
                     "Another KPI of the organization (in the cycle "
-                    f"“{self.c.elsewhere_kpi_ext[external]}”) has this external id.",
+                    f"“{self.c.elsewhere_kpi_ext[external]}”) has this external id: "
+                    "each is unique in the organization (clear the cell for a new KPI).",
                 )
                 return None
             if node is not None and node.kpi.goal is not goal_node.goal:
@@ -664,4 +667,4 @@ def import_commit(*, actor: Member, cycle: Cycle, rows: list[Row]) -> Plan:
 def import_history_rebuild(cycle: Cycle) -> None:
     """The progress history of the cycle after an import (issue 17, item 4): the one
     place an import asks for it, once, after its one roll-up."""
-    # kpis.history.cycle_history(cycle) goes here once kpis/history.py provides it.
+    cycle_history(cycle)
