@@ -84,3 +84,50 @@ def trend_chart(kpi, updates: list, today: dt.date | None) -> Chart:
 
 def _day(day: dt.date) -> str:
     return f"{day:%b} {day.day}"
+
+
+def progress_chart(goal, points: list, today: dt.date) -> Chart:
+    """A goal's progress over time (its history points: each holds until the next, so
+    the line steps) against the expected line from 0 % at its start to 100 % at its
+    due date, on a 0–100 % scale."""
+    first = min([goal.start, *(point.day for point in points)])
+    last = max([goal.due, *(point.day for point in points)])
+    span = max((last - first).days, 1)
+    left, top, right, bottom = LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM
+
+    def x(day: dt.date) -> float:
+        return round(left + (right - left) * (day - first).days / span, 1)
+
+    def y(progress: float) -> float:
+        return round(bottom - (bottom - top) * progress / 100, 1)
+
+    steps, level = [], 0.0
+    if points and points[0].day > first:
+        steps.append((x(first), y(0.0)))
+    for point in points:
+        steps += [(x(point.day), y(level)), (x(point.day), y(point.progress))]
+        level = point.progress
+    end = min(max(today, points[-1].day), last) if points else None
+    if end is not None and x(end) > steps[-1][0]:
+        steps.append((x(end), y(level)))
+    middle = first + dt.timedelta(days=span // 2)
+    date_ticks = [(x(first), _day(first), "start"), (x(last), _day(last), "end")]
+    if span >= 28:
+        date_ticks.insert(1, (x(middle), _day(middle), "middle"))
+    return Chart(
+        width=WIDTH,
+        height=HEIGHT,
+        box=(left, top, right, bottom),
+        points=" ".join(f"{px},{py}" for px, py in steps),
+        dots=[
+            (x(point.day), y(point.progress), f"{point.progress:.1f}% from {point.day:%Y-%m-%d}")
+            for point in points
+        ],
+        target_line=(x(goal.start), y(0.0), x(goal.due), y(100.0)),
+        target_label=(left + 4, y(100.0) + 13, "expected 100% by due"),
+        value_ticks=[(y(value), f"{value:g}%") for value in (100, 50, 0)],
+        date_ticks=date_ticks,
+        today_x=x(today) if first <= today <= last else None,
+        low=0.0,
+        high=100.0,
+    )

@@ -369,6 +369,10 @@ def as_of_day(raw: str | None, today: dt.date) -> dt.date | None:
     return None if day == today else day
 
 
+def goal_points(goal: Goal) -> list[GoalPoint]:
+    return list(GoalPoint.objects.filter(goal=goal).order_by("day"))
+
+
 def goal_history(goal: Goal) -> list[dict]:
     """A goal's points with the expected progress and the health on each day."""
     return [
@@ -385,5 +389,5 @@ def goal_history(goal: Goal) -> list[dict]:
                 goal.state,
             ),
         }
-        for point in GoalPoint.objects.filter(goal=goal).order_by("day")
+        for point in goal_points(goal)
     ]

@@ -4,14 +4,18 @@ to the views of the app that owns them (goals, kpis, reviews)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from goals import selectors as goals
 from goals.models import Goal, Health
+from kpis import history
 from kpis import selectors as kpis
+from kpis.charts import progress_chart
 from kpis.forms import CONFIDENCES, RecordForm
 from kpis.models import KpiState
 from kpis.smart import with_smart
@@ -21,17 +25,36 @@ from org.decorators import member_required
 from reviews import selectors as reviews
 
 
+def as_of(request, context: dict) -> dt.date | None:
+    """The past day a page is asked to show (`?as_of=YYYY-MM-DD`), put in the context
+    with the query that keeps it; a bad one is said beside the date field, and the
+    page shows today."""
+    try:
+        day = history.as_of_day(request.GET.get("as_of"), request.member.organization.today())
+    except ValidationError as error:
+        context["as_of_error"] = error.message_dict["as_of"][0]
+        day = None
+    context["as_of"], context["as_of_max"] = day, request.member.organization.today()
+    context["as_of_query"] = f"as_of={day:%Y-%m-%d}" if day else ""
+    return day
+
+
 @member_required
 def dashboard(request):
     cycle, cycles = goals.cycle_for_request(request)
     context = {"nav": "dashboard", "cycle": cycle, "cycles": cycles}
+    day = as_of(request, context)
     if cycle is not None:
         aligned, warnings = dashboard_summary(cycle)
-        context |= {
-            "objectives": goals.strategic_objectives(cycle, aligned),
-            "warnings": warnings,
-            "upcoming_reviews": reviews.upcoming_reviews(cycle),
-        }
+        objectives = goals.strategic_objectives(cycle, aligned)
+        if day is not None:  # the past: the objectives as they stood; today's lists left out
+            context["objectives"] = history.as_of(objectives, day)
+        else:
+            context |= {
+                "objectives": objectives,
+                "warnings": warnings,
+                "upcoming_reviews": reviews.upcoming_reviews(cycle),
+            }
     return render(request, "pages/dashboard.html", context)
 
 
@@ -60,17 +83,30 @@ def cascade_map(request):
         "departments": org.departments_of(organization),
         "healths": Health.choices,
     }
+    day = as_of(request, context)
+    if day is not None:
+        context["list_query"] = "&".join(
+            filter(None, [context["list_query"], context["as_of_query"]])
+        )
+        context["tree_query"] += "&" + context["as_of_query"]
     if cycle is not None:
         if any(filters.values()):
+            health = filters["health"] if filters["health"] in Health.values else None
             matches = goals.map_matches(
                 cycle,
                 department_id=_int(filters["department"]),
                 owner_ids=org.member_ids_matching(organization, filters["owner"]),
-                health=filters["health"] if filters["health"] in Health.values else None,
+                health=health if day is None else None,  # that day's health, below
             )
-            context["matches"] = list(kpis.with_kpi_count(matches)[: goals.SHOWN_MATCHES])
+            if day is None:
+                context["matches"] = list(kpis.with_kpi_count(matches)[: goals.SHOWN_MATCHES])
+            else:
+                past = history.as_of(kpis.with_kpi_count(matches), day)
+                past = [goal for goal in past if health in (None, goal.health)]
+                context["matches"] = past[: goals.SHOWN_MATCHES]
         else:
-            context["roots"] = list(kpis.with_kpi_count(goals.map_roots(cycle)))
+            roots = list(kpis.with_kpi_count(goals.map_roots(cycle)))
+            context["roots"] = history.as_of(roots, day) if day else roots
     return render(request, "pages/cascade.html", context)
 
 
@@ -81,8 +117,11 @@ def cascade_children(request, goal_id: int):
     if not request.htmx:
         return redirect("goal-detail", goal_id=goal.pk)
     children = list(kpis.with_kpi_count(goals.children_of(goal)))
+    context = {"goal": goal}
+    day = as_of(request, context)
+    context["children"] = history.as_of(children, day) if day else children
     part = "boxes" if request.GET.get("view") == "tree" else "children"
-    return render(request, f"pages/cascade.html#{part}", {"goal": goal, "children": children})
+    return render(request, f"pages/cascade.html#{part}", context)
 
 
 def recordable(rows: list, goal: Goal | None = None) -> list:
@@ -110,6 +149,7 @@ def goal_detail(request, goal_id: int):
         "archived_kpis": [kpi for kpi in all_kpis if kpi.state != KpiState.ACTIVE],
         "children": list(kpis.with_kpi_count(goals.children_of(goal))),
         "past_reviews": reviews.past_reviews_of_goal(goal),
+        "progress_chart": progress_chart(goal, history.goal_points(goal), today),
     }
     return render(request, "pages/goal_detail.html", context)
 

@@ -84,6 +84,7 @@ def bar(obj, label: str = "", oob: bool = False):
     """A progress bar with its health for a goal or KPI. The class `bar-goal-ID` /
     `bar-kpi-ID` lets one out-of-band swap refresh every copy of it on a page."""
     kind = "kpi" if isinstance(obj, Kpi) else "goal"
+    day = getattr(obj, "as_of", None)
     graded = obj.health in (Health.ON_TRACK, Health.AT_RISK, Health.OFF_TRACK)
     return {
         "obj": obj,
@@ -91,9 +92,11 @@ def bar(obj, label: str = "", oob: bool = False):
         "label": label or str(obj),
         "value": display(obj.progress),
         "health_text": HEALTH_LABELS.get(obj.health, obj.health),
-        # What the health compares with (the organization's today: pages activate its zone).
-        "expected": display(expected_progress(timezone.localdate(), obj.start, obj.due))
+        # What the health compares with (the organization's today: pages activate its
+        # zone), or the past day the page shows (kpis/history.py sets `as_of`).
+        "expected": display(expected_progress(day or timezone.localdate(), obj.start, obj.due))
         if graded
         else None,
+        "by": f"{day:%b} {day.day}" if day else "today",
         "oob": oob,
     }

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from goals.models import Cycle, Goal
+from kpis.history import cycle_history
 from kpis.models import Kpi, KpiUpdate
 from kpis.rollup import cycle_rollup
 from org.models import Member
@@ -93,6 +94,7 @@ class GrowingTree:
                         )
                     )
         cycle_rollup(self.cycle)
+        cycle_history(self.cycle)
         return self
 
     def _colleague(self, department_goal: Goal) -> Member:
@@ -172,6 +174,42 @@ def same_queries(client, acme, django_assert_max_num_queries):
 
 def test_dashboard_queries_do_not_grow_with_the_tree(same_queries, acme):
     same_queries(viewer=acme.member, request=lambda c, t: c.get("/"), bound=18)
+
+
+def past(tree: GrowingTree) -> str:
+    """A day between the two values of every KPI (40 and 5 days ago)."""
+    return f"as_of={tree.acme.org.today() - dt.timedelta(days=20):%Y-%m-%d}"
+
+
+def test_dashboard_as_of_a_past_day_queries_do_not_grow_with_the_tree(same_queries, acme):
+    def dashboard(client, tree):
+        response = client.get(f"/?{past(tree)}")
+        assert b'id="as-of-banner"' in response.content
+        return response
+
+    same_queries(viewer=acme.member, request=dashboard, bound=18)
+
+
+def test_cascade_as_of_a_past_day_queries_do_not_grow_with_the_tree(same_queries, acme):
+    same_queries(viewer=acme.member, request=lambda c, t: c.get(f"/cascade/?{past(t)}"), bound=10)
+
+
+def test_cascade_health_filter_as_of_a_past_day_queries_do_not_grow(same_queries, acme):
+    same_queries(
+        viewer=acme.member,
+        request=lambda c, t: c.get(f"/cascade/?health=on_track&{past(t)}"),
+        bound=10,
+    )
+
+
+def test_cascade_expand_as_of_a_past_day_queries_do_not_grow(same_queries, acme):
+    same_queries(
+        viewer=acme.member,
+        request=lambda c, t: c.get(
+            f"/cascade/{t.first_objective.pk}/children/?{past(t)}", headers=HTMX
+        ),
+        bound=8,
+    )
 
 
 def test_cascade_map_queries_do_not_grow_with_the_tree(same_queries, acme):
