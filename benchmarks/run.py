@@ -51,7 +51,8 @@ from django.db import connection  # noqa: E402
 from benchmarks.client import free_port, login  # noqa: E402
 from demo.bench import PASSWORD, org_name  # noqa: E402
 from goals.models import Cycle, Goal  # noqa: E402
-from kpis.models import Kpi  # noqa: E402
+from kpis.history import cycle_history  # noqa: E402
+from kpis.models import GoalPoint, Kpi, KpiPoint  # noqa: E402
 from kpis.rollup import cycle_rollup  # noqa: E402
 from kpis.services import kpi_record_value  # noqa: E402
 from org.models import Member, Organization  # noqa: E402
@@ -178,6 +179,7 @@ def scenario(people: int) -> dict:
     kpi = Kpi.objects.filter(goal=own_goal).order_by("id").first()
     return {
         "username": member.user.username,
+        "past": f"{org.today() - dt.timedelta(days=30):%Y-%m-%d}",  # for ?as_of=
         "cycle": cycle.pk,
         "strategic": strategic.pk,
         "department_goal": department_goal.pk,
@@ -206,7 +208,9 @@ def pages(base: str, s: dict, count: int) -> dict:
         "dashboard, right after a change": measure(
             session, "GET", f"{base}/", count, before=lambda: a_change(s)
         ),
+        "dashboard as of a month ago": measure(session, "GET", f"{base}/?as_of={s['past']}", count),
         "cascade map": measure(session, "GET", f"{base}/cascade/", count),
+        "cascade map as of": measure(session, "GET", f"{base}/cascade/?as_of={s['past']}", count),
         "cascade expand": measure(
             session,
             "GET",
@@ -220,6 +224,15 @@ def pages(base: str, s: dict, count: int) -> dict:
         "API goal list": measure(session, "GET", f"{base}/api/v1/goals/?cycle={s['cycle']}", count),
         "API tree (department goal)": measure(
             session, "GET", f"{base}/api/v1/goals/{s['department_goal']}/tree/", count
+        ),
+        "API tree as of": measure(
+            session,
+            "GET",
+            f"{base}/api/v1/goals/{s['department_goal']}/tree/?as_of={s['past']}",
+            count,
+        ),
+        "API goal history": measure(
+            session, "GET", f"{base}/api/v1/goals/{s['department_goal']}/history/", count
         ),
         "record a KPI value": measure(
             session,
@@ -324,6 +337,15 @@ def rollup_numbers(people: int) -> dict:
             cursor.execute(sql, {"cycle": cycle.pk})
             floor = dict(cursor.fetchall())
             timings["sql"].append(time.perf_counter() - started)
+    for _ in range(3):
+        started = time.perf_counter()
+        assert cycle_history(cycle) == 0  # the stored history is exact: nothing to rewrite
+        timings.setdefault("history_check", []).append(time.perf_counter() - started)
+    GoalPoint.objects.filter(goal__cycle=cycle).delete()
+    KpiPoint.objects.filter(kpi__goal__cycle=cycle).delete()
+    started = time.perf_counter()
+    points = cycle_history(cycle)
+    timings["history_build"] = [time.perf_counter() - started]
     stored = dict(Goal.objects.filter(cycle=cycle).values_list("id", "progress"))
     worst = max(abs(stored[pk] - floor[pk]) for pk in stored)
     assert worst < 1e-6, f"the SQL floor disagrees with the roll-up by {worst}"
@@ -335,6 +357,9 @@ def rollup_numbers(people: int) -> dict:
         "sql_floor_s": round(best["sql"], 3),
         "steady_vs_sql": round(best["steady"] / best["sql"], 2),
         "cold_vs_sql": round(best["cold"] / best["sql"], 2),
+        "history_points": points,
+        "history_build_s": round(best["history_build"], 3),
+        "history_check_s": round(best["history_check"], 3),
     }
 
 
@@ -416,6 +441,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     for people in sizes:
         call_command("bench_seed", people=people)
+        cycle = Cycle.objects.get(organization__name=org_name(people))
+        if not GoalPoint.objects.filter(goal__cycle=cycle).exists():  # seeded before history
+            cycle_history(cycle)
 
     port = free_port()
     server, worker = serve(port, model), celery_worker()
@@ -491,6 +519,10 @@ def report(results: dict) -> str:
             f"roll-up {int(size):,} people ({r['goals']:,} goals): {r['steady_s']} s "
             f"({r['steady_vs_sql']}× the SQL floor of {r['sql_floor_s']} s); every row rewritten: "
             f"{r['cold_s']} s ({r['cold_vs_sql']}×)"
+        )
+        lines.append(
+            f"history {int(size):,} people: built from the values in {r['history_build_s']} s "
+            f"({r['history_points']:,} points); checked exact in {r['history_check_s']} s"
         )
     rem = results["reminders"]
     lines.append(f"check-in reminder job: {rem['owners_reminded']:,} owners in {rem['seconds']} s")
