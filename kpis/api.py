@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import UnsupportedMediaType, ValidationError
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api import (
@@ -22,7 +26,7 @@ from core.api import (
     raw_data,
     updated_since,
 )
-from core.errors import refuse_unless
+from core.errors import RowErrors, refuse_unless
 from goals.models import Cycle, Goal, Health
 from goals.serializers import CycleSerializer, GoalSerializer
 from goals.services import CYCLES_REFUSED
@@ -35,7 +39,10 @@ from org.permissions import (
 
 from . import idempotency
 from .bulk import MAX_ROWS, kpi_record_values
+from .exporting import cycle_export, export_filename
 from .history import as_of_day, goal_history
+from .import_serializers import ImportPreviewSerializer, ImportResultSerializer
+from .importing import import_commit, import_plan
 from .models import Kpi, KpiState, KpiUpdate
 from .rollover import cycle_rollover
 from .selectors import KPI_CHAIN, goal_tree
@@ -55,6 +62,7 @@ from .services import (
     kpi_value_correct,
     kpi_value_retract,
 )
+from .sheets import CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, XLSX, read_rows
 
 AS_OF = OpenApiParameter(
     "as_of",
@@ -361,7 +369,135 @@ class KpiViewSet(OrgViewSet):
         return Response(KpiUpdateSerializer(update).data)
 
 
-class CycleRolloverViewSet(OrgScopedViewSet):
+class RawBodyParser(BaseParser):
+    """A spreadsheet sent as the request body, as it is (the import's one exception to
+    JSON-only bodies)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read(MAX_BYTES + 1) if stream is not None else b""
+
+
+class CsvParser(RawBodyParser):
+    media_type = MEDIA_TYPES[CSV]
+
+
+class XlsxParser(RawBodyParser):
+    media_type = MEDIA_TYPES[XLSX]
+
+
+def dry_run(request) -> bool:
+    """`?dry_run=true`: preview only."""
+    raw = request.query_params.get("dry_run", "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ValidationError({"dry_run": ["Must be true or false."]})
+    return raw in ("true", "1")
+
+
+def spreadsheet_format(request) -> str:
+    """The format the body's media type names; any other is a 415."""
+    media_type = (request.content_type or "").split(";")[0].strip().lower()
+    for fmt, known in MEDIA_TYPES.items():
+        if media_type == known:
+            return fmt
+    raise UnsupportedMediaType(media_type or "none")
+
+
+class CycleSpreadsheets:
+    """cycles/{id}/import/ and cycles/{id}/export/: a cycle's goals and KPIs in and out
+    as a spreadsheet, with the layout of the README ("Import and export"). Served by
+    CycleRolloverViewSet, beside roll-over (both write KPIs)."""
+
+    def perform_content_negotiation(self, request, force=False):
+        # The export's `?format=` names the file's format, not a renderer: its file is
+        # sent as it is, and its errors are JSON like every other.
+        if self.action == "export":
+            return (JSONRenderer(), JSONRenderer.media_type)
+        return super().perform_content_negotiation(request, force)
+
+    @extend_schema(
+        request={MEDIA_TYPES[CSV]: OpenApiTypes.BINARY, MEDIA_TYPES[XLSX]: OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter(
+                "dry_run",
+                OpenApiTypes.BOOL,
+                description="Preview only: what each row would create or change, its "
+                "verdicts and errors; nothing is written.",
+            )
+        ],
+        responses={200: ImportPreviewSerializer, 201: ImportResultSerializer},
+        summary="Import goals and KPIs from a spreadsheet (CSV or XLSX), all rows or none",
+        description="The file is the request body (`text/csv` or the XLSX media type), "
+        "with the columns of the README (“Import and export”). Goals are matched by "
+        "external id, else by title under the same parent, so importing twice changes "
+        "nothing. With errors nothing is written and the answer is a 400 with the "
+        'messages per row and column: {"rows": {"3": {"Owner": […]}}} (rows are the '
+        "file's lines; the headers are line 1). Leaders and admins only.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="import",
+        url_name="import",
+        parser_classes=[CsvParser, XlsxParser],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def import_file(self, request, pk=None):
+        cycle = self.get_object()
+        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
+        preview_only = dry_run(request)
+        fmt = spreadsheet_format(request)
+        content = request.data if isinstance(request.data, bytes) else b""
+        rows = read_rows(content, fmt)
+        if preview_only:
+            plan = import_plan(actor=request.member, cycle=cycle, rows=rows)
+            return Response(plan.preview())
+        try:
+            plan = import_commit(actor=request.member, cycle=cycle, rows=rows)
+        except RowErrors as refused:
+            return Response({"rows": refused.by_row}, status=status.HTTP_400_BAD_REQUEST)
+        response = Response({"totals": plan.totals}, status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(
+            f"{reverse('goal-list')}?cycle={cycle.pk}"
+        )
+        return response
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=list(FORMATS),
+                description="csv (the default) or xlsx.",
+            )
+        ],
+        responses={
+            (200, MEDIA_TYPES[CSV]): OpenApiTypes.BINARY,
+            (200, MEDIA_TYPES[XLSX]): OpenApiTypes.BINARY,
+        },
+        summary="Export the cycle's goals and KPIs as a spreadsheet (CSV or XLSX)",
+        description="The import's columns plus Progress, Health, Current and Last update: "
+        "one row per KPI with its goal's path, and one per goal without KPIs or goals "
+        "below it. It imports back as the same tree. Everyone in the organization may "
+        "export.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def export(self, request, pk=None):
+        cycle = self.get_object()
+        fmt = request.query_params.get("format", CSV)
+        if fmt not in FORMATS:
+            raise ValidationError({"format": [f"Must be one of: {', '.join(FORMATS)}."]})
+        return export_response(cycle, fmt)
+
+
+def export_response(cycle, fmt: str) -> HttpResponse:
+    """The cycle's export as a download (the page serves the same)."""
+    response = HttpResponse(cycle_export(cycle, fmt), content_type=MEDIA_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(cycle, fmt)}"'
+    return response
+
+
+class CycleRolloverViewSet(CycleSpreadsheets, OrgScopedViewSet):
     """cycles/{id}/rollover/: copies goals with their KPIs, so it is served here."""
 
     queryset = Cycle.objects.order_by("id")

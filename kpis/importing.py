@@ -18,12 +18,14 @@ since the preview), then writes level by level in bulk.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,10 +38,12 @@ from org.permissions import can_manage_cycles
 
 from . import sheets
 from .history import cycle_history
-from .models import Aggregation, Direction, Kpi
+from .models import Aggregation, Direction, ImportJob, ImportState, Kpi
 from .rollup import cycle_rollup
 from .sheets import Row
 from .smart import kpi_smart
+
+log = logging.getLogger("cascade.imports")
 
 LEVELS = (
     (sheets.STRATEGIC_GOAL, Level.STRATEGIC),
@@ -668,3 +672,85 @@ def import_history_rebuild(cycle: Cycle) -> None:
     """The progress history of the cycle after an import (issue 17, item 4): the one
     place an import asks for it, once, after its one roll-up."""
     cycle_history(cycle)
+
+
+# -- the page's import jobs (kpis/import_jobs.py starts them; tasks.py runs large ones) ---
+
+
+def _job_rows(job: ImportJob) -> list[Row]:
+    return [(number, cells) for number, cells in job.rows]
+
+
+def _job(job_id: int) -> ImportJob:
+    return ImportJob.objects.select_related(
+        "cycle__organization", "created_by__organization", "created_by__user"
+    ).get(pk=job_id)
+
+
+def _refused(error: Exception) -> str:
+    """What a refused job says on the page."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error) or "You may not import into this cycle."
+
+
+def import_job_plan(*, job_id: int) -> str:
+    """Plan a queued job (its preview), reporting progress as rows are planned. Claims
+    the job first: a second run finds it claimed and does nothing."""
+    if not ImportJob.objects.filter(pk=job_id, state=ImportState.QUEUED).update(
+        state=ImportState.PLANNING
+    ):
+        return "claimed"
+    job = _job(job_id)
+
+    def progress(done: int) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(done=done)
+
+    try:
+        plan = import_plan(
+            actor=job.created_by, cycle=job.cycle, rows=_job_rows(job), progress=progress
+        )
+    except (PermissionDenied, ValidationError) as error:
+        ImportJob.objects.filter(pk=job.pk).update(state=ImportState.FAILED, error=_refused(error))
+        return ImportState.FAILED
+    except Exception:
+        log.exception("Import job %s failed while planning", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportState.FAILED, error="The file could not be planned: nothing was imported."
+        )
+        return ImportState.FAILED
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportState.PREVIEWED, preview=plan.preview(), done=job.total
+    )
+    return ImportState.PREVIEWED
+
+
+def import_job_commit(*, job_id: int) -> str:
+    """Import a confirmed job's rows (all or none). Run again, it imports nothing new:
+    an import matches what is already there."""
+    job = _job(job_id)
+    if job.state != ImportState.IMPORTING:
+        return job.state
+    try:
+        plan = import_commit(actor=job.created_by, cycle=job.cycle, rows=_job_rows(job))
+    except RowErrors as refused:
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportState.FAILED,
+            result={"errors": refused.by_row},
+            error=f"The cycle changed since the preview: {len(refused.by_row)} row(s) now "
+            "have errors, so nothing was imported. Upload the file again to see them.",
+        )
+        return ImportState.FAILED
+    except (PermissionDenied, ValidationError) as error:
+        ImportJob.objects.filter(pk=job.pk).update(state=ImportState.FAILED, error=_refused(error))
+        return ImportState.FAILED
+    except Exception:
+        log.exception("Import job %s failed while importing", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportState.FAILED, error="The import failed: nothing was imported."
+        )
+        return ImportState.FAILED
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportState.DONE, result=plan.totals, done=job.total
+    )
+    return ImportState.DONE

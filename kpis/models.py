@@ -258,3 +258,38 @@ class KpiPoint(models.Model):
 
     def __str__(self) -> str:
         return f"KPI #{self.kpi_id} on {self.day}: {self.current:g}"
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PLANNING = "planning", "Reading the file"
+    PREVIEWED = "previewed", "Ready to confirm"
+    IMPORTING = "importing", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """A spreadsheet on its way into a cycle from the Import page (kpis/import_jobs.py):
+    its rows as read, then the preview, and once confirmed the result. Large files are
+    planned and imported by a Celery task; `done` of `total` rows is its progress."""
+
+    cycle = models.ForeignKey("goals.Cycle", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey("org.Member", on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=8)
+    rows = models.JSONField(help_text="The file's rows as read: [line, {column: text}].")
+    state = models.CharField(max_length=16, choices=ImportState.choices, default=ImportState.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    preview = models.JSONField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name} into cycle #{self.cycle_id}: {self.state}"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (ImportState.PREVIEWED, ImportState.DONE, ImportState.FAILED)

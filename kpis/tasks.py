@@ -10,6 +10,7 @@ from django.db import OperationalError
 
 from goals.models import Cycle
 
+from .importing import import_job_commit, import_job_plan
 from .notifications import kpi_health_notify
 from .reminders import checkin_emails_resend, checkin_reminders_send_due
 from .rollup import cycle_rollup
@@ -68,3 +69,15 @@ def rollup_all_cycles() -> int:
             summary_refresh(cycle)
         changed += rows
     return changed
+
+
+@shared_task
+def plan_import(job_id: int) -> str:
+    """Plan a large file's import (its preview), reporting progress on the job."""
+    return import_job_plan(job_id=job_id)
+
+
+@shared_task
+def commit_import(job_id: int) -> str:
+    """Import a large file once confirmed: all rows or none, one roll-up at the end."""
+    return import_job_commit(job_id=job_id)

@@ -1,0 +1,66 @@
+"""Imports started from the page: the file is read and kept with its preview in an
+ImportJob, so the person can look at it, then confirm. Small files are planned and
+imported at once; larger ones by a Celery task, with the page showing its progress."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from core.errors import refuse_unless
+from core.tasks import enqueue_on_commit
+from goals.models import Cycle
+from goals.services import CYCLES_REFUSED, check_open
+from org.models import Member
+from org.permissions import can_manage_cycles
+
+from . import sheets
+from .importing import import_job_commit, import_job_plan
+from .models import ImportJob, ImportState
+from .tasks import commit_import, plan_import
+
+INLINE_ROWS = 200  # up to this many rows, a file is planned and imported in the request
+
+
+def import_job_start(*, actor: Member, cycle: Cycle, file_name: str, content: bytes) -> ImportJob:
+    """Read an uploaded file into a job and plan it: now if it is small, else in a task.
+    A file that can't be read is a ValidationError on `file`; nothing is kept."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    check_open(cycle)
+    fmt = sheets.sniff_format(content)
+    rows = sheets.read_rows(content, fmt)
+    if not rows:
+        raise ValidationError({"file": ["The file has its headers but no rows to import."]})
+    job = ImportJob.objects.create(
+        cycle=cycle,
+        created_by=actor,
+        file_name=(file_name or "upload")[:255],
+        format=fmt,
+        rows=[[number, cells] for number, cells in rows],
+        total=len(rows),
+    )
+    if len(rows) <= INLINE_ROWS:
+        import_job_plan(job_id=job.pk)
+    else:
+        enqueue_on_commit(plan_import, job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def import_job_confirm(*, actor: Member, job: ImportJob) -> ImportJob:
+    """Import a previewed job without errors: now if it is small, else in a task."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    check_open(job.cycle)
+    if job.state != ImportState.PREVIEWED or (job.preview or {}).get("totals", {}).get("errors"):
+        raise ValidationError(
+            {"file": ["Only a preview without errors can be imported: fix the file first."]}
+        )
+    claimed = ImportJob.objects.filter(pk=job.pk, state=ImportState.PREVIEWED).update(
+        state=ImportState.IMPORTING, done=0
+    )
+    if claimed:
+        if job.total <= INLINE_ROWS:
+            import_job_commit(job_id=job.pk)
+        else:
+            enqueue_on_commit(commit_import, job.pk)
+    job.refresh_from_db()
+    return job
