@@ -151,3 +151,14 @@ def run_command(*args) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
+
+
+def test_a_kpi_moved_to_another_goal_moves_its_days_with_it(acme, tree):
+    leader = acme.leader
+    kpi_record_value(actor=leader, kpi=tree.individual_kpi, value=5, date=JAN_20)
+    assert points(tree.individual) == [(JAN_20, 50.0, True)]
+    kpi_edit(actor=leader, kpi=Kpi.objects.get(pk=tree.individual_kpi.pk), goal=tree.strategic)
+    assert points(tree.individual) == []  # it never had a value of its own
+    # its own KPI (0), the moved one (50) and the department goal below it (0)
+    assert points(tree.strategic) == [(JAN_20, 16.7, True)]
+    assert cycle_history(acme.cycle) == 0
