@@ -12,8 +12,8 @@ from .serializers import SmartVerdictSerializer
 
 
 class ImportChangeSerializer(serializers.Serializer):
-    old = serializers.JSONField(allow_null=True, help_text="The stored value.")
-    new = serializers.JSONField(allow_null=True, help_text="The file's value.")
+    old = serializers.CharField(allow_null=True, help_text="The stored value, as text.")
+    new = serializers.CharField(allow_null=True, help_text="The file's value, as text.")
 
 
 class ImportActionSerializer(serializers.Serializer):

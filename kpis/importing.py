@@ -570,11 +570,13 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _shown(value):
-    """A field's value in the preview's JSON."""
+def _shown(value) -> str | None:
+    """A field's value in the preview, as text (None: it had none)."""
     if isinstance(value, dt.date):
         return value.isoformat()
-    return value
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return value if value is None else str(value)
 
 
 def import_plan(

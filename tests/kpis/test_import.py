@@ -166,7 +166,7 @@ def test_a_changed_cell_is_a_change_with_old_and_new_values(acme):
     kpi_action = row["actions"][-1]
     assert kpi_action["action"] == "change"
     assert kpi_action["changes"] == {
-        "target": {"old": 8, "new": 7},
+        "target": {"old": "8", "new": "7"},
         "owner": {"old": "max", "new": "sam"},
     }
     commit(acme.leader, acme.cycle, changed)
