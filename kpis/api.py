@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -39,7 +38,7 @@ from org.permissions import (
 
 from . import idempotency
 from .bulk import MAX_ROWS, kpi_record_values
-from .exporting import cycle_export, export_filename
+from .exporting import export_response
 from .history import as_of_day, goal_history
 from .import_serializers import ImportPreviewSerializer, ImportResultSerializer
 from .importing import import_commit, import_plan
@@ -488,13 +487,6 @@ class CycleSpreadsheets:
         if fmt not in FORMATS:
             raise ValidationError({"format": [f"Must be one of: {', '.join(FORMATS)}."]})
         return export_response(cycle, fmt)
-
-
-def export_response(cycle, fmt: str) -> HttpResponse:
-    """The cycle's export as a download (the page serves the same)."""
-    response = HttpResponse(cycle_export(cycle, fmt), content_type=MEDIA_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{export_filename(cycle, fmt)}"'
-    return response
 
 
 class CycleRolloverViewSet(CycleSpreadsheets, OrgScopedViewSet):

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.http import HttpResponse
+
 from goals.models import Cycle, Goal, GoalState, Health, Level
 
 from . import sheets
@@ -107,3 +109,10 @@ def export_filename(cycle: Cycle, fmt: str) -> str:
     """A file name from the cycle's name: letters, digits, dashes."""
     stem = "".join(ch if ch.isalnum() else "-" for ch in cycle.name).strip("-") or "cycle"
     return f"cascade-{stem[:60]}.{fmt}"
+
+
+def export_response(cycle: Cycle, fmt: str) -> HttpResponse:
+    """The cycle's export as a download (the API and the page serve the same)."""
+    response = HttpResponse(cycle_export(cycle, fmt), content_type=sheets.MEDIA_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(cycle, fmt)}"'
+    return response

@@ -93,3 +93,19 @@ class RolloverForm(forms.Form):
         others = Cycle.objects.filter(organization_id=source.organization_id).exclude(pk=source.pk)
         self.fields["to_cycle"].queryset = others.order_by("-start")
         self.fields["goals"].queryset = Goal.objects.filter(cycle=source)
+
+
+class ImportForm(forms.Form):
+    """The Import page's upload: one CSV or XLSX file."""
+
+    file = forms.FileField(
+        label="Spreadsheet",
+        help_text="CSV or XLSX, with the template's columns. Nothing is written until you "
+        "confirm the preview.",
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument."
+                "spreadsheetml.sheet"
+            }
+        ),
+    )

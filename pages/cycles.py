@@ -5,22 +5,29 @@ Roll-over copies KPIs too, so the page sits here, above goals and KPIs."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.errors import Conflict, by_field
 from core.forms import save_form
 from core.http import go_to
 from goals import selectors as goals
 from goals.forms import CycleForm
 from goals.models import Cycle, CycleState, GoalState
 from goals.services import CYCLES_REFUSED, cycle_create, cycle_set_state, cycle_update
-from kpis.forms import RolloverForm
+from kpis.exporting import export_response
+from kpis.forms import ImportForm, RolloverForm
+from kpis.import_jobs import import_job_confirm, import_job_start
+from kpis.models import ImportJob
 from kpis.rollover import cycle_rollover
+from kpis.sheets import COLUMNS, CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, template
 from org.decorators import member_required
 from org.permissions import can_manage_cycles
+
+MAX_BYTES_TEXT = f"{MAX_BYTES // (1024 * 1024)} MB"
 
 
 def _cycle(request, cycle_id: int) -> Cycle:
@@ -141,3 +148,119 @@ def cycle_rollover_page(request, cycle_id: int):
         },
         status=400 if form.errors else 200,
     )
+
+
+# -- import and export (issue 17) -----------------------------------------------------
+
+PREVIEW_SHOWN = 500  # rows of a preview shown on the page (and every row with errors)
+
+
+@member_required
+def cycle_import_page(request, cycle_id: int):
+    """Upload a spreadsheet: it is read and planned (a task for a large one), then the
+    job's page shows the preview to confirm."""
+    cycle = _cycle(request, cycle_id)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if upload.size > MAX_BYTES:
+                raise ValidationError({"file": [f"The file is larger than {MAX_BYTES_TEXT}."]})
+            job = import_job_start(
+                actor=request.member, cycle=cycle, file_name=upload.name, content=upload.read()
+            )
+        except ValidationError as error:
+            for message in by_field(error).get("file", error.messages):
+                form.add_error("file", message)
+            status = 409 if isinstance(error, Conflict) else 400
+        else:
+            return redirect("cycle-import-job", cycle.pk, job.pk)
+    elif form.errors:
+        status = 400
+    return render(
+        request,
+        "pages/cycle_import.html",
+        {"nav": "cycles", "target": cycle, "form": form, "columns": COLUMNS},
+        status=status,
+    )
+
+
+def _job_context(cycle, job: ImportJob) -> dict:
+    """The preview's rows to show (the first PREVIEW_SHOWN and every one with errors),
+    each with its cells, and the totals."""
+    preview = job.preview or {}
+    cells = {number: values for number, values in job.rows} if preview else {}
+    rows = [
+        {**row, "cells": [(c, cells.get(row["row"], {}).get(c, "")) for c in COLUMNS]}
+        for index, row in enumerate(preview.get("rows", []))
+        if index < PREVIEW_SHOWN or row["errors"]
+    ]
+    for row in rows:
+        row["cells"] = [
+            (column, text, row["errors"].get(column, []))
+            for column, text in row["cells"]
+            if text or column in row["errors"]
+        ]
+    return {
+        "nav": "cycles",
+        "target": cycle,
+        "job": job,
+        "rows": rows,
+        "hidden": len(preview.get("rows", [])) - len(rows),
+        "totals": preview.get("totals", {}),
+    }
+
+
+@member_required
+def cycle_import_job(request, cycle_id: int, job_id: int):
+    """An import's progress, then its preview and, once confirmed, its result. htmx
+    polls the job's state piece until it is finished."""
+    cycle = _cycle(request, cycle_id)
+    job = get_object_or_404(
+        ImportJob.objects.select_related("created_by__user"), pk=job_id, cycle=cycle
+    )
+    template = "pages/cycle_import_job.html"
+    if request.htmx:
+        template += "#job-state"
+    return render(request, template, _job_context(cycle, job))
+
+
+@require_POST
+@member_required
+def cycle_import_confirm(request, cycle_id: int, job_id: int):
+    """Import a previewed file: all rows or none."""
+    cycle = _cycle(request, cycle_id)
+    job = get_object_or_404(ImportJob, pk=job_id, cycle=cycle)
+    message = ""
+    try:
+        job = import_job_confirm(actor=request.member, job=job)
+    except ValidationError as error:
+        message = " ".join(error.messages)
+    if request.htmx:  # the job's state in place: its result, or its progress bar
+        context = {**_job_context(cycle, job), "message": message}
+        return render(request, "pages/cycle_import_job.html#job-state", context)
+    if message:
+        messages.error(request, message)
+    return redirect("cycle-import-job", cycle.pk, job.pk)
+
+
+@member_required
+def import_template(request):
+    """The downloadable template: the import's headers and one example row."""
+    fmt = request.GET.get("format", CSV)
+    if fmt not in FORMATS:
+        return HttpResponse(f"Choose a format: {', '.join(FORMATS)}.", status=400)
+    response = HttpResponse(template(fmt), content_type=MEDIA_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="cascade-import-template.{fmt}"'
+    return response
+
+
+@member_required
+def cycle_export_page(request, cycle_id: int):
+    """The cycle as a spreadsheet: everyone in the organization may read it."""
+    cycle = get_object_or_404(Cycle, organization=request.member.organization, pk=cycle_id)
+    fmt = request.GET.get("format", CSV)
+    if fmt not in FORMATS:
+        return HttpResponse(f"Choose a format: {', '.join(FORMATS)}.", status=400)
+    return export_response(cycle, fmt)

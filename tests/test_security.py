@@ -120,6 +120,7 @@ def page_urls(ada: Member) -> list[str]:
         "action_id": action.pk,
         "token_id": token.pk,
         "cycle_id": org.cycles.first().pk,
+        "job_id": 1,  # an import job: none yet, so its page is a 404 (headers alike)
         "webhook_id": Webhook.objects.create(
             organization=org, url="https://hooks.example/x", secret="s" * 32, events=[]
         ).pk,

@@ -16,7 +16,7 @@ from kpis.history import cycle_history
 from kpis.models import Kpi
 from kpis.rollup import cycle_rollup
 from kpis.services import kpi_record_value
-from kpis.sheets import read_rows
+from kpis.sheets import read_rows, template
 
 from ..factories import CycleFactory, DepartmentFactory, GoalFactory, MemberFactory
 from ..pages.helpers import snapshot
@@ -444,3 +444,10 @@ def test_after_an_import_the_stored_history_is_exact(acme, tree):
     kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=5)
     commit(acme.leader, acme.cycle, WORKED)  # new KPIs and goals in the tree with a value
     assert cycle_history(acme.cycle) == 0  # a rebuild adds or removes no point
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_downloadable_template_imports_as_it_is(acme, fmt):
+    preview = plan(acme.leader, acme.cycle, template(fmt), fmt)
+    assert preview.totals["errors"] == 0, preview.errors
+    assert preview.totals["kpis_created"] == 1
