@@ -147,7 +147,8 @@ def refresh(goals: dict[int, tuple], chain: set[int], kpi_series: dict[int, Seri
     goals of `chain` (deepest first), given `goals`: the roll-up's rows (goals.rollup.
     GOAL_ROW: id, parent, level, state, weight, start, …) of the chains and their
     children. Two reads (the chains' KPIs with their points; the points of the chains
-    and their children), then at most two writes per table, only for what changed."""
+    and their children), then at most two writes per table (`_write`), only for what
+    changed."""
     nodes = {row[0]: Node(*row[:6]) for row in goals.values()}
     kpis_of: dict[int, list[tuple[int, float]]] = defaultdict(list)  # goal → (KPI, weight)
     stored_kpi: dict[int, Series] = defaultdict(list)
@@ -202,35 +203,46 @@ def refresh(goals: dict[int, tuple], chain: set[int], kpi_series: dict[int, Seri
 
 
 def _write(point_ids: dict[tuple, int], *changes: dict[tuple, tuple[Series, Series]]) -> int:
-    """Replace the points that differ (old → new series, by owner); returns how many
-    rows were deleted or added."""
-    gone = {"kpi": [], "goal": []}
-    added = {"kpi": [], "goal": []}
+    """Store what differs between old and new series (by owner): the days that no longer
+    have a point are deleted, new and changed points are upserted — at most two
+    statements per table. Returns how many points were removed, added or changed."""
+    gone: dict[str, list[int]] = {"kpi": [], "goal": []}
+    put: dict[str, list] = {"kpi": [], "goal": []}
     for change in changes:
         for (kind, pk), (old, new) in change.items():
             old_by_day = {point[0]: point for point in old}
             new_by_day = {point[0]: point for point in new}
-            for day, point in old_by_day.items():
-                if day not in new_by_day or not same_row(point[1:], new_by_day[day][1:]):
-                    gone[kind].append(point_ids[kind, pk, day])
-            for day, point in new_by_day.items():
-                if day not in old_by_day or not same_row(old_by_day[day][1:], point[1:]):
-                    added[kind].append((pk, point))
+            gone[kind] += [point_ids[kind, pk, day] for day in old_by_day.keys() - new_by_day]
+            put[kind] += [
+                (pk, point)
+                for day, point in new_by_day.items()
+                if day not in old_by_day or not same_row(old_by_day[day][1:], point[1:])
+            ]
     if gone["kpi"]:
         KpiPoint.objects.filter(id__in=gone["kpi"]).delete()
     if gone["goal"]:
         GoalPoint.objects.filter(id__in=gone["goal"]).delete()
-    if added["kpi"]:
+    if put["kpi"]:
         KpiPoint.objects.bulk_create(
-            KpiPoint(kpi_id=pk, day=day, current=current, progress=progress)
-            for pk, (day, current, progress) in added["kpi"]
+            [
+                KpiPoint(kpi_id=pk, day=day, current=current, progress=progress)
+                for pk, (day, current, progress) in put["kpi"]
+            ],
+            update_conflicts=True,
+            unique_fields=["kpi", "day"],
+            update_fields=["current", "progress"],
         )
-    if added["goal"]:
+    if put["goal"]:
         GoalPoint.objects.bulk_create(
-            GoalPoint(goal_id=pk, day=day, progress=progress, has_data=has_data)
-            for pk, (day, progress, has_data) in added["goal"]
+            [
+                GoalPoint(goal_id=pk, day=day, progress=progress, has_data=has_data)
+                for pk, (day, progress, has_data) in put["goal"]
+            ],
+            update_conflicts=True,
+            unique_fields=["goal", "day"],
+            update_fields=["progress", "has_data"],
         )
-    return sum(len(rows) for rows in (*gone.values(), *added.values()))
+    return sum(len(rows) for rows in (*gone.values(), *put.values()))
 
 
 # --- Rebuilding a cycle's history from its values -----------------------------------
