@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from core.errors import CONTROL, MAGNITUDE, ONE_LINE, RowErrors, refuse_unless
@@ -712,18 +712,22 @@ def import_job_plan(*, job_id: int) -> str:
         plan = import_plan(
             actor=job.created_by, cycle=job.cycle, rows=_job_rows(job), progress=progress
         )
+        ImportJob.objects.filter(pk=job.pk).update(
+            state=ImportState.PREVIEWED, preview=plan.preview(), done=job.total
+        )
     except (PermissionDenied, ValidationError) as error:
         ImportJob.objects.filter(pk=job.pk).update(state=ImportState.FAILED, error=_refused(error))
         return ImportState.FAILED
+    except OperationalError:
+        # A lock met (SQLite): give the job back to the queue's next try.
+        ImportJob.objects.filter(pk=job.pk).update(state=ImportState.QUEUED)
+        raise
     except Exception:
         log.exception("Import job %s failed while planning", job.pk)
         ImportJob.objects.filter(pk=job.pk).update(
             state=ImportState.FAILED, error="The file could not be planned: nothing was imported."
         )
         return ImportState.FAILED
-    ImportJob.objects.filter(pk=job.pk).update(
-        state=ImportState.PREVIEWED, preview=plan.preview(), done=job.total
-    )
     return ImportState.PREVIEWED
 
 
@@ -734,7 +738,11 @@ def import_job_commit(*, job_id: int) -> str:
     if job.state != ImportState.IMPORTING:
         return job.state
     try:
-        plan = import_commit(actor=job.created_by, cycle=job.cycle, rows=_job_rows(job))
+        with transaction.atomic():  # the job is done exactly when its rows are in
+            plan = import_commit(actor=job.created_by, cycle=job.cycle, rows=_job_rows(job))
+            ImportJob.objects.filter(pk=job.pk).update(
+                state=ImportState.DONE, result=plan.totals, done=job.total
+            )
     except RowErrors as refused:
         ImportJob.objects.filter(pk=job.pk).update(
             state=ImportState.FAILED,
@@ -746,13 +754,12 @@ def import_job_commit(*, job_id: int) -> str:
     except (PermissionDenied, ValidationError) as error:
         ImportJob.objects.filter(pk=job.pk).update(state=ImportState.FAILED, error=_refused(error))
         return ImportState.FAILED
+    except OperationalError:
+        raise  # a lock met (SQLite): the task tries again, and the job is still to do
     except Exception:
         log.exception("Import job %s failed while importing", job.pk)
         ImportJob.objects.filter(pk=job.pk).update(
             state=ImportState.FAILED, error="The import failed: nothing was imported."
         )
         return ImportState.FAILED
-    ImportJob.objects.filter(pk=job.pk).update(
-        state=ImportState.DONE, result=plan.totals, done=job.total
-    )
     return ImportState.DONE

@@ -71,13 +71,18 @@ def rollup_all_cycles() -> int:
     return changed
 
 
-@shared_task
+# A job meeting another writer's lock (SQLite) rolled back; it tries again shortly.
+@shared_task(
+    autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=10, max_retries=5
+)
 def plan_import(job_id: int) -> str:
     """Plan a large file's import (its preview), reporting progress on the job."""
     return import_job_plan(job_id=job_id)
 
 
-@shared_task
+@shared_task(
+    autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=10, max_retries=5
+)
 def commit_import(job_id: int) -> str:
     """Import a large file once confirmed: all rows or none, one roll-up at the end."""
     return import_job_commit(job_id=job_id)
