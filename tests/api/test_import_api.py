@@ -9,6 +9,7 @@ import io
 
 import openpyxl
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from goals.models import Goal
@@ -192,8 +193,6 @@ def test_an_unknown_export_format_is_a_400(acme):
 
 
 def test_the_schema_documents_the_spreadsheet_bodies_and_downloads():
-    from drf_spectacular.generators import SchemaGenerator
-
     schema = SchemaGenerator().get_schema(request=None, public=True)
     imported = schema["paths"][f"{API}/cycles/{{id}}/import/"]["post"]
     assert set(imported["requestBody"]["content"]) == {CSV_TYPE, XLSX_TYPE}
