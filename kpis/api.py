@@ -66,7 +66,10 @@ from .sheets import CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, XLSX, read_rows
 AS_OF = OpenApiParameter(
     "as_of",
     OpenApiTypes.DATE,
-    description="Show the tree as it stood at the end of this day (up to today).",
+    description=(
+        "Show the tree as it stood at the end of this day; today or a later day shows it "
+        "as it stands."
+    ),
 )
 
 

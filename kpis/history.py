@@ -363,10 +363,11 @@ def kpis_as_of(kpis: Iterable[Kpi], day: dt.date) -> list[Kpi]:
     return kpis
 
 
-def as_of_day(raw: str | None, today: dt.date) -> dt.date | None:
-    """The day of `?as_of=` (None when absent, or today: the tree as it is); a
-    ValidationError on `as_of` for anything but a past ISO date."""
-    if raw in (None, ""):
+def as_of_day(raw: str | None, today: dt.date, *, blank: bool = False) -> dt.date | None:
+    """The past day of `?as_of=`: None for today's tree — when absent, blank (if `blank`
+    may be: a page's emptied date field), today or later (nothing is dated later: the
+    tree stands as it is). A ValidationError on `as_of` for anything but an ISO date."""
+    if raw is None or (blank and raw == ""):
         return None
     try:
         day = dt.date.fromisoformat(raw) if len(raw) == 10 else None
@@ -374,11 +375,7 @@ def as_of_day(raw: str | None, today: dt.date) -> dt.date | None:
         day = None
     if day is None:
         raise ValidationError({"as_of": ["Use a date as YYYY-MM-DD, e.g. 2027-03-31."]})
-    if day > today:
-        raise ValidationError(
-            {"as_of": [f"The history stops today ({today:%Y-%m-%d}): pick a day up to then."]}
-        )
-    return None if day == today else day
+    return day if day < today else None
 
 
 def goal_points(goal: Goal) -> list[GoalPoint]:

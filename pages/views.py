@@ -30,7 +30,9 @@ def as_of(request, context: dict) -> dt.date | None:
     with the query that keeps it; a bad one is said beside the date field, and the
     page shows today."""
     try:
-        day = history.as_of_day(request.GET.get("as_of"), request.member.organization.today())
+        day = history.as_of_day(
+            request.GET.get("as_of"), request.member.organization.today(), blank=True
+        )
     except ValidationError as error:
         context["as_of_error"] = error.message_dict["as_of"][0]
         day = None

@@ -76,7 +76,7 @@ def test_the_cascade_health_filter_as_of_a_past_day_uses_that_days_health(client
 
 @pytest.mark.parametrize(
     "as_of, message",
-    [("yesterday", "Use a date as YYYY-MM-DD"), ("2027-03-16", "The history stops today")],
+    [("yesterday", "Use a date as YYYY-MM-DD"), ("2027-13-01", "Use a date as YYYY-MM-DD")],
 )
 def test_a_bad_as_of_says_what_to_pick_and_shows_today(client, example, as_of, message):
     response = client.get(f"/?as_of={as_of}")
