@@ -242,11 +242,18 @@ def guard(value: Any) -> Any:
 def write_rows(columns: tuple[str, ...], rows: list[dict[str, Any]], fmt: str) -> bytes:
     """A sheet of `rows` under `columns`, as CSV (UTF-8 with a byte-order mark, so
     spreadsheet programs read it as UTF-8) or XLSX."""
+    if fmt == XLSX:  # openpyxl's streaming writer: a few times faster than a whole book
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet("Cascade")
+        sheet.append(list(columns))
+        for row in rows:
+            sheet.append([guard(row.get(column, "")) for column in columns])
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
     data = tablib.Dataset(headers=list(columns), title="Cascade")
     for row in rows:
         data.append([guard(row.get(column, "")) for column in columns])
-    if fmt == XLSX:
-        return data.export(XLSX)
     return ("\ufeff" + data.export(CSV)).encode("utf-8")
 
 
