@@ -28,8 +28,6 @@ def import_job_start(*, actor: Member, cycle: Cycle, file_name: str, content: by
     check_open(cycle)
     fmt = sheets.sniff_format(content)
     rows = sheets.read_rows(content, fmt)
-    if not rows:
-        raise ValidationError({"file": ["The file has its headers but no rows to import."]})
     job = ImportJob.objects.create(
         cycle=cycle,
         created_by=actor,

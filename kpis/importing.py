@@ -136,7 +136,7 @@ class Context:
         self.node_of: dict[int, Node] = {}
         for goal in goals.values():
             goal.cycle = cycle
-            if goal.parent_id is not None:
+            if goal.parent_id in goals:  # (always: a parent is in its child's cycle)
                 goal.parent = goals[goal.parent_id]
             node = Node(goal=goal, new=False)
             self.node_of[goal.pk] = node

@@ -127,6 +127,8 @@ def read_rows(content: bytes, fmt: str) -> list[Row]:
             rows.append((offset, values))
         if len(rows) > MAX_ROWS:
             raise file_error(f"The file has more than {MAX_ROWS:,} rows: split it.")
+    if not rows:
+        raise file_error("The file has its headers but no rows to import.")
     return rows
 
 

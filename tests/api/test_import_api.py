@@ -124,6 +124,15 @@ def test_junk_files_are_a_400_with_a_clear_message_never_a_500(acme, body, conte
     assert response.json()["file"][0]
 
 
+def test_ten_thousand_rows_import_in_the_request(acme):
+    lines = ["Strategic goal,Department goal,Department,KPI,Unit,Baseline,Target"]
+    lines += [f"Objective {n % 5},Goal {n},Marketing,KPI {n},%,0,10" for n in range(10_000)]
+    response = post(client_for(acme.leader), acme.cycle, "\n".join(lines))
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["totals"]["create"] == 5 + 2 * 10_000
+    assert Goal.objects.filter(cycle=acme.cycle).count() == 10_005
+
+
 def test_a_bad_dry_run_flag_is_a_400(acme):
     response = post(client_for(acme.leader), acme.cycle, EXAMPLE, query="?dry_run=maybe")
     assert response.status_code == 400

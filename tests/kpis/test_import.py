@@ -363,6 +363,7 @@ JUNK = {
     "unknown headers": b"Objective,Measure\nA,B\n",
     "no goal column": b"Owner,Unit\nsam,%\n",
     "a repeated header": b"Strategic goal,strategic goal\nA,B\n",
+    "headers only": b"Strategic goal,Owner\n\n",
     "a huge cell": b'Strategic goal\n"' + b"x" * 200_000 + b'"\n',
 }
 
