@@ -15,6 +15,7 @@ _PG_TYPES = {
     "BooleanField": "bool",
     "DateField": "date",
     "DateTimeField": "timestamptz",
+    "ForeignKey": "bigint",  # named by its column (`owner_id`)
 }
 
 

@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from core.db import bulk_write
 from core.errors import CONTROL, MAGNITUDE, ONE_LINE, RowErrors, refuse_unless
 from core.numbers import MAX_MAGNITUDE
 from goals.models import LEVEL_RANK, Cycle, Goal, GoalState, Level
@@ -645,29 +646,29 @@ def import_commit(*, actor: Member, cycle: Cycle, rows: list[Row]) -> Plan:
             goal.parent = goal.parent  # the parent's id, now that it has one
         Goal.objects.bulk_create(batch, batch_size=1000)
     now = timezone.now()
-    changed_goals = [node for node in plan.nodes if not node.new and node.changes]
-    if changed_goals:
-        for node in changed_goals:
-            node.goal.updated_at = now
-        fields = sorted({name for node in changed_goals for name in node.changes})
-        Goal.objects.bulk_update(
-            [node.goal for node in changed_goals], [*fields, "updated_at"], batch_size=1000
-        )
+    _write_changes(Goal, [(node.goal, node.changes) for node in plan.nodes if not node.new], now)
     new_kpis = [node.kpi for node in plan.kpi_nodes if node.new]
     for kpi in new_kpis:
         kpi.goal = kpi.goal  # the goal's id, now that it has one
     Kpi.objects.bulk_create(new_kpis, batch_size=1000)
-    changed_kpis = [node for node in plan.kpi_nodes if not node.new and node.changes]
-    if changed_kpis:
-        for node in changed_kpis:
-            node.kpi.updated_at = now
-        fields = sorted({name for node in changed_kpis for name in node.changes})
-        Kpi.objects.bulk_update(
-            [node.kpi for node in changed_kpis], [*fields, "updated_at"], batch_size=1000
-        )
+    _write_changes(Kpi, [(node.kpi, node.changes) for node in plan.kpi_nodes if not node.new], now)
     cycle_rollup(cycle, today=actor.organization.today())
     import_history_rebuild(cycle)
     return plan
+
+
+def _write_changes(model, objects: list[tuple[Any, dict]], now: dt.datetime) -> None:
+    """Write the changed fields of stored goals or KPIs, one statement per table."""
+    changed = [obj for obj, changes in objects if changes]
+    if not changed:
+        return
+    names = sorted({name for obj, changes in objects for name in changes})
+    columns = [model._meta.get_field(name).attname for name in names]
+    bulk_write(
+        model,
+        [*columns, "updated_at"],
+        [(obj.pk, *(getattr(obj, column) for column in columns), now) for obj in changed],
+    )
 
 
 def import_history_rebuild(cycle: Cycle) -> None:
