@@ -66,6 +66,12 @@ LONGEST = {  # characters a cell may hold, by column (the model's columns)
 }
 # The columns whose errors break a tree rule (besides the goal titles).
 TREE_COLUMNS = (sheets.DEPARTMENT, sheets.TEAM, sheets.OWNER, sheets.EXTERNAL_ID)
+# The cells that describe a goal of one level, and that level's column.
+BELONGS_TO = {
+    sheets.DEPARTMENT: sheets.DEPARTMENT_GOAL,
+    sheets.TEAM: sheets.TEAM_GOAL,
+    sheets.OWNER: sheets.INDIVIDUAL_GOAL,
+}
 CREATE, CHANGE, UNCHANGED, REPEAT = "create", "change", "unchanged", "repeat"
 NO_KPI = "No KPI yet: the goal is not measurable until it has one."
 PROGRESS_EVERY = 500  # rows between two progress reports of a long plan
@@ -219,6 +225,9 @@ class Planner:
         levels = [(column, level) for column, level in LEVELS if cells.get(column)]
         if not levels:
             error(sheets.STRATEGIC_GOAL, "Name a goal: this row has no goal title in it.")
+        for column, goal_column in BELONGS_TO.items():
+            if cells.get(column) and not cells.get(goal_column):
+                error(column, f"Says who a goal is for, but the row has no “{goal_column}”.")
         parent: Node | None = None
         path: list[str] = []
         for index, (column, level) in enumerate(levels):

@@ -226,6 +226,8 @@ ERRORS = {
     "line break": ('"S\nnext",,,,,,,,,,,,,,,,', "Strategic goal", "one line"),
     "over-long title": ("S" * 301 + ",,,,,,,,,,,,,,,,", "Strategic goal", "At most 300"),
     "over-long unit": ("S,,,,,,,K m," + "u" * 33 + ",,,0,5,,,,", "Unit", "At most 32"),
+    "a department without its goal": ("S,,Marketing,,,,,,,,,,,,,,", "Department", "no “Dep"),
+    "an owner without an individual goal": ("S,,,,,,sam,,,,,,,,,,", "Owner", "no “Individual"),
     "KPI cells without a KPI": ("S,,,,,,,,%,,,0,5,,,,", "Unit", "Name the KPI"),
 }  # fmt: skip
 
