@@ -175,6 +175,10 @@ def json_type_errors(fields, data) -> dict:
                 if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                     errors[name] = [f"Must be {what}."]
                 break
+        longest = getattr(field, "max_length", None)
+        if name not in errors and isinstance(value, str) and longest and len(value) > longest:
+            # As the schema's maxLength counts it: before DRF trims the spaces around it.
+            errors[name] = [f"Ensure this field has no more than {longest} characters."]
     return errors
 
 

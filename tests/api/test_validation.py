@@ -641,3 +641,13 @@ def test_member_usernames_that_clash_or_are_invalid_are_a_400_never_a_500(acme, 
             f"{API}/members/", {"username": username, "password": "long-enough-2"}, format="json"
         )
     assert_field_errors(response, "username")
+
+
+def test_a_text_longer_than_the_schema_allows_is_refused_before_its_spaces_are_trimmed(acme):
+    """The schema's maxLength counts the text as sent: 201 characters, one a space, are
+    too many even though the name would fit once trimmed."""
+    with unchanged():
+        response = client_for(acme.admin).patch(
+            f"{API}/departments/{acme.marketing.pk}/", {"name": " " + "x" * 200}, format="json"
+        )
+    assert_field_errors(response, "name")
