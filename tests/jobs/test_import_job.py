@@ -44,7 +44,7 @@ def until(condition, timeout: float = 60) -> None:
 
 
 def test_a_large_file_is_planned_and_imported_by_the_worker_with_one_rollup(
-    acme, tree, worker, monkeypatch
+    acme, tree, monkeypatch, request
 ):
     kpi_record_value(actor=acme.member, kpi=tree.individual_kpi, value=5)
     rollups = []
@@ -57,6 +57,9 @@ def test_a_large_file_is_planned_and_imported_by_the_worker_with_one_rollup(
     monkeypatch.setattr(importing, "cycle_rollup", counted)
     client = Client()
     client.force_login(acme.leader.user)
+    # The worker starts once the test's own writes are done: SQLite's shared in-memory
+    # database refuses a write while another thread holds a table.
+    request.getfixturevalue("worker")
 
     response = client.post(f"/cycles/{acme.cycle.pk}/import/", {"file": _upload(large_file())})
 
