@@ -77,6 +77,11 @@ NO_KPI = "No KPI yet: the goal is not measurable until it has one."
 PROGRESS_EVERY = 500  # rows between two progress reports of a long plan
 
 
+def _a(noun: str) -> str:
+    """The noun with its indefinite article."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 def norm(text: str) -> str:
     """A title or name as matched: case-insensitive, whitespace collapsed."""
     return " ".join(text.split()).casefold()
@@ -235,7 +240,7 @@ class Planner:
             if parent is None and level != Level.STRATEGIC:
                 error(
                     column,
-                    f"Level gap: a {Level(level).label.lower()} goal needs a goal above it "
+                    f"Level gap: {_a(Level(level).label.lower())} goal needs a goal above it "
                     "in its row (a strategic goal at least).",
                 )
                 break
@@ -245,6 +250,16 @@ class Planner:
             path.append(Level(level).label)
             actions.append(self._action(number, node, "goal", level, node.goal.title))
             parent = node
+        # The people and departments a row names are checked even where its goals could
+        # not be placed (a level gap), so that one upload shows every error.
+        for column, find in (
+            (sheets.DEPARTMENT, self._department),
+            (sheets.TEAM, self._department),
+            (sheets.OWNER, self._member),
+            (sheets.KPI_OWNER, self._member),
+        ):
+            if cells.get(column) and column not in errors:
+                find(cells[column], column, error)
         goal_node = parent if len(path) == len(levels) else None
         smart: dict = {}
         if cells.get(sheets.KPI):
@@ -347,7 +362,12 @@ class Planner:
             department = self._department(cells[PLACED_BY[level]], PLACED_BY[level], error)
             if department is not None:
                 self._set(node, "department", department, number, error, PLACED_BY[level])
-        if level in PLACED_BY and node.goal.department_id is None and node.new:
+        if (
+            level in PLACED_BY
+            and not cells.get(PLACED_BY[level])
+            and node.goal.department_id is None
+            and node.new
+        ):
             error(PLACED_BY[level], f"A {level} goal names a department: name it here.")
         if level == Level.INDIVIDUAL:
             if cells.get(sheets.OWNER):

@@ -232,6 +232,21 @@ ERRORS = {
 }  # fmt: skip
 
 
+def test_one_upload_shows_every_error_of_a_row_each_said_once(acme):
+    """A level gap does not hide an unknown owner in the same row; an unknown department
+    is said once, not again as a missing one."""
+    text = table(",,,,,Orphan,nobody,,,,,,,,,,", "S,D,Nowhere,,,,,,,,,,,,,,")
+
+    preview = plan(acme.leader, acme.cycle, text)
+
+    gap = preview.rows[0]["errors"]
+    assert gap["Individual goal"][0].startswith("Level gap: an individual goal needs")
+    assert gap["Owner"] == [
+        "No active member of the organization has the username or email “nobody”."
+    ]
+    assert len(preview.rows[1]["errors"]["Department"]) == 1
+
+
 @pytest.mark.parametrize("case", ERRORS, ids=list(ERRORS))
 def test_a_bad_cell_is_an_error_on_that_cell_and_nothing_is_written(acme, case):
     row, column, message = ERRORS[case]
