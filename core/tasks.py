@@ -9,11 +9,13 @@ from django.db import transaction
 log = logging.getLogger("cascade.tasks")
 
 
-def enqueue_on_commit(task, *args, **kwargs) -> None:
+def enqueue_on_commit(task, *args, here=None, **kwargs) -> None:
     """Send `task` to the broker once the current transaction commits.
 
     The write that asked for it has already succeeded: if the broker is down the
-    task is lost, not the write, and the failure is logged loudly for operators.
+    task is lost, not the write, and the failure is logged loudly for operators —
+    unless the caller gives `here`, a callable that does the same work in this
+    process: then it runs instead (work a person is waiting for, like an import).
     """
 
     def send() -> None:
@@ -23,11 +25,20 @@ def enqueue_on_commit(task, *args, **kwargs) -> None:
             # Without a broker the task runs right here: then it is the task that failed.
             if task.app.conf.task_always_eager:
                 problem = "Task %s%r failed (%s: %s)"
+            elif here is not None:
+                log.error(
+                    "Could not enqueue %s%r: broker unreachable (%s: %s); doing it here.",
+                    task.name,
+                    args,
+                    *_named(exc),
+                )
+                here()
+                return
             else:
                 problem = "Could not enqueue %s%r: broker unreachable (%s: %s)"
             log.error(f"{problem}; the change itself is saved.", task.name, args, *_named(exc))
 
-    transaction.on_commit(send, robust=True)
+    transaction.on_commit(send, robust=here is None)
 
 
 def _named(exc: Exception) -> tuple[str, Exception]:

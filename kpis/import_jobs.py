@@ -39,7 +39,8 @@ def import_job_start(*, actor: Member, cycle: Cycle, file_name: str, content: by
     if len(rows) <= INLINE_ROWS:
         import_job_plan(job_id=job.pk)
     else:
-        enqueue_on_commit(plan_import, job.pk)
+        # Redis down: the person still gets a preview, read here instead.
+        enqueue_on_commit(plan_import, job.pk, here=lambda: import_job_plan(job_id=job.pk))
     job.refresh_from_db()
     return job
 
@@ -59,6 +60,6 @@ def import_job_confirm(*, actor: Member, job: ImportJob) -> ImportJob:
         if job.total <= INLINE_ROWS:
             import_job_commit(job_id=job.pk)
         else:
-            enqueue_on_commit(commit_import, job.pk)
+            enqueue_on_commit(commit_import, job.pk, here=lambda: import_job_commit(job_id=job.pk))
     job.refresh_from_db()
     return job

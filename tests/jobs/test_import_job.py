@@ -4,6 +4,7 @@ total, and the import ends with one roll-up of the cycle."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -16,6 +17,9 @@ from kpis.import_jobs import INLINE_ROWS
 from kpis.models import ImportJob, Kpi
 from kpis.rollup import cycle_rollup
 from kpis.services import kpi_record_value
+
+from .conftest import broker_at
+from .test_rollup_and_outages import closed_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,3 +108,24 @@ def test_a_job_is_claimed_once_so_a_second_run_plans_nothing(acme, worker):
 
 def _upload(content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile("large.csv", content)
+
+
+def test_with_redis_down_a_large_file_is_previewed_and_imported_in_the_request(
+    acme, tree, broker, caplog
+):
+    """The broker is unreachable: the page does not wait forever on a job no worker
+    will get — the work is done in the request, and the failed enqueue is logged."""
+    client = Client()
+    client.force_login(acme.leader.user)
+    caplog.set_level(logging.ERROR, logger="cascade.tasks")
+    with broker_at(f"redis://127.0.0.1:{closed_port()}/0"):
+        response = client.post(f"/cycles/{acme.cycle.pk}/import/", {"file": _upload(large_file())})
+        job = ImportJob.objects.get()
+        assert job.state == "previewed" and (job.done, job.total) == (ROWS, ROWS)
+        client.post(f"/cycles/{acme.cycle.pk}/import/{job.pk}/confirm/", headers=HTMX)
+    assert ImportJob.objects.get().state == "done"
+    assert Goal.objects.filter(cycle=acme.cycle, level="team").count() == ROWS
+    page = client.get(response["Location"]).content.decode()
+    assert f"{ROWS} goals and {ROWS} KPIs created" in page
+    assert "Could not enqueue kpis.tasks.plan_import" in caplog.text
+    assert "doing it here" in caplog.text
