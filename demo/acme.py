@@ -11,6 +11,7 @@ from django.db import transaction
 from goals.models import Cadence, Cycle, Goal, Level
 from goals.periods import period_containing
 from goals.services import goal_create
+from kpis.history import cycle_history
 from kpis.models import Kpi
 from kpis.services import kpi_create, kpi_record_value
 from org.models import Department, Member, Organization, Role
@@ -188,6 +189,7 @@ def build_demo() -> Organization:
             )
             _kpi(parent, who, kpi, dates)
     _review(org, cycle, people["rey"], departments["Customer Support"])
+    cycle_history(cycle)  # a demo built before history was kept gets its past filled in
     return org
 
 
