@@ -300,6 +300,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.send_review_reminders",
         "schedule": crontab(minute=5, hour=envint("REMINDER_HOUR_UTC", "7")),
     },
+    # Import jobs hold their whole file: deleted after a week (what they imported stays).
+    "import-jobs-forget": {
+        "task": "kpis.tasks.forget_old_import_jobs",
+        "schedule": crontab(minute=45, hour=3),
+    },
     # Health moves with the calendar even without new values; also repairs drift.
     "rollup-all-cycles": {
         "task": "kpis.tasks.rollup_all_cycles",

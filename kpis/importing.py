@@ -74,6 +74,7 @@ BELONGS_TO = {
 }
 CREATE, CHANGE, UNCHANGED, REPEAT = "create", "change", "unchanged", "repeat"
 NO_KPI = "No KPI yet: the goal is not measurable until it has one."
+JOBS_KEPT = dt.timedelta(days=7)  # an import job (its file, preview and result) is kept so long
 PROGRESS_EVERY = 500  # rows between two progress reports of a long plan
 
 
@@ -793,3 +794,11 @@ def import_job_commit(*, job_id: int) -> str:
         )
         return ImportState.FAILED
     return ImportState.DONE
+
+
+def import_jobs_forget(now: dt.datetime | None = None) -> int:
+    """Delete the import jobs older than JOBS_KEPT (each holds its whole file); returns
+    how many. What they imported stays: only the upload, its preview and result go."""
+    before = (now or timezone.now()) - JOBS_KEPT
+    deleted, _ = ImportJob.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -10,7 +10,7 @@ from django.db import OperationalError
 
 from goals.models import Cycle
 
-from .importing import import_job_commit, import_job_plan
+from .importing import import_job_commit, import_job_plan, import_jobs_forget
 from .notifications import kpi_health_notify
 from .reminders import checkin_emails_resend, checkin_reminders_send_due
 from .rollup import cycle_rollup
@@ -86,3 +86,9 @@ def plan_import(job_id: int) -> str:
 def commit_import(job_id: int) -> str:
     """Import a large file once confirmed: all rows or none, one roll-up at the end."""
     return import_job_commit(job_id=job_id)
+
+
+@shared_task
+def forget_old_import_jobs() -> int:
+    """Daily: the import jobs older than a week, with the files they hold, are deleted."""
+    return import_jobs_forget()

@@ -4,19 +4,23 @@ per cell, writing nothing; the commit writes all rows or none, with one roll-up.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from core.errors import Conflict, RowErrors
 from goals.models import Goal
 from goals.services import cycle_set_state
 from kpis.history import cycle_history
-from kpis.models import Kpi
+from kpis.models import ImportJob, Kpi
 from kpis.rollup import cycle_rollup
 from kpis.services import kpi_record_value
 from kpis.sheets import read_rows, template
+from kpis.tasks import forget_old_import_jobs
 
 from ..factories import CycleFactory, DepartmentFactory, GoalFactory, MemberFactory
 from ..pages.helpers import snapshot
@@ -474,3 +478,24 @@ def test_the_downloadable_template_imports_as_it_is(acme, fmt):
     preview = plan(acme.leader, acme.cycle, template(fmt), fmt)
     assert preview.totals["errors"] == 0, preview.errors
     assert preview.totals["kpis_created"] == 1
+
+
+def test_import_jobs_are_forgotten_after_a_week_and_what_they_imported_stays(acme, client):
+    commit(acme.leader, acme.cycle, WORKED)
+    goals = Goal.objects.count()
+    old, recent = (
+        ImportJob.objects.create(
+            cycle=acme.cycle, created_by=acme.leader, file_name=name, format="csv", rows=[]
+        )
+        for name in ("old.csv", "recent.csv")
+    )
+    now = timezone.now()
+    ImportJob.objects.filter(pk=old.pk).update(created_at=now - dt.timedelta(days=8))
+    ImportJob.objects.filter(pk=recent.pk).update(created_at=now - dt.timedelta(days=6))
+
+    assert forget_old_import_jobs() == 1
+
+    assert list(ImportJob.objects.values_list("file_name", flat=True)) == ["recent.csv"]
+    assert Goal.objects.count() == goals
+    client.force_login(acme.leader.user)
+    assert client.get(f"/cycles/{acme.cycle.pk}/import/{old.pk}/").status_code == 404
