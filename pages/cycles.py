@@ -4,11 +4,14 @@ Roll-over copies KPIs too, so the page sits here, above goals and KPIs."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import Conflict, by_field
@@ -21,7 +24,7 @@ from goals.services import CYCLES_REFUSED, cycle_create, cycle_set_state, cycle_
 from kpis.exporting import export_response
 from kpis.forms import ImportForm, RolloverForm
 from kpis.import_jobs import import_job_confirm, import_job_start
-from kpis.models import ImportJob
+from kpis.models import ImportJob, ImportState
 from kpis.rollover import cycle_rollover
 from kpis.sheets import COLUMNS, CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, template
 from org.decorators import member_required
@@ -186,6 +189,9 @@ def cycle_import_page(request, cycle_id: int):
     )
 
 
+WORKER_WAIT = dt.timedelta(seconds=30)
+
+
 def _job_context(cycle, job: ImportJob) -> dict:
     """The preview's rows to show (the first PREVIEW_SHOWN and every one with errors),
     each with its cells, and the totals."""
@@ -206,6 +212,9 @@ def _job_context(cycle, job: ImportJob) -> dict:
         "nav": "cycles",
         "target": cycle,
         "job": job,
+        # Queued this long and no worker took it: say so, rather than spin in silence.
+        "stalled": job.state == ImportState.QUEUED
+        and timezone.now() - job.created_at > WORKER_WAIT,
         "rows": rows,
         "hidden": len(preview.get("rows", [])) - len(rows),
         "totals": preview.get("totals", {}),

@@ -5,11 +5,13 @@ imports it only when confirmed; /cycles/ID/export/ gives any member the file."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from goals.models import Goal
 from goals.services import cycle_set_state
@@ -125,6 +127,22 @@ def test_the_progress_piece_is_the_jobs_state_alone(client, innovation):
     body = polling.content.decode()
     assert 'hx-trigger="every 1s"' in body
     assert 'max="3" value="1"' in body
+
+
+def test_a_job_no_worker_takes_says_the_worker_may_be_down(client, innovation):
+    """Redis up but no worker: after half a minute the page says so instead of spinning
+    in silence (and keeps following the job, which starts once a worker is back)."""
+    acme = innovation
+    signed_in(client, acme.leader)
+    upload(client, acme.cycle, EXAMPLE)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(state="queued", done=0)
+    url = f"/cycles/{acme.cycle.pk}/import/{job.pk}/"
+    assert "may be down" not in client.get(url, headers=HTMX).content.decode()
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(minutes=2))
+    body = client.get(url, headers=HTMX).content.decode()
+    assert "No background worker has picked this file up yet (queued 2" in body
+    assert "the worker may be down" in body and 'hx-trigger="every 1s"' in body
 
 
 @pytest.mark.parametrize(
