@@ -33,6 +33,7 @@ from django.db.models import Q
 
 from core.numbers import same_row
 from goals import progress as formulas
+from goals import rollup as goal_rollup
 from goals.models import LEVEL_RANK, Cycle, Goal, GoalState
 
 from .models import Aggregation, GoalPoint, Kpi, KpiPoint, KpiState, KpiUpdate
@@ -253,11 +254,11 @@ def cycle_history(cycle: Cycle) -> int:
     """Rebuild a cycle's whole history from its KPI updates and its tree as they are
     (`manage.py rollup --history`, and after an import); returns how many points were
     added or removed: 0 when the stored history was exact. A fixed number of queries."""
+    # Locked as the roll-up locks them: a value recorded meanwhile waits, so its points
+    # are not overwritten by this rebuild's older view.
     nodes = {
-        row[0]: Node(*row)
-        for row in Goal.objects.filter(cycle=cycle)
-        .order_by("id")
-        .values_list("id", "parent_id", "level", "state", "weight", "start")
+        row[0]: Node(*row[:6])
+        for row in sorted(goal_rollup.cycle_goals_for_update(cycle), key=lambda row: row[0])
     }
     kpis = {
         row[0]: row[1:]
