@@ -88,25 +88,37 @@ def norm(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-@dataclass(eq=False)
-class Node:
-    """A goal of the plan: one of the cycle's, or one the file creates."""
+@dataclass(eq=False, kw_only=True)
+class Planned:
+    """A goal or KPI of the plan: stored already, or one the file creates."""
+
+    new: bool
+    first_row: int | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field → (old, new)
+    set_by: dict[str, int] = field(default_factory=dict)  # field → the row that set it
+
+
+@dataclass(eq=False, kw_only=True)
+class Node(Planned):
+    """A goal of the plan."""
 
     goal: Goal
-    new: bool
-    first_row: int | None = None
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    set_by: dict[str, int] = field(default_factory=dict)  # field → the row that set it
     kpis: dict[str, KpiNode] = field(default_factory=dict)  # by normalized name
 
+    @property
+    def obj(self) -> Goal:
+        return self.goal
 
-@dataclass(eq=False)
-class KpiNode:
+
+@dataclass(eq=False, kw_only=True)
+class KpiNode(Planned):
+    """A KPI of the plan."""
+
     kpi: Kpi
-    new: bool
-    first_row: int | None = None
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    set_by: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def obj(self) -> Kpi:
+        return self.kpi
 
 
 @dataclass
@@ -293,7 +305,7 @@ class Planner:
             "errors": errors,
         }
 
-    def _action(self, number: int, node: Node | KpiNode, kind: str, level, title: str) -> dict:
+    def _action(self, number: int, node: Planned, kind: str, level, title: str) -> dict:
         if node.first_row is None:
             node.first_row = number
         if node.new:
@@ -409,10 +421,10 @@ class Planner:
         self.new_nodes.append(node)
         return node
 
-    def _set(self, node, name: str, value, number: int, error, column: str) -> None:
+    def _set(self, node: Planned, name: str, value, number: int, error, column: str) -> None:
         """Give a planned object a field's value; on a stored one, a change (old → new).
         Two rows giving one object two values is an error on the later one."""
-        obj = node.goal if isinstance(node, Node) else node.kpi
+        obj = node.obj
         attribute = f"{name}_id" if name in ("department", "owner") else name
         stored = getattr(obj, attribute)
         wanted = value.pk if name in ("department", "owner") else value
