@@ -143,6 +143,41 @@ def kpi_points(kpis: dict[int, tuple], values: dict[int, list[tuple]]) -> dict[i
     }
 
 
+def _bottom_up(
+    nodes: dict[int, Node],
+    goal_ids: set[int],
+    kpis_of: dict[int, list[tuple[int, float]]],
+    kpi_series: dict[int, Series],
+    known: dict[int, Series],
+) -> dict[int, Series]:
+    """The series of the goals `goal_ids`, deepest level first, from their active KPIs'
+    (`kpis_of`: goal → (KPI, weight)) and their children's; a child not recomputed
+    counts as `known` (stored). Children in id order, so every path sums alike."""
+    children: dict[int, list[Node]] = defaultdict(list)
+    for node in sorted(nodes.values(), key=lambda node: node.id):
+        if node.parent_id is not None:
+            children[node.parent_id].append(node)
+    series = dict(known)
+    for goal_id in sorted(goal_ids, key=lambda pk: (-LEVEL_RANK[nodes[pk].level], pk)):
+        series[goal_id] = goal_series(
+            nodes[goal_id],
+            [(weight, kpi_series.get(pk, [])) for pk, weight in kpis_of[goal_id]],
+            [(child, series.get(child.id, [])) for child in children[goal_id]],
+        )
+    return series
+
+
+def _goal_points(points, point_ids: dict[tuple, int]) -> dict[int, Series]:
+    """Stored goal points ({goal id: series}), noting each row's id in `point_ids`."""
+    stored: dict[int, Series] = defaultdict(list)
+    for point_id, goal_id, day, progress, has_data in points.order_by("goal_id", "day").values_list(
+        "id", "goal_id", "day", "progress", "has_data"
+    ):
+        stored[goal_id].append((day, progress, has_data))
+        point_ids["goal", goal_id, day] = point_id
+    return stored
+
+
 def refresh(goals: dict[int, tuple], chain: set[int], kpi_series: dict[int, Series]) -> None:
     """Store the new series of the KPIs in `kpi_series` and recompute the history of the
     goals of `chain` (deepest first), given `goals`: the roll-up's rows (goals.rollup.
@@ -177,25 +212,8 @@ def refresh(goals: dict[int, tuple], chain: set[int], kpi_series: dict[int, Seri
             stored_kpi[pk].append((day, current, progress))
             point_ids["kpi", pk, day] = point_id
     series = {pk: kpi_series.get(pk, stored_kpi[pk]) for pk in {*stored_kpi, *kpi_series}}
-    stored_goal: dict[int, Series] = defaultdict(list)
-    for point_id, goal_id, day, progress, has_data in (
-        GoalPoint.objects.filter(goal_id__in=list(nodes))
-        .order_by("goal_id", "day")
-        .values_list("id", "goal_id", "day", "progress", "has_data")
-    ):
-        stored_goal[goal_id].append((day, progress, has_data))
-        point_ids["goal", goal_id, day] = point_id
-    children: dict[int, list[Node]] = defaultdict(list)
-    for node in sorted(nodes.values(), key=lambda node: node.id):
-        if node.parent_id is not None:
-            children[node.parent_id].append(node)
-    new_goal = dict(stored_goal)
-    for goal_id in sorted(chain, key=lambda pk: -LEVEL_RANK[nodes[pk].level]):
-        new_goal[goal_id] = goal_series(
-            nodes[goal_id],
-            [(weight, series.get(pk, [])) for pk, weight in kpis_of[goal_id]],
-            [(child, new_goal.get(child.id, [])) for child in children[goal_id]],
-        )
+    stored_goal = _goal_points(GoalPoint.objects.filter(goal_id__in=list(nodes)), point_ids)
+    new_goal = _bottom_up(nodes, chain, kpis_of, series, stored_goal)
     _write(
         point_ids,
         {("kpi", pk): (stored_kpi[pk], kpi_series[pk]) for pk in kpi_series},
@@ -278,17 +296,7 @@ def cycle_history(cycle: Cycle) -> int:
     for pk, (*_numbers, goal_id, state, weight) in kpis.items():
         if state == KpiState.ACTIVE:
             kpis_of[goal_id].append((pk, weight))
-    children: dict[int, list[Node]] = defaultdict(list)
-    for node in nodes.values():
-        if node.parent_id is not None:
-            children[node.parent_id].append(node)
-    new_goal: dict[int, Series] = {}
-    for node in sorted(nodes.values(), key=lambda node: (-LEVEL_RANK[node.level], node.id)):
-        new_goal[node.id] = goal_series(
-            node,
-            [(weight, new_kpi[pk]) for pk, weight in kpis_of[node.id]],
-            [(child, new_goal.get(child.id, [])) for child in children[node.id]],
-        )
+    new_goal = _bottom_up(nodes, set(nodes), kpis_of, new_kpi, {})
     point_ids: dict[tuple, int] = {}
     old_kpi, old_goal = stored_points(cycle, point_ids)
     return _write(
@@ -302,7 +310,6 @@ def stored_points(cycle: Cycle, point_ids: dict | None = None) -> tuple[dict, di
     """The cycle's stored history: ({KPI id: series}, {goal id: series})."""
     point_ids = {} if point_ids is None else point_ids
     kpi: dict[int, Series] = defaultdict(list)
-    goal: dict[int, Series] = defaultdict(list)
     for point_id, pk, *point in (
         KpiPoint.objects.filter(kpi__goal__cycle=cycle)
         .order_by("kpi_id", "day")
@@ -310,30 +317,30 @@ def stored_points(cycle: Cycle, point_ids: dict | None = None) -> tuple[dict, di
     ):
         kpi[pk].append(tuple(point))
         point_ids["kpi", pk, point[0]] = point_id
-    for point_id, pk, *point in (
-        GoalPoint.objects.filter(goal__cycle=cycle)
-        .order_by("goal_id", "day")
-        .values_list("id", "goal_id", "day", "progress", "has_data")
-    ):
-        goal[pk].append(tuple(point))
-        point_ids["goal", pk, point[0]] = point_id
+    goal = _goal_points(GoalPoint.objects.filter(goal__cycle=cycle), point_ids)
     return dict(kpi), dict(goal)
 
 
 # --- Reading the past ------------------------------------------------------------------
 
 
+def _standing(model, owner: str, objects: list, day: dt.date, *fields: str) -> dict[int, tuple]:
+    """{object id: (day, *fields) of its point standing on `day`: its last on or before it}"""
+    standing: dict[int, tuple] = {}
+    for owner_id, *point in (
+        model.objects.filter(**{f"{owner}__in": [obj.pk for obj in objects], "day__lte": day})
+        .order_by(owner, "day")
+        .values_list(owner, "day", *fields)
+    ):
+        standing[owner_id] = tuple(point)  # the last one stands
+    return standing
+
+
 def as_of(goals: Iterable[Goal], day: dt.date) -> list[Goal]:
     """Give each goal its progress, health and `has_data` as they stood on `day` (one
     query for all of them); `expected` is then the expected progress on that day."""
     goals = list(goals)
-    standing: dict[int, tuple] = {}
-    for goal_id, point_day, progress, has_data in (
-        GoalPoint.objects.filter(goal__in=[goal.pk for goal in goals], day__lte=day)
-        .order_by("goal_id", "day")
-        .values_list("goal_id", "day", "progress", "has_data")
-    ):
-        standing[goal_id] = (point_day, progress, has_data)  # the last one stands
+    standing = _standing(GoalPoint, "goal_id", goals, day, "progress", "has_data")
     for goal in goals:
         point = standing.get(goal.pk)
         goal.progress = point[1] if point else 0.0
@@ -346,13 +353,7 @@ def as_of(goals: Iterable[Goal], day: dt.date) -> list[Goal]:
 def kpis_as_of(kpis: Iterable[Kpi], day: dt.date) -> list[Kpi]:
     """Give each KPI its current value, progress and health as they stood on `day`."""
     kpis = list(kpis)
-    standing: dict[int, tuple] = {}
-    for kpi_id, point_day, current, progress in (
-        KpiPoint.objects.filter(kpi__in=[kpi.pk for kpi in kpis], day__lte=day)
-        .order_by("kpi_id", "day")
-        .values_list("kpi_id", "day", "current", "progress")
-    ):
-        standing[kpi_id] = (point_day, current, progress)
+    standing = _standing(KpiPoint, "kpi_id", kpis, day, "current", "progress")
     for kpi in kpis:
         point = standing.get(kpi.pk)
         kpi.current = point[1] if point else None
