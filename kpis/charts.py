@@ -26,7 +26,7 @@ class Chart:
     points: str  # polyline of the values
     dots: list[tuple[float, float, str]]  # x, y, tooltip
     target_line: tuple[float, float, float, float]  # x1, y1, x2, y2: baseline → target
-    target_label: tuple[float, float, str]  # x, y, text on the target's level
+    target_label: tuple[float, float, str] | None  # x, y, text on the target's level
     value_ticks: list[tuple[float, str]]  # y, label
     date_ticks: list[tuple[float, str, str]]  # x, label, text-anchor
     today_x: float | None
@@ -124,7 +124,7 @@ def progress_chart(goal, points: list, today: dt.date) -> Chart:
             for point in points
         ],
         target_line=(x(goal.start), y(0.0), x(goal.due), y(100.0)),
-        target_label=(left + 4, y(100.0) + 13, "expected 100% by due"),
+        target_label=None,  # the line ends at 100 % on the due date: no target to name
         value_ticks=[(y(value), f"{value:g}%") for value in (100, 50, 0)],
         date_ticks=date_ticks,
         today_x=x(today) if first <= today <= last else None,
