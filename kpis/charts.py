@@ -56,10 +56,6 @@ def trend_chart(kpi, updates: list, today: dt.date | None) -> Chart:
     def y(value: float) -> float:
         return round(bottom - (bottom - top) * (value - low) / (high - low), 1)
 
-    middle = first + dt.timedelta(days=span // 2)
-    date_ticks = [(x(first), _day(first), "start"), (x(last), _day(last), "end")]
-    if span >= 28:
-        date_ticks.insert(1, (x(middle), _day(middle), "middle"))
     target_x, target_y = x(kpi.due), y(kpi.target)
     return Chart(
         width=WIDTH,
@@ -75,11 +71,21 @@ def trend_chart(kpi, updates: list, today: dt.date | None) -> Chart:
             f"target {compact(kpi.target)}",
         ),
         value_ticks=[(y(value), compact(value)) for value in (high, (high + low) / 2, low)],
-        date_ticks=date_ticks,
+        date_ticks=_date_ticks(first, last, x),
         today_x=x(today) if today and first <= today <= last else None,
         low=low,
         high=high,
     )
+
+
+def _date_ticks(first: dt.date, last: dt.date, x) -> list[tuple[float, str, str]]:
+    """The first and last day of a chart, and the middle one if it spans four weeks."""
+    span = max((last - first).days, 1)
+    ticks = [(x(first), _day(first), "start"), (x(last), _day(last), "end")]
+    if span >= 28:
+        middle = first + dt.timedelta(days=span // 2)
+        ticks.insert(1, (x(middle), _day(middle), "middle"))
+    return ticks
 
 
 def _day(day: dt.date) -> str:
@@ -110,10 +116,6 @@ def progress_chart(goal, points: list, today: dt.date) -> Chart:
     end = min(max(today, points[-1].day), last) if points else None
     if end is not None and x(end) > steps[-1][0]:
         steps.append((x(end), y(level)))
-    middle = first + dt.timedelta(days=span // 2)
-    date_ticks = [(x(first), _day(first), "start"), (x(last), _day(last), "end")]
-    if span >= 28:
-        date_ticks.insert(1, (x(middle), _day(middle), "middle"))
     return Chart(
         width=WIDTH,
         height=HEIGHT,
@@ -126,7 +128,7 @@ def progress_chart(goal, points: list, today: dt.date) -> Chart:
         target_line=(x(goal.start), y(0.0), x(goal.due), y(100.0)),
         target_label=None,  # the line ends at 100 % on the due date: no target to name
         value_ticks=[(y(value), f"{value:g}%") for value in (100, 50, 0)],
-        date_ticks=date_ticks,
+        date_ticks=_date_ticks(first, last, x),
         today_x=x(today) if first <= today <= last else None,
         low=0.0,
         high=100.0,
