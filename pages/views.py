@@ -29,14 +29,13 @@ def as_of(request, context: dict) -> dt.date | None:
     """The past day a page is asked to show (`?as_of=YYYY-MM-DD`), put in the context
     with the query that keeps it; a bad one is said beside the date field, and the
     page shows today."""
+    today = request.member.organization.today()
     try:
-        day = history.as_of_day(
-            request.GET.get("as_of"), request.member.organization.today(), blank=True
-        )
+        day = history.as_of_day(request.GET.get("as_of"), today, blank=True)
     except ValidationError as error:
         context["as_of_error"] = error.message_dict["as_of"][0]
         day = None
-    context["as_of"], context["as_of_max"] = day, request.member.organization.today()
+    context["as_of"], context["as_of_max"] = day, today
     context["as_of_query"] = f"as_of={day:%Y-%m-%d}" if day else ""
     return day
 
@@ -73,11 +72,8 @@ def cascade_map(request):
     organization = request.member.organization
     filters = {name: request.GET.get(name, "") for name in ("department", "owner", "health")}
     view = "tree" if request.GET.get("view") == "tree" else "list"
-    kept = {name: value for name, value in filters.items() if value}
     context = {
         "view": view,
-        "list_query": urlencode(kept),
-        "tree_query": urlencode({**kept, "view": "tree"}),
         "nav": "cascade",
         "cycle": cycle,
         "cycles": cycles,
@@ -86,11 +82,11 @@ def cascade_map(request):
         "healths": Health.choices,
     }
     day = as_of(request, context)
+    kept = {name: value for name, value in filters.items() if value}
     if day is not None:
-        context["list_query"] = "&".join(
-            filter(None, [context["list_query"], context["as_of_query"]])
-        )
-        context["tree_query"] += "&" + context["as_of_query"]
+        kept["as_of"] = f"{day:%Y-%m-%d}"
+    context["list_query"] = urlencode(kept)
+    context["tree_query"] = urlencode({**kept, "view": "tree"})
     if cycle is not None:
         if any(filters.values()):
             health = filters["health"] if filters["health"] in Health.values else None
