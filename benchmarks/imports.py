@@ -47,7 +47,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from goals.models import Cycle  # noqa: E402
+from cycles.models import Cycle  # noqa: E402
 from org.models import Department, Member  # noqa: E402
 from org.tokens import token_issue  # noqa: E402
 

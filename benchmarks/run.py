@@ -49,10 +49,11 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from benchmarks.client import free_port, login  # noqa: E402
+from cycles.history import cycle_history  # noqa: E402
+from cycles.models import Cycle, GoalPoint, KpiPoint  # noqa: E402
 from demo.bench import PASSWORD, org_name  # noqa: E402
-from goals.models import Cycle, Goal  # noqa: E402
-from kpis.history import cycle_history  # noqa: E402
-from kpis.models import GoalPoint, Kpi, KpiPoint  # noqa: E402
+from goals.models import Goal  # noqa: E402
+from kpis.models import Kpi  # noqa: E402
 from kpis.rollup import cycle_rollup  # noqa: E402
 from kpis.services import kpi_record_value  # noqa: E402
 from org.models import Member, Organization  # noqa: E402

@@ -9,8 +9,9 @@ from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
-from goals.api import CycleViewSet, GoalViewSet
-from kpis.api import CycleRolloverViewSet, GoalTreeViewSet, KpiViewSet
+from cycles.api import CycleViewSet, GoalTreeViewSet
+from goals.api import GoalViewSet
+from kpis.api import KpiViewSet
 from org.api import (
     DepartmentViewSet,
     MemberViewSet,
@@ -39,11 +40,10 @@ router.register("reviews", ReviewViewSet, basename="review")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("tokens", ServiceTokenViewSet, basename="token")
 router.register("webhooks", WebhookViewSet, basename="webhook")
-# goals/{id}/tree/ and cycles/{id}/rollover/ write or show KPIs, so the kpis app serves
-# them, beside the rest of goals/ and cycles/.
+# goals/{id}/tree/ and goals/{id}/history/ show the cycle's tree as it stands or stood,
+# so the cycles app serves them, beside the rest of goals/.
 tree_router = SimpleRouter()
 tree_router.register("goals", GoalTreeViewSet, basename="goal")
-tree_router.register("cycles", CycleRolloverViewSet, basename="cycle")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "org",
     "goals",
     "kpis",
+    "cycles",
     "reviews",
     "pages",
     "demo",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("pages.urls")),
     path("", include("goals.urls")),
     path("", include("kpis.urls")),
+    path("", include("cycles.urls")),
     path("", include("org.urls")),
     path("", include("reviews.urls")),
 ]

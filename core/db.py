@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from django.db import connection
+from django.db import connection, models
 
 SQLITE_PARAMETERS = 30_000  # per statement: SQLite allows 32,766 since 3.32
 
@@ -17,6 +17,12 @@ _PG_TYPES = {
     "DateTimeField": "timestamptz",
     "ForeignKey": "bigint",  # named by its column (`owner_id`)
 }
+
+
+def lock_row(obj: models.Model) -> None:
+    """Lock this object's row until the transaction ends: writers that must not decide
+    side by side (two objectives that would each be a cycle's sixth) queue here."""
+    type(obj)._default_manager.select_for_update().filter(pk=obj.pk).exists()
 
 
 def bulk_write(model, fields: list[str], rows: list[tuple]) -> None:

@@ -8,10 +8,11 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from goals.models import Cadence, Cycle, Goal, Level
-from goals.periods import period_containing
+from core.periods import Cadence, period_containing
+from cycles.history import cycle_history
+from cycles.models import Cycle
+from goals.models import Goal, Level
 from goals.services import goal_create
-from kpis.history import cycle_history
 from kpis.models import Kpi
 from kpis.services import kpi_create, kpi_record_value
 from org.models import Department, Member, Organization, Role

@@ -14,8 +14,10 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from goals.models import Cadence, Cycle, Goal, Health, Level
-from kpis.history import cycle_history
+from core.periods import Cadence
+from cycles.history import cycle_history
+from cycles.models import Cycle
+from goals.models import Goal, Health, Level
 from kpis.models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState
 from kpis.rollup import cycle_rollup
 from org.models import Department, Member, Organization, Role

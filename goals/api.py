@@ -1,6 +1,7 @@
-"""API for cycles and goals: /api/v1/cycles/, /api/v1/goals/ (+ alignment/).
+"""API for goals: /api/v1/goals/ (+ alignment/).
 
-The goal tree with its KPIs (goals/{id}/tree/) is served by the kpis app."""
+The tree below a goal with its KPIs (goals/{id}/tree/) and its progress over time
+(goals/{id}/history/) are served by the cycles app."""
 
 from __future__ import annotations
 
@@ -15,60 +16,18 @@ from rest_framework.response import Response
 from core.api import UPDATED_SINCE, OrgViewSet, list_filters, lookup, raw_data, updated_since
 from core.errors import refuse_unless
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_manage_cycles, can_move_goal
+from org.permissions import can_edit_goal, can_move_goal
 
 from . import selectors
-from .models import Cycle, CycleState, Goal, Level
-from .serializers import AlignmentSerializer, CycleSerializer, GoalSerializer
+from .models import Goal, Level
+from .serializers import AlignmentSerializer, GoalSerializer
 from .services import (
-    CYCLES_REFUSED,
     WEIGHT_REFUSED,
-    cycle_create,
-    cycle_set_state,
-    cycle_update,
     goal_create,
     goal_delete,
     goal_update,
     may_weigh,
 )
-
-
-class CycleViewSet(OrgViewSet):
-    queryset = Cycle.objects.order_by("-start", "id")
-    serializer_class = CycleSerializer
-    ordering_fields = ["id", "name", "start", "end"]
-
-    def create(self, request):
-        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
-        fields = self.parsed(CycleSerializer)
-        fields.pop("is_current", None)  # marked once it exists, by PATCH
-        return self.created(cycle_create(actor=request.member, **fields))
-
-    def partial_update(self, request, pk=None):
-        cycle = self.get_object()
-        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
-        cycle = cycle_update(
-            actor=request.member, cycle=cycle, **self.parsed(CycleSerializer, cycle)
-        )
-        return Response(self.get_serializer(cycle).data)
-
-    @extend_schema(request=None, responses=CycleSerializer, summary="Close a cycle")
-    @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
-        """Its goals, KPIs and values become read-only until it is reopened."""
-        return self._set_state(CycleState.CLOSED)
-
-    @extend_schema(request=None, responses=CycleSerializer, summary="Reopen a closed cycle")
-    @action(detail=True, methods=["post"])
-    def reopen(self, request, pk=None):
-        return self._set_state(CycleState.OPEN)
-
-    def _set_state(self, state: str) -> Response:
-        cycle = self.get_object()
-        refuse_unless(can_manage_cycles(self.request.member), CYCLES_REFUSED)
-        cycle = cycle_set_state(actor=self.request.member, cycle=cycle, state=state)
-        return Response(self.get_serializer(cycle).data)
-
 
 FILTERS = ("cycle", "level", "parent", "department", "owner")
 ID_FILTERS = tuple(name for name in FILTERS if name != "level")

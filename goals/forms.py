@@ -9,7 +9,7 @@ from org.forms import limit_to_departments, limit_to_people
 from org.models import Department, Member
 from org.permissions import can_edit_goal, only_own_goals
 
-from .models import LEVEL_RANK, Cadence, Cycle, Goal, GoalState, Level
+from .models import LEVEL_RANK, Goal, GoalState, Level
 
 
 class GoalForm(forms.Form):
@@ -113,19 +113,3 @@ class GoalEditForm(GoalForm):
         changes["due"] = data.get("due") or self.goal.due
         changes["rationale"] = changes["rationale"] or ""
         return changes
-
-
-class CycleForm(forms.Form):
-    name = forms.CharField(max_length=200, help_text="For example “Q1 2027” or “FY 2027”.")
-    start = forms.DateField(widget=DateInput)
-    end = forms.DateField(widget=DateInput)
-    cadence = forms.ChoiceField(
-        choices=Cadence.choices,
-        initial=Cadence.QUARTERLY,
-        help_text="How often check-ins are due and reviews are held.",
-    )
-
-    @classmethod
-    def editing(cls, cycle: Cycle, data=None) -> CycleForm:
-        fields = ("name", "start", "end", "cadence")
-        return cls(data, initial={name: getattr(cycle, name) for name in fields})

@@ -1,15 +1,21 @@
-"""What goals need to know of their KPIs, without importing them.
+"""What goals need of the apps above them, without importing them.
 
 A goal's progress weighs its own KPIs beside its child goals, and a goal may only
 move to a cycle its KPIs' dates fit in. KPIs live in the kpis app, one layer up, so
 that app hands goals these two reads when it loads (kpis/apps.py → `register`).
 Until then — goals on their own — a goal has no KPIs.
+
+The roll-up also keeps the progress history of the chains it recomputes, in the same
+transaction; the history is the cycles app's (cycles/history.py), which hands in its
+keeper when it loads (cycles/apps.py → `register_history`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import QuerySet, Value
 
@@ -21,9 +27,6 @@ class Measures:
     sums: Callable[[QuerySet], QuerySet]
     # The names of a goal's KPIs whose dates fall outside a cycle: (goal, cycle) → names.
     outside: Callable[[object, object], list[str]]
-    # Keep the history of the chains the roll-up just recomputed: (their rows and their
-    # children's, the chains' ids, the new series of the KPIs it recomputed) → None.
-    history: Callable[[dict, set, dict], None]
 
 
 NONE = Measures(
@@ -31,7 +34,6 @@ NONE = Measures(
         own_weight=Value(None), own_weighted=Value(None), own_data=Value(False)
     ),
     outside=lambda goal, cycle: [],
-    history=lambda goals, chain, kpi_series: None,
 )
 _registered = NONE
 
@@ -43,3 +45,42 @@ def register(measures: Measures) -> None:
 
 def measures() -> Measures:
     return _registered
+
+
+class DatedValue(NamedTuple):
+    """A live KPI value as the roll-up reads it: sorted, by date, then by entry."""
+
+    date: dt.date
+    created_at: dt.datetime
+    id: int
+    value: float
+
+
+class KpiValues(NamedTuple):
+    """A KPI the roll-up just recomputed, with its live values: what its history needs."""
+
+    aggregation: str
+    baseline: float
+    target: float
+    values: list[DatedValue]
+
+
+# Keep the history of the chains the roll-up just recomputed: (the roll-up's rows of the
+# chains and their children, the chains' ids, the KPIs it recomputed) → None.
+HistoryKeeper = Callable[[dict, set[int], dict[int, KpiValues]], None]
+
+
+def _no_history(goals: dict, chain: set[int], kpis: dict[int, KpiValues]) -> None:
+    """Goals on their own keep no history."""
+
+
+_keeper: HistoryKeeper = _no_history
+
+
+def register_history(keeper: HistoryKeeper) -> None:
+    global _keeper
+    _keeper = keeper
+
+
+def keep_history(goals: dict, chain: set[int], kpis: dict[int, KpiValues]) -> None:
+    _keeper(goals, chain, kpis)

@@ -1,62 +1,10 @@
-"""Planning cycles and the goal tree."""
+"""The goal tree: goals of a cycle (cycles/models.py), from strategic objectives down to
+individual goals."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-
-
-class Cadence(models.TextChoices):
-    MONTHLY = "monthly", "Monthly"
-    QUARTERLY = "quarterly", "Quarterly"
-
-
-class CycleState(models.TextChoices):
-    OPEN = "open", "Open"
-    CLOSED = "closed", "Closed"  # its goals, KPIs and values are read-only until reopened
-
-
-class Cycle(models.Model):
-    organization = models.ForeignKey(
-        "org.Organization", on_delete=models.CASCADE, related_name="cycles"
-    )
-    name = models.CharField(max_length=200)
-    start = models.DateField()
-    end = models.DateField()
-    cadence = models.CharField(max_length=16, choices=Cadence.choices, default=Cadence.QUARTERLY)
-    state = models.CharField(max_length=8, choices=CycleState.choices, default=CycleState.OPEN)
-    is_current = models.BooleanField(
-        default=False, help_text="The organization's current cycle: who picked none sees it."
-    )
-
-    class Meta:
-        ordering = ["-start", "name"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(start__lt=models.F("end")), name="cycle_start_before_end"
-            ),
-            models.UniqueConstraint(fields=["organization", "name"], name="cycle_unique_name"),
-            models.UniqueConstraint(
-                fields=["organization"], condition=Q(is_current=True), name="cycle_one_current"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def is_closed(self) -> bool:
-        return self.state == CycleState.CLOSED
-
-
-class CyclePick(models.Model):
-    """The cycle a person last picked in the switcher: theirs until they pick another."""
-
-    member = models.OneToOneField("org.Member", on_delete=models.CASCADE, related_name="+")
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="+")
-
-    def __str__(self) -> str:
-        return f"{self.member_id} → {self.cycle_id}"
 
 
 class Level(models.TextChoices):
@@ -145,7 +93,7 @@ class Goal(Tracked):
     organization = models.ForeignKey(
         "org.Organization", on_delete=models.CASCADE, related_name="goals"
     )
-    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="goals")
+    cycle = models.ForeignKey("cycles.Cycle", on_delete=models.PROTECT, related_name="goals")
     level = models.CharField(max_length=16, choices=Level.choices)
     title = models.CharField(max_length=300)
     rationale = models.TextField(blank=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import Case, QuerySet, Value, When
@@ -34,9 +35,12 @@ from org.models import WebhookEvent
 from org.webhooks import emit
 
 from . import progress as formulas
-from .measures import measures
-from .models import LEVEL_RANK, Cycle, Goal, GoalState
+from .measures import KpiValues, keep_history, measures
+from .models import LEVEL_RANK, Goal, GoalState
 from .signals import cycles_changed
+
+if TYPE_CHECKING:
+    from cycles.models import Cycle
 
 RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()))
 
@@ -96,7 +100,7 @@ def health_changed(
 
 
 def goal_rollup_ancestors(
-    *, goal_ids: Iterable[int], today: dt.date, kpi_series: dict | None = None
+    *, goal_ids: Iterable[int], today: dt.date, kpis: dict[int, KpiValues] | None = None
 ) -> None:
     """Recompute the given goals and all their ancestors, bottom-up. Call inside the
     transaction that holds `lock_chains`, after any KPI below them was recomputed.
@@ -105,8 +109,7 @@ def goal_rollup_ancestors(
     their other children (stored progress, weight, state, `has_data`: no subtree is
     scanned); the chains are computed in memory from the deepest level up, and the
     goals that changed are written in one statement. Then the chains' history is kept
-    (goals/measures.py: `history`), with `kpi_series`: the new history of the KPIs the
-    caller recomputed.
+    (goals/measures.py: `keep_history`), with `kpis`: the KPIs the caller recomputed.
     """
     goal_ids = {goal_id for goal_id in goal_ids if goal_id is not None}
     if not goal_ids:
@@ -141,7 +144,7 @@ def goal_rollup_ancestors(
     changed = tree_recompute(list(goals.values()), own, today, with_data, only=chain)
     organization = beside[min(chain)][4]  # every goal of the chains is one organization's
     write_goals(organization, goals.values(), changed)
-    measures().history(goals, chain, kpi_series or {})
+    keep_history(goals, chain, kpis or {})
 
 
 def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:

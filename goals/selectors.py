@@ -1,111 +1,26 @@
-"""Reads of cycles and the goal tree, each in a fixed number of queries."""
+"""Reads of the goal tree, each in a fixed number of queries."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from org.models import Organization
 
-from .models import Cycle, CyclePick, CycleState, Goal, GoalState, Health, Level
-from .periods import Period, period_containing
+from .models import Goal, GoalState, Health, Level
+
+if TYPE_CHECKING:
+    from cycles.models import Cycle
 
 CHAIN = "parent__parent__parent"  # the tree is at most four levels deep
 CHAIN_RELATED = ("parent", "parent__parent", CHAIN)
 SHOWN_GOALS = 60  # a department page lists at most this many goals of each kind
 SHOWN_MATCHES = 200  # the map's filters show at most this many goals
-
-
-def cycles_of(organization: Organization, member=None) -> list[Cycle]:
-    """The organization's cycles, latest first; with `member`, each says whether it is
-    the one they last picked (`picked`), in the same query."""
-    cycles = Cycle.objects.filter(organization=organization).order_by("-start", "name")
-    if member is not None:
-        cycles = cycles.annotate(
-            picked=Exists(CyclePick.objects.filter(member=member, cycle=OuterRef("pk")))
-        )
-    return list(cycles)
-
-
-def default_cycle(cycles: list[Cycle], today: dt.date) -> Cycle | None:
-    """What someone who picked no cycle sees (SPEC §8.3): the cycle marked current; else the
-    open cycle containing today with the latest start; else the latest start."""
-    for cycle in cycles:
-        if cycle.is_current:
-            return cycle
-    containing = [c for c in cycles if c.state == CycleState.OPEN and c.start <= today <= c.end]
-    return max(containing or cycles, key=lambda c: (c.start, c.pk), default=None)
-
-
-def cycle_current(
-    organization: Organization, cycle_id: int | str | None = None, cycles: list[Cycle] | None = None
-) -> Cycle | None:
-    """The cycle asked for, else the one a person picked last, else the organization's
-    default (SPEC §8.3: marked current, else open and containing today, else the latest)."""
-    cycles = cycles if cycles is not None else cycles_of(organization)
-    if cycle_id:
-        for cycle in cycles:
-            if str(cycle.pk) == str(cycle_id):
-                return cycle
-    for cycle in cycles:
-        if getattr(cycle, "picked", False):
-            return cycle
-    return default_cycle(cycles, organization.today())
-
-
-def cycle_for_request(request) -> tuple[Cycle | None, list[Cycle]]:
-    """The cycle this request shows: `?cycle=` (remembered for the person: the
-    switcher's pick is theirs on every device), else their last pick, else the default."""
-    member = request.member
-    cycles = cycles_of(member.organization, member)
-    wanted = request.GET.get("cycle")
-    cycle = cycle_current(member.organization, wanted, cycles)
-    if cycle is not None and wanted and str(cycle.pk) == wanted and not cycle.picked:
-        CyclePick.objects.update_or_create(member=member, defaults={"cycle": cycle})
-    return cycle, cycles
-
-
-def cycles_listed(organization: Organization) -> QuerySet[Cycle]:
-    """The Cycles page: every cycle with how many goals it holds and how many of them
-    are unfinished (active, below 100 %), in one query."""
-    live = ~Q(goals__state=GoalState.CANCELLED)
-    unfinished = Q(goals__state=GoalState.ACTIVE, goals__progress__lt=100)
-    return (
-        Cycle.objects.filter(organization=organization)
-        .annotate(
-            goal_count=Count("goals", filter=live),
-            unfinished_count=Count("goals", filter=unfinished),
-        )
-        .order_by("-start", "name")
-    )
-
-
-def goals_for_rollover(cycle: Cycle) -> list[Goal]:
-    """A cycle's goals in tree order (each after its parent), with `depth`, for the
-    roll-over checklist."""
-    goals = list(Goal.objects.filter(cycle=cycle).select_related("owner__user", "department"))
-    children: dict[int | None, list[Goal]] = {}
-    for goal in sorted(goals, key=lambda g: (g.title.lower(), g.pk)):
-        children.setdefault(goal.parent_id, []).append(goal)
-    ordered: list[Goal] = []
-
-    def walk(parent_id: int | None, depth: int) -> None:
-        for goal in children.get(parent_id, []):
-            goal.depth = depth
-            ordered.append(goal)
-            walk(goal.pk, depth + 1)
-
-    walk(None, 0)
-    return ordered
-
-
-def current_period(cycle: Cycle) -> Period:
-    return period_containing(cycle.cadence, cycle.organization.today())
 
 
 def goals_in(organization: Organization) -> QuerySet[Goal]:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from core.api import NumberField, OrgSerializer, ProgressField
 from core.numbers import display
 
-from .models import GOAL_FIELDS, Cycle, Goal
+from .models import GOAL_FIELDS, Goal
 from .progress import expected_progress
 
 
@@ -26,16 +26,6 @@ class ExpectedField(serializers.ReadOnlyField):
         organization = getattr(self.parent, "organization", None)
         today = organization.today() if organization is not None else timezone.localdate()
         return display(expected_progress(today, obj.start, obj.due))
-
-
-class CycleSerializer(OrgSerializer):
-    class Meta:
-        model = Cycle
-        fields = ["id", "name", "start", "end", "cadence", "state", "is_current"]
-        read_only_fields = ["state"]  # changed by close/ and reopen/
-
-    def get_validators(self):
-        return []  # the service checks the name and the dates, after permissions
 
 
 class GoalSerializer(OrgSerializer):

@@ -4,39 +4,40 @@ of SPEC §3 is checked here, once, for the pages, the API and the commands alike
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from core.db import lock_row
 from core.errors import (
     Conflict,
     Errors,
     check_external_id,
     check_same_organization,
     check_text,
-    check_unique_name,
     check_weight,
     refuse_unless,
 )
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_manage_cycles, can_set_weight
+from org.permissions import can_edit_goal, can_set_weight
 
 from . import rollup
 from .measures import measures
-from .models import GOAL_FIELDS, Cadence, Cycle, CycleState, Goal, GoalState, Level
-from .selectors import default_cycle
+from .models import GOAL_FIELDS, Goal, GoalState, Level
 from .signals import cycles_changed
 
+if TYPE_CHECKING:
+    from cycles.models import Cycle
+
 MAX_STRATEGIC = 5
-CYCLES_REFUSED = "Only leaders and admins manage cycles."
 CLOSED = "This cycle is closed: reopen it on the Cycles page to change its goals, KPIs or values."
 
 
 def check_open(*cycles: Cycle | None) -> None:
     """SPEC §8.3: a closed cycle refuses every write to its goals, KPIs and values."""
-    if any(cycle is not None and cycle.state == CycleState.CLOSED for cycle in cycles):
+    if any(cycle is not None and cycle.is_closed for cycle in cycles):
         raise Conflict(CLOSED)
 
 
@@ -106,7 +107,7 @@ def _check_objective(errors: Errors, goal: Goal, original: dict[str, Any] | None
     )
     if not became_active_objective:
         return
-    Cycle.objects.select_for_update().filter(pk=goal.cycle.pk).exists()  # serialize rule 1
+    lock_row(goal.cycle)  # serialize rule 1
     active = (
         Goal.objects.filter(cycle=goal.cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE)
         .exclude(pk=goal.pk)
@@ -244,7 +245,7 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
         if not allowed:
             _restore(goal, original)
             refuse_unless(allowed, message)
-    if original["cycle"].state == CycleState.CLOSED or goal.cycle.state == CycleState.CLOSED:
+    if original["cycle"].is_closed or goal.cycle.is_closed:
         _restore(goal, original)
         check_open(original["cycle"], goal.cycle)
     old_parent_id = original["parent"].pk if original["parent"] else None
@@ -281,71 +282,6 @@ def _restore(goal: Goal, original: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def cycle_create(
-    *, actor: Member, name: str, start: dt.date, end: dt.date, cadence: str = Cadence.QUARTERLY
-) -> Cycle:
-    """A new open cycle. It changes no one's view by itself (SPEC §8.3): when the
-    organization has no current cycle yet, the one everybody sees now is marked current
-    first, so the default stays where it was."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
-    cycle = Cycle(
-        organization_id=actor.organization_id, name=name, start=start, end=end, cadence=cadence
-    )
-    validate_cycle(cycle)
-    cycles = Cycle.objects.select_for_update().filter(organization_id=actor.organization_id)
-    if not any(c.is_current for c in cycles):
-        shown = default_cycle(list(cycles), actor.organization.today())
-        if shown is not None:
-            Cycle.objects.filter(pk=shown.pk).update(is_current=True)
-    cycle.save()
-    return cycle
-
-
-CYCLE_FIELDS = ("name", "start", "end", "cadence", "is_current")
-
-
-@transaction.atomic
-def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
-    """Rename, re-date, change the cadence, or mark the organization's current cycle
-    (at most one: marking one unmarks the other)."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
-    refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
-    for field in changes:
-        if field not in CYCLE_FIELDS:
-            raise TypeError(f"cycle_update() got an unknown field: {field}")
-    original = {field: getattr(cycle, field) for field in changes}
-    for field, value in changes.items():
-        setattr(cycle, field, value)
-    try:
-        validate_cycle(cycle)
-    except ValidationError:
-        _restore(cycle, original)
-        raise
-    if changes.get("is_current"):
-        Cycle.objects.filter(organization_id=cycle.organization_id, is_current=True).exclude(
-            pk=cycle.pk
-        ).update(is_current=False)
-    cycle.save()
-    # No progress or health depends on a cycle's own dates (goals and KPIs have theirs),
-    # but what counts as time-bound does: cached warnings are stale.
-    cycles_changed({cycle.pk})
-    return cycle
-
-
-@transaction.atomic
-def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
-    """Close a cycle (its goals, KPIs and values become read-only) or reopen it."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
-    refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
-    if state not in CycleState.values:
-        raise ValidationError({"state": ["Must be open or closed."]})
-    cycle.state = state
-    cycle.save(update_fields=["state"])
-    cycles_changed({cycle.pk})
-    return cycle
-
-
-@transaction.atomic
 def goal_delete(*, actor: Member, goal: Goal) -> bool:
     """Remove a goal (SPEC §8.1): deleted if nothing hangs on it, else cancelled, so
     its goals below, KPIs, values and reviews keep their history. True if deleted.
@@ -367,24 +303,3 @@ def goal_delete(*, actor: Member, goal: Goal) -> bool:
     rollup.goal_rollup_ancestors(goal_ids=[parent_id], today=actor.organization.today())
     cycles_changed({goal.cycle_id})
     return True
-
-
-def validate_cycle(cycle: Cycle) -> None:
-    """A cycle's name (one line, unique), cadence and dates, with its goals inside them."""
-    errors = Errors()
-    check_unique_name(errors, cycle, "cycle")
-    if cycle.cadence not in Cadence.values:
-        errors.add("cadence", "Must be monthly or quarterly.")
-    if cycle.start is None:
-        errors.add("start", "A start date is required.")
-    if cycle.end is None:
-        errors.add("end", "An end date is required.")
-    if cycle.start and cycle.end and cycle.start >= cycle.end:
-        errors.add("end", "Must be after the start date.")
-    if cycle.pk and cycle.start and cycle.end:
-        outside = Goal.objects.filter(cycle=cycle).exclude(
-            start__gte=cycle.start, due__lte=cycle.end
-        )
-        if outside.exists():
-            errors.add("start", "Some goals of this cycle would fall outside these dates.")
-    errors.raise_if_any()

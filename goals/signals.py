@@ -2,7 +2,7 @@
 
 Every change to a cycle's goals or KPIs ends in a roll-up that reports the cycle
 changed; once the change commits, `cycles_committed` goes out with the cycles' ids
-(kpis/summary.py recounts the dashboard's figures). Nothing is sent for a change that
+(cycles/summary.py recounts the dashboard's figures). Nothing is sent for a change that
 rolls back."""
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("goals/new/", views.goal_new, name="goal-new"),
     path("goals/<int:goal_id>/edit/", views.goal_edit, name="goal-edit"),
     path("goals/<int:goal_id>/state/", views.goal_state, name="goal-state"),
     path("goals/<int:goal_id>/delete/", views.goal_delete_view, name="goal-delete"),

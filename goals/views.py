@@ -1,7 +1,8 @@
-"""Writing goals from the pages: a new strategic objective, a goal below another
-(in place on the goal page), edit or move, done or cancelled.
+"""Writing goals from the pages: a goal below another (in place on the goal page),
+edit or move, done or cancelled.
 
-The goal page itself shows KPIs and reviews too, so it lives above them (pages/)."""
+The goal page itself shows KPIs and reviews too, so it lives above them (pages/), as
+does the page of a new strategic objective (it is made in the cycle the person views)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from org.decorators import member_required
 from org.permissions import (
     can_add_child_goal,
     can_edit_goal,
-    can_set_objectives,
     can_set_weight,
     only_own_goals,
 )
@@ -67,31 +67,6 @@ def add_in_place(
 def back_to_goal(request, goal: Goal) -> HttpResponse:
     """After a change made from the goal page: the goal page again, with it."""
     return go_to(request, reverse("goal-detail", args=[goal.pk]))
-
-
-@member_required
-def goal_new(request):
-    """A new strategic objective (leaders and admins), on its own page."""
-    if not can_set_objectives(request.member):  # before validation: forbidden+invalid is 403
-        raise PermissionDenied("Only leaders and admins set strategic objectives.")
-    cycle, cycles = selectors.cycle_for_request(request)
-    if cycle is None:
-        return redirect("dashboard")
-    form = GoalForm(request.POST or None, organization=request.member.organization)
-    goal = save_form(
-        form, lambda _: goal_create(actor=request.member, cycle=cycle, **form.goal_fields())
-    )
-    if goal is not None:
-        return redirect("goal-detail", goal_id=goal.pk)
-    return form_page(
-        request,
-        form,
-        heading="New strategic objective",
-        action=reverse("goal-new"),
-        nav="dashboard",
-        cycle=cycle,
-        cycles=cycles,
-    )
 
 
 @member_required

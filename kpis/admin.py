@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from core.admin import OwedEmailAdmin, ReadOnlyAdmin
 
-from .models import KPI_FIELDS, CheckinReminder, ImportJob, Kpi, KpiUpdate
+from .models import KPI_FIELDS, CheckinReminder, Kpi, KpiUpdate
 
 
 @admin.register(Kpi)
@@ -51,24 +51,3 @@ class KpiUpdateAdmin(ReadOnlyAdmin):
 class CheckinReminderAdmin(OwedEmailAdmin):
     list_display = ("__str__", "period", "kpi_count", *OwedEmailAdmin.list_display[1:])
     search_fields = ("member__user__username", "period")
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(ReadOnlyAdmin):
-    """Imports from the Cycles page, kept a week: who, which file, how far it got."""
-
-    list_display = ("file_name", "cycle", "created_by", "state", "done", "total", "created_at")
-    list_filter = ("state",)
-    list_select_related = ("cycle", "created_by__user")
-    search_fields = ("file_name",)
-    fields = (
-        "cycle",
-        "created_by",
-        "file_name",
-        "format",
-        "state",
-        "done",
-        "total",
-        "error",
-        "created_at",
-    )

@@ -1,58 +1,42 @@
-"""API for KPIs and their history: /api/v1/kpis/, /api/v1/kpis/{id}/updates/, and the
-goal tree with its KPIs, /api/v1/goals/{id}/tree/."""
+"""API for KPIs and their history of values: /api/v1/kpis/ and /api/v1/kpis/{id}/updates/."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import UnsupportedMediaType, ValidationError
-from rest_framework.parsers import BaseParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from core.api import (
     UPDATED_SINCE,
-    OrgScopedViewSet,
     OrgViewSet,
     list_filters,
     lookup,
     raw_data,
     updated_since,
 )
-from core.errors import RowErrors, refuse_unless
-from goals.models import Cycle, Goal, Health
-from goals.serializers import CycleSerializer, GoalSerializer
-from goals.services import CYCLES_REFUSED
+from core.errors import refuse_unless
+from goals.models import Goal, Health
 from org.permissions import (
     can_correct_update,
-    can_manage_cycles,
     can_place_kpi,
     can_record_update,
 )
 
 from . import idempotency
 from .bulk import MAX_ROWS, kpi_record_values
-from .exporting import export_response
-from .history import as_of_day, goal_history
-from .import_serializers import ImportPreviewSerializer, ImportResultSerializer
-from .importing import import_commit, import_plan
 from .models import Kpi, KpiState, KpiUpdate
-from .rollover import cycle_rollover
-from .selectors import KPI_CHAIN, goal_tree
+from .selectors import KPI_CHAIN
 from .serializers import (
     BulkValueSerializer,
-    HistoryPointSerializer,
     KpiRetractionSerializer,
     KpiSerializer,
     KpiUpdateSerializer,
-    RolloverSerializer,
-    TreeNodeSerializer,
 )
 from .services import (
     kpi_create,
@@ -60,16 +44,6 @@ from .services import (
     kpi_record_value,
     kpi_value_correct,
     kpi_value_retract,
-)
-from .sheets import CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, XLSX, read_rows
-
-AS_OF = OpenApiParameter(
-    "as_of",
-    OpenApiTypes.DATE,
-    description=(
-        "Show the tree as it stood at the end of this day; today or a later day shows it "
-        "as it stands."
-    ),
 )
 
 
@@ -369,181 +343,3 @@ class KpiViewSet(OrgViewSet):
             actor=request.member, update=update, reason=serializer.validated_data["reason"]
         )
         return Response(KpiUpdateSerializer(update).data)
-
-
-class RawBodyParser(BaseParser):
-    """A spreadsheet sent as the request body, as it is (the import's one exception to
-    JSON-only bodies)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read(MAX_BYTES + 1) if stream is not None else b""
-
-
-class CsvParser(RawBodyParser):
-    media_type = MEDIA_TYPES[CSV]
-
-
-class XlsxParser(RawBodyParser):
-    media_type = MEDIA_TYPES[XLSX]
-
-
-def dry_run(request) -> bool:
-    """`?dry_run=true`: preview only."""
-    raw = request.query_params.get("dry_run", "false").lower()
-    if raw not in ("true", "false", "1", "0"):
-        raise ValidationError({"dry_run": ["Must be true or false."]})
-    return raw in ("true", "1")
-
-
-def spreadsheet_format(request) -> str:
-    """The format the body's media type names; any other is a 415."""
-    media_type = (request.content_type or "").split(";")[0].strip().lower()
-    for fmt, known in MEDIA_TYPES.items():
-        if media_type == known:
-            return fmt
-    raise UnsupportedMediaType(media_type or "none")
-
-
-class CycleSpreadsheets:
-    """cycles/{id}/import/ and cycles/{id}/export/: a cycle's goals and KPIs in and out
-    as a spreadsheet, with the layout of the README ("Import and export"). Served by
-    CycleRolloverViewSet, beside roll-over (both write KPIs)."""
-
-    def perform_content_negotiation(self, request, force=False):
-        # The export's `?format=` names the file's format, not a renderer: its file is
-        # sent as it is, and its errors are JSON like every other.
-        if self.action == "export":
-            return (JSONRenderer(), JSONRenderer.media_type)
-        return super().perform_content_negotiation(request, force)
-
-    @extend_schema(
-        request={MEDIA_TYPES[CSV]: OpenApiTypes.BINARY, MEDIA_TYPES[XLSX]: OpenApiTypes.BINARY},
-        parameters=[
-            OpenApiParameter(
-                "dry_run",
-                OpenApiTypes.BOOL,
-                description="Preview only: what each row would create or change, its "
-                "verdicts and errors; nothing is written.",
-            )
-        ],
-        responses={200: ImportPreviewSerializer, 201: ImportResultSerializer},
-        summary="Import goals and KPIs from a spreadsheet (CSV or XLSX), all rows or none",
-        description="The file is the request body (`text/csv` or the XLSX media type), "
-        "with the columns of the README (“Import and export”). Goals are matched by "
-        "external id, else by title under the same parent, so importing twice changes "
-        "nothing. With errors nothing is written and the answer is a 400 with the "
-        'messages per row and column: {"rows": {"3": {"Owner": […]}}} (rows are the '
-        "file's lines; the headers are line 1). Leaders and admins only.",
-    )
-    @action(
-        detail=True,
-        methods=["post"],
-        url_path="import",
-        url_name="import",
-        parser_classes=[CsvParser, XlsxParser],
-        pagination_class=None,
-        filter_backends=[],
-    )
-    def import_file(self, request, pk=None):
-        cycle = self.get_object()
-        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
-        preview_only = dry_run(request)
-        fmt = spreadsheet_format(request)
-        content = request.data if isinstance(request.data, bytes) else b""
-        rows = read_rows(content, fmt)
-        if preview_only:
-            plan = import_plan(actor=request.member, cycle=cycle, rows=rows)
-            return Response(plan.preview())
-        try:
-            plan = import_commit(actor=request.member, cycle=cycle, rows=rows)
-        except RowErrors as refused:
-            return Response({"rows": refused.by_row}, status=status.HTTP_400_BAD_REQUEST)
-        response = Response({"totals": plan.totals}, status=status.HTTP_201_CREATED)
-        response["Location"] = request.build_absolute_uri(
-            f"{reverse('goal-list')}?cycle={cycle.pk}"
-        )
-        return response
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "format",
-                OpenApiTypes.STR,
-                enum=list(FORMATS),
-                description="csv (the default) or xlsx.",
-            )
-        ],
-        responses={
-            (200, MEDIA_TYPES[CSV]): OpenApiTypes.BINARY,
-            (200, MEDIA_TYPES[XLSX]): OpenApiTypes.BINARY,
-        },
-        summary="Export the cycle's goals and KPIs as a spreadsheet (CSV or XLSX)",
-        description="The import's columns plus Progress, Health, Current and Last update: "
-        "one row per KPI with its goal's path, and one per goal without KPIs or goals "
-        "below it. It imports back as the same tree. Everyone in the organization may "
-        "export.",
-    )
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def export(self, request, pk=None):
-        cycle = self.get_object()
-        fmt = request.query_params.get("format", CSV)
-        if fmt not in FORMATS:
-            raise ValidationError({"format": [f"Must be one of: {', '.join(FORMATS)}."]})
-        return export_response(cycle, fmt)
-
-
-class CycleRolloverViewSet(CycleSpreadsheets, OrgScopedViewSet):
-    """cycles/{id}/rollover/: copies goals with their KPIs, so it is served here."""
-
-    queryset = Cycle.objects.order_by("id")
-    serializer_class = CycleSerializer
-
-    @extend_schema(
-        request=RolloverSerializer,
-        responses={201: GoalSerializer(many=True)},
-        summary="Copy goals of this cycle, with their KPIs, into another cycle",
-    )
-    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
-    def rollover(self, request, pk=None):
-        """Goals above a chosen one are copied too; each copy keeps `copied_from`; a
-        copied KPI's baseline is the source's current value where it has one."""
-        source = self.get_object()
-        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
-        fields = self.parsed(RolloverSerializer)
-        copies = cycle_rollover(
-            actor=request.member, source=source, to_cycle=fields["to_cycle"], goals=fields["goals"]
-        )
-        data = GoalSerializer(copies, many=True, organization=request.member.organization).data
-        return Response(data, status=status.HTTP_201_CREATED)
-
-
-class GoalTreeViewSet(OrgScopedViewSet):
-    """goals/{id}/tree/: a goal with everything below it, KPIs included. It is served
-    here, not with the rest of goals/, because it shows KPIs (goals sit below them)."""
-
-    queryset = Goal.objects.order_by("id")
-    serializer_class = TreeNodeSerializer
-
-    @extend_schema(
-        responses=TreeNodeSerializer,
-        summary="The goal and everything below it",
-        parameters=[AS_OF],
-    )
-    @action(detail=True, filter_backends=[])
-    def tree(self, request, pk=None):
-        goal = self.get_object()
-        day = as_of_day(request.query_params.get("as_of"), request.member.organization.today())
-        return Response(TreeNodeSerializer(goal_tree(goal, as_of=day)).data)
-
-    @extend_schema(
-        responses=HistoryPointSerializer(many=True),
-        summary="The goal's progress over time: a point for each day it changed",
-        description=(
-            "Each point holds from its date until the next one. Progress is computed from "
-            "the values dated up to that day that stand today (corrections and retractions "
-            "applied), on the tree as it is today."
-        ),
-    )
-    @action(detail=True, pagination_class=None, filter_backends=[])
-    def history(self, request, pk=None):
-        return Response(HistoryPointSerializer(goal_history(self.get_object()), many=True).data)

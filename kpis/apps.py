@@ -13,15 +13,7 @@ class KpisConfig(AppConfig):
         # not at the top: models can't be imported before the app registry is ready.
         from goals.measures import Measures, register
 
-        from .history import refresh
         from .rollup import kpi_sums
         from .selectors import kpis_outside
 
-        register(Measures(sums=kpi_sums, outside=kpis_outside, history=refresh))
-
-        # Every committed change to a cycle: its dashboard figures are recounted.
-        from goals.signals import cycles_committed
-
-        from .summary import recount_changed
-
-        cycles_committed.connect(recount_changed, dispatch_uid="kpis.summary")
+        register(Measures(sums=kpi_sums, outside=kpis_outside))

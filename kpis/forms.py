@@ -3,7 +3,6 @@ from __future__ import annotations
 from django import forms
 
 from core.forms import DateInput
-from goals.models import Cycle, Goal
 from org.forms import limit_to_people
 from org.models import Member
 
@@ -75,37 +74,3 @@ class RetractForm(forms.Form):
 
 
 CONFIDENCES = RecordForm.base_fields["confidence"].choices
-
-
-class RolloverForm(forms.Form):
-    """Roll over (SPEC §8.3): goals of `source` to copy into another cycle."""
-
-    to_cycle = forms.ModelChoiceField(
-        queryset=Cycle.objects.none(), label="Into cycle", empty_label="Pick a cycle"
-    )
-    goals = forms.ModelMultipleChoiceField(
-        queryset=Goal.objects.none(),
-        error_messages={"required": "Pick at least one goal to roll over."},
-    )
-
-    def __init__(self, *args, source: Cycle, **kwargs):
-        super().__init__(*args, **kwargs)
-        others = Cycle.objects.filter(organization_id=source.organization_id).exclude(pk=source.pk)
-        self.fields["to_cycle"].queryset = others.order_by("-start")
-        self.fields["goals"].queryset = Goal.objects.filter(cycle=source)
-
-
-class ImportForm(forms.Form):
-    """The Import page's upload: one CSV or XLSX file."""
-
-    file = forms.FileField(
-        label="Spreadsheet",
-        help_text="CSV or XLSX, with the template's columns. Nothing is written until you "
-        "confirm the preview.",
-        widget=forms.ClearableFileInput(
-            attrs={
-                "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument."
-                "spreadsheetml.sheet"
-            }
-        ),
-    )

@@ -192,22 +192,6 @@ class CheckinReminder(OwedEmail):
         return f"{self.member} {self.period}"
 
 
-class CycleSummary(models.Model):
-    """The dashboard's whole-cycle figures, as last counted (kpis/summary.py): the
-    counts of each warning, the ids of the goals and KPIs it shows, and how many goals
-    are aligned below each objective."""
-
-    cycle = models.OneToOneField(
-        "goals.Cycle", on_delete=models.CASCADE, primary_key=True, related_name="summary"
-    )
-    counted_on = models.DateField(help_text="The organization's day the figures are for.")
-    figures = models.JSONField()
-    counted_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"Summary of cycle #{self.cycle_id} on {self.counted_on}"
-
-
 class IdempotencyKey(models.Model):
     """A caller's `Idempotency-Key` on a recording request, with the response it got:
     the same key again within a day replays that response and records nothing."""
@@ -226,70 +210,3 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.key}"
-
-
-class GoalPoint(models.Model):
-    """A goal's progress from this day on (kpis/history.py): one row per day on which it
-    changed, computed from the values dated up to that day, on the tree as it is now."""
-
-    goal = models.ForeignKey("goals.Goal", on_delete=models.CASCADE, related_name="points")
-    day = models.DateField()
-    progress = models.FloatField()
-    has_data = models.BooleanField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["goal", "day"], name="one_goal_point_a_day")]
-
-    def __str__(self) -> str:
-        return f"Goal #{self.goal_id} on {self.day}: {self.progress:.1f}"
-
-
-class KpiPoint(models.Model):
-    """A KPI's current value and progress from this day on: one row per day on which a
-    live value is dated (kpis/history.py)."""
-
-    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="points")
-    day = models.DateField()
-    current = models.FloatField()
-    progress = models.FloatField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["kpi", "day"], name="one_kpi_point_a_day")]
-
-    def __str__(self) -> str:
-        return f"KPI #{self.kpi_id} on {self.day}: {self.current:g}"
-
-
-class ImportState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    PLANNING = "planning", "Reading the file"
-    PREVIEWED = "previewed", "Ready to confirm"
-    IMPORTING = "importing", "Importing"
-    DONE = "done", "Imported"
-    FAILED = "failed", "Failed"
-
-
-class ImportJob(models.Model):
-    """A spreadsheet on its way into a cycle from the Import page (kpis/import_jobs.py):
-    its rows as read, then the preview, and once confirmed the result. Large files are
-    planned and imported by a Celery task; `done` of `total` rows is its progress."""
-
-    cycle = models.ForeignKey("goals.Cycle", on_delete=models.CASCADE, related_name="+")
-    created_by = models.ForeignKey("org.Member", on_delete=models.CASCADE, related_name="+")
-    file_name = models.CharField(max_length=255)
-    format = models.CharField(max_length=8)
-    rows = models.JSONField(help_text="The file's rows as read: [line, {column: text}].")
-    state = models.CharField(max_length=16, choices=ImportState.choices, default=ImportState.QUEUED)
-    done = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    preview = models.JSONField(null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"Import of {self.file_name} into cycle #{self.cycle_id}: {self.state}"
-
-    @property
-    def finished(self) -> bool:
-        return self.state in (ImportState.PREVIEWED, ImportState.DONE, ImportState.FAILED)

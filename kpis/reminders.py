@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -16,12 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.email import send_owed, templated_email
-from goals.models import Cycle, GoalState
-from goals.periods import Period, period_containing
+from core.periods import Period, period_containing
+from goals.models import GoalState
 from org.models import Member, Notification, Organization
 from org.selectors import each_organization
 
 from .models import CheckinReminder, Kpi, KpiState, KpiUpdate
+
+if TYPE_CHECKING:
+    from cycles.models import Cycle
 
 WINDOW_DAYS = 7  # remind from the period's last day − 7 (inclusive) to its end
 
@@ -44,7 +48,7 @@ def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
     2. Active KPIs (goal active, cycle containing `day`) with no update dated in the period.
     3. Grouped by owner and period, across cycles.
     """
-    cycles = list(Cycle.objects.filter(organization=organization, start__lte=day, end__gte=day))
+    cycles = list(organization.cycles.filter(start__lte=day, end__gte=day))
     by_cadence: dict[str, list[Cycle]] = defaultdict(list)
     for cycle in cycles:
         by_cadence[cycle.cadence].append(cycle)

@@ -17,6 +17,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import connection, models, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
@@ -26,11 +27,14 @@ from core.db import bulk_write
 from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
-from goals.models import Cycle, Goal
+from goals.measures import DatedValue, KpiValues
+from goals.models import Goal
 from goals.signals import cycles_changed
 
-from .history import kpi_points
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
+
+if TYPE_CHECKING:
+    from cycles.models import Cycle
 
 log = logging.getLogger("cascade.rollup")
 LOGGED = 20  # changed rows logged one by one per roll-up; then a count
@@ -105,7 +109,7 @@ def kpi_rollup(
     """
     goal_ids = set(goal_ids)
     kpis: dict[int, tuple] = {}
-    values: dict[int, list[tuple]] = defaultdict(list)
+    values: dict[int, list[DatedValue]] = defaultdict(list)
     rows = Kpi.objects.filter(id__in=set(kpi_ids)).values_list(
         "id",
         "goal_id",
@@ -126,7 +130,7 @@ def kpi_rollup(
         kpis[pk] = kpi
         goal_ids.add(goal_id)
         if update is not None and retracted_at is None and replaced_by is None:
-            values[pk].append((date, created_at, update, value))  # sorts by date, then entry
+            values[pk].append(DatedValue(date, created_at, update, value))
     now, after = timezone.now(), {}
     for pk, (aggregation, baseline, target, start, due, health_before) in kpis.items():
         history = values[pk]
@@ -148,9 +152,11 @@ def kpi_rollup(
         ["current", "progress", "health", "last_update_on", "updated_at"],
         [(pk, *state, now) for pk, (_, *state) in after.items()],
     )
-    goal_rollup.goal_rollup_ancestors(
-        goal_ids=goal_ids, today=today, kpi_series=kpi_points(kpis, values)
-    )
+    recomputed = {
+        pk: KpiValues(aggregation, baseline, target, values[pk])
+        for pk, (aggregation, baseline, target, *_rest) in kpis.items()
+    }
+    goal_rollup.goal_rollup_ancestors(goal_ids=goal_ids, today=today, kpis=recomputed)
     return after
 
 

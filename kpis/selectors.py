@@ -1,24 +1,25 @@
-"""Reads of KPIs: My work, a goal's KPIs with their history, the goal tree with its
-KPIs, and the whole-cycle warnings of the dashboard. Each in a fixed number of queries."""
+"""Reads of KPIs: My work, a goal's KPIs with their history of values, a department's
+KPIs. Each in a fixed number of queries."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from goals.models import Cycle, Goal, GoalState, Health, Level
-from goals.periods import Period
-from goals.selectors import CHAIN_RELATED, current_period
+from core.periods import Period
+from goals.models import Goal, GoalState
+from goals.selectors import CHAIN_RELATED
 from org.models import Member, Organization
 
-from . import history
 from .charts import trend_chart
 from .models import Kpi, KpiState, KpiUpdate
-from .smart import failing_smart_filter, smart_failures, with_change
+
+if TYPE_CHECKING:
+    from cycles.models import Cycle
 
 KPI_CHAIN = ("goal__cycle", "goal__owner", *(f"goal__{name}" for name in CHAIN_RELATED))
 
@@ -155,102 +156,3 @@ def kpis_of_goals(goals: list[Goal]) -> list[Kpi]:
         .select_related("owner__user", *KPI_CHAIN)
         .order_by("goal_id", "id")
     )
-
-
-def goal_tree(goal: Goal, *, as_of: dt.date | None = None) -> Goal:
-    """The goal with `tree_children` and `tree_kpis` set on it and on every goal below
-    it: one query per level below it (at most three) and one for the KPIs; `as_of`,
-    each as it stood that day (two queries more: kpis/history.py)."""
-    nodes = {goal.pk: goal}
-    level = [goal.pk]
-    while level:
-        below = list(Goal.objects.filter(parent_id__in=level).order_by("id"))
-        nodes.update((g.pk, g) for g in below)
-        level = [g.pk for g in below if g.level != Level.INDIVIDUAL]
-    for node in nodes.values():
-        node.tree_children, node.tree_kpis = [], []
-    for node in nodes.values():
-        if node.pk != goal.pk:
-            nodes[node.parent_id].tree_children.append(node)
-    kpis = list(Kpi.objects.filter(goal_id__in=nodes, state=KpiState.ACTIVE).order_by("id"))
-    for kpi in kpis:
-        nodes[kpi.goal_id].tree_kpis.append(kpi)
-    if as_of is not None:
-        history.as_of(nodes.values(), as_of)
-        history.kpis_as_of(kpis, as_of)
-    return goal
-
-
-@dataclass
-class Warnings:
-    """What needs attention in a cycle (the dashboard's list)."""
-
-    objective_count: int = 0
-    too_few: bool = False
-    too_many: bool = False
-    goals_without_kpis: list[Goal] = field(default_factory=list)
-    goals_without_kpis_count: int = 0
-    kpis_failing_smart: list = field(default_factory=list)
-    kpis_failing_smart_count: int = 0
-    kpis_without_update: list = field(default_factory=list)
-    kpis_without_update_count: int = 0
-    kpis_no_data: list = field(default_factory=list)  # never checked in (health no_data)
-    kpis_no_data_count: int = 0
-    period: Period | None = None
-
-    @property
-    def any(self) -> bool:
-        return bool(
-            self.too_few
-            or self.too_many
-            or self.goals_without_kpis_count
-            or self.kpis_failing_smart_count
-            or self.kpis_without_update_count
-            or self.kpis_no_data_count
-        )
-
-
-SHOWN = 8  # warnings list at most this many items each, with the total
-
-
-def cycle_warnings(cycle: Cycle) -> Warnings:
-    """Fewer than 3 or more than 5 objectives, goals without KPIs, KPIs failing
-    S.M.A.R.T., KPIs without a value this period, KPIs with no check-in at all yet
-    (SPEC §5, Dashboard; §8.3)."""
-    period = current_period(cycle)
-    active_objectives = Goal.objects.filter(
-        cycle=cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
-    ).count()
-    warnings = Warnings(objective_count=active_objectives, period=period)
-    warnings.too_few = active_objectives < 3
-    warnings.too_many = active_objectives > 5
-    no_kpis = Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE).exclude(
-        Exists(Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE))
-    )
-    warnings.goals_without_kpis_count = no_kpis.count()
-    warnings.goals_without_kpis = list(no_kpis.order_by("id")[:SHOWN])
-
-    active_kpis = Kpi.objects.filter(
-        goal__cycle=cycle, goal__state=GoalState.ACTIVE, state=KpiState.ACTIVE
-    )
-    failing = with_change(active_kpis).filter(failing_smart_filter())
-    warnings.kpis_failing_smart_count = failing.count()
-    warnings.kpis_failing_smart = list(
-        failing.select_related(
-            "goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED)
-        ).order_by("id")[:SHOWN]
-    )
-    for kpi in warnings.kpis_failing_smart:
-        kpi.failing = smart_failures(kpi)
-    # "A value dated in this period" is "the latest value's date is in it": values are
-    # never dated after today, and today lies in the period. A KPI that has not started
-    # yet (a cycle still ahead) can't have one, so it is not reported.
-    stale = active_kpis.filter(start__lte=cycle.organization.today()).filter(
-        Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start)
-    )
-    warnings.kpis_without_update_count = stale.count()
-    warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
-    never = active_kpis.filter(health=Health.NO_DATA)
-    warnings.kpis_no_data_count = never.count()
-    warnings.kpis_no_data = list(never.select_related("owner__user").order_by("id")[:SHOWN])
-    return warnings

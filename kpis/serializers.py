@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from drf_spectacular.helpers import lazy_serializer
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api import IdField, InputSerializer, NumberField, OrgSerializer, ProgressField
-from goals.models import Cycle, Goal, Health, Level
+from core.api import InputSerializer, NumberField, OrgSerializer, ProgressField
 from goals.serializers import ExpectedField
 
 from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
@@ -122,55 +120,6 @@ class KpiRetractionSerializer(InputSerializer):
 
     def __init__(self, *args, organization=None, **kwargs):
         super().__init__(*args, **kwargs)
-
-
-class TreeKpiSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    unit = serializers.CharField()
-    current = serializers.FloatField(allow_null=True)
-    target = serializers.FloatField()
-    progress = ProgressField()
-    health = serializers.ChoiceField(choices=Health.choices)
-
-
-class TreeNodeSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    level = serializers.ChoiceField(choices=Level.choices)
-    progress = ProgressField()
-    health = serializers.ChoiceField(choices=Health.choices)
-    kpis = TreeKpiSerializer(many=True, source="tree_kpis")
-    children = serializers.SerializerMethodField()
-
-    @extend_schema_field(lazy_serializer("kpis.serializers.TreeNodeSerializer")(many=True))
-    def get_children(self, goal):
-        return TreeNodeSerializer(goal.tree_children, many=True).data
-
-
-class HistoryPointSerializer(serializers.Serializer):
-    """goals/{id}/history/: the goal's progress from this day on (until the next point)."""
-
-    date = serializers.DateField()
-    progress = ProgressField()
-    has_data = serializers.BooleanField(help_text="Whether a value was dated at or below it yet.")
-    expected = ProgressField(help_text="The expected progress on that day.")
-    health = serializers.ChoiceField(choices=Health.choices, help_text="Its health that day.")
-
-
-class RolloverSerializer(InputSerializer):
-    """cycles/{id}/rollover/: which goals of this cycle to copy, into which cycle."""
-
-    to_cycle = IdField(queryset=Cycle.objects.all())
-    goals = serializers.ListField(
-        child=IdField(queryset=Goal.objects.all()), allow_empty=False, min_length=1
-    )
-
-    def __init__(self, *args, organization=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if organization is not None:
-            self.fields["to_cycle"].queryset = Cycle.objects.filter(organization=organization)
-            self.fields["goals"].child.queryset = Goal.objects.filter(organization=organization)
 
 
 class BulkValueSerializer(InputSerializer):

@@ -1,27 +1,36 @@
 """The pages that show several apps at once: Dashboard, Cascade map, Goal page, My
 work, Department. Each reads through the selectors of the apps it shows; writes go
-to the views of the app that owns them (goals, kpis, reviews)."""
+to the views of the app that owns them (goals, kpis, cycles, reviews) — but for a new
+strategic objective, whose page needs the cycle the person views (cycles) and writes a
+goal (goals)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlencode
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
+from core.forms import save_form
+from cycles import history
+from cycles.selectors import cycle_for_request
+from cycles.summary import dashboard_summary
 from goals import selectors as goals
+from goals.forms import GoalForm
 from goals.models import Goal, Health
-from kpis import history
+from goals.services import goal_create
+from goals.views import form_page
 from kpis import selectors as kpis
 from kpis.charts import progress_chart
 from kpis.forms import CONFIDENCES, RecordForm
 from kpis.models import KpiState
 from kpis.smart import with_smart
-from kpis.summary import dashboard_summary
 from org import selectors as org
 from org.decorators import member_required
+from org.permissions import can_set_objectives
 from reviews import selectors as reviews
 
 
@@ -42,7 +51,7 @@ def as_of(request, context: dict) -> dt.date | None:
 
 @member_required
 def dashboard(request):
-    cycle, cycles = goals.cycle_for_request(request)
+    cycle, cycles = cycle_for_request(request)
     context = {"nav": "dashboard", "cycle": cycle, "cycles": cycles}
     day = as_of(request, context)
     if cycle is not None:
@@ -68,7 +77,7 @@ def _int(value: str) -> int | None:
 
 @member_required
 def cascade_map(request):
-    cycle, cycles = goals.cycle_for_request(request)
+    cycle, cycles = cycle_for_request(request)
     organization = request.member.organization
     filters = {name: request.GET.get(name, "") for name in ("department", "owner", "health")}
     view = "tree" if request.GET.get("view") == "tree" else "list"
@@ -133,6 +142,32 @@ def recordable(rows: list, goal: Goal | None = None) -> list:
 
 
 @member_required
+def goal_new(request):
+    """A new strategic objective (leaders and admins), on its own page, in the cycle the
+    person views (the cycle switcher's)."""
+    if not can_set_objectives(request.member):  # before validation: forbidden+invalid is 403
+        raise PermissionDenied("Only leaders and admins set strategic objectives.")
+    cycle, cycles = cycle_for_request(request)
+    if cycle is None:
+        return redirect("dashboard")
+    form = GoalForm(request.POST or None, organization=request.member.organization)
+    goal = save_form(
+        form, lambda _: goal_create(actor=request.member, cycle=cycle, **form.goal_fields())
+    )
+    if goal is not None:
+        return redirect("goal-detail", goal_id=goal.pk)
+    return form_page(
+        request,
+        form,
+        heading="New strategic objective",
+        action=reverse("goal-new"),
+        nav="dashboard",
+        cycle=cycle,
+        cycles=cycles,
+    )
+
+
+@member_required
 def goal_detail(request, goal_id: int):
     goal = goals.goal_with_chain(request.member.organization, goal_id)
     today = request.member.organization.today()
@@ -155,7 +190,7 @@ def goal_detail(request, goal_id: int):
 @member_required
 def my_work(request):
     member = request.member
-    cycle, cycles = goals.cycle_for_request(request)
+    cycle, cycles = cycle_for_request(request)
     context = {"nav": "my-work", "cycle": cycle, "cycles": cycles, "confidences": CONFIDENCES}
     if cycle is not None:
         my_goals = kpis.my_goals(member, cycle)
@@ -181,7 +216,7 @@ def department_page(request, department_id: int | None = None):
         department = next((d for d in departments if d.pk == department_id), None)
         if department is None:
             raise Http404("No such department.")
-    cycle, cycles = goals.cycle_for_request(request)
+    cycle, cycles = cycle_for_request(request)
     context = {
         "nav": "department",
         "cycle": cycle,

@@ -24,7 +24,7 @@ class Review(models.Model):
     organization = models.ForeignKey(
         "org.Organization", on_delete=models.CASCADE, related_name="reviews"
     )
-    cycle = models.ForeignKey("goals.Cycle", on_delete=models.PROTECT, related_name="reviews")
+    cycle = models.ForeignKey("cycles.Cycle", on_delete=models.PROTECT, related_name="reviews")
     title = models.CharField(max_length=300)
     goal = models.ForeignKey(
         "goals.Goal",

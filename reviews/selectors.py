@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from core.periods import Period, period_from_key
 from goals.models import Goal, GoalState, Level
-from goals.periods import Period, period_from_key
 from goals.selectors import goal_ids_below
 from kpis.models import Kpi, KpiState
 from org.models import Member

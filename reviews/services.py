@@ -18,8 +18,9 @@ from core.errors import (
     fit,
     refuse_unless,
 )
-from goals.models import LEVEL_RANK, Cadence, Cycle, Goal, Health
-from goals.periods import period_from_key
+from core.periods import Cadence, period_from_key
+from cycles.models import Cycle
+from goals.models import LEVEL_RANK, Goal, Health
 from kpis.selectors import goals_lacking_values
 from org.models import Department, Member, Notification, WebhookEvent
 from org.permissions import (

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from core.forms import save_form
 from core.http import go_to
-from goals import selectors as goal_selectors
-from goals.periods import period_containing
+from core.periods import period_containing
+from cycles.selectors import cycle_for_request
 from kpis.selectors import kpis_with_history
 from org.decorators import member_required
 from org.permissions import can_run_review, can_schedule_reviews, default_review_department_id
@@ -38,7 +38,7 @@ def _review(request, review_id: int) -> Review:
 @member_required
 def review_list(request):
     member = request.member
-    cycle, cycles = goal_selectors.cycle_for_request(request)
+    cycle, cycles = cycle_for_request(request)
     form = None
     if cycle is not None and can_schedule_reviews(member):
         initial = {

@@ -8,7 +8,8 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from kpis.models import Kpi
 from org.models import Department, Member, Organization
 

@@ -8,7 +8,8 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from kpis.models import CheckinReminder, Kpi, KpiUpdate
 from kpis.services import kpi_record_value
 from org.models import Department, Member
@@ -82,7 +83,7 @@ def cycle_form(acme, **fields) -> dict:
 
 
 def test_the_admin_creates_a_cycle_by_the_apps_rules(operator, acme):
-    response = operator.post("/admin/goals/cycle/add/", cycle_form(acme))
+    response = operator.post("/admin/cycles/cycle/add/", cycle_form(acme))
     assert response.status_code == 302
     assert Cycle.objects.filter(organization=acme.org, name="FY 2028").exists()
 
@@ -97,7 +98,7 @@ def test_the_admin_creates_a_cycle_by_the_apps_rules(operator, acme):
 )
 def test_the_admin_refuses_a_cycle_the_app_would_refuse(operator, acme, fields, message):
     before = list(Cycle.objects.values())
-    response = operator.post("/admin/goals/cycle/add/", cycle_form(acme, **fields))
+    response = operator.post("/admin/cycles/cycle/add/", cycle_form(acme, **fields))
     assert response.status_code == 200
     assert message in response.content.decode()
     assert list(Cycle.objects.values()) == before
@@ -106,7 +107,7 @@ def test_the_admin_refuses_a_cycle_the_app_would_refuse(operator, acme, fields, 
 def test_the_admin_cannot_move_a_cycles_dates_away_from_its_goals(operator, acme, tree):
     before = list(Cycle.objects.values())
     response = operator.post(
-        f"/admin/goals/cycle/{acme.cycle.pk}/change/",
+        f"/admin/cycles/cycle/{acme.cycle.pk}/change/",
         cycle_form(acme, name="2027", start="2027-06-01", end="2027-12-31"),
     )
     assert response.status_code == 200

@@ -14,7 +14,7 @@ import pytest
 from org.models import Role
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("cascade", "core", "org", "goals", "kpis", "reviews", "pages", "demo")
+APPS = ("cascade", "core", "org", "goals", "kpis", "cycles", "reviews", "pages", "demo")
 # Where roles are defined and decided: nowhere else may compare them.
 ROLE_HOMES = {Path("org/permissions.py"), Path("org/models.py")}
 ROLE_VALUES = set(Role.values)

@@ -93,7 +93,7 @@ def bar(obj, label: str = "", oob: bool = False):
         "value": display(obj.progress),
         "health_text": HEALTH_LABELS.get(obj.health, obj.health),
         # What the health compares with (the organization's today: pages activate its
-        # zone), or the past day the page shows (kpis/history.py sets `as_of`).
+        # zone), or the past day the page shows (cycles/history.py sets `as_of`).
         "expected": display(expected_progress(day or timezone.localdate(), obj.start, obj.due))
         if graded
         else None,

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
 from org.models import Department, Member, Organization
 from org.tokens import token_issue

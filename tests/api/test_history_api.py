@@ -18,7 +18,7 @@ JAN_1, JAN_20, FEB_3 = dt.date(2027, 1, 1), dt.date(2027, 1, 20), dt.date(2027, 
 
 @pytest.fixture
 def example(acme, tree):
-    """The worked example over three days (tests/kpis/test_history.py)."""
+    """The worked example over three days (tests/cycles/test_history.py)."""
     leader = acme.leader
     kpi_edit(actor=leader, kpi=tree.department_kpi, weight=3)
     kpi_record_value(actor=leader, kpi=tree.department_kpi, value=8.4, date=JAN_1)

@@ -12,11 +12,11 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from cycles.services import cycle_set_state
 from goals.models import Goal
-from goals.services import cycle_set_state
 
 from ..factories import DepartmentFactory, MemberFactory
-from ..kpis.imports import EXAMPLE, xlsx
+from ..cycles.imports import EXAMPLE, xlsx
 from .helpers import API, client_for, unchanged
 
 pytestmark = pytest.mark.django_db

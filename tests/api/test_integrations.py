@@ -11,8 +11,8 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cycles.services import cycle_set_state
 from goals.models import Goal
-from goals.services import cycle_set_state
 from kpis.models import Kpi, KpiUpdate
 
 from .helpers import API, client_for, unchanged

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
 from kpis.services import kpi_record_value
 from org.models import Department, Member

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cycles.history import cycle_history
 from goals.models import Goal
-from kpis.history import cycle_history
 from kpis.models import Kpi, KpiUpdate
 from kpis.rollup import cycle_rollup
 from org.models import Department, Member

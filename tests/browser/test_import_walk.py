@@ -9,10 +9,11 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from org.models import Organization
 
-from ..kpis.imports import EXAMPLE
+from ..cycles.imports import EXAMPLE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

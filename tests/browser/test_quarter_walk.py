@@ -22,7 +22,8 @@ import pytest
 import time_machine
 from playwright.sync_api import Page, expect
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
 from org.models import Notification
 from reviews.models import ActionItem, Review

@@ -11,10 +11,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from cycles import importing
+from cycles.import_jobs import INLINE_ROWS
+from cycles.models import ImportJob
 from goals.models import Goal
-from kpis import importing
-from kpis.import_jobs import INLINE_ROWS
-from kpis.models import ImportJob, Kpi
+from kpis.models import Kpi
 from kpis.rollup import cycle_rollup
 from kpis.services import kpi_record_value
 

@@ -8,11 +8,11 @@ import socket
 
 import pytest
 
+from cycles.tasks import cycle_rollup_task, rollup_all_cycles
 from goals.models import Goal
 from goals.progress import child_goal_contribution, goal_progress, health
 from kpis.models import Kpi, KpiUpdate
 from kpis.services import kpi_record_value
-from kpis.tasks import cycle_rollup_task, rollup_all_cycles
 
 from ..factories import GoalFactory, KpiFactory
 from .conftest import broker_at, wait

@@ -9,11 +9,12 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from cycles.selectors import goal_tree
 from goals.models import Goal
 from goals.services import goal_create, goal_delete
 from kpis.models import CheckinReminder, Kpi, KpiUpdate
 from kpis.reminders import checkin_reminders_send_due
-from kpis.selectors import goal_tree, my_kpis
+from kpis.selectors import my_kpis
 from kpis.services import kpi_create, kpi_edit, kpi_record_value
 from reviews.services import review_start
 

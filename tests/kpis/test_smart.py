@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from kpis.models import Kpi
 from kpis.smart import kpi_smart, smart_failures
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from goals.models import Cycle
-from goals.services import cycle_create, cycle_update
+from cycles.models import Cycle
+from cycles.services import cycle_create, cycle_update
 from org.models import Department, Organization
 from org.services import department_create, department_update, organization_create
 

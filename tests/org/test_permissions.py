@@ -28,8 +28,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from goals.models import Cycle, Goal
-from goals.services import cycle_create, cycle_update, goal_create, goal_update
+from cycles.models import Cycle
+from cycles.services import cycle_create, cycle_update
+from goals.models import Goal
+from goals.services import goal_create, goal_update
 from kpis.models import Kpi, KpiUpdate
 from kpis.services import kpi_create, kpi_edit, kpi_record_value
 from org.models import Department, Member, Organization

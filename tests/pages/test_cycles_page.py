@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from goals.services import goal_create
 from kpis.models import Kpi
 from kpis.services import kpi_create, kpi_record_value

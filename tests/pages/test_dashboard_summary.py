@@ -1,5 +1,5 @@
 """The dashboard's whole-cycle figures (warnings, aligned counts) are kept by the
-writes and the roll-up (kpis/summary.py): a page view reads them, never scans the
+writes and the roll-up (cycles/summary.py): a page view reads them, never scans the
 cycle, and what it reads always equals a full recount once the writes are in."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from cascade.celery import app as celery_app
-from kpis.models import CycleSummary
+from cycles.models import CycleSummary
+from cycles.summary import count_figures, summary_refresh
+from cycles.tasks import rollup_all_cycles
 from kpis.services import kpi_create, kpi_record_value
-from kpis.summary import count_figures, summary_refresh
-from kpis.tasks import rollup_all_cycles
 
 from ..writes import random_writes
 from .test_query_counts import LARGE, SMALL, GrowingTree, _measure

@@ -13,13 +13,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from cycles.models import ImportJob
+from cycles.services import cycle_set_state
+from cycles.sheets import COLUMNS
 from goals.models import Goal
-from goals.services import cycle_set_state
-from kpis.models import ImportJob
-from kpis.sheets import COLUMNS
 
 from ..factories import DepartmentFactory, MemberFactory
-from ..kpis.imports import EXAMPLE, xlsx
+from ..cycles.imports import EXAMPLE, xlsx
 from .helpers import HTMX, parse, snapshot
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from goals.models import Cycle, Goal
-from kpis.history import cycle_history
+from cycles.history import cycle_history
+from cycles.models import Cycle
+from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
 from kpis.rollup import cycle_rollup
 from org.models import Member

@@ -7,7 +7,8 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 
-from goals.models import Cycle, Goal
+from cycles.models import Cycle
+from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
 from org.models import Department, Member, Notification, Organization
 from reviews.models import ActionItem, Review, ReviewItem, ReviewReminder

@@ -1,6 +1,6 @@
 """The Cycles page (SPEC §8.3, leaders and admins): create, edit, close and reopen a
-cycle, mark the organization's current one, and roll goals over into another cycle.
-Roll-over copies KPIs too, so the page sits here, above goals and KPIs."""
+cycle, mark the organization's current one, roll goals over into another cycle, and
+import and export a cycle's goals and KPIs as a spreadsheet."""
 
 from __future__ import annotations
 
@@ -17,18 +17,18 @@ from django.views.decorators.http import require_POST
 from core.errors import Conflict, by_field
 from core.forms import save_form
 from core.http import go_to
-from goals import selectors as goals
-from goals.forms import CycleForm
-from goals.models import Cycle, CycleState, GoalState
-from goals.services import CYCLES_REFUSED, cycle_create, cycle_set_state, cycle_update
-from kpis.exporting import export_response
-from kpis.forms import ImportForm, RolloverForm
-from kpis.import_jobs import import_job_confirm, import_job_start
-from kpis.models import ImportJob, ImportState
-from kpis.rollover import cycle_rollover
-from kpis.sheets import COLUMNS, CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, template
+from goals.models import GoalState
 from org.decorators import member_required
 from org.permissions import can_manage_cycles
+
+from . import selectors
+from .exporting import export_response
+from .forms import CycleForm, ImportForm, RolloverForm
+from .import_jobs import import_job_confirm, import_job_start
+from .models import Cycle, CycleState, ImportJob, ImportState
+from .rollover import cycle_rollover
+from .services import CYCLES_REFUSED, cycle_create, cycle_set_state, cycle_update
+from .sheets import COLUMNS, CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, template
 
 MAX_BYTES_TEXT = f"{MAX_BYTES // (1024 * 1024)} MB"
 
@@ -55,16 +55,16 @@ def cycles_page(request):
         return go_to(request, reverse("cycles"))
     status = 400 if form.errors else 200
     if request.htmx and request.method == "POST":
-        return render(request, "pages/cycle_new.html", {"form": form}, status=status)
-    cycle, cycles = goals.cycle_for_request(request)
+        return render(request, "cycles/cycle_new.html", {"form": form}, status=status)
+    cycle, cycles = selectors.cycle_for_request(request)
     context = {
         "nav": "cycles",
         "cycle": cycle,
         "cycles": cycles,
-        "listed": goals.cycles_listed(request.member.organization),
+        "listed": selectors.cycles_listed(request.member.organization),
         "form": form,
     }
-    return render(request, "pages/cycles.html", context, status=status)
+    return render(request, "cycles/cycles.html", context, status=status)
 
 
 @member_required
@@ -119,7 +119,7 @@ def cycle_rollover_page(request, cycle_id: int):
     """Pick goals of this cycle (the unfinished ones to begin with) and copy them, with
     their KPIs, into another cycle."""
     source = _cycle(request, cycle_id)
-    listed = goals.goals_for_rollover(source)
+    listed = selectors.goals_for_rollover(source)
     form = RolloverForm(request.POST if request.method == "POST" else None, source=source)
     copies = save_form(
         form,
@@ -141,7 +141,7 @@ def cycle_rollover_page(request, cycle_id: int):
         picked = {str(g.pk) for g in listed if g.state == GoalState.ACTIVE and g.progress < 100}
     return render(
         request,
-        "pages/rollover.html",
+        "cycles/rollover.html",
         {
             "nav": "cycles",
             "source": source,
@@ -153,7 +153,7 @@ def cycle_rollover_page(request, cycle_id: int):
     )
 
 
-# -- import and export (issue 17) -----------------------------------------------------
+# -- import and export -----------------------------------------------------------------
 
 PREVIEW_SHOWN = 500  # rows of a preview shown on the page (and every row with errors)
 
@@ -183,7 +183,7 @@ def cycle_import_page(request, cycle_id: int):
         status = 400
     return render(
         request,
-        "pages/cycle_import.html",
+        "cycles/cycle_import.html",
         {"nav": "cycles", "target": cycle, "form": form, "columns": COLUMNS},
         status=status,
     )
@@ -229,7 +229,7 @@ def cycle_import_job(request, cycle_id: int, job_id: int):
     job = get_object_or_404(
         ImportJob.objects.select_related("created_by__user"), pk=job_id, cycle=cycle
     )
-    template = "pages/cycle_import_job.html"
+    template = "cycles/cycle_import_job.html"
     if request.htmx:
         template += "#job-state"
     return render(request, template, _job_context(cycle, job))
@@ -248,7 +248,7 @@ def cycle_import_confirm(request, cycle_id: int, job_id: int):
         message = " ".join(error.messages)
     if request.htmx:  # the job's state in place: its result, or its progress bar
         context = {**_job_context(cycle, job), "message": message}
-        return render(request, "pages/cycle_import_job.html#job-state", context)
+        return render(request, "cycles/cycle_import_job.html#job-state", context)
     if message:
         messages.error(request, message)
     return redirect("cycle-import-job", cycle.pk, job.pk)

@@ -19,17 +19,97 @@ shared cache without a broker would recount inline, after each write's commit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Exists, OuterRef, Q
 
+from core.periods import Period
 from core.tasks import enqueue_on_commit
-from goals.models import Cycle, Goal
-from goals.selectors import CHAIN_RELATED, aligned_counts, current_period
+from goals.models import Goal, GoalState, Health, Level
+from goals.selectors import CHAIN_RELATED, aligned_counts
+from kpis.models import Kpi, KpiState
+from kpis.smart import failing_smart_filter, smart_failures, with_change
 
-from .models import CycleSummary, Kpi
-from .selectors import Warnings, cycle_warnings
-from .smart import smart_failures
+from .models import Cycle, CycleSummary
+
+
+@dataclass
+class Warnings:
+    """What needs attention in a cycle (the dashboard's list)."""
+
+    objective_count: int = 0
+    too_few: bool = False
+    too_many: bool = False
+    goals_without_kpis: list[Goal] = field(default_factory=list)
+    goals_without_kpis_count: int = 0
+    kpis_failing_smart: list = field(default_factory=list)
+    kpis_failing_smart_count: int = 0
+    kpis_without_update: list = field(default_factory=list)
+    kpis_without_update_count: int = 0
+    kpis_no_data: list = field(default_factory=list)  # never checked in (health no_data)
+    kpis_no_data_count: int = 0
+    period: Period | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.too_few
+            or self.too_many
+            or self.goals_without_kpis_count
+            or self.kpis_failing_smart_count
+            or self.kpis_without_update_count
+            or self.kpis_no_data_count
+        )
+
+
+SHOWN = 8  # warnings list at most this many items each, with the total
+
+
+def cycle_warnings(cycle: Cycle) -> Warnings:
+    """Fewer than 3 or more than 5 objectives, goals without KPIs, KPIs failing
+    S.M.A.R.T., KPIs without a value this period, KPIs with no check-in at all yet
+    (SPEC §5, Dashboard; §8.3)."""
+    period = cycle.current_period()
+    active_objectives = Goal.objects.filter(
+        cycle=cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
+    ).count()
+    warnings = Warnings(objective_count=active_objectives, period=period)
+    warnings.too_few = active_objectives < 3
+    warnings.too_many = active_objectives > 5
+    no_kpis = Goal.objects.filter(cycle=cycle, state=GoalState.ACTIVE).exclude(
+        Exists(Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE))
+    )
+    warnings.goals_without_kpis_count = no_kpis.count()
+    warnings.goals_without_kpis = list(no_kpis.order_by("id")[:SHOWN])
+
+    active_kpis = Kpi.objects.filter(
+        goal__cycle=cycle, goal__state=GoalState.ACTIVE, state=KpiState.ACTIVE
+    )
+    failing = with_change(active_kpis).filter(failing_smart_filter())
+    warnings.kpis_failing_smart_count = failing.count()
+    warnings.kpis_failing_smart = list(
+        failing.select_related(
+            "goal__cycle", *(f"goal__{name}" for name in CHAIN_RELATED)
+        ).order_by("id")[:SHOWN]
+    )
+    for kpi in warnings.kpis_failing_smart:
+        kpi.failing = smart_failures(kpi)
+    # "A value dated in this period" is "the latest value's date is in it": values are
+    # never dated after today, and today lies in the period. A KPI that has not started
+    # yet (a cycle still ahead) can't have one, so it is not reported.
+    stale = active_kpis.filter(start__lte=cycle.organization.today()).filter(
+        Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start)
+    )
+    warnings.kpis_without_update_count = stale.count()
+    warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
+    never = active_kpis.filter(health=Health.NO_DATA)
+    warnings.kpis_no_data_count = never.count()
+    warnings.kpis_no_data = list(never.select_related("owner__user").order_by("id")[:SHOWN])
+    return warnings
+
 
 # The warnings' lists: stored as ids, loaded again on each view (names change).
 LISTS = {
@@ -83,7 +163,7 @@ def summary_refresh_soon(cycle_ids: set[int]) -> None:
     """Queue a recount of these cycles, unless one is queued already."""
     if not settings.SHARED_CACHE:
         return
-    # By name: kpis/tasks.py imports this module. Sent to run at once: a worker that
+    # By name: cycles/tasks.py imports this module. Sent to run at once: a worker that
     # holds delayed (countdown) tasks when its Redis goes away crashes in kombu's
     # restore of unacknowledged messages (bin/faults found it).
     recount = current_app.signature("kpis.tasks.refresh_cycle_summary")
@@ -105,7 +185,7 @@ def _warnings(cycle: Cycle, stored: CycleSummary) -> Warnings:
     """The stored figures as the dashboard shows them, with the goals and KPIs they
     name loaded afresh (two queries at most)."""
     figures = stored.figures
-    warnings = Warnings(period=current_period(cycle))
+    warnings = Warnings(period=cycle.current_period())
     for name in COUNTS:
         setattr(warnings, name, figures[name])
     warnings.too_few = warnings.objective_count < 3

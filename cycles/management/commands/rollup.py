@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from goals.models import Cycle
-from kpis.history import cycle_history
+from cycles.history import cycle_history
+from cycles.models import Cycle
 from kpis.rollup import cycle_rollup
 
 

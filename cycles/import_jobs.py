@@ -8,14 +8,14 @@ from django.core.exceptions import ValidationError
 
 from core.errors import refuse_unless
 from core.tasks import enqueue_on_commit
-from goals.models import Cycle
-from goals.services import CYCLES_REFUSED, check_open
+from goals.services import check_open
 from org.models import Member
 from org.permissions import can_manage_cycles
 
 from . import sheets
 from .importing import import_job_commit, import_job_plan
-from .models import ImportJob, ImportState
+from .models import Cycle, ImportJob, ImportState
+from .services import CYCLES_REFUSED
 from .tasks import commit_import, plan_import
 
 INLINE_ROWS = 200  # up to this many rows, a file is planned and imported in the request

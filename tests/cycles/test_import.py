@@ -13,14 +13,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.errors import Conflict, RowErrors
+from cycles.history import cycle_history
+from cycles.models import ImportJob
+from cycles.services import cycle_set_state
+from cycles.sheets import read_rows, template
+from cycles.tasks import forget_old_import_jobs
 from goals.models import Goal
-from goals.services import cycle_set_state
-from kpis.history import cycle_history
-from kpis.models import ImportJob, Kpi
+from kpis.models import Kpi
 from kpis.rollup import cycle_rollup
 from kpis.services import kpi_record_value
-from kpis.sheets import read_rows, template
-from kpis.tasks import forget_old_import_jobs
 
 from ..factories import CycleFactory, DepartmentFactory, GoalFactory, MemberFactory
 from ..pages.helpers import snapshot

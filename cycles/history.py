@@ -5,8 +5,8 @@ this progress, computed from the values *dated* up to that day that are live tod
 (a corrected or retracted value never counted) on the tree as it is today (its
 parents, weights, states and archived KPIs). So the history is a function of the KPI
 updates and the tree, and `cycle_history` rebuilds it exactly from them; the roll-up
-keeps it up to date as it goes (`kpi_points` for the KPIs it recomputes, `refresh`
-for the chains of goals above them), in a fixed number of queries.
+keeps it up to date as it goes (`refresh`: the KPIs it recomputes and the chains of
+goals above them, handed in through goals/measures.py), in a fixed number of queries.
 
 * A KPI has a point on each day one of its live values is dated (when its current
   value or progress changed that day). Before its first value it has none: no data.
@@ -34,9 +34,11 @@ from django.db.models import Q
 from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
-from goals.models import LEVEL_RANK, Cycle, Goal, GoalState
+from goals.measures import DatedValue, KpiValues
+from goals.models import LEVEL_RANK, Goal, GoalState
+from kpis.models import Aggregation, Kpi, KpiState, KpiUpdate
 
-from .models import Aggregation, GoalPoint, Kpi, KpiPoint, KpiState, KpiUpdate
+from .models import Cycle, GoalPoint, KpiPoint
 
 # A series: points sorted by day. KPI: (day, current, progress); goal: (day, progress, has_data).
 Series = list[tuple]
@@ -134,12 +136,11 @@ def health_on(day: dt.date, point: tuple | None, start: dt.date, due: dt.date, s
 # --- Keeping the history as the roll-up goes ----------------------------------------
 
 
-def kpi_points(kpis: dict[int, tuple], values: dict[int, list[tuple]]) -> dict[int, Series]:
-    """The new series of the KPIs the roll-up recomputed: `kpis` {id: (aggregation,
-    baseline, target, …)}, `values` {id: its live (date, created_at, id, value)}."""
+def kpi_points(kpis: dict[int, KpiValues]) -> dict[int, Series]:
+    """The new series of these KPIs, from their live values."""
     return {
-        pk: kpi_series(aggregation, baseline, target, values.get(pk, ()))
-        for pk, (aggregation, baseline, target, *_rest) in kpis.items()
+        pk: kpi_series(kpi.aggregation, kpi.baseline, kpi.target, kpi.values)
+        for pk, kpi in kpis.items()
     }
 
 
@@ -178,13 +179,14 @@ def _goal_points(points, point_ids: dict[tuple, int]) -> dict[int, Series]:
     return stored
 
 
-def refresh(goals: dict[int, tuple], chain: set[int], kpi_series: dict[int, Series]) -> None:
-    """Store the new series of the KPIs in `kpi_series` and recompute the history of the
-    goals of `chain` (deepest first), given `goals`: the roll-up's rows (goals.rollup.
-    GOAL_ROW: id, parent, level, state, weight, start, …) of the chains and their
-    children. Two reads (the chains' KPIs with their points; the points of the chains
-    and their children), then at most two writes per table (`_write`), only for what
-    changed."""
+def refresh(goals: dict[int, tuple], chain: set[int], kpis: dict[int, KpiValues]) -> None:
+    """Store the new series of the KPIs the roll-up recomputed (`kpis`) and recompute the
+    history of the goals of `chain` (deepest first), given `goals`: the roll-up's rows
+    (goals.rollup.GOAL_ROW: id, parent, level, state, weight, start, …) of the chains and
+    their children. Two reads (the chains' KPIs with their points; the points of the
+    chains and their children), then at most two writes per table (`_write`), only for
+    what changed."""
+    kpi_series = kpi_points(kpis)
     nodes = {row[0]: Node(*row[:6]) for row in goals.values()}
     kpis_of: dict[int, list[tuple[int, float]]] = defaultdict(list)  # goal → (KPI, weight)
     stored_kpi: dict[int, Series] = defaultdict(list)
@@ -284,14 +286,19 @@ def cycle_history(cycle: Cycle) -> int:
         .order_by("id")
         .values_list("id", "aggregation", "baseline", "target", "goal_id", "state", "weight")
     }
-    values: dict[int, list[tuple]] = defaultdict(list)
+    values: dict[int, list[DatedValue]] = defaultdict(list)
     for kpi_id, *value in (
         KpiUpdate.objects.live()
         .filter(kpi__goal__cycle=cycle)
         .values_list("kpi_id", "date", "created_at", "id", "value")
     ):
-        values[kpi_id].append(tuple(value))
-    new_kpi = kpi_points(kpis, values)
+        values[kpi_id].append(DatedValue(*value))
+    new_kpi = kpi_points(
+        {
+            pk: KpiValues(aggregation, baseline, target, values[pk])
+            for pk, (aggregation, baseline, target, *_rest) in kpis.items()
+        }
+    )
     kpis_of: dict[int, list[tuple[int, float]]] = defaultdict(list)
     for pk, (*_numbers, goal_id, state, weight) in kpis.items():
         if state == KpiState.ACTIVE:

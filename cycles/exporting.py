@@ -9,10 +9,11 @@ from typing import Any
 
 from django.http import HttpResponse
 
-from goals.models import Cycle, Goal, GoalState, Health, Level
+from goals.models import Goal, GoalState, Health, Level
+from kpis.models import Kpi, KpiState
 
 from . import sheets
-from .models import Kpi, KpiState
+from .models import Cycle
 
 TITLE_COLUMN = {
     Level.STRATEGIC: sheets.STRATEGIC_GOAL,

@@ -1,5 +1,5 @@
 """Roll over (SPEC §8.3): copy goals of one cycle, with their KPIs but not their
-values, into another. It copies KPIs, so it lives here, above goals."""
+values, into another."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.errors import Errors, refuse_unless
-from goals.models import LEVEL_RANK, Cycle, Goal, GoalState, Level
+from goals.models import LEVEL_RANK, Goal, GoalState, Level
 from goals.rollup import lock_chains
-from goals.services import CYCLES_REFUSED, MAX_STRATEGIC, check_open
+from goals.services import MAX_STRATEGIC, check_open
+from kpis.models import Aggregation, Direction, Kpi, KpiState
+from kpis.rollup import kpi_rollup
 from org.models import Member
 from org.permissions import can_manage_cycles
 
-from .models import Aggregation, Direction, Kpi, KpiState
-from .rollup import kpi_rollup
+from .models import Cycle
+from .services import CYCLES_REFUSED
 
 
 @transaction.atomic

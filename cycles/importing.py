@@ -29,20 +29,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from core.db import bulk_write
+from core.db import bulk_write, lock_row
 from core.errors import CONTROL, MAGNITUDE, ONE_LINE, RowErrors, refuse_unless
 from core.numbers import MAX_MAGNITUDE
-from goals.models import LEVEL_RANK, Cycle, Goal, GoalState, Level
-from goals.services import CYCLES_REFUSED, MAX_STRATEGIC, check_open
+from goals.models import LEVEL_RANK, Goal, GoalState, Level
+from goals.services import MAX_STRATEGIC, check_open
+from kpis.models import Aggregation, Direction, Kpi
+from kpis.rollup import cycle_rollup
+from kpis.smart import kpi_smart
 from org.models import Department, Member
 from org.permissions import can_manage_cycles
 
 from . import sheets
 from .history import cycle_history
-from .models import Aggregation, Direction, ImportJob, ImportState, Kpi
-from .rollup import cycle_rollup
+from .models import Cycle, ImportJob, ImportState
+from .services import CYCLES_REFUSED
 from .sheets import Row
-from .smart import kpi_smart
 
 log = logging.getLogger("cascade.imports")
 
@@ -677,7 +679,7 @@ def import_commit(*, actor: Member, cycle: Cycle, rows: list[Row]) -> Plan:
        then), then the new KPIs; write the changed ones; each kind in bulk.
     3. One roll-up of the whole cycle, and its history.
     """
-    Cycle.objects.select_for_update().filter(pk=cycle.pk).exists()
+    lock_row(cycle)
     plan = import_plan(actor=actor, cycle=cycle, rows=rows)
     if plan.errors:
         raise RowErrors(plan.errors)
@@ -719,7 +721,7 @@ def import_history_rebuild(cycle: Cycle) -> None:
     cycle_history(cycle)
 
 
-# -- the page's import jobs (kpis/import_jobs.py starts them; tasks.py runs large ones) ---
+# -- the page's import jobs (import_jobs.py starts them; tasks.py runs large ones) -------
 
 
 def _job_rows(job: ImportJob) -> list[Row]:

@@ -7,8 +7,8 @@ import io
 
 import openpyxl
 
-from kpis.importing import import_commit, import_plan
-from kpis.sheets import read_rows
+from cycles.importing import import_commit, import_plan
+from cycles.sheets import read_rows
 
 # The SPEC's three-row table as the source article writes it, with only a Department
 # and an Owner column added.

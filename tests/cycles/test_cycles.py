@@ -9,11 +9,13 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from goals.models import Cycle, CyclePick, Goal
-from goals.selectors import cycle_current
-from goals.services import cycle_create, cycle_set_state, cycle_update, goal_create, goal_update
+from cycles.models import Cycle, CyclePick
+from cycles.rollover import cycle_rollover
+from cycles.selectors import cycle_current
+from cycles.services import cycle_create, cycle_set_state, cycle_update
+from goals.models import Goal
+from goals.services import goal_create, goal_update
 from kpis.models import Kpi, KpiUpdate
-from kpis.rollover import cycle_rollover
 from kpis.services import kpi_create, kpi_record_value, kpi_value_correct, kpi_value_retract
 from tests.api.helpers import API, client_for, unchanged
 from tests.factories import CycleFactory

@@ -11,12 +11,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cycles.exporting import cycle_export, export_rows
+from cycles.sheets import EXPORT_COLUMNS
 from goals.models import Goal
 from goals.services import goal_create
-from kpis.exporting import cycle_export, export_rows
 from kpis.models import Kpi
 from kpis.services import kpi_record_value
-from kpis.sheets import EXPORT_COLUMNS
 
 from ..factories import CycleFactory
 from ..pages.helpers import snapshot

@@ -1,4 +1,4 @@
-"""Progress history (kpis/history.py): a point per goal and KPI per day it changed,
+"""Progress history (cycles/history.py): a point per goal and KPI per day it changed,
 kept by every write, rebuilt exactly from the KPI updates."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from cycles.history import cycle_history, stored_points
+from cycles.models import GoalPoint, KpiPoint
 from goals.models import Goal, GoalState
 from goals.services import goal_create, goal_update
-from kpis.history import cycle_history, stored_points
-from kpis.models import GoalPoint, Kpi, KpiPoint
+from kpis.models import Kpi
 from kpis.services import kpi_edit, kpi_record_value, kpi_value_correct, kpi_value_retract
 
 from ..writes import random_writes

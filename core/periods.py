@@ -1,4 +1,6 @@
-"""Cadence periods: the calendar month or quarter that contains a date."""
+"""Cadence periods: the calendar month or quarter that contains a date. A cycle checks in
+monthly or quarterly (its cadence); reminders, reviews and the dashboard ask which
+period a day falls in."""
 
 from __future__ import annotations
 
@@ -7,7 +9,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from .models import Cadence
+from django.db import models
+
+
+class Cadence(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,62 @@
+"""The Cycles page's forms: a cycle, a roll-over, an import's upload. Forms parse what a
+person typed; the services decide whether it is allowed and valid."""
+
+from __future__ import annotations
+
+from django import forms
+
+from core.forms import DateInput
+from core.periods import Cadence
+from goals.models import Goal
+
+from .models import Cycle
+
+
+class CycleForm(forms.Form):
+    name = forms.CharField(max_length=200, help_text="For example “Q1 2027” or “FY 2027”.")
+    start = forms.DateField(widget=DateInput)
+    end = forms.DateField(widget=DateInput)
+    cadence = forms.ChoiceField(
+        choices=Cadence.choices,
+        initial=Cadence.QUARTERLY,
+        help_text="How often check-ins are due and reviews are held.",
+    )
+
+    @classmethod
+    def editing(cls, cycle: Cycle, data=None) -> CycleForm:
+        fields = ("name", "start", "end", "cadence")
+        return cls(data, initial={name: getattr(cycle, name) for name in fields})
+
+
+class RolloverForm(forms.Form):
+    """Roll over (SPEC §8.3): goals of `source` to copy into another cycle."""
+
+    to_cycle = forms.ModelChoiceField(
+        queryset=Cycle.objects.none(), label="Into cycle", empty_label="Pick a cycle"
+    )
+    goals = forms.ModelMultipleChoiceField(
+        queryset=Goal.objects.none(),
+        error_messages={"required": "Pick at least one goal to roll over."},
+    )
+
+    def __init__(self, *args, source: Cycle, **kwargs):
+        super().__init__(*args, **kwargs)
+        others = Cycle.objects.filter(organization_id=source.organization_id).exclude(pk=source.pk)
+        self.fields["to_cycle"].queryset = others.order_by("-start")
+        self.fields["goals"].queryset = Goal.objects.filter(cycle=source)
+
+
+class ImportForm(forms.Form):
+    """The Import page's upload: one CSV or XLSX file."""
+
+    file = forms.FileField(
+        label="Spreadsheet",
+        help_text="CSV or XLSX, with the template's columns. Nothing is written until you "
+        "confirm the preview.",
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument."
+                "spreadsheetml.sheet"
+            }
+        ),
+    )

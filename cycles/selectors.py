@@ -1,0 +1,123 @@
+"""Reads of cycles and of a cycle's tree as a whole, each in a fixed number of queries:
+which cycle a page shows, the Cycles page's list, the roll-over checklist, and the
+tree below a goal as it stands or stood on a past day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from goals.models import Goal, GoalState, Level
+from kpis.models import Kpi, KpiState
+from org.models import Organization
+
+from . import history
+from .models import Cycle, CyclePick, CycleState
+
+
+def cycles_of(organization: Organization, member=None) -> list[Cycle]:
+    """The organization's cycles, latest first; with `member`, each says whether it is
+    the one they last picked (`picked`), in the same query."""
+    cycles = Cycle.objects.filter(organization=organization).order_by("-start", "name")
+    if member is not None:
+        cycles = cycles.annotate(
+            picked=Exists(CyclePick.objects.filter(member=member, cycle=OuterRef("pk")))
+        )
+    return list(cycles)
+
+
+def default_cycle(cycles: list[Cycle], today: dt.date) -> Cycle | None:
+    """What someone who picked no cycle sees (SPEC §8.3): the cycle marked current; else the
+    open cycle containing today with the latest start; else the latest start."""
+    for cycle in cycles:
+        if cycle.is_current:
+            return cycle
+    containing = [c for c in cycles if c.state == CycleState.OPEN and c.start <= today <= c.end]
+    return max(containing or cycles, key=lambda c: (c.start, c.pk), default=None)
+
+
+def cycle_current(
+    organization: Organization, cycle_id: int | str | None = None, cycles: list[Cycle] | None = None
+) -> Cycle | None:
+    """The cycle asked for, else the one a person picked last, else the organization's
+    default (SPEC §8.3: marked current, else open and containing today, else the latest)."""
+    cycles = cycles if cycles is not None else cycles_of(organization)
+    if cycle_id:
+        for cycle in cycles:
+            if str(cycle.pk) == str(cycle_id):
+                return cycle
+    for cycle in cycles:
+        if getattr(cycle, "picked", False):
+            return cycle
+    return default_cycle(cycles, organization.today())
+
+
+def cycle_for_request(request) -> tuple[Cycle | None, list[Cycle]]:
+    """The cycle this request shows: `?cycle=` (remembered for the person: the
+    switcher's pick is theirs on every device), else their last pick, else the default."""
+    member = request.member
+    cycles = cycles_of(member.organization, member)
+    wanted = request.GET.get("cycle")
+    cycle = cycle_current(member.organization, wanted, cycles)
+    if cycle is not None and wanted and str(cycle.pk) == wanted and not cycle.picked:
+        CyclePick.objects.update_or_create(member=member, defaults={"cycle": cycle})
+    return cycle, cycles
+
+
+def cycles_listed(organization: Organization) -> QuerySet[Cycle]:
+    """The Cycles page: every cycle with how many goals it holds and how many of them
+    are unfinished (active, below 100 %), in one query."""
+    live = ~Q(goals__state=GoalState.CANCELLED)
+    unfinished = Q(goals__state=GoalState.ACTIVE, goals__progress__lt=100)
+    return (
+        Cycle.objects.filter(organization=organization)
+        .annotate(
+            goal_count=Count("goals", filter=live),
+            unfinished_count=Count("goals", filter=unfinished),
+        )
+        .order_by("-start", "name")
+    )
+
+
+def goals_for_rollover(cycle: Cycle) -> list[Goal]:
+    """A cycle's goals in tree order (each after its parent), with `depth`, for the
+    roll-over checklist."""
+    goals = list(Goal.objects.filter(cycle=cycle).select_related("owner__user", "department"))
+    children: dict[int | None, list[Goal]] = {}
+    for goal in sorted(goals, key=lambda g: (g.title.lower(), g.pk)):
+        children.setdefault(goal.parent_id, []).append(goal)
+    ordered: list[Goal] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for goal in children.get(parent_id, []):
+            goal.depth = depth
+            ordered.append(goal)
+            walk(goal.pk, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+def goal_tree(goal: Goal, *, as_of: dt.date | None = None) -> Goal:
+    """The goal with `tree_children` and `tree_kpis` set on it and on every goal below
+    it: one query per level below it (at most three) and one for the KPIs; `as_of`,
+    each as it stood that day (two queries more: cycles/history.py)."""
+    nodes = {goal.pk: goal}
+    level = [goal.pk]
+    while level:
+        below = list(Goal.objects.filter(parent_id__in=level).order_by("id"))
+        nodes.update((g.pk, g) for g in below)
+        level = [g.pk for g in below if g.level != Level.INDIVIDUAL]
+    for node in nodes.values():
+        node.tree_children, node.tree_kpis = [], []
+    for node in nodes.values():
+        if node.pk != goal.pk:
+            nodes[node.parent_id].tree_children.append(node)
+    kpis = list(Kpi.objects.filter(goal_id__in=nodes, state=KpiState.ACTIVE).order_by("id"))
+    for kpi in kpis:
+        nodes[kpi.goal_id].tree_kpis.append(kpi)
+    if as_of is not None:
+        history.as_of(nodes.values(), as_of)
+        history.kpis_as_of(kpis, as_of)
+    return goal

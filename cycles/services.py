@@ -1,0 +1,108 @@
+"""Writes to cycles as a whole (SPEC §8.3): create, edit, mark current, close and reopen.
+Leaders and admins only. Roll-over and import are cycles/rollover.py and
+cycles/importing.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from core.errors import Errors, check_unique_name, refuse_unless
+from core.periods import Cadence
+from goals.models import Goal
+from goals.signals import cycles_changed
+from org.models import Member
+from org.permissions import can_manage_cycles
+
+from .models import Cycle, CycleState
+from .selectors import default_cycle
+
+CYCLES_REFUSED = "Only leaders and admins manage cycles."
+CYCLE_FIELDS = ("name", "start", "end", "cadence", "is_current")
+
+
+@transaction.atomic
+def cycle_create(
+    *, actor: Member, name: str, start: dt.date, end: dt.date, cadence: str = Cadence.QUARTERLY
+) -> Cycle:
+    """A new open cycle. It changes no one's view by itself (SPEC §8.3): when the
+    organization has no current cycle yet, the one everybody sees now is marked current
+    first, so the default stays where it was."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    cycle = Cycle(
+        organization_id=actor.organization_id, name=name, start=start, end=end, cadence=cadence
+    )
+    validate_cycle(cycle)
+    cycles = Cycle.objects.select_for_update().filter(organization_id=actor.organization_id)
+    if not any(c.is_current for c in cycles):
+        shown = default_cycle(list(cycles), actor.organization.today())
+        if shown is not None:
+            Cycle.objects.filter(pk=shown.pk).update(is_current=True)
+    cycle.save()
+    return cycle
+
+
+@transaction.atomic
+def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
+    """Rename, re-date, change the cadence, or mark the organization's current cycle
+    (at most one: marking one unmarks the other)."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
+    for field in changes:
+        if field not in CYCLE_FIELDS:
+            raise TypeError(f"cycle_update() got an unknown field: {field}")
+    original = {field: getattr(cycle, field) for field in changes}
+    for field, value in changes.items():
+        setattr(cycle, field, value)
+    try:
+        validate_cycle(cycle)
+    except ValidationError:
+        for field, value in original.items():  # callers see what is stored
+            setattr(cycle, field, value)
+        raise
+    if changes.get("is_current"):
+        Cycle.objects.filter(organization_id=cycle.organization_id, is_current=True).exclude(
+            pk=cycle.pk
+        ).update(is_current=False)
+    cycle.save()
+    # No progress or health depends on a cycle's own dates (goals and KPIs have theirs),
+    # but what counts as time-bound does: cached warnings are stale.
+    cycles_changed({cycle.pk})
+    return cycle
+
+
+@transaction.atomic
+def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
+    """Close a cycle (its goals, KPIs and values become read-only) or reopen it."""
+    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
+    if state not in CycleState.values:
+        raise ValidationError({"state": ["Must be open or closed."]})
+    cycle.state = state
+    cycle.save(update_fields=["state"])
+    cycles_changed({cycle.pk})
+    return cycle
+
+
+def validate_cycle(cycle: Cycle) -> None:
+    """A cycle's name (one line, unique), cadence and dates, with its goals inside them."""
+    errors = Errors()
+    check_unique_name(errors, cycle, "cycle")
+    if cycle.cadence not in Cadence.values:
+        errors.add("cadence", "Must be monthly or quarterly.")
+    if cycle.start is None:
+        errors.add("start", "A start date is required.")
+    if cycle.end is None:
+        errors.add("end", "An end date is required.")
+    if cycle.start and cycle.end and cycle.start >= cycle.end:
+        errors.add("end", "Must be after the start date.")
+    if cycle.pk and cycle.start and cycle.end:
+        outside = Goal.objects.filter(cycle=cycle).exclude(
+            start__gte=cycle.start, due__lte=cycle.end
+        )
+        if outside.exists():
+            errors.add("start", "Some goals of this cycle would fall outside these dates.")
+    errors.raise_if_any()
