@@ -31,6 +31,8 @@ API_DOCS = csp_override({**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSA
 )
 
 router = DefaultRouter()
+# The schema's paths only: no `.json` aliases (an action's `close.json` was a 500).
+router.include_format_suffixes = False
 router.register("members", MemberViewSet, basename="member")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("cycles", CycleViewSet, basename="cycle")
