@@ -24,119 +24,145 @@ import datetime as dt
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q
 
 from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
-from goals.measures import DatedValue, KpiValues
 from goals.models import LEVEL_RANK, Goal, GoalState
+from goals.rows import DatedValue, GoalRow, KpiValues, Weighted
 from kpis.models import Aggregation, Kpi, KpiState, KpiUpdate
 
 from .models import Cycle, GoalPoint, KpiPoint
 
-# A series: points sorted by day. KPI: (day, current, progress); goal: (day, progress, has_data).
-Series = list[tuple]
+
+class KpiDay(NamedTuple):
+    """A KPI from this day on (until its next point): its current value and progress."""
+
+    day: dt.date
+    current: float
+    progress: float
 
 
-def kpi_series(aggregation: str, baseline: float, target: float, values: Iterable[tuple]) -> Series:
-    """A KPI's points from its live values, each (date, created_at, id, value): on each
-    dated day, its current value (the latest value by date then entry, or the exact sum
-    of the values so far) and progress — a point only where one of them changed."""
-    points: Series = []
+class GoalDay(NamedTuple):
+    """A goal from this day on: its progress, and whether a value stands at or below it."""
+
+    day: dt.date
+    progress: float
+    has_data: bool
+
+
+KpiSeries = list[KpiDay]  # sorted by day
+GoalSeries = list[GoalDay]  # sorted by day
+PointIds = dict[tuple[str, int, dt.date], int]  # ("kpi" or "goal", owner, day) → its row
+
+
+class KpiWeight(NamedTuple):
+    """An active KPI of a goal, with its weight in the goal's progress."""
+
+    id: int
+    weight: float
+
+
+def kpi_series(
+    aggregation: str, baseline: float, target: float, values: Iterable[DatedValue]
+) -> KpiSeries:
+    """A KPI's points from its live values: on each dated day, its current value (the
+    latest value by date then entry, or the exact sum of the values so far) and
+    progress — a point only where one of them changed."""
+    points: KpiSeries = []
     ordered = sorted(values)
     seen: list[float] = []
-    for i, (day, _created, _id, value) in enumerate(ordered):
-        seen.append(value)
-        if i + 1 < len(ordered) and ordered[i + 1][0] == day:
+    for i, value in enumerate(ordered):
+        seen.append(value.value)
+        if i + 1 < len(ordered) and ordered[i + 1].date == value.date:
             continue  # the day's last value (by entry) is the one that stands
-        current = math.fsum(seen) if aggregation == Aggregation.SUM else value
-        point = (day, current, formulas.kpi_progress(current, baseline, target))
-        if not points or not same_row(points[-1][1:], point[1:]):
+        current = math.fsum(seen) if aggregation == Aggregation.SUM else value.value
+        point = KpiDay(value.date, current, formulas.kpi_progress(current, baseline, target))
+        if not points or not same_row(_figures(points[-1]), _figures(point)):
             points.append(point)
     return points
 
 
-@dataclass
-class Node:
-    """A goal as its history needs it."""
-
-    id: int
-    parent_id: int | None
-    level: str
-    state: str
-    weight: float
-    start: dt.date
+def _figures(point: KpiDay | GoalDay) -> tuple[Any, ...]:
+    """What a point says, beside its day: equal figures make no new point."""
+    if isinstance(point, KpiDay):
+        return (point.current, point.progress)
+    return (point.progress, point.has_data)
 
 
-def _at(series: Series, day: dt.date, days: list[dt.date]) -> tuple | None:
-    """The point standing on `day` (the last one dated on or before it), or None."""
+def _standing[P: (KpiDay, GoalDay)](
+    series: Sequence[P], days: list[dt.date], day: dt.date
+) -> P | None:
+    """The point standing on `day` (the last one dated on or before it), or None;
+    `days` are the series' days."""
     i = bisect_right(days, day)
     return series[i - 1] if i else None
 
 
 def goal_series(
-    goal: Node,
-    kpis: list[tuple[float, Series]],
-    children: list[tuple[Node, Series]],
-) -> Series:
+    goal: GoalRow,
+    kpis: list[tuple[float, KpiSeries]],
+    children: list[tuple[GoalRow, GoalSeries]],
+) -> GoalSeries:
     """A goal's points from its active KPIs' series (weight, series) and its child goals'
-    (child, series), evaluated on every day one of them moves (and the goal's start)."""
+    (child, series), evaluated on every day one of them moves (and the goal's start).
+    The parts are summed in the roll-up's order: KPIs, then children (by id)."""
     if goal.state == GoalState.DONE:
-        return [(goal.start, 100.0, True)]
-    parts = [(weight, series, "kpi") for weight, series in kpis]
-    always_data = False
-    for child, series in children:
-        if child.state == GoalState.DONE:
-            always_data = True
-            parts.append((child.weight, [], "done"))  # 100 all along
-        elif child.state == GoalState.CANCELLED:
-            parts.append((0.0, series, "cancelled"))  # counts for data, not for progress
-        else:
-            parts.append((child.weight, series, "goal"))
-    indexed = [
-        (weight, series, kind, [point[0] for point in series]) for weight, series, kind in parts
-    ]
-    days = sorted({goal.start} | {point[0] for _w, series, _k, _d in indexed for point in series})
-    points: Series = []
+        return [GoalDay(goal.start, 100.0, True)]
+    kpi_parts = [(weight, series, [p.day for p in series]) for weight, series in kpis]
+    child_parts = [(child, series, [p.day for p in series]) for child, series in children]
+    always_data = any(child.state == GoalState.DONE for child, _series in children)
+    days = sorted(
+        {goal.start}
+        | {day for _weight, _series, kpi_days in kpi_parts for day in kpi_days}
+        | {day for _child, _series, child_days in child_parts for day in child_days}
+    )
+    points: GoalSeries = []
     last = (0.0, False)  # before any point: no progress, no data
     for day in days:
-        pairs, has_data = [], always_data
-        for weight, series, kind, series_days in indexed:
-            point = _at(series, day, series_days)
-            if kind == "kpi":
-                pairs.append((weight, point[2] if point else 0.0))
-                has_data = has_data or point is not None
-            elif kind == "done":
-                pairs.append((weight, 100.0))
-            else:
-                if kind == "goal":
-                    pairs.append((weight, point[1] if point else 0.0))
-                has_data = has_data or (point is not None and point[2])
-        now = (formulas.goal_progress(pairs), has_data)
+        parts: list[Weighted] = []
+        has_data = always_data
+        for weight, series, kpi_days in kpi_parts:
+            kpi_point = _standing(series, kpi_days, day)
+            parts.append(Weighted(weight, kpi_point.progress if kpi_point else 0.0))
+            has_data = has_data or kpi_point is not None
+        for child, child_series, child_days in child_parts:
+            if child.state == GoalState.DONE:
+                parts.append(Weighted(child.weight, 100.0))  # 100 all along
+                continue
+            point = _standing(child_series, child_days, day)
+            if child.state != GoalState.CANCELLED:  # counts for data, not for progress
+                parts.append(Weighted(child.weight, point.progress if point else 0.0))
+            has_data = has_data or (point is not None and point.has_data)
+        now = (formulas.goal_progress(parts), has_data)
         if not same_row(last, now):
-            points.append((day, *now))
+            points.append(GoalDay(day, *now))
             last = now
     return points
 
 
-def health_on(day: dt.date, point: tuple | None, start: dt.date, due: dt.date, state: str) -> str:
+def health_on(day: dt.date, point: GoalDay | None, start: dt.date, due: dt.date, state: str) -> str:
     """A goal's health on a past day from its point then (None: no point yet)."""
-    progress, has_data = (point[1], point[2]) if point else (0.0, False)
     return formulas.health(
-        progress=progress, today=day, start=start, due=due, state=state, has_data=has_data
+        progress=point.progress if point else 0.0,
+        today=day,
+        start=start,
+        due=due,
+        state=state,
+        has_data=point.has_data if point else False,
     )
 
 
 # --- Keeping the history as the roll-up goes ----------------------------------------
 
 
-def kpi_points(kpis: dict[int, KpiValues]) -> dict[int, Series]:
+def kpi_points(kpis: dict[int, KpiValues]) -> dict[int, KpiSeries]:
     """The new series of these KPIs, from their live values."""
     return {
         pk: kpi_series(kpi.aggregation, kpi.baseline, kpi.target, kpi.values)
@@ -145,52 +171,69 @@ def kpi_points(kpis: dict[int, KpiValues]) -> dict[int, Series]:
 
 
 def _bottom_up(
-    nodes: dict[int, Node],
+    goals: dict[int, GoalRow],
     goal_ids: set[int],
-    kpis_of: dict[int, list[tuple[int, float]]],
-    kpi_series: dict[int, Series],
-    known: dict[int, Series],
-) -> dict[int, Series]:
+    kpis_of: dict[int, list[KpiWeight]],
+    kpi_series: dict[int, KpiSeries],
+    known: dict[int, GoalSeries],
+) -> dict[int, GoalSeries]:
     """The series of the goals `goal_ids`, deepest level first, from their active KPIs'
-    (`kpis_of`: goal → (KPI, weight)) and their children's; a child not recomputed
-    counts as `known` (stored). Children in id order, so every path sums alike."""
-    children: dict[int, list[Node]] = defaultdict(list)
-    for node in sorted(nodes.values(), key=lambda node: node.id):
-        if node.parent_id is not None:
-            children[node.parent_id].append(node)
+    (`kpis_of`) and their children's; a child not recomputed counts as `known`
+    (stored). Children in id order, so every path sums alike."""
+    children: dict[int, list[GoalRow]] = defaultdict(list)
+    for goal in sorted(goals.values(), key=lambda goal: goal.id):
+        if goal.parent_id is not None:
+            children[goal.parent_id].append(goal)
     series = dict(known)
-    for goal_id in sorted(goal_ids, key=lambda pk: (-LEVEL_RANK[nodes[pk].level], pk)):
+    for goal_id in sorted(goal_ids, key=lambda pk: (-LEVEL_RANK[goals[pk].level], pk)):
         series[goal_id] = goal_series(
-            nodes[goal_id],
-            [(weight, kpi_series.get(pk, [])) for pk, weight in kpis_of[goal_id]],
+            goals[goal_id],
+            [(kpi.weight, kpi_series.get(kpi.id, [])) for kpi in kpis_of[goal_id]],
             [(child, series.get(child.id, [])) for child in children[goal_id]],
         )
     return series
 
 
-def _goal_points(points, point_ids: dict[tuple, int]) -> dict[int, Series]:
+def _goal_points(points: models.QuerySet[GoalPoint], point_ids: PointIds) -> dict[int, GoalSeries]:
     """Stored goal points ({goal id: series}), noting each row's id in `point_ids`."""
-    stored: dict[int, Series] = defaultdict(list)
-    for point_id, goal_id, day, progress, has_data in points.order_by("goal_id", "day").values_list(
+    stored: dict[int, GoalSeries] = defaultdict(list)
+    rows = points.order_by("goal_id", "day").values_list(
         "id", "goal_id", "day", "progress", "has_data"
-    ):
-        stored[goal_id].append((day, progress, has_data))
+    )
+    for point_id, goal_id, day, progress, has_data in rows:
+        stored[goal_id].append(GoalDay(day, progress, has_data))
         point_ids["goal", goal_id, day] = point_id
     return stored
 
 
-def refresh(goals: dict[int, tuple], chain: set[int], kpis: dict[int, KpiValues]) -> None:
+class _KpiBesidePoint(NamedTuple):
+    """A KPI beside one of its stored points (the point's fields None when it has none)."""
+
+    id: int
+    goal_id: int
+    state: str
+    weight: float
+    point_id: int | None
+    day: dt.date | None
+    current: float | None
+    progress: float | None
+
+    def point(self) -> KpiDay | None:
+        if self.day is None or self.current is None or self.progress is None:
+            return None
+        return KpiDay(self.day, self.current, self.progress)
+
+
+def refresh(goals: dict[int, GoalRow], chain: set[int], kpis: dict[int, KpiValues]) -> None:
     """Store the new series of the KPIs the roll-up recomputed (`kpis`) and recompute the
     history of the goals of `chain` (deepest first), given `goals`: the roll-up's rows
-    (goals.rollup.GOAL_ROW: id, parent, level, state, weight, start, …) of the chains and
-    their children. Two reads (the chains' KPIs with their points; the points of the
-    chains and their children), then at most two writes per table (`_write`), only for
-    what changed."""
+    of the chains and their children. Two reads (the chains' KPIs with their points;
+    the points of the chains and their children), then at most two writes per table
+    (`_write`), only for what changed."""
     kpi_series = kpi_points(kpis)
-    nodes = {row[0]: Node(*row[:6]) for row in goals.values()}
-    kpis_of: dict[int, list[tuple[int, float]]] = defaultdict(list)  # goal → (KPI, weight)
-    stored_kpi: dict[int, Series] = defaultdict(list)
-    point_ids: dict[tuple, int] = {}
+    kpis_of: dict[int, list[KpiWeight]] = defaultdict(list)
+    stored_kpi: dict[int, KpiSeries] = defaultdict(list)
+    point_ids: PointIds = {}
     rows = (
         Kpi.objects.filter(Q(goal_id__in=chain) | Q(id__in=list(kpi_series)))
         .order_by("id", "points__day")
@@ -206,67 +249,92 @@ def refresh(goals: dict[int, tuple], chain: set[int], kpis: dict[int, KpiValues]
         )
     )
     seen = set()
-    for pk, goal_id, state, weight, point_id, day, current, progress in rows:
-        if pk not in seen and state == KpiState.ACTIVE and goal_id in chain:
-            kpis_of[goal_id].append((pk, weight))
-        seen.add(pk)
-        if point_id is not None:
-            stored_kpi[pk].append((day, current, progress))
-            point_ids["kpi", pk, day] = point_id
+    for kpi in map(_KpiBesidePoint._make, rows):
+        if kpi.id not in seen and kpi.state == KpiState.ACTIVE and kpi.goal_id in chain:
+            kpis_of[kpi.goal_id].append(KpiWeight(kpi.id, kpi.weight))
+        seen.add(kpi.id)
+        point = kpi.point()
+        if point is not None and kpi.point_id is not None:
+            stored_kpi[kpi.id].append(point)
+            point_ids["kpi", kpi.id, point.day] = kpi.point_id
     series = {pk: kpi_series.get(pk, stored_kpi[pk]) for pk in {*stored_kpi, *kpi_series}}
-    stored_goal = _goal_points(GoalPoint.objects.filter(goal_id__in=list(nodes)), point_ids)
-    new_goal = _bottom_up(nodes, chain, kpis_of, series, stored_goal)
+    stored_goal = _goal_points(GoalPoint.objects.filter(goal_id__in=list(goals)), point_ids)
+    new_goal = _bottom_up(goals, chain, kpis_of, series, stored_goal)
     _write(
         point_ids,
-        {("kpi", pk): (stored_kpi[pk], kpi_series[pk]) for pk in kpi_series},
-        {("goal", pk): (stored_goal[pk], new_goal[pk]) for pk in chain},
+        {pk: (stored_kpi[pk], kpi_series[pk]) for pk in kpi_series},
+        {pk: (stored_goal[pk], new_goal[pk]) for pk in chain},
     )
 
 
-def _write(point_ids: dict[tuple, int], *changes: dict[tuple, tuple[Series, Series]]) -> int:
-    """Store what differs between old and new series (by owner): the days that no longer
-    have a point are deleted, new and changed points are upserted — at most two
-    statements per table. Returns how many points were removed, added or changed."""
-    gone: dict[str, list[int]] = {"kpi": [], "goal": []}
-    put: dict[str, list] = {"kpi": [], "goal": []}
-    for change in changes:
-        for (kind, pk), (old, new) in change.items():
-            old_by_day = {point[0]: point for point in old}
-            new_by_day = {point[0]: point for point in new}
-            gone[kind] += [point_ids[kind, pk, day] for day in old_by_day.keys() - new_by_day]
-            put[kind] += [
-                (pk, point)
-                for day, point in new_by_day.items()
-                if day not in old_by_day or not same_row(old_by_day[day][1:], point[1:])
-            ]
-    if gone["kpi"]:
-        KpiPoint.objects.filter(id__in=gone["kpi"]).delete()
-    if gone["goal"]:
-        GoalPoint.objects.filter(id__in=gone["goal"]).delete()
-    if put["kpi"]:
+def _diff[P: (KpiDay, GoalDay)](
+    kind: str, point_ids: PointIds, changes: dict[int, tuple[list[P], list[P]]]
+) -> tuple[list[int], list[tuple[int, P]]]:
+    """Between old and new series (by owner): the rows of the days that no longer have
+    a point, and the new and changed points."""
+    gone: list[int] = []
+    put: list[tuple[int, P]] = []
+    for pk, (old, new) in changes.items():
+        old_by_day = {point.day: point for point in old}
+        new_by_day = {point.day: point for point in new}
+        gone += [point_ids[kind, pk, day] for day in old_by_day.keys() - new_by_day]
+        put += [
+            (pk, point)
+            for day, point in new_by_day.items()
+            if day not in old_by_day or not same_row(_figures(old_by_day[day]), _figures(point))
+        ]
+    return gone, put
+
+
+def _write(
+    point_ids: PointIds,
+    kpis: dict[int, tuple[KpiSeries, KpiSeries]],
+    goals: dict[int, tuple[GoalSeries, GoalSeries]],
+) -> int:
+    """Store what differs between the old and new series ({owner: (old, new)}): the
+    days that no longer have a point are deleted, new and changed points are upserted —
+    at most two statements per table. Returns how many points were removed, added or
+    changed."""
+    kpis_gone, kpis_put = _diff("kpi", point_ids, kpis)
+    goals_gone, goals_put = _diff("goal", point_ids, goals)
+    if kpis_gone:
+        KpiPoint.objects.filter(id__in=kpis_gone).delete()
+    if goals_gone:
+        GoalPoint.objects.filter(id__in=goals_gone).delete()
+    if kpis_put:
         KpiPoint.objects.bulk_create(
             [
-                KpiPoint(kpi_id=pk, day=day, current=current, progress=progress)
-                for pk, (day, current, progress) in put["kpi"]
+                KpiPoint(kpi_id=pk, day=p.day, current=p.current, progress=p.progress)
+                for pk, p in kpis_put
             ],
             update_conflicts=True,
             unique_fields=["kpi", "day"],
             update_fields=["current", "progress"],
         )
-    if put["goal"]:
+    if goals_put:
         GoalPoint.objects.bulk_create(
             [
-                GoalPoint(goal_id=pk, day=day, progress=progress, has_data=has_data)
-                for pk, (day, progress, has_data) in put["goal"]
+                GoalPoint(goal_id=pk, day=p.day, progress=p.progress, has_data=p.has_data)
+                for pk, p in goals_put
             ],
             update_conflicts=True,
             unique_fields=["goal", "day"],
             update_fields=["progress", "has_data"],
         )
-    return sum(len(rows) for rows in (*gone.values(), *put.values()))
+    return len(kpis_gone) + len(kpis_put) + len(goals_gone) + len(goals_put)
 
 
 # --- Rebuilding a cycle's history from its values -----------------------------------
+
+
+class _CycleKpi(NamedTuple):
+    id: int
+    aggregation: str
+    baseline: float
+    target: float
+    goal_id: int
+    state: str
+    weight: float
 
 
 @transaction.atomic
@@ -276,54 +344,56 @@ def cycle_history(cycle: Cycle) -> int:
     added or removed: 0 when the stored history was exact. A fixed number of queries."""
     # Locked as the roll-up locks them: a value recorded meanwhile waits, so its points
     # are not overwritten by this rebuild's older view.
-    nodes = {
-        row[0]: Node(*row[:6])
-        for row in sorted(goal_rollup.cycle_goals_for_update(cycle), key=lambda row: row[0])
+    goals = {
+        row.id: row
+        for row in sorted(goal_rollup.cycle_goals_for_update(cycle), key=lambda row: row.id)
     }
-    kpis = {
-        row[0]: row[1:]
+    kpis = [
+        _CycleKpi._make(row)
         for row in Kpi.objects.filter(goal__cycle=cycle)
         .order_by("id")
-        .values_list("id", "aggregation", "baseline", "target", "goal_id", "state", "weight")
-    }
+        .values_list(*_CycleKpi._fields)
+    ]
     values: dict[int, list[DatedValue]] = defaultdict(list)
     for kpi_id, *value in (
         KpiUpdate.objects.live()
         .filter(kpi__goal__cycle=cycle)
-        .values_list("kpi_id", "date", "created_at", "id", "value")
+        .values_list("kpi_id", *DatedValue._fields)
     ):
-        values[kpi_id].append(DatedValue(*value))
+        values[kpi_id].append(DatedValue._make(value))
     new_kpi = kpi_points(
         {
-            pk: KpiValues(aggregation, baseline, target, values[pk])
-            for pk, (aggregation, baseline, target, *_rest) in kpis.items()
+            kpi.id: KpiValues(kpi.aggregation, kpi.baseline, kpi.target, values[kpi.id])
+            for kpi in kpis
         }
     )
-    kpis_of: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for pk, (*_numbers, goal_id, state, weight) in kpis.items():
-        if state == KpiState.ACTIVE:
-            kpis_of[goal_id].append((pk, weight))
-    new_goal = _bottom_up(nodes, set(nodes), kpis_of, new_kpi, {})
-    point_ids: dict[tuple, int] = {}
+    kpis_of: dict[int, list[KpiWeight]] = defaultdict(list)
+    for kpi in kpis:
+        if kpi.state == KpiState.ACTIVE:
+            kpis_of[kpi.goal_id].append(KpiWeight(kpi.id, kpi.weight))
+    new_goal = _bottom_up(goals, set(goals), kpis_of, new_kpi, {})
+    point_ids: PointIds = {}
     old_kpi, old_goal = stored_points(cycle, point_ids)
     return _write(
         point_ids,
-        {("kpi", pk): (old_kpi.get(pk, []), series) for pk, series in new_kpi.items()},
-        {("goal", pk): (old_goal.get(pk, []), series) for pk, series in new_goal.items()},
+        {pk: (old_kpi.get(pk, []), series) for pk, series in new_kpi.items()},
+        {pk: (old_goal.get(pk, []), series) for pk, series in new_goal.items()},
     )
 
 
-def stored_points(cycle: Cycle, point_ids: dict | None = None) -> tuple[dict, dict]:
+def stored_points(
+    cycle: Cycle, point_ids: PointIds | None = None
+) -> tuple[dict[int, KpiSeries], dict[int, GoalSeries]]:
     """The cycle's stored history: ({KPI id: series}, {goal id: series})."""
     point_ids = {} if point_ids is None else point_ids
-    kpi: dict[int, Series] = defaultdict(list)
-    for point_id, pk, *point in (
+    kpi: dict[int, KpiSeries] = defaultdict(list)
+    for point_id, pk, day, current, progress in (
         KpiPoint.objects.filter(kpi__goal__cycle=cycle)
         .order_by("kpi_id", "day")
         .values_list("id", "kpi_id", "day", "current", "progress")
     ):
-        kpi[pk].append(tuple(point))
-        point_ids["kpi", pk, point[0]] = point_id
+        kpi[pk].append(KpiDay(day, current, progress))
+        point_ids["kpi", pk, day] = point_id
     goal = _goal_points(GoalPoint.objects.filter(goal__cycle=cycle), point_ids)
     return dict(kpi), dict(goal)
 
@@ -331,15 +401,22 @@ def stored_points(cycle: Cycle, point_ids: dict | None = None) -> tuple[dict, di
 # --- Reading the past ------------------------------------------------------------------
 
 
-def _standing(model, owner: str, objects: list, day: dt.date, *fields: str) -> dict[int, tuple]:
-    """{object id: (day, *fields) of its point standing on `day`: its last on or before it}"""
-    standing: dict[int, tuple] = {}
-    for owner_id, *point in (
+def _standing_points[P: (KpiDay, GoalDay)](
+    model: type[KpiPoint] | type[GoalPoint],
+    owner: str,
+    objects: list[Any],
+    day: dt.date,
+    point: type[P],
+) -> dict[int, P]:
+    """{object id: its point standing on `day` (its last on or before it)}, one query."""
+    standing: dict[int, P] = {}
+    rows = (
         model.objects.filter(**{f"{owner}__in": [obj.pk for obj in objects], "day__lte": day})
         .order_by(owner, "day")
-        .values_list(owner, "day", *fields)
-    ):
-        standing[owner_id] = tuple(point)  # the last one stands
+        .values_list(owner, *point._fields)
+    )
+    for owner_id, *fields in rows:
+        standing[owner_id] = point._make(fields)  # the last one stands
     return standing
 
 
@@ -347,28 +424,28 @@ def as_of(goals: Iterable[Goal], day: dt.date) -> list[Goal]:
     """Give each goal its progress, health and `has_data` as they stood on `day` (one
     query for all of them); `expected` is then the expected progress on that day."""
     goals = list(goals)
-    standing = _standing(GoalPoint, "goal_id", goals, day, "progress", "has_data")
+    standing = _standing_points(GoalPoint, "goal_id", goals, day, GoalDay)
     for goal in goals:
         point = standing.get(goal.pk)
-        goal.progress = point[1] if point else 0.0
-        goal.has_data = bool(point and point[2])
+        goal.progress = point.progress if point else 0.0
+        goal.has_data = bool(point and point.has_data)
         goal.health = health_on(day, point, goal.start, goal.due, goal.state)
-        goal.as_of = day
+        goal.as_of = day  # type: ignore[attr-defined]  # read by the bars' template tags
     return goals
 
 
 def kpis_as_of(kpis: Iterable[Kpi], day: dt.date) -> list[Kpi]:
     """Give each KPI its current value, progress and health as they stood on `day`."""
     kpis = list(kpis)
-    standing = _standing(KpiPoint, "kpi_id", kpis, day, "current", "progress")
+    standing = _standing_points(KpiPoint, "kpi_id", kpis, day, KpiDay)
     for kpi in kpis:
         point = standing.get(kpi.pk)
-        kpi.current = point[1] if point else None
-        kpi.progress = point[2] if point else 0.0
+        kpi.current = point.current if point else None
+        kpi.progress = point.progress if point else 0.0
         kpi.health = formulas.health(
             progress=kpi.progress, today=day, start=kpi.start, due=kpi.due, has_data=bool(point)
         )
-        kpi.as_of = day
+        kpi.as_of = day  # type: ignore[attr-defined]  # read by the bars' template tags
     return kpis
 
 
@@ -391,7 +468,7 @@ def goal_points(goal: Goal) -> list[GoalPoint]:
     return list(GoalPoint.objects.filter(goal=goal).order_by("day"))
 
 
-def goal_history(goal: Goal) -> list[dict]:
+def goal_history(goal: Goal) -> list[dict[str, Any]]:
     """A goal's points with the expected progress and the health on each day."""
     return [
         {
@@ -401,7 +478,7 @@ def goal_history(goal: Goal) -> list[dict]:
             "expected": formulas.expected_progress(point.day, goal.start, goal.due),
             "health": health_on(
                 point.day,
-                (point.day, point.progress, point.has_data),
+                GoalDay(point.day, point.progress, point.has_data),
                 goal.start,
                 goal.due,
                 goal.state,

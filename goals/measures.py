@@ -12,12 +12,12 @@ keeper when it loads (cycles/apps.py → `register_history`).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from django.db.models import QuerySet, Value
+
+from .rows import GoalRow, KpiValues
 
 
 @dataclass(frozen=True)
@@ -47,30 +47,12 @@ def measures() -> Measures:
     return _registered
 
 
-class DatedValue(NamedTuple):
-    """A live KPI value as the roll-up reads it: sorted, by date, then by entry."""
-
-    date: dt.date
-    created_at: dt.datetime
-    id: int
-    value: float
-
-
-class KpiValues(NamedTuple):
-    """A KPI the roll-up just recomputed, with its live values: what its history needs."""
-
-    aggregation: str
-    baseline: float
-    target: float
-    values: list[DatedValue]
-
-
 # Keep the history of the chains the roll-up just recomputed: (the roll-up's rows of the
 # chains and their children, the chains' ids, the KPIs it recomputed) → None.
-HistoryKeeper = Callable[[dict, set[int], dict[int, KpiValues]], None]
+HistoryKeeper = Callable[[dict[int, GoalRow], set[int], dict[int, KpiValues]], None]
 
 
-def _no_history(goals: dict, chain: set[int], kpis: dict[int, KpiValues]) -> None:
+def _no_history(goals: dict[int, GoalRow], chain: set[int], kpis: dict[int, KpiValues]) -> None:
     """Goals on their own keep no history."""
 
 
@@ -82,5 +64,5 @@ def register_history(keeper: HistoryKeeper) -> None:
     _keeper = keeper
 
 
-def keep_history(goals: dict, chain: set[int], kpis: dict[int, KpiValues]) -> None:
+def keep_history(goals: dict[int, GoalRow], chain: set[int], kpis: dict[int, KpiValues]) -> None:
     _keeper(goals, chain, kpis)

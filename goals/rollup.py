@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from typing import TYPE_CHECKING
 
 from django.db import connection
@@ -35,8 +35,9 @@ from org.models import WebhookEvent
 from org.webhooks import emit
 
 from . import progress as formulas
-from .measures import KpiValues, keep_history, measures
+from .measures import keep_history, measures
 from .models import LEVEL_RANK, Goal, GoalState
+from .rows import GoalFigures, GoalRow, KpiValues, OwnKpis, Weighted
 from .signals import cycles_changed
 
 if TYPE_CHECKING:
@@ -45,20 +46,8 @@ if TYPE_CHECKING:
 RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()))
 
 
-# What the roll-up reads of a goal, in this order: a GoalRow.
-GOAL_ROW = (
-    "id",
-    "parent_id",
-    "level",
-    "state",
-    "weight",
-    "start",
-    "due",
-    "progress",
-    "health",
-    "has_data",
-)
-GoalRow = tuple
+# What the roll-up reads of a goal, in this order.
+GOAL_ROW = GoalRow._fields
 
 
 def _chain(goal_ids: Iterable[int]) -> QuerySet[Goal]:
@@ -119,31 +108,34 @@ def goal_rollup_ancestors(
         measures()
         .sums(Goal.objects.filter(id__in=_chain(goal_ids).union(children)))
         .order_by()
-        .values_list(
-            *GOAL_ROW, "own_weight", "own_weighted", "own_data", "cycle_id", "organization_id"
-        )
+        .values_list(*GOAL_ROW, *OwnKpis._fields)
     )
-    goals, beside = {}, {}  # {id: GoalRow}, {id: (own KPI sums and data, cycle, organization)}
+    goals: dict[int, GoalRow] = {}
+    beside: dict[int, OwnKpis] = {}
     for row in rows:
-        goals[row[0]], beside[row[0]] = row[: len(GOAL_ROW)], row[len(GOAL_ROW) :]
-    chain = set()
-    for goal_id in goal_ids:
+        goal = GoalRow._make(row[: len(GOAL_ROW)])
+        goals[goal.id], beside[goal.id] = goal, OwnKpis._make(row[len(GOAL_ROW) :])
+    chain: set[int] = set()
+    for start_id in goal_ids:
+        goal_id: int | None = start_id
         while goal_id is not None and goal_id not in chain and goal_id in goals:
             chain.add(goal_id)
-            goal_id = goals[goal_id][1]  # its parent
+            goal_id = goals[goal_id].parent_id
     if not chain:
         return  # the goals are gone
-    own, with_data = {}, set()
+    own: dict[int, list[Weighted]] = {}
+    with_data: set[int] = set()
     for goal_id in chain:
-        own_weight, own_weighted, own_data, *_ = beside[goal_id]
-        if own_weight:
-            own[goal_id] = [(own_weight, own_weighted / own_weight)]
-        if own_data:
+        kpis_of_goal = beside[goal_id]
+        if kpis_of_goal.own_weight:
+            mean = (kpis_of_goal.own_weighted or 0.0) / kpis_of_goal.own_weight
+            own[goal_id] = [Weighted(kpis_of_goal.own_weight, mean)]
+        if kpis_of_goal.own_data:
             with_data.add(goal_id)
-    cycles_changed({beside[goal_id][3] for goal_id in chain})
+    cycles_changed({beside[goal_id].cycle_id for goal_id in chain})
     changed = tree_recompute(list(goals.values()), own, today, with_data, only=chain)
-    organization = beside[min(chain)][4]  # every goal of the chains is one organization's
-    write_goals(organization, goals.values(), changed)
+    # Every goal of the chains is one organization's.
+    write_goals(beside[min(chain)].organization_id, goals.values(), changed)
     keep_history(goals, chain, kpis or {})
 
 
@@ -152,62 +144,67 @@ def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:
     goals = Goal.objects.filter(cycle=cycle).order_by(RANK_ORDER, "id")
     if connection.features.has_select_for_update:
         goals = goals.select_for_update(of=("self",))
-    return list(goals.values_list(*GOAL_ROW))
+    return [GoalRow._make(row) for row in goals.values_list(*GOAL_ROW)]
 
 
 def tree_recompute(
     goals: list[GoalRow],
-    own: dict[int, list[tuple[float, float]]],
+    own: dict[int, list[Weighted]],
     today: dt.date,
-    with_data: set[int] = frozenset(),
+    with_data: Set[int] = frozenset(),
     *,
     only: set[int] | None = None,
-) -> list[tuple[int, float, str, bool]]:
-    """Every goal's (id, progress, health, has_data) that differs from its row, computed deepest
-    level first from `own`: each goal's own (weight, progress) pairs (its KPIs), and
-    `with_data`: the goals with a KPI that has a value (for `no_data`). With `only`, the
-    other rows are not recomputed: they count for their parents as stored."""
-    pairs: dict[int, list[tuple[float, float]]] = defaultdict(list)
-    for goal_id, goal_pairs in own.items():
-        pairs[goal_id].extend(goal_pairs)
+) -> list[GoalFigures]:
+    """Every goal's figures that differ from its row, computed deepest level first from
+    `own`: each goal's own weighted parts (its KPIs), and `with_data`: the goals with a
+    KPI that has a value (for `no_data`). With `only`, the other rows are not
+    recomputed: they count for their parents as stored."""
+    parts: dict[int, list[Weighted]] = defaultdict(list)
+    for goal_id, goal_parts in own.items():
+        parts[goal_id].extend(goal_parts)
     has_data = set(with_data)  # grows upwards: a value anywhere below, or a done goal
     changed = []
-    for pk, parent_id, _level, state, weight, start, due, *old in sorted(
-        goals, key=lambda row: -LEVEL_RANK[row[2]]
-    ):
-        if only is not None and pk not in only:
-            progress, _health, stored_has_data = old
-            if stored_has_data:
-                has_data.add(pk)
+    for goal in sorted(goals, key=lambda row: -LEVEL_RANK[row.level]):
+        if only is not None and goal.id not in only:
+            progress = goal.progress
+            if goal.has_data:
+                has_data.add(goal.id)
         else:
-            progress = 100.0 if state == GoalState.DONE else formulas.goal_progress(pairs[pk])
-            health = formulas.health(
-                progress=progress,
-                today=today,
-                start=start,
-                due=due,
-                state=state,
-                has_data=pk in has_data,
+            progress = (
+                100.0 if goal.state == GoalState.DONE else formulas.goal_progress(parts[goal.id])
             )
-            if not same_row(tuple(old), (progress, health, pk in has_data)):
-                changed.append((pk, progress, health, pk in has_data))
-        share = formulas.child_goal_contribution(state, progress)
-        if parent_id is not None and share is not None:
-            pairs[parent_id].append((weight, share))
-        if parent_id is not None and (pk in has_data or state == GoalState.DONE):
-            has_data.add(parent_id)
+            now = GoalFigures(
+                goal.id,
+                progress,
+                formulas.health(
+                    progress=progress,
+                    today=today,
+                    start=goal.start,
+                    due=goal.due,
+                    state=goal.state,
+                    has_data=goal.id in has_data,
+                ),
+                goal.id in has_data,
+            )
+            stored = (goal.progress, goal.health, goal.has_data)
+            if not same_row(stored, (now.progress, now.health, now.has_data)):
+                changed.append(now)
+        share = formulas.child_goal_contribution(goal.state, progress)
+        if goal.parent_id is not None and share is not None:
+            parts[goal.parent_id].append(Weighted(goal.weight, share))
+        if goal.parent_id is not None and (goal.id in has_data or goal.state == GoalState.DONE):
+            has_data.add(goal.parent_id)
     return changed
 
 
-def write_goals(
-    organization_id: int, goals: Iterable[GoalRow], changed: list[tuple[int, float, str, bool]]
-) -> None:
+def write_goals(organization_id: int, goals: Iterable[GoalRow], changed: list[GoalFigures]) -> None:
     """Store what tree_recompute changed, in one statement, and tell the webhooks of
     every health that moved."""
-    health_before = {row[0]: row[8] for row in goals}
-    for goal_id, progress, health, _has_data in changed:
-        if health != health_before[goal_id]:
-            health_changed(organization_id, goal_id, health_before[goal_id], health, progress)
+    health_before = {row.id: row.health for row in goals}
+    for figures in changed:
+        before = health_before[figures.id]
+        if figures.health != before:
+            health_changed(organization_id, figures.id, before, figures.health, figures.progress)
     now = timezone.now()  # changed rows are "updated" for `?updated_since=`
     bulk_write(
         Goal, ["progress", "health", "has_data", "updated_at"], [(*row, now) for row in changed]

@@ -17,7 +17,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection, models, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
@@ -27,8 +27,8 @@ from core.db import bulk_write
 from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
-from goals.measures import DatedValue, KpiValues
 from goals.models import Goal
+from goals.rows import DatedValue, KpiValues, Weighted
 from goals.signals import cycles_changed
 
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
@@ -77,6 +77,97 @@ def value_sums(kpis: models.QuerySet) -> dict[int, float]:
     return {kpi_id: math.fsum(numbers) for kpi_id, numbers in values.items()}
 
 
+class KpiFigures(NamedTuple):
+    """A KPI's figures as its values give them."""
+
+    current: float | None
+    progress: float
+    health: str
+
+
+class Recomputed(NamedTuple):
+    """What `kpi_rollup` did to a KPI: its health before, and its new stored figures."""
+
+    health_before: str
+    current: float | None
+    progress: float
+    health: str
+    last_update_on: dt.date | None
+
+
+class Changed(NamedTuple):
+    """A KPI whose stored figures the whole-cycle roll-up rewrites (after its id)."""
+
+    id: int
+    current: float | None
+    progress: float
+    health: str
+    last_update_on: dt.date | None
+
+
+class _KpiBesideValue(NamedTuple):
+    """A KPI beside one of its values (the value's fields None when it has none)."""
+
+    id: int
+    goal_id: int
+    aggregation: str
+    baseline: float
+    target: float
+    start: dt.date
+    due: dt.date
+    health: str
+    date: dt.date | None
+    created_at: dt.datetime | None
+    update_id: int | None
+    value: float | None
+    retracted_at: dt.datetime | None
+    replaced_by: int | None
+
+    def live_value(self) -> DatedValue | None:
+        """Its value, if it has one that counts (neither retracted nor corrected)."""
+        if self.update_id is None or self.retracted_at is not None or self.replaced_by:
+            return None
+        assert self.date and self.created_at and self.value is not None  # a value has them
+        return DatedValue(self.date, self.created_at, self.update_id, self.value)
+
+
+_KPI_BESIDE_VALUE = (
+    *_KpiBesideValue._fields[:8],
+    *(f"updates__{name}" for name in ("date", "created_at", "id", "value", "retracted_at")),
+    "updates__replaced_by",
+)
+
+
+class _StoredKpi(NamedTuple):
+    """A KPI as the whole-cycle roll-up reads it: its inputs and its stored figures."""
+
+    id: int
+    goal_id: int
+    state: str
+    aggregation: str
+    baseline: float
+    target: float
+    weight: float
+    start: dt.date
+    due: dt.date
+    current: float | None
+    progress: float
+    health: str
+    last_update_on: dt.date | None
+
+
+class LatestValues(NamedTuple):
+    """A KPI's latest live value, the sum of its live values (for a KPI that sums
+    them), and the date of the latest."""
+
+    latest: float
+    total: float | None
+    last_date: dt.date
+
+
+STORED = ["current", "progress", "health", "last_update_on", "updated_at"]
+
+
 def kpi_state(
     aggregation: str,
     latest: float | None,
@@ -86,75 +177,60 @@ def kpi_state(
     start: dt.date,
     due: dt.date,
     today: dt.date,
-) -> tuple[float | None, float, str]:
-    """A KPI's (current, progress, health) from its latest value and its sum of values."""
+) -> KpiFigures:
+    """A KPI's figures from its latest value and its sum of values."""
     current = None if latest is None else (total if aggregation == Aggregation.SUM else latest)
     progress = formulas.kpi_progress(current, baseline, target)
     health = formulas.health(
         progress=progress, today=today, start=start, due=due, has_data=current is not None
     )
-    return current, progress, health
+    return KpiFigures(current, progress, health)
 
 
 def kpi_rollup(
     *, kpi_ids: Iterable[int], goal_ids: Iterable[int] = (), today: dt.date
-) -> dict[int, tuple]:
+) -> dict[int, Recomputed]:
     """Recompute the given KPIs from their values, then the given goals, the KPIs'
     goals and all their ancestors, bottom-up. Call inside the transaction that holds
     `goals.rollup.lock_chains` for their goals.
 
     One read loads the KPIs beside their values (live or not: a value counts unless
     it was retracted or corrected), one statement writes them; then the goal half.
-    Returns {KPI id: (health before, current, progress, health, last update on)}.
     """
     goal_ids = set(goal_ids)
-    kpis: dict[int, tuple] = {}
+    kpis: dict[int, _KpiBesideValue] = {}
     values: dict[int, list[DatedValue]] = defaultdict(list)
-    rows = Kpi.objects.filter(id__in=set(kpi_ids)).values_list(
-        "id",
-        "goal_id",
-        "aggregation",
-        "baseline",
-        "target",
-        "start",
-        "due",
-        "health",
-        "updates__date",
-        "updates__created_at",
-        "updates__id",
-        "updates__value",
-        "updates__retracted_at",
-        "updates__replaced_by",
-    )
-    for pk, goal_id, *kpi, date, created_at, update, value, retracted_at, replaced_by in rows:
-        kpis[pk] = kpi
-        goal_ids.add(goal_id)
-        if update is not None and retracted_at is None and replaced_by is None:
-            values[pk].append(DatedValue(date, created_at, update, value))
-    now, after = timezone.now(), {}
-    for pk, (aggregation, baseline, target, start, due, health_before) in kpis.items():
+    rows = Kpi.objects.filter(id__in=set(kpi_ids)).values_list(*_KPI_BESIDE_VALUE)
+    for row in map(_KpiBesideValue._make, rows):
+        kpis[row.id] = row
+        goal_ids.add(row.goal_id)
+        value = row.live_value()
+        if value is not None:
+            values[row.id].append(value)
+    after: dict[int, Recomputed] = {}
+    for pk, kpi in kpis.items():
         history = values[pk]
         latest = max(history, default=None)  # by date, then entry time
-        current, progress, health = kpi_state(
-            aggregation,
-            None if latest is None else latest[3],
-            math.fsum(value for *_, value in history),
-            baseline,
-            target,
-            start,
-            due,
+        figures = kpi_state(
+            kpi.aggregation,
+            None if latest is None else latest.value,
+            math.fsum(value.value for value in history),
+            kpi.baseline,
+            kpi.target,
+            kpi.start,
+            kpi.due,
             today,
         )
-        last_date = None if latest is None else latest[0]
-        after[pk] = (health_before, current, progress, health, last_date)
+        after[pk] = Recomputed(kpi.health, *figures, None if latest is None else latest.date)
+    now = timezone.now()  # every touched KPI is "updated": `?updated_since=` finds it
     bulk_write(
-        Kpi,  # every touched KPI is "updated": `?updated_since=` finds it
-        ["current", "progress", "health", "last_update_on", "updated_at"],
-        [(pk, *state, now) for pk, (_, *state) in after.items()],
+        Kpi,
+        STORED,
+        [(pk, r.current, r.progress, r.health, r.last_update_on, now) for pk, r in after.items()],
     )
     recomputed = {
-        pk: KpiValues(aggregation, baseline, target, values[pk])
-        for pk, (aggregation, baseline, target, *_rest) in kpis.items()
+        pk: KpiValues(kpi.aggregation, kpi.baseline, kpi.target, values[pk])
+        for pk, kpi in kpis.items()
     }
     goal_rollup.goal_rollup_ancestors(goal_ids=goal_ids, today=today, kpis=recomputed)
     return after
@@ -164,7 +240,7 @@ def kpi_rollup(
 def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     """Recompute every KPI and goal of a cycle from scratch; returns how many rows changed.
 
-    1. Lock the cycle's goals (same order as the chain writers) and load them as tuples.
+    1. Lock the cycle's goals (same order as the chain writers) and load them as rows.
     2. Load its KPIs, and each KPI's latest value and sum of values (one grouped read
        of the history on PostgreSQL).
     3. Compute KPIs, then goals deepest level first, in memory.
@@ -172,39 +248,14 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     """
     today = today or cycle.organization.today()
     goals = goal_rollup.cycle_goals_for_update(cycle)
-    kpis = Kpi.objects.filter(goal__cycle=cycle)
-    values = _kpi_values(cycle, kpis)
-    own: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    own: dict[int, list[Weighted]] = defaultdict(list)
     with_data: set[int] = set()  # goals with an active KPI that has a value
-    changed_kpis = []
-    columns = ("id", "goal_id", "state", "aggregation", "baseline", "target", "weight")
-    stored = ("start", "due", "current", "progress", "health", "last_update_on")
-    for (
-        pk,
-        goal_id,
-        state,
-        aggregation,
-        baseline,
-        target,
-        weight,
-        start,
-        due,
-        *old,
-    ) in kpis.values_list(*columns, *stored):
-        latest, total, last_date = values.get(pk, (None, None, None))
-        new = kpi_state(aggregation, latest, total, baseline, target, start, due, today)
-        new += (last_date,)
-        if not same_row(tuple(old), new):
-            if len(changed_kpis) < LOGGED:
-                log.info("Roll-up changed KPI %s: %s → %s", pk, tuple(old), new)
-            changed_kpis.append((pk, *new))
-        if state == KpiState.ACTIVE:  # an archived KPI keeps its numbers, but counts no more
-            own[goal_id].append((weight, new[1]))
-            if new[0] is not None:
-                with_data.add(goal_id)
+    changed_kpis = _cycle_kpis(cycle, today, own, with_data)
     changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
-    for goal_id, progress, health, _has_data in changed_goals[:LOGGED]:
-        log.info("Roll-up changed goal %s: progress %s, health %s", goal_id, progress, health)
+    for goal in changed_goals[:LOGGED]:
+        log.info(
+            "Roll-up changed goal %s: progress %s, health %s", goal.id, goal.progress, goal.health
+        )
     if len(changed_kpis) > LOGGED or len(changed_goals) > LOGGED:
         log.info(
             "Roll-up of cycle %s changed %d KPIs and %d goals (the first %d of each logged)",
@@ -214,28 +265,57 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
             LOGGED,
         )
     now = timezone.now()  # changed rows are "updated" for `?updated_since=`
-    bulk_write(
-        Kpi,
-        ["current", "progress", "health", "last_update_on", "updated_at"],
-        [(*row, now) for row in changed_kpis],
-    )
+    bulk_write(Kpi, STORED, [(*row, now) for row in changed_kpis])
     goal_rollup.write_goals(cycle.organization_id, goals, changed_goals)
     if changed_kpis or changed_goals:
         cycles_changed({cycle.pk})
     return len(changed_kpis) + len(changed_goals)
 
 
-def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
-    """{kpi id: (latest value, sum of values, latest date)} for the KPIs that have values
-    (the sum only for those that sum them: value_sums)."""
+def _cycle_kpis(
+    cycle: Cycle, today: dt.date, own: dict[int, list[Weighted]], with_data: set[int]
+) -> list[Changed]:
+    """Recompute every KPI of the cycle from its values: the ones whose stored figures
+    differ, and (into `own` and `with_data`) what each goal's active KPIs give it."""
+    kpis = Kpi.objects.filter(goal__cycle=cycle)
+    values = _kpi_values(cycle, kpis)
+    changed = []
+    for kpi in map(_StoredKpi._make, kpis.values_list(*_StoredKpi._fields)):
+        latest = values.get(kpi.id)
+        figures = kpi_state(
+            kpi.aggregation,
+            None if latest is None else latest.latest,
+            None if latest is None else latest.total,
+            kpi.baseline,
+            kpi.target,
+            kpi.start,
+            kpi.due,
+            today,
+        )
+        new = Changed(kpi.id, *figures, None if latest is None else latest.last_date)
+        old = Changed(kpi.id, kpi.current, kpi.progress, kpi.health, kpi.last_update_on)
+        if not same_row(old, new):
+            if len(changed) < LOGGED:
+                log.info("Roll-up changed KPI %s: %s → %s", kpi.id, old, new)
+            changed.append(new)
+        if kpi.state == KpiState.ACTIVE:  # an archived KPI keeps its numbers, but counts no more
+            own[kpi.goal_id].append(Weighted(kpi.weight, figures.progress))
+            if figures.current is not None:
+                with_data.add(kpi.goal_id)
+    return changed
+
+
+def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, LatestValues]:
+    """The latest value, sum of values (only for the KPIs that sum them: value_sums)
+    and latest date of each KPI that has values."""
     sums = value_sums(kpis)
     return {
-        pk: (latest, sums.get(pk), last_date)
+        pk: LatestValues(latest, sums.get(pk), last_date)
         for pk, (latest, last_date) in _latest_values(cycle, kpis).items()
     }
 
 
-def _latest_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
+def _latest_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple[float, dt.date]]:
     """{kpi id: (latest value, latest date)} for the KPIs that have values."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -248,6 +328,9 @@ def _latest_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple]:
                 " GROUP BY u.kpi_id",
                 [cycle.pk],
             )
-            return {row[0]: row[1:] for row in cursor.fetchall()}
+            return {kpi_id: (latest, day) for kpi_id, latest, day in cursor.fetchall()}
     rows = kpi_values_queryset(kpis).exclude(latest_value=None)
-    return {row[0]: row[1:] for row in rows.values_list("id", "latest_value", "latest_date")}
+    return {
+        kpi_id: (latest, day)
+        for kpi_id, latest, day in rows.values_list("id", "latest_value", "latest_date")
+    }

@@ -235,10 +235,10 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
 def _roll_up(kpi: Kpi, *, goal_ids: tuple | list = (), today: dt.date) -> str:
     """Recompute the KPI and its chain (kpi_rollup), give it its new figures and return
     its health before."""
-    health_before, kpi.current, kpi.progress, kpi.health, kpi.last_update_on = kpi_rollup(
-        kpi_ids=[kpi.pk], goal_ids=goal_ids, today=today
-    )[kpi.pk]
-    return health_before
+    figures = kpi_rollup(kpi_ids=[kpi.pk], goal_ids=goal_ids, today=today)[kpi.pk]
+    kpi.current, kpi.progress = figures.current, figures.progress
+    kpi.health, kpi.last_update_on = figures.health, figures.last_update_on
+    return figures.health_before
 
 
 def _require_live(update: KpiUpdate) -> None:
