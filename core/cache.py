@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
+from typing import Any, Concatenate
 
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
@@ -21,13 +23,23 @@ PAUSE = 5.0  # seconds without asking after a failure
 _down_until = 0.0
 
 
-def _degrades(answer_when_down):
+# A cache call's arguments (keys, and values to cache: anything) to its answer.
+type Answer[T] = Callable[[tuple[Any, ...], dict[str, Any]], T]
+
+
+def _degrades[**P, R, D](
+    answer_when_down: Answer[D],
+) -> Callable[
+    [Callable[Concatenate[RedisCache, P], R]], Callable[Concatenate[RedisCache, P], R | D]
+]:
     """Run the cache call unless Redis failed within PAUSE; on a Redis or socket error,
     log it once and answer `answer_when_down(args, kwargs)` instead."""
 
-    def decorate(method):
+    def decorate(
+        method: Callable[Concatenate[RedisCache, P], R],
+    ) -> Callable[Concatenate[RedisCache, P], R | D]:
         @functools.wraps(method)
-        def guarded(self, *args, **kwargs):
+        def guarded(self: RedisCache, *args: P.args, **kwargs: P.kwargs) -> R | D:
             global _down_until
             if time.monotonic() < _down_until:
                 return answer_when_down(args, kwargs)
@@ -48,23 +60,23 @@ def _degrades(answer_when_down):
     return decorate
 
 
-def _default(args, kwargs):
+def _default(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return kwargs.get("default", args[1] if len(args) > 1 else None)
 
 
-def _nothing(args, kwargs):
+def _nothing(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     return None
 
 
-def _no(args, kwargs):
+def _no(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     return False
 
 
-def _empty(args, kwargs):
+def _empty(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _failed_keys(args, kwargs):
+def _failed_keys(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
     return list(args[0]) if args else []
 
 
@@ -80,5 +92,7 @@ class ResilientRedisCache(RedisCache):
     touch = _degrades(_no)(RedisCache.touch)
     delete = _degrades(_no)(RedisCache.delete)
     delete_many = _degrades(_nothing)(RedisCache.delete_many)
-    incr = _degrades(_nothing)(RedisCache.incr)
-    clear = _degrades(_no)(RedisCache.clear)
+    # Down, these two answer apart from Django's types: incr counted nothing (None, not
+    # the new count), and clear cleared nothing (False).
+    incr = _degrades(_nothing)(RedisCache.incr)  # type: ignore[assignment]
+    clear = _degrades(_no)(RedisCache.clear)  # type: ignore[assignment]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django.db import connection, models
 
@@ -17,6 +20,8 @@ _PG_TYPES = {
     "DateTimeField": "timestamptz",
     "ForeignKey": "bigint",  # named by its column (`owner_id`)
 }
+# A value of one of those fields, as bulk_write is given it (a foreign key: its id).
+type ColumnValue = float | str | bool | dt.date | dt.datetime | int | None
 
 
 def lock_row(obj: models.Model) -> None:
@@ -25,7 +30,9 @@ def lock_row(obj: models.Model) -> None:
     type(obj)._default_manager.select_for_update().filter(pk=obj.pk).exists()
 
 
-def bulk_write(model, fields: list[str], rows: list[tuple]) -> None:
+def bulk_write(
+    model: type[models.Model], fields: list[str], rows: Sequence[tuple[ColumnValue, ...]]
+) -> None:
     """Write `fields` of rows given as (pk, *values) in one statement (PostgreSQL:
     UPDATE … FROM unnest; elsewhere Django's bulk_update)."""
     if not rows:
@@ -35,7 +42,8 @@ def bulk_write(model, fields: list[str], rows: list[tuple]) -> None:
         return
     if connection.vendor != "postgresql":
         objs = [model(pk=pk, **dict(zip(fields, values, strict=True))) for pk, *values in rows]
-        model.objects.bulk_update(objs, fields)
+        # mypy sees `objects` only on a named model; every model given here has it.
+        model.objects.bulk_update(objs, fields)  # type: ignore[attr-defined]
         return
     types = [_PG_TYPES[model._meta.get_field(name).get_internal_type()] for name in fields]
     columns = ", ".join(f"{name} = v.{name}" for name in fields)
@@ -49,12 +57,15 @@ def bulk_write(model, fields: list[str], rows: list[tuple]) -> None:
         cursor.execute(sql, params)
 
 
-def _sqlite_write(model, fields: list[str], rows: list[tuple]) -> None:
+def _sqlite_write(
+    model: type[models.Model], fields: list[str], rows: Sequence[tuple[ColumnValue, ...]]
+) -> None:
     """SQLite's UPDATE … FROM a VALUES list (3.33+), in as few statements as its limit
     on parameters allows. Django's bulk_update builds a CASE per field that SQLite
     searches row by row: thousands of rows (a whole cycle's roll-up after an import)
     took minutes."""
-    model_fields = [model._meta.get_field(name) for name in fields]
+    # `fields` name the model's columns, never a relation from another model.
+    model_fields = [cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in fields]
     columns = ["id", *(field.column for field in model_fields)]
     per_statement = max(1, SQLITE_PARAMETERS // len(columns))
     assignments = ", ".join(f'"{column}" = v."{column}"' for column in columns[1:])
@@ -63,7 +74,7 @@ def _sqlite_write(model, fields: list[str], rows: list[tuple]) -> None:
         for first in range(0, len(rows), per_statement):
             batch = rows[first : first + per_statement]
             values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(batch))
-            params = []
+            params: list[ColumnValue] = []
             for pk, *row in batch:
                 params.append(pk)
                 params += [

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import ClassVar, Self
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -52,6 +53,8 @@ class OwedEmail(models.Model):
         null=True, blank=True, help_text="After a failed attempt: not tried again before."
     )
 
+    objects: ClassVar[models.Manager[Self]]  # each concrete row's, as Django adds it
+
     class Meta:
         abstract = True
 
@@ -66,7 +69,7 @@ class OwedEmail(models.Model):
 
 
 def templated_email(
-    *, subject: str, template: str, context: dict, to: str
+    *, subject: str, template: str, context: Mapping[str, object], to: str
 ) -> EmailMultiAlternatives:
     """`template` names a pair: `<template>.txt` (the body) and `<template>.html`."""
     message = EmailMultiAlternatives(
@@ -76,8 +79,8 @@ def templated_email(
     return message
 
 
-def send_owed(
-    owed: QuerySet, message_for: Callable[[object], EmailMultiAlternatives | None], what: str
+def send_owed[E: OwedEmail](
+    owed: QuerySet[E], message_for: Callable[[E], EmailMultiAlternatives | None], what: str
 ) -> int:
     """Send the emails that the rows of `owed` still wait for (their `email_due`);
     returns how many went out.
@@ -131,7 +134,7 @@ def send_owed(
     return sent
 
 
-def _failed(one: QuerySet, attempts: int, error: Exception) -> None:
+def _failed(one: QuerySet[OwedEmail], attempts: int, error: Exception) -> None:
     """Release the row, with the attempt counted and the error kept, until its backoff."""
     attempts += 1
     one.update(
@@ -142,5 +145,5 @@ def _failed(one: QuerySet, attempts: int, error: Exception) -> None:
     )
 
 
-def _name(row) -> str:
+def _name(row: models.Model) -> str:
     return f"{type(row).__name__} #{row.pk}"

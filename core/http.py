@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
 
-def go_to(request, url: str) -> HttpResponse:
+    class HtmxHttpRequest(HttpRequest):
+        """A request through django-htmx's middleware (settings.MIDDLEWARE)."""
+
+        htmx: HtmxDetails
+
+
+def go_to(request: HtmxHttpRequest, url: str) -> HttpResponse:
     """After a change: the page at `url`. Asked in place (htmx), a 204 whose
     HX-Location makes htmx load it; otherwise a redirect."""
     if request.htmx:

@@ -4,11 +4,16 @@ in; and the headers that keep every answer private."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
+
+type GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 NUL = "\x00"
 MESSAGE = "The request holds a NUL character, which no field accepts."
@@ -18,10 +23,10 @@ class RefuseNulMiddleware:
     """A NUL character in the path, the query string or a posted form: a 400 (the
     database would refuse it, as a server error)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if _holds_nul(request):
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": MESSAGE}, status=400)
@@ -29,7 +34,7 @@ class RefuseNulMiddleware:
         return self.get_response(request)
 
 
-def _holds_nul(request) -> bool:
+def _holds_nul(request: HttpRequest) -> bool:
     if NUL in request.path:
         return True
     data = [request.GET]
@@ -58,10 +63,10 @@ class PrivateResponsesMiddleware:
     switching off the browser features Cascade never uses. (Static files are served
     above this, by WhiteNoise, with their own long cache headers.)"""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         patch_cache_control(response, private=True, no_store=True)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
@@ -76,10 +81,10 @@ class InPlaceAnswersMiddleware:
     in the `refused` event (HX-Trigger), which static/js/cascade.js shows inside the
     form that asked. The API, and pages asked for without htmx, keep their statuses."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if (
             response.status_code not in (400, 403)
@@ -89,7 +94,8 @@ class InPlaceAnswersMiddleware:
             return response
         response["X-Answer-Status"] = str(response.status_code)
         if response.status_code == 403:
-            reason = response.content.decode(response.charset or "utf-8", "replace")
+            refusal = cast(HttpResponse, response)  # a refusal is never streamed
+            reason = refusal.content.decode(response.charset or "utf-8", "replace")
             response["HX-Trigger"] = json.dumps({"refused": reason[:2000]})  # ASCII: \u escapes
             response["HX-Reswap"] = "none"
         response.status_code = 200

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import HttpRequest
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """The caller's address. Behind TRUSTED_PROXY_COUNT reverse proxies, the address the
     outermost of them saw (the last ones of X-Forwarded-For are theirs to write; what
     comes before can be forged by the caller); with none, the connection's."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TypeGuard
 
 MAX_MAGNITUDE = 1e12  # the largest baseline, target or value, either way
 
 
-def is_finite_number(value) -> bool:
+def is_finite_number(value: object) -> TypeGuard[float]:
     """A real number: not a bool, not NaN, not infinite."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -38,7 +40,7 @@ COMPACT = ((1e12, "T"), (1e9, "B"))  # trillions, billions
 TOLERANCE = 1e-9  # below this, a recomputed number is float noise, not a change
 
 
-def same_row(old, new) -> bool:
+def same_row(old: Sequence[object], new: Sequence[object]) -> bool:
     """Whether a stored row's values equal recomputed ones: numbers within TOLERANCE
     (relative, or absolute near 0), everything else exactly."""
     return len(old) == len(new) and all(

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
+
+if TYPE_CHECKING:
+    # For type hints only: DRF's settings import this module while rest_framework.views loads.
+    from django.db.models import Model, QuerySet
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class Ordering(OrderingFilter):
@@ -15,10 +23,12 @@ class Ordering(OrderingFilter):
 
     ordering_fields = ("id",)
 
-    def allowed(self, view) -> list[str]:
+    def allowed(self, view: APIView) -> list[str]:
         return list(getattr(view, "ordering_fields", None) or self.ordering_fields)
 
-    def get_ordering(self, request, queryset, view):
+    def get_ordering(
+        self, request: Request, queryset: QuerySet[Model], view: APIView
+    ) -> Sequence[str] | None:
         raw = request.query_params.get(self.ordering_param)
         if raw is None:
             return self.get_default_ordering(view)
@@ -35,7 +45,7 @@ class Ordering(OrderingFilter):
             )
         return [*terms, "id"] if "id" not in {t.removeprefix("-") for t in terms} else terms
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         allowed = self.allowed(view)
         term = f"-?({'|'.join(map(re.escape, allowed))})"
         return [

@@ -45,7 +45,7 @@ def period_containing(cadence: str, day: dt.date) -> Period:
     )
 
 
-PERIOD_KEY = {
+PERIOD_KEY: dict[str, re.Pattern[str]] = {
     Cadence.MONTHLY: re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
     Cadence.QUARTERLY: re.compile(r"^(\d{4})-Q([1-4])$"),
 }

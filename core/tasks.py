@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+
+if TYPE_CHECKING:
+    from celery import Signature, Task
 
 log = logging.getLogger("cascade.tasks")
 
 
-def enqueue_on_commit(task, *args, here=None, **kwargs) -> None:
+def enqueue_on_commit(
+    task: Task[..., object] | Signature[object],  # a signature: a task named, not imported
+    *args: object,
+    here: Callable[[], object] | None = None,
+    **kwargs: object,
+) -> None:
     """Send `task` to the broker once the current transaction commits.
 
     The write that asked for it has already succeeded: if the broker is down the

@@ -8,20 +8,28 @@ uncounted: a throttle must never turn a cache outage into failed requests."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from .net import client_address
 
+if TYPE_CHECKING:
+    # For type hints only: DRF's settings import this module while rest_framework.views loads.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 log = logging.getLogger(__name__)
 
 
 class _Rate(SimpleRateThrottle):
-    def get_rate(self):
+    scope: str  # a key of settings.API_THROTTLE_RATES
+
+    def get_rate(self) -> str:
         return settings.API_THROTTLE_RATES[self.scope]
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)
         except Exception:  # the cache's client errors (Redis down): let it through
@@ -35,7 +43,7 @@ class PerCaller(_Rate):
 
     scope = "caller"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str:
         if getattr(request.auth, "is_service", False):
             ident = f"token-{request.auth.pk}"
         elif request.user and request.user.is_authenticated:
@@ -50,5 +58,5 @@ class PerAddress(_Rate):
 
     scope = "address"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
