@@ -6,44 +6,81 @@ fields, and the exception handler that turns a service's errors into 400 and 403
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, QuerySet
+from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from .errors import Conflict, RowErrors, by_field
+from .errors import NOT_A_NUMBER, Conflict, RowErrors, by_field, one_of, too_long
 from .numbers import display
 
+if TYPE_CHECKING:
+    from org.models import Member, Organization
 
-class OrgScopedViewSet(viewsets.GenericViewSet):
+    class MemberRequest(Request):
+        """An API request the default permission class let through (settings: an
+        active member of an organization): it carries the caller's membership."""
+
+        member: Member
+
+    class SerializerKwargs(TypedDict):
+        """What an OrgScopedViewSet hands each serializer beside DRF's arguments."""
+
+        organization: Organization | None
+
+    class RelatedRows(Protocol):
+        """A writable related field: DRF builds none without the rows it may name."""
+
+        queryset: QuerySet[Model]
+
+    # What JsonTypes is mixed into: a serializer.
+    _Serializer = serializers.Serializer
+else:
+    _Serializer = object
+
+
+class OrgScopedViewSet[M: Model](viewsets.GenericViewSet[M]):
     """Rows of the caller's organization only; another organization's id is a 404.
 
     Who may call at all is the API's default permission class (settings: an active
     member of an organization, which sets `request.member`)."""
 
     http_method_names = ["get", "post", "patch", "head", "options"]
+    queryset: QuerySet[M]  # each viewset's rows (all of them, every organization's)
+    request: MemberRequest
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[M]:
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.queryset.none()
         return self.queryset.filter(organization=self.request.member.organization)
 
-    def serializer_kwargs(self) -> dict:
-        member = getattr(self.request, "member", None)
+    def serializer_kwargs(self) -> SerializerKwargs:
+        member: Member | None = getattr(self.request, "member", None)
         return {"organization": member.organization if member else None}
 
-    def get_serializer(self, *args, **kwargs):
+    def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer[M]:
         kwargs.setdefault("context", self.get_serializer_context())
-        return self.get_serializer_class()(*args, **kwargs, **self.serializer_kwargs())
+        # Each serializer also takes the keywords of serializer_kwargs().
+        serializer_class: Callable[..., serializers.BaseSerializer[M]] = self.get_serializer_class()
+        return serializer_class(*args, **kwargs, **self.serializer_kwargs())
 
-    def parsed(self, serializer_class, instance=None, **kwargs) -> dict:
+    def parsed(
+        self,
+        serializer_class: Callable[..., serializers.BaseSerializer[Any]],
+        instance: Model | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         serializer = serializer_class(
             instance,
             data=self.request.data,
@@ -54,7 +91,7 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def created(self, obj) -> Response:
+    def created(self, obj: M) -> Response:
         """201 with the new row, and where it lives (`Location`)."""
         response = Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
         # Created by a POST to a list: the row lives at the list's path plus its id.
@@ -62,12 +99,14 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
         return response
 
 
-class OrgViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+class OrgViewSet[M: Model](mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet[M]):
     """List and retrieve within the caller's organization; create and partial update
     are written per resource, each calling one service."""
 
 
-def updated_since(queryset, params, field: str = "updated_at"):
+def updated_since[M: Model](
+    queryset: QuerySet[M], params: QueryDict, field: str = "updated_at"
+) -> QuerySet[M]:
     """`?updated_since=` (an ISO 8601 instant, with its offset): rows changed after it,
     for an integration that syncs incrementally. A bad instant is a 400."""
     raw = params.get("updated_since")
@@ -92,12 +131,12 @@ UPDATED_SINCE = OpenApiParameter(
 )
 
 
-def raw_data(request) -> Mapping:
+def raw_data(request: Request) -> Mapping[str, Any]:
     """The request body as a mapping, for permission pre-checks (anything else: empty)."""
     return request.data if isinstance(request.data, Mapping) else {}
 
 
-def lookup(queryset, raw):
+def lookup[M: Model](queryset: QuerySet[M], raw: Any) -> M | None:
     """The object a raw, unvalidated id names in `queryset` (already limited to the
     caller's organization), or None: for permission pre-checks before validation."""
     try:
@@ -106,17 +145,23 @@ def lookup(queryset, raw):
         return None
 
 
-def list_filters(params, *, ids=(), choices: Mapping[str, list[str]] | None = None) -> dict:
+def list_filters(
+    params: QueryDict,
+    *,
+    ids: Iterable[str] = (),
+    choices: Mapping[str, list[str]] | None = None,
+) -> dict[str, str | int]:
     """The list filters given in the query string, parsed: ids as integers, choices
     checked. Every bad one (an empty one too) is a 400 at once. An integer no id column
     can hold names nothing (it becomes -1) rather than a database error."""
-    found, errors = {}, {}
+    found: dict[str, str | int] = {}
+    errors: dict[str, list[str]] = {}
     for name, allowed in (choices or {}).items():
         value = params.get(name)
         if value is None:
             continue
         if value not in allowed:
-            errors[name] = [f"Must be one of: {', '.join(allowed)}."]
+            errors[name] = [one_of(allowed)]
         found[name] = value
     for name in ids:
         value = params.get(name)
@@ -137,7 +182,7 @@ class IdField(serializers.PrimaryKeyRelatedField):
     """A related row's id: an integer an id column can hold (an infinity, a fraction or
     1e400 is a 400 on the field, never a database error)."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Model:
         if isinstance(data, float) and not (data.is_integer() and abs(data) < 2**63):
             self.fail("incorrect_type", data_type="number")
         try:
@@ -162,10 +207,12 @@ JSON_TYPES: tuple[tuple[type, tuple[type, ...], str], ...] = (
 )
 
 
-def json_type_errors(fields, data) -> dict:
+def json_type_errors(
+    fields: Mapping[str, serializers.Field], data: Mapping[str, Any]
+) -> dict[str, list[str]]:
     """Per field of `data` (a JSON object), a message when its value is of another JSON
     type than the field takes (null is left to the field: it may allow it)."""
-    errors = {}
+    errors: dict[str, list[str]] = {}
     for name, field in fields.items():
         value = data.get(name)
         if field.read_only or value is None or name not in data:
@@ -175,18 +222,24 @@ def json_type_errors(fields, data) -> dict:
                 if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                     errors[name] = [f"Must be {what}."]
                 break
+        if name in errors or not isinstance(value, str):
+            continue
         longest = getattr(field, "max_length", None)
-        if name not in errors and isinstance(value, str) and longest and len(value) > longest:
+        if longest and len(value) > longest:
             # As the schema's maxLength counts it: before DRF trims the spaces around it.
-            errors[name] = [f"Ensure this field has no more than {longest} characters."]
+            errors[name] = [too_long(longest)]
+        elif isinstance(field, serializers.ChoiceField) and value not in field.choices:
+            blank_allowed = value == "" and getattr(field, "allow_blank", False)
+            if not blank_allowed:
+                errors[name] = [one_of(str(choice) for choice in field.choices)]
     return errors
 
 
-class JsonTypes:
+class JsonTypes(_Serializer):
     """A serializer that takes each field's value only in the JSON type its schema
     declares (DRF's fields convert what they can)."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping) and (errors := json_type_errors(self.fields, data)):
             raise ValidationError(errors)
         return super().to_internal_value(data)
@@ -206,7 +259,7 @@ class OrgSerializer(JsonTypes, serializers.ModelSerializer):
     scoped_fields: tuple[str, ...] = ()
     serializer_related_field = IdField
 
-    def __init__(self, *args, organization=None, **kwargs):
+    def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
         if organization is None:
@@ -214,13 +267,20 @@ class OrgSerializer(JsonTypes, serializers.ModelSerializer):
         for name in self.scoped_fields:
             field = self.fields.get(name)
             if field is not None and not field.read_only:
-                field.queryset = field.queryset.filter(organization=organization)
+                related = cast("RelatedRows", field)
+                related.queryset = related.queryset.filter(organization=organization)
 
 
 class NumberField(serializers.FloatField):
-    """A JSON number: `true` is not a number here."""
+    """A JSON number: `true` is not a number here, nor NaN or an infinity (said as the
+    services say it)."""
 
-    def to_internal_value(self, data):
+    default_error_messages = {
+        **serializers.FloatField.default_error_messages,
+        "invalid": NOT_A_NUMBER,
+    }
+
+    def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool):
             self.fail("invalid")
         return super().to_internal_value(data)
@@ -230,11 +290,11 @@ class NumberField(serializers.FloatField):
 class ProgressField(serializers.ReadOnlyField):
     """Progress as returned everywhere: a percentage rounded to one decimal."""
 
-    def to_representation(self, value):
+    def to_representation(self, value: float) -> float:
         return display(value)
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """A service's ValidationError is a 400 with its per-field messages, a Conflict (a
     write the state refuses: a closed cycle, a completed review) a 409 with the same
     body; its PermissionDenied a 403 with its message."""

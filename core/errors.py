@@ -4,6 +4,7 @@ one ValidationError (a 400 in the API, messages beside the fields on a page)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,7 +14,34 @@ from .numbers import MAX_MAGNITUDE, is_finite_number
 MAX_WEIGHT = 100
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # CR, LF, tab, NUL, …
 MAGNITUDE = f"{MAX_MAGNITUDE:,.0f}"
+# The messages of rules every app shares: each written once, here. A form field, a
+# serializer field and a service that check the same rule say it with these.
 ONE_LINE = "Keep it to one line: no line breaks, tabs or other control characters."
+NOT_A_NUMBER = "Enter a finite number, such as 42 or -3.5."
+DATE_FORMAT = "Enter a date as YYYY-MM-DD."
+NOT_FOUND = "Not found in your organization."
+TITLE_REQUIRED = "A title is required."
+NAME_REQUIRED = "A name is required."
+START_REQUIRED = "A start date is required."
+DUE_REQUIRED = "A due date is required."
+AFTER_START = "Must be after the start date."
+
+
+def too_long(limit: int) -> str:
+    """A text longer than its column takes."""
+    return f"At most {limit:,} characters."
+
+
+def one_of(values: Iterable[str]) -> str:
+    """A choice that is not one of the choices."""
+    return f"Must be one of: {', '.join(values)}."
+
+
+def external_id_taken(noun: str, other_cycle: str | None) -> str:
+    """An external id another goal or KPI of the organization holds: in another cycle
+    (`other_cycle`, its name), or in the same one (None)."""
+    where = f", in the cycle “{other_cycle}”," if other_cycle else ""
+    return f"Another {noun}{where} already has this external id."
 
 
 class Errors:
@@ -46,7 +74,7 @@ class RowErrors(Exception):
     """Messages for the rows of a list sent at once (a bulk recording), by row index:
     {"3": {"value": ["…"]}}; a conflict (409) when every row's trouble is its state."""
 
-    def __init__(self, by_row: dict[str, dict[str, list[str]]], *, conflict: bool = False):
+    def __init__(self, by_row: dict[str, dict[str, list[str]]], *, conflict: bool = False) -> None:
         super().__init__(by_row)
         self.by_row, self.conflict = by_row, conflict
 
@@ -62,7 +90,7 @@ def check_same_organization(errors: Errors, organization_id: int, **objects: Any
     """An object of another organization is reported as unknown, never revealed."""
     for field, obj in objects.items():
         if obj is not None and obj.organization_id != organization_id:
-            errors.add(field, "Not found in your organization.")
+            errors.add(field, NOT_FOUND)
 
 
 def check_weight(errors: Errors, weight: Any) -> None:
@@ -71,10 +99,10 @@ def check_weight(errors: Errors, weight: Any) -> None:
         errors.add("weight", f"Must be a number greater than 0 and at most {MAX_WEIGHT}.")
 
 
-def check_amount(errors: Errors, field: str, value: Any, *, not_a_number: str) -> None:
+def check_amount(errors: Errors, field: str, value: Any) -> None:
     """A baseline, target or value: a finite number no larger than ±1e12."""
     if not is_finite_number(value):
-        errors.add(field, not_a_number)
+        errors.add(field, NOT_A_NUMBER)
     elif abs(value) > MAX_MAGNITUDE:
         errors.add(field, f"Must lie between -{MAGNITUDE} and {MAGNITUDE} (±1e12).")
 
@@ -83,7 +111,7 @@ def check_unique_name(errors: Errors, obj: Any, noun: str) -> None:
     """A required one-line name that no other row of the organization has (cycles,
     departments)."""
     max_length = type(obj)._meta.get_field("name").max_length
-    check_text(errors, "name", obj.name, required="A name is required.", max_length=max_length)
+    check_text(errors, "name", obj.name, required=NAME_REQUIRED, max_length=max_length)
     if "name" not in errors.messages and (
         type(obj)
         .objects.filter(organization_id=obj.organization_id, name=obj.name)
@@ -93,33 +121,30 @@ def check_unique_name(errors: Errors, obj: Any, noun: str) -> None:
         errors.add("name", f"Another {noun} already has this name.")
 
 
-def check_external_id(errors: Errors, obj: Any, noun: str) -> None:
-    """An integration's own id for a goal or KPI (SPEC §8.4): optional, one line of at
-    most 200 characters, no other of the organization's rows of its kind holding it."""
+def check_external_id(errors: Errors, obj: Any) -> bool:
+    """An integration's own id for a goal or KPI (SPEC §8.4): optional (an empty one is
+    none), one line of at most 200 characters. True when the object has one to look
+    for among the organization's others (the caller says who holds it: external_id_taken)."""
     value = obj.external_id
     if value is None or value == "":
         obj.external_id = None
-        return
+        return False
     if not isinstance(value, str) or not value.strip() or len(value) > 200 or CONTROL.search(value):
         errors.add("external_id", "Up to 200 characters on one line (or leave it out).")
-    elif (
-        type(obj)
-        .objects.filter(organization_id=obj.organization_id, external_id=value)
-        .exclude(pk=obj.pk)
-        .exists()
-    ):
-        errors.add("external_id", f"Another {noun} already has this external id.")
+        return False
+    return True
 
 
 def check_text(
     errors: Errors, field: str, text: str | None, *, required: str, max_length: int = 300
 ) -> None:
     """A required single-line text (a title, a name, a unit) that fits its column."""
-    if not (text or "").strip():
+    line = text or ""
+    if not line.strip():
         errors.add(field, required)
-    elif len(text) > max_length:
-        errors.add(field, f"At most {max_length} characters.")
-    elif CONTROL.search(text):
+    elif len(line) > max_length:
+        errors.add(field, too_long(max_length))
+    elif CONTROL.search(line):
         errors.add(field, ONE_LINE)
 
 

@@ -15,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api import OrgScopedViewSet, OrgViewSet
-from core.errors import RowErrors, refuse_unless
+from core.errors import RowErrors, one_of, refuse_unless
 from goals.models import Goal
 from goals.serializers import GoalSerializer
 from org.permissions import can_manage_cycles
@@ -163,7 +163,7 @@ class CycleSpreadsheets:
         cycle = self.get_object()
         fmt = request.query_params.get("format", CSV)
         if fmt not in FORMATS:
-            raise ValidationError({"format": [f"Must be one of: {', '.join(FORMATS)}."]})
+            raise ValidationError({"format": [one_of(FORMATS)]})
         return export_response(cycle, fmt)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from django import forms
 
-from core.forms import DateInput
+from core.forms import DateInput, RuleForm
 from core.periods import Cadence
 from goals.models import Goal
 
 from .models import Cycle
 
 
-class CycleForm(forms.Form):
+class CycleForm(RuleForm):
     name = forms.CharField(max_length=200, help_text="For example “Q1 2027” or “FY 2027”.")
     start = forms.DateField(widget=DateInput)
     end = forms.DateField(widget=DateInput)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.errors import Errors, refuse_unless
+from core.db import lock_row
+from core.errors import NOT_FOUND, Errors, refuse_unless
 from goals.models import LEVEL_RANK, Goal, GoalState, Level
 from goals.rollup import lock_chains
-from goals.services import MAX_STRATEGIC, check_open
+from goals.rules import check_objectives
+from goals.services import check_open
 from kpis.models import Aggregation, Direction, Kpi, KpiState
 from kpis.rollup import kpi_rollup
 from org.models import Member
@@ -37,7 +38,7 @@ def cycle_rollover(
     goals = list(goals)
     errors = Errors()
     if to_cycle.organization_id != actor.organization_id:
-        errors.add("to_cycle", "Not found in your organization.")
+        errors.add("to_cycle", NOT_FOUND)
     elif to_cycle.pk == source.pk:
         errors.add("to_cycle", "Pick another cycle to copy the goals into.")
     if not goals:
@@ -60,18 +61,13 @@ def cycle_rollover(
         for copy in Goal.objects.filter(cycle=to_cycle, copied_from_id__in=chosen)
     }
     objectives = sum(1 for g in chosen.values() if g.is_strategic and g.pk not in copies)
-    held = Goal.objects.filter(cycle=to_cycle, level=Level.STRATEGIC).exclude(
-        state=GoalState.CANCELLED
-    )
-    if objectives and held.count() + objectives > MAX_STRATEGIC:
-        raise ValidationError(
-            {
-                "goals": [
-                    f"{to_cycle.name} would hold more than {MAX_STRATEGIC} strategic "
-                    "objectives: pick fewer, or cancel some there first."
-                ]
-            }
-        )
+    if objectives:  # rule 1, as for one goal: the copies are active objectives there
+        lock_row(to_cycle)  # as goal_create does: two writers can't each add the sixth
+        held = Goal.objects.filter(
+            cycle=to_cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
+        ).count()
+        check_objectives(errors, "goals", to_cycle, held=held, added=objectives)
+        errors.raise_if_any()
     created = []
     for goal in sorted(chosen.values(), key=lambda g: (LEVEL_RANK[g.level], g.pk)):
         if goal.pk in copies:

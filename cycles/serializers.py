@@ -12,7 +12,7 @@ from core.api import IdField, InputSerializer, OrgSerializer, ProgressField
 from goals.models import Goal, Health, Level
 from kpis.serializers import SmartVerdictSerializer
 
-from .importing import CHANGE, CREATE, REPEAT, UNCHANGED
+from .import_plan import CHANGE, CREATE, REPEAT, UNCHANGED
 from .models import Cycle
 
 

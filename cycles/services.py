@@ -10,7 +10,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from core.errors import Errors, check_unique_name, refuse_unless
+from core.errors import (
+    AFTER_START,
+    START_REQUIRED,
+    Errors,
+    check_unique_name,
+    one_of,
+    refuse_unless,
+)
 from core.periods import Cadence
 from goals.models import Goal
 from goals.signals import cycles_changed
@@ -80,7 +87,7 @@ def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
     refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
     refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
     if state not in CycleState.values:
-        raise ValidationError({"state": ["Must be open or closed."]})
+        raise ValidationError({"state": [one_of(CycleState.values)]})
     cycle.state = state
     cycle.save(update_fields=["state"])
     cycles_changed({cycle.pk})
@@ -92,13 +99,13 @@ def validate_cycle(cycle: Cycle) -> None:
     errors = Errors()
     check_unique_name(errors, cycle, "cycle")
     if cycle.cadence not in Cadence.values:
-        errors.add("cadence", "Must be monthly or quarterly.")
+        errors.add("cadence", one_of(Cadence.values))
     if cycle.start is None:
-        errors.add("start", "A start date is required.")
+        errors.add("start", START_REQUIRED)
     if cycle.end is None:
         errors.add("end", "An end date is required.")
     if cycle.start and cycle.end and cycle.start >= cycle.end:
-        errors.add("end", "Must be after the start date.")
+        errors.add("end", AFTER_START)
     if cycle.pk and cycle.start and cycle.end:
         outside = Goal.objects.filter(cycle=cycle).exclude(
             start__gte=cycle.start, due__lte=cycle.end

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from core.forms import DateInput
+from core.forms import DateInput, RuleForm
 from org.forms import limit_to_departments, limit_to_people
 from org.models import Department, Member
 from org.permissions import can_edit_goal, only_own_goals
@@ -12,7 +12,7 @@ from org.permissions import can_edit_goal, only_own_goals
 from .models import LEVEL_RANK, Goal, GoalState, Level
 
 
-class GoalForm(forms.Form):
+class GoalForm(RuleForm):
     title = forms.CharField(max_length=300)
     rationale = forms.CharField(
         label="Why",

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from django import forms
 
-from core.forms import DateInput
+from core.errors import NOT_A_NUMBER
+from core.forms import DateInput, RuleForm
 from org.forms import limit_to_people
 from org.models import Member
 
 from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi
 
 
-class KpiForm(forms.Form):
+class KpiForm(RuleForm):
     name = forms.CharField(
         max_length=300, help_text="What changes, e.g. “Average ticket resolution time”."
     )
@@ -20,8 +21,8 @@ class KpiForm(forms.Form):
         choices=Aggregation.choices,
         help_text="Latest: the newest value counts. Sum: values add up.",
     )
-    baseline = forms.FloatField()
-    target = forms.FloatField()
+    baseline = forms.FloatField(error_messages={"invalid": NOT_A_NUMBER})
+    target = forms.FloatField(error_messages={"invalid": NOT_A_NUMBER})
     weight = forms.FloatField(initial=1)
     owner = forms.ModelChoiceField(
         queryset=Member.objects.none(), required=False, help_text="Default: you."

@@ -9,67 +9,27 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
-from core.errors import (
-    Conflict,
-    Errors,
-    check_amount,
-    check_external_id,
-    check_same_organization,
-    check_text,
-    check_weight,
-    refuse_unless,
-)
+from core.errors import NOT_FOUND, Conflict, Errors, refuse_unless
 from core.tasks import enqueue_on_commit
 from goals.models import Goal
 from goals.rollup import lock_chains
-from goals.services import check_dates, check_open
+from goals.services import check_open
 from org.models import Member, WebhookEvent
 from org.permissions import can_correct_update, can_edit_goal, can_place_kpi, can_record_update
 from org.webhooks import emit
 
-from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi, KpiState, KpiUpdate
+from .models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState, KpiUpdate
 from .rollup import kpi_rollup
+from .rules import StoredKpis, kpi_errors, value_errors
 from .tasks import notify_kpi_health
 
 
-def _validate_kpi(kpi: Kpi, *, new: bool = False) -> None:
-    """SPEC §1 rule 4: name and unit, a target on the right side of the baseline,
-    a positive weight, dates inside the cycle; a new KPI is active."""
-    errors = Errors()
-    if kpi.state not in KpiState.values:
-        errors.add("state", "Must be active or archived.")
-    elif new and kpi.state != KpiState.ACTIVE:
-        errors.add("state", "A new KPI starts active: archive it once it exists.")
-    check_same_organization(errors, kpi.organization_id, goal=kpi.goal, owner=kpi.owner)
-    errors.raise_if_any()
-    check_text(errors, "name", kpi.name, required="A name is required.")
-    check_text(
-        errors, "unit", kpi.unit, required="A unit is required (%, hours, leads, …).", max_length=32
-    )
-    if kpi.direction not in Direction.values:
-        errors.add("direction", "Must be increase or decrease.")
-    if kpi.aggregation not in Aggregation.values:
-        errors.add("aggregation", "Must be latest or sum.")
-    for field in ("baseline", "target"):
-        check_amount(errors, field, getattr(kpi, field), not_a_number="Must be a finite number.")
-    if not ({"baseline", "target"} & set(errors.messages)):
-        if kpi.direction == Direction.INCREASE and not kpi.target > kpi.baseline:
-            errors.add(
-                "target", f"An increasing KPI needs a target above its baseline ({kpi.baseline:g})."
-            )
-        if kpi.direction == Direction.DECREASE and not kpi.target < kpi.baseline:
-            errors.add(
-                "target", f"A decreasing KPI needs a target below its baseline ({kpi.baseline:g})."
-            )
-    check_weight(errors, kpi.weight)
-    check_external_id(errors, kpi, "KPI")
-    if kpi.owner is None:
-        errors.add("owner", "A KPI needs an owner.")
-    if kpi.goal is None:
-        errors.add("goal", "A KPI belongs to a goal.")
-    else:
-        check_dates(errors, kpi.goal.cycle, kpi.start, kpi.due)
-    errors.raise_if_any()
+def validate_kpi(kpi: Kpi, *, new: bool = False) -> None:
+    """Raise every message of a KPI's rules (kpis/rules.py) at once, judged on the
+    database as it stands."""
+    errors = kpi_errors(kpi, new=new, facts=StoredKpis())
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -93,7 +53,7 @@ def kpi_create(
 ) -> Kpi:
     """A new KPI on a goal, active (it may be archived once it exists)."""
     if goal.organization_id != actor.organization_id:
-        raise ValidationError({"goal": ["Not found in your organization."]})
+        raise ValidationError({"goal": [NOT_FOUND]})
     refuse_unless(can_edit_goal(actor, goal), "You may not add KPIs to this goal.")
     check_open(goal.cycle)
     kpi = Kpi(
@@ -114,7 +74,7 @@ def kpi_create(
         external_id=external_id,
     )
     lock_chains([goal.pk])
-    _validate_kpi(kpi, new=True)
+    validate_kpi(kpi, new=True)
     kpi.save()
     _roll_up(kpi, today=actor.organization.today())
     return kpi
@@ -129,7 +89,7 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     refuse_unless(can_edit_goal(actor, kpi.goal), "You may not change this KPI.")
     new_goal = changes.get("goal", kpi.goal)
     if new_goal is not None and new_goal.organization_id != kpi.organization_id:
-        raise ValidationError({"goal": ["Not found in your organization."]})
+        raise ValidationError({"goal": [NOT_FOUND]})
     refuse_unless(can_place_kpi(actor, new_goal, kpi), "You may not move this KPI to that goal.")
     check_open(kpi.goal.cycle, new_goal.cycle if new_goal else None)
     original = {field: getattr(kpi, field) for field in KPI_FIELDS}
@@ -139,7 +99,7 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
         setattr(kpi, field, value)
     lock_chains([original["goal"].pk, new_goal.pk if new_goal else None])
     try:
-        _validate_kpi(kpi)
+        validate_kpi(kpi)
     except ValidationError:
         for field, value in original.items():
             setattr(kpi, field, value)
@@ -269,22 +229,9 @@ def check_value_of(kpi: Kpi, row: dict[str, Any], today: dt.date) -> None:
 
 
 def _check_value(kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.date) -> None:
-    """SPEC §1 rule 5 and §8.1: a number within ±1e12, dated inside the KPI's cycle and
-    no later than today, with a known confidence."""
-    cycle = kpi.goal.cycle
-    errors = Errors()
-    check_amount(errors, "value", value, not_a_number="Enter a finite number, such as 42 or -3.5.")
-    if not isinstance(date, dt.date):
-        errors.add("date", "Enter a date as YYYY-MM-DD.")
-    elif date > today:
-        errors.add("date", f"Can't be later than today ({today:%Y-%m-%d}).")
-    elif date < cycle.start:
-        errors.add("date", f"Can't be before the cycle “{cycle.name}” starts ({cycle.start}).")
-    elif date > cycle.end:
-        errors.add("date", f"Can't be after the cycle “{cycle.name}” ends ({cycle.end}).")
-    if confidence and confidence not in Confidence.values:
-        errors.add("confidence", "Must be high, medium or low.")
-    errors.raise_if_any()
+    errors = value_errors(kpi, value=value, date=date, confidence=confidence, today=today)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _append(

@@ -18,10 +18,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from core.errors import (
+    NAME_REQUIRED,
     Errors,
     check_same_organization,
     check_text,
     check_unique_name,
+    one_of,
     refuse_unless,
 )
 
@@ -41,7 +43,7 @@ def organization_create(
 ) -> Member:
     """A new organization with its first admin (used by `createorg`)."""
     errors = Errors()
-    check_text(errors, "name", name, required="A name is required.", max_length=200)
+    check_text(errors, "name", name, required=NAME_REQUIRED, max_length=200)
     if "name" not in errors.messages and Organization.objects.filter(name=name).exists():
         errors.add("name", f"An organization named “{name}” exists already.")
     try:
@@ -218,7 +220,7 @@ def _check_member_fields(
     errors: Errors, organization_id: int, *, role, department, manager
 ) -> None:
     if role not in Role.values:
-        errors.add("role", f"Must be one of: {', '.join(Role.values)}.")
+        errors.add("role", one_of(Role.values))
     check_same_organization(errors, organization_id, department=department, manager=manager)
 
 

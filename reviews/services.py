@@ -11,11 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import (
+    DUE_REQUIRED,
+    TITLE_REQUIRED,
     Conflict,
     Errors,
     check_same_organization,
     check_text,
     fit,
+    one_of,
     refuse_unless,
 )
 from core.periods import Cadence, period_from_key
@@ -59,7 +62,7 @@ def _aware(moment: dt.datetime | None, organization) -> dt.datetime | None:
 
 def _validate(review: Review) -> None:
     errors = Errors()
-    check_text(errors, "title", review.title, required="A title is required.")
+    check_text(errors, "title", review.title, required=TITLE_REQUIRED)
     if review.goal_id and review.department_id:
         errors.add("department", "Choose a goal or a department as the scope, not both.")
     if review.goal_id and review.goal.cycle_id != review.cycle_id:
@@ -265,7 +268,7 @@ def review_item_update(*, actor: Member, item: ReviewItem, **changes: Any) -> Re
     _refuse_if_completed(review)
     errors = Errors()
     if "assessment" in changes and changes["assessment"] not in ("", *Assessment.values):
-        errors.add("assessment", "Must be on_track, at_risk or off_track.")
+        errors.add("assessment", one_of(Assessment.values))
     for field in ("notes", "decision"):
         if field in changes and len(changes[field] or "") > 10000:
             errors.add(field, "At most 10,000 characters.")
@@ -282,7 +285,7 @@ def _validate_action(action: ActionItem) -> None:
     if action.owner_id is None:
         errors.add("owner", "Someone owns every action.")
     if action.due is None:
-        errors.add("due", "A due date is required.")
+        errors.add("due", DUE_REQUIRED)
     if action.item_id and action.item.review_id != action.review_id:
         errors.add("item", "That item belongs to another review.")
     errors.raise_if_any()

@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from cycles.services import cycle_set_state
 from goals.models import Goal
 
-from ..factories import DepartmentFactory, MemberFactory
 from ..cycles.imports import EXAMPLE, xlsx
+from ..factories import DepartmentFactory, MemberFactory
 from .helpers import API, client_for, unchanged
 
 pytestmark = pytest.mark.django_db

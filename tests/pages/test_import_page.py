@@ -18,8 +18,8 @@ from cycles.services import cycle_set_state
 from cycles.sheets import COLUMNS
 from goals.models import Goal
 
-from ..factories import DepartmentFactory, MemberFactory
 from ..cycles.imports import EXAMPLE, xlsx
+from ..factories import DepartmentFactory, MemberFactory
 from .helpers import HTMX, parse, snapshot
 
 pytestmark = pytest.mark.django_db
