@@ -9,6 +9,7 @@ is checked when the webhook is saved and again, resolved anew, before every atte
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -16,6 +17,7 @@ import json
 import logging
 import secrets
 import socket
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,13 +27,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import Errors, refuse_unless
+from core.errors import Errors
 from core.tasks import enqueue_on_commit
 
 from .models import DeliveryState, Member, Webhook, WebhookDelivery, WebhookEvent
-from .permissions import can_manage_org
+from .permissions import MANAGE_WEBHOOKS
 
-ADMINS_ONLY = "Only admins manage webhooks."
 log = logging.getLogger("cascade.webhooks")
 SIGNATURE = "X-Cascade-Signature"
 KEPT_TRYING = dt.timedelta(hours=24)
@@ -72,7 +73,7 @@ def webhook_create(
     *, actor: Member, url: str, events: list[str], secret: str = "", is_active: bool = True
 ) -> Webhook:
     """A new webhook; without a secret, a random one (shown once, to the admin)."""
-    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+    MANAGE_WEBHOOKS.require(actor)
     errors = Errors()
     _check(errors, url, events)
     if secret and len(secret) < 16:
@@ -90,7 +91,7 @@ def webhook_create(
 
 @transaction.atomic
 def webhook_update(*, actor: Member, webhook: Webhook, **changes: Any) -> Webhook:
-    refuse_unless(can_manage_org(actor, webhook.organization_id), ADMINS_ONLY)
+    MANAGE_WEBHOOKS.require(actor, webhook.organization_id)
     errors = Errors()
     _check(errors, changes.get("url", webhook.url), changes.get("events", webhook.events))
     if "secret" in changes and len(changes["secret"] or "") < 16:
@@ -104,7 +105,7 @@ def webhook_update(*, actor: Member, webhook: Webhook, **changes: Any) -> Webhoo
 
 
 def webhook_delete(*, actor: Member, webhook: Webhook) -> None:
-    refuse_unless(can_manage_org(actor, webhook.organization_id), ADMINS_ONLY)
+    MANAGE_WEBHOOKS.require(actor, webhook.organization_id)
     webhook.delete()
 
 
@@ -125,42 +126,47 @@ def webhooks_of(organization_id: int) -> list[Webhook]:
     return hooks
 
 
+class _Deliveries:
+    """The webhook deliveries of one transaction's events for one organization. The
+    organization's webhooks are read once, when the first event is delivered; each event
+    is its own on-commit callback, so Django drops the events of a savepoint that rolls
+    back, and a transaction that rolls back tells no one."""
+
+    def __init__(self, organization_id: int) -> None:
+        self.organization_id = organization_id
+        self.hooks: list[Webhook] | None = None  # read at the first delivery
+
+    def deliver(self, event: str, data: dict[str, Any]) -> None:
+        if self.hooks is None:
+            self.hooks = list(
+                Webhook.objects.filter(organization_id=self.organization_id, is_active=True)
+            )
+        for hook in self.hooks:
+            if event in hook.events:
+                delivery = WebhookDelivery.objects.create(
+                    webhook=hook, event=event, payload={"event": event, "data": data}
+                )
+                enqueue_on_commit(deliver_webhook, delivery.pk)
+
+
+_pending = threading.local()  # per thread: {organization id: its _Deliveries}
+
+
 def emit(organization_id: int, event: str, data: dict[str, Any]) -> None:
     """Tell the organization's webhooks that hear `event`, once the current transaction
     commits (a write that is rolled back tells no one).
 
-    The events a transaction emits for one organization are told together, with one
-    read of its webhooks: a whole-cycle roll-up (after an import, say) moves the health
-    of thousands of goals, and must not read the webhooks once for each. Only events of
-    the same savepoint share a batch, so a savepoint rolled back takes its own with it.
+    The events a transaction emits for one organization share one read of its webhooks:
+    a whole-cycle roll-up (after an import, say) moves the health of thousands of goals,
+    and must not read the webhooks once for each. A batch whose webhooks were read has
+    been committed: the next transaction's events start another.
     """
-    connection = transaction.get_connection()
-    if connection.in_atomic_block:
-        here = set(connection.savepoint_ids)
-        for savepoints, callback, _robust in connection.run_on_commit:
-            events = getattr(callback, "webhook_events", None)
-            if (
-                events is not None
-                and savepoints == here
-                and callback.organization_id == organization_id
-            ):
-                events.append((event, data))
-                return
-    events = [(event, data)]
-
-    def deliver_all() -> None:
-        hooks = list(Webhook.objects.filter(organization_id=organization_id, is_active=True))
-        for name, payload in events:
-            for hook in hooks:
-                if name in hook.events:
-                    delivery = WebhookDelivery.objects.create(
-                        webhook=hook, event=name, payload={"event": name, "data": payload}
-                    )
-                    enqueue_on_commit(deliver_webhook, delivery.pk)
-
-    deliver_all.webhook_events = events
-    deliver_all.organization_id = organization_id
-    transaction.on_commit(deliver_all, robust=True)
+    batches: dict[int, _Deliveries] = getattr(_pending, "batches", None) or {}
+    _pending.batches = batches
+    batch = batches.get(organization_id)
+    if batch is None or batch.hooks is not None:
+        batch = batches[organization_id] = _Deliveries(organization_id)
+    transaction.on_commit(functools.partial(batch.deliver, event, data), robust=True)
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:
