@@ -118,7 +118,7 @@ def _send_for(organization: Organization, day: dt.date) -> int:
                 period=d.period.key,
                 kpi_count=len(d.kpis),
                 run=run,
-                email_due=_wants_email(d.member),
+                email_due=d.member.wants_reminder_emails,
             )
             for d in due
         ],
@@ -143,10 +143,6 @@ def _send_for(organization: Organization, day: dt.date) -> int:
     return len(claimed)
 
 
-def _wants_email(member: Member) -> bool:
-    return bool(member.reminder_emails and member.user.email)
-
-
 def _count(kpis: list, noun: str = "KPI") -> str:
     return f"{len(kpis)} {noun}{'' if len(kpis) == 1 else 's'}"
 
@@ -161,7 +157,7 @@ def _email(organization: Organization, due: list[Due]) -> int:
 
     def message(reminder: CheckinReminder):
         d = by_key.get((reminder.member_id, reminder.period))
-        if d is None or not _wants_email(d.member):
+        if d is None or not d.member.wants_reminder_emails:
             return None
         return templated_email(
             subject=f"Cascade check-in: {_count(d.kpis, 'KPI value')} due for {d.period.key}",

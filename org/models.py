@@ -103,6 +103,11 @@ class Member(models.Model):
     def display_name(self) -> str:
         return self.user.get_full_name() or self.user.username
 
+    @property
+    def wants_reminder_emails(self) -> bool:
+        """Reminders are emailed to whoever has an address and did not turn them off."""
+        return bool(self.reminder_emails and self.user.email)
+
 
 class TokenScope(models.TextChoices):
     READ = "read", "Read"

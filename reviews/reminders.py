@@ -91,7 +91,7 @@ def _claim(organization: Organization, review: Review) -> int:
     run = uuid.uuid4()
     ReviewReminder.objects.bulk_create(
         [
-            ReviewReminder(review=review, member=m, run=run, email_due=_wants_email(m))
+            ReviewReminder(review=review, member=m, run=run, email_due=m.wants_reminder_emails)
             for m in members
         ],
         ignore_conflicts=True,
@@ -117,10 +117,6 @@ def _claim(organization: Organization, review: Review) -> int:
     return len(claimed)
 
 
-def _wants_email(member) -> bool:
-    return bool(member.reminder_emails and member.user.email)
-
-
 def _when(review: Review, organization: Organization) -> dt.datetime:
     return timezone.localtime(review.scheduled_for, organization.now().tzinfo)
 
@@ -133,7 +129,7 @@ def _email(organization: Organization, reviews: list[Review]) -> int:
 
     def message(reminder: ReviewReminder):
         review, member = by_id[reminder.review_id], reminder.member
-        if not _wants_email(member):
+        if not member.wants_reminder_emails:
             return None
         context = {
             "review": review,
