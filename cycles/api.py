@@ -15,10 +15,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api import OrgScopedViewSet, OrgViewSet
-from core.errors import RowErrors, one_of, refuse_unless
+from core.errors import RowErrors, one_of
 from goals.models import Goal
 from goals.serializers import GoalSerializer
-from org.permissions import can_manage_cycles
+from org.permissions import MANAGE_CYCLES
 
 from .exporting import export_response
 from .history import as_of_day, goal_history
@@ -34,7 +34,7 @@ from .serializers import (
     RolloverSerializer,
     TreeNodeSerializer,
 )
-from .services import CYCLES_REFUSED, cycle_create, cycle_set_state, cycle_update
+from .services import cycle_create, cycle_set_state, cycle_update
 from .sheets import CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, XLSX, read_rows
 
 AS_OF = OpenApiParameter(
@@ -121,7 +121,7 @@ class CycleSpreadsheets:
     )
     def import_file(self, request, pk=None):
         cycle = self.get_object()
-        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
+        MANAGE_CYCLES.require(request.member)
         preview_only = dry_run(request)
         fmt = spreadsheet_format(request)
         content = request.data if isinstance(request.data, bytes) else b""
@@ -175,14 +175,14 @@ class CycleViewSet(CycleSpreadsheets, OrgViewSet):
     ordering_fields = ["id", "name", "start", "end"]
 
     def create(self, request):
-        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
+        MANAGE_CYCLES.require(request.member)
         fields = self.parsed(CycleSerializer)
         fields.pop("is_current", None)  # marked once it exists, by PATCH
         return self.created(cycle_create(actor=request.member, **fields))
 
     def partial_update(self, request, pk=None):
         cycle = self.get_object()
-        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
+        MANAGE_CYCLES.require(request.member)
         cycle = cycle_update(
             actor=request.member, cycle=cycle, **self.parsed(CycleSerializer, cycle)
         )
@@ -201,7 +201,7 @@ class CycleViewSet(CycleSpreadsheets, OrgViewSet):
 
     def _set_state(self, state: str) -> Response:
         cycle = self.get_object()
-        refuse_unless(can_manage_cycles(self.request.member), CYCLES_REFUSED)
+        MANAGE_CYCLES.require(self.request.member)
         cycle = cycle_set_state(actor=self.request.member, cycle=cycle, state=state)
         return Response(self.get_serializer(cycle).data)
 
@@ -215,7 +215,7 @@ class CycleViewSet(CycleSpreadsheets, OrgViewSet):
         """Goals above a chosen one are copied too; each copy keeps `copied_from`; a
         copied KPI's baseline is the source's current value where it has one."""
         source = self.get_object()
-        refuse_unless(can_manage_cycles(request.member), CYCLES_REFUSED)
+        MANAGE_CYCLES.require(request.member)
         fields = self.parsed(RolloverSerializer)
         copies = cycle_rollover(
             actor=request.member, source=source, to_cycle=fields["to_cycle"], goals=fields["goals"]

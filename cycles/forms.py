@@ -10,6 +10,7 @@ from core.periods import Cadence
 from goals.models import Goal
 
 from .models import Cycle
+from .rollover import PICK_GOALS
 
 
 class CycleForm(RuleForm):
@@ -36,7 +37,7 @@ class RolloverForm(forms.Form):
     )
     goals = forms.ModelMultipleChoiceField(
         queryset=Goal.objects.none(),
-        error_messages={"required": "Pick at least one goal to roll over."},
+        error_messages={"required": PICK_GOALS},
     )
 
     def __init__(self, *args, source: Cycle, **kwargs):

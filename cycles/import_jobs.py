@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from core.errors import refuse_unless
 from core.tasks import enqueue_on_commit
 from goals.services import check_open
 from org.models import Member
-from org.permissions import can_manage_cycles
+from org.permissions import MANAGE_CYCLES
 
 from . import sheets
 from .importing import import_job_commit, import_job_plan
 from .models import Cycle, ImportJob, ImportState
-from .services import CYCLES_REFUSED
 from .tasks import commit_import, plan_import
 
 INLINE_ROWS = 200  # up to this many rows, a file is planned and imported in the request
@@ -24,7 +22,7 @@ INLINE_ROWS = 200  # up to this many rows, a file is planned and imported in the
 def import_job_start(*, actor: Member, cycle: Cycle, file_name: str, content: bytes) -> ImportJob:
     """Read an uploaded file into a job and plan it: now if it is small, else in a task.
     A file that can't be read is a ValidationError on `file`; nothing is kept."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    MANAGE_CYCLES.require(actor)
     check_open(cycle)
     fmt = sheets.sniff_format(content)
     rows = sheets.read_rows(content, fmt)
@@ -47,7 +45,7 @@ def import_job_start(*, actor: Member, cycle: Cycle, file_name: str, content: by
 
 def import_job_confirm(*, actor: Member, job: ImportJob) -> ImportJob:
     """Import a previewed job without errors: now if it is small, else in a task."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    MANAGE_CYCLES.require(actor)
     check_open(job.cycle)
     if job.state != ImportState.PREVIEWED or (job.preview or {}).get("totals", {}).get("errors"):
         raise ValidationError(

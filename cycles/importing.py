@@ -21,19 +21,18 @@ from django.db import OperationalError, models, transaction
 from django.utils import timezone
 
 from core.db import bulk_write, lock_row
-from core.errors import RowErrors, refuse_unless
+from core.errors import RowErrors
 from goals.models import LEVEL_RANK, Goal
 from goals.services import check_open
 from kpis.models import Kpi
 from kpis.rollup import cycle_rollup
 from org.models import Member
-from org.permissions import can_manage_cycles
+from org.permissions import MANAGE_CYCLES
 
 from .history import cycle_history
 from .import_cycle import Context, Plan
 from .import_plan import Planner
 from .models import Cycle, ImportJob, ImportState
-from .services import CYCLES_REFUSED
 from .sheets import Row
 
 log = logging.getLogger("cascade.imports")
@@ -55,7 +54,7 @@ def import_plan(
     2. Read the cycle once (Context).
     3. Plan each row in file order: later rows reuse what earlier rows create.
     """
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    MANAGE_CYCLES.require(actor)
     check_open(cycle)
     planner = Planner(Context(actor=actor, cycle=cycle))
     planned = []

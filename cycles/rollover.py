@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from core.db import lock_row
-from core.errors import NOT_FOUND, Errors, refuse_unless
+from core.errors import NOT_FOUND, Errors
 from goals.models import LEVEL_RANK, Goal, GoalState, Level
 from goals.rollup import lock_chains
 from goals.rules import check_objectives
@@ -17,10 +17,11 @@ from goals.services import check_open
 from kpis.models import Aggregation, Direction, Kpi, KpiState
 from kpis.rollup import kpi_rollup
 from org.models import Member
-from org.permissions import can_manage_cycles
+from org.permissions import MANAGE_CYCLES
 
 from .models import Cycle
-from .services import CYCLES_REFUSED
+
+PICK_GOALS = "Pick at least one goal to roll over."
 
 
 @transaction.atomic
@@ -34,7 +35,7 @@ def cycle_rollover(
     baseline (SPEC §8.3), unless that value already meets the target, or the KPI sums
     its values (a sum starts again from its baseline
     each cycle). Returns the new goals, root first."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    MANAGE_CYCLES.require(actor)
     goals = list(goals)
     errors = Errors()
     if to_cycle.organization_id != actor.organization_id:
@@ -42,7 +43,7 @@ def cycle_rollover(
     elif to_cycle.pk == source.pk:
         errors.add("to_cycle", "Pick another cycle to copy the goals into.")
     if not goals:
-        errors.add("goals", "Pick at least one goal to roll over.")
+        errors.add("goals", PICK_GOALS)
     strays = [goal.pk for goal in goals if goal.cycle_id != source.pk]
     if strays:
         errors.add("goals", f"Not goals of {source.name}: {', '.join(map(str, strays))}.")

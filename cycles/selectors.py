@@ -7,13 +7,26 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from goals.models import Goal, GoalState, Level
 from kpis.models import Kpi, KpiState
-from org.models import Organization
+from org.models import Member, Organization
+from org.permissions import MemberRequirement
 
 from . import history
 from .models import Cycle, CyclePick, CycleState
+
+
+def access_cycle_by_id(
+    member: Member, cycle_id: int, permission: MemberRequirement | None = None
+) -> Cycle:
+    """The cycle, if it is the member's organization's (a 404 otherwise); with
+    `permission` (one on cycles as a whole, such as MANAGE_CYCLES), asked first: a
+    member who may not is refused (a 403) whichever cycle they name."""
+    if permission is not None:
+        permission.require(member)
+    return get_object_or_404(Cycle, organization=member.organization, pk=cycle_id)
 
 
 def cycles_of(organization: Organization, member=None) -> list[Cycle]:

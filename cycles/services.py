@@ -22,12 +22,11 @@ from core.periods import Cadence
 from goals.models import Goal
 from goals.signals import cycles_changed
 from org.models import Member
-from org.permissions import can_manage_cycles
+from org.permissions import MANAGE_CYCLES
 
 from .models import Cycle, CycleState
 from .selectors import default_cycle
 
-CYCLES_REFUSED = "Only leaders and admins manage cycles."
 CYCLE_FIELDS = ("name", "start", "end", "cadence", "is_current")
 
 
@@ -38,7 +37,7 @@ def cycle_create(
     """A new open cycle. It changes no one's view by itself (SPEC §8.3): when the
     organization has no current cycle yet, the one everybody sees now is marked current
     first, so the default stays where it was."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
+    MANAGE_CYCLES.require(actor)
     cycle = Cycle(
         organization_id=actor.organization_id, name=name, start=start, end=end, cadence=cadence
     )
@@ -56,8 +55,8 @@ def cycle_create(
 def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
     """Rename, re-date, change the cadence, or mark the organization's current cycle
     (at most one: marking one unmarks the other)."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
-    refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
+    MANAGE_CYCLES.require(actor)
+    refuse_unless(cycle.organization_id == actor.organization_id, MANAGE_CYCLES.refusal)
     for field in changes:
         if field not in CYCLE_FIELDS:
             raise TypeError(f"cycle_update() got an unknown field: {field}")
@@ -84,8 +83,8 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
 @transaction.atomic
 def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
     """Close a cycle (its goals, KPIs and values become read-only) or reopen it."""
-    refuse_unless(can_manage_cycles(actor), CYCLES_REFUSED)
-    refuse_unless(cycle.organization_id == actor.organization_id, CYCLES_REFUSED)
+    MANAGE_CYCLES.require(actor)
+    refuse_unless(cycle.organization_id == actor.organization_id, MANAGE_CYCLES.refusal)
     if state not in CycleState.values:
         raise ValidationError({"state": [one_of(CycleState.values)]})
     cycle.state = state

@@ -85,6 +85,7 @@ MEDIA_TYPES = {
     XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 MAX_BYTES = 20 * 1024 * 1024
+TOO_LARGE = f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."
 MAX_ROWS = 20_000
 MAX_CELL = 10_000  # characters: far more than any column takes; the plan says which
 # A cell a spreadsheet program would run as a formula: written with a leading ' (and
@@ -111,7 +112,7 @@ def read_rows(content: bytes, fmt: str) -> list[Row]:
     if not content:
         raise file_error("The file is empty: fill in the template and upload it again.")
     if len(content) > MAX_BYTES:
-        raise file_error(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
+        raise file_error(TOO_LARGE)
     table = _xlsx_table(content) if fmt == XLSX else _csv_table(content)
     header_at = next((i for i, cells in enumerate(table) if any(cells)), None)
     if header_at is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,31 +19,22 @@ from core.forms import save_form
 from core.http import go_to
 from goals.models import GoalState
 from org.decorators import member_required
-from org.permissions import can_manage_cycles
+from org.permissions import MANAGE_CYCLES
 
 from . import selectors
 from .exporting import export_response
 from .forms import CycleForm, ImportForm, RolloverForm
 from .import_jobs import import_job_confirm, import_job_start
-from .models import Cycle, CycleState, ImportJob, ImportState
+from .models import CycleState, ImportJob, ImportState
 from .rollover import cycle_rollover
-from .services import CYCLES_REFUSED, cycle_create, cycle_set_state, cycle_update
-from .sheets import COLUMNS, CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, template
-
-MAX_BYTES_TEXT = f"{MAX_BYTES // (1024 * 1024)} MB"
-
-
-def _cycle(request, cycle_id: int) -> Cycle:
-    if not can_manage_cycles(request.member):
-        raise PermissionDenied(CYCLES_REFUSED)
-    return get_object_or_404(Cycle, organization=request.member.organization, pk=cycle_id)
+from .services import cycle_create, cycle_set_state, cycle_update
+from .sheets import COLUMNS, CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, TOO_LARGE, template
 
 
 @member_required
 def cycles_page(request):
     """The list of cycles, and the form that creates one (in place)."""
-    if not can_manage_cycles(request.member):
-        raise PermissionDenied(CYCLES_REFUSED)
+    MANAGE_CYCLES.require(request.member)
     form = CycleForm(request.POST if request.method == "POST" else None)
     created = save_form(form, lambda data: cycle_create(actor=request.member, **data))
     if created is not None:
@@ -69,7 +60,7 @@ def cycles_page(request):
 
 @member_required
 def cycle_edit(request, cycle_id: int):
-    cycle = _cycle(request, cycle_id)
+    cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     form = CycleForm.editing(cycle, request.POST or None)
     if save_form(form, lambda data: cycle_update(actor=request.member, cycle=cycle, **data)):
         messages.success(request, f"“{cycle.name}” is saved.")
@@ -92,7 +83,7 @@ def cycle_edit(request, cycle_id: int):
 @member_required
 def cycle_state(request, cycle_id: int):
     """Close or reopen a cycle, or mark it the organization's current one."""
-    cycle = _cycle(request, cycle_id)
+    cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     action = request.POST.get("action", "")
     if action == "close":
         cycle_set_state(actor=request.member, cycle=cycle, state=CycleState.CLOSED)
@@ -118,7 +109,7 @@ def cycle_state(request, cycle_id: int):
 def cycle_rollover_page(request, cycle_id: int):
     """Pick goals of this cycle (the unfinished ones to begin with) and copy them, with
     their KPIs, into another cycle."""
-    source = _cycle(request, cycle_id)
+    source = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     listed = selectors.goals_for_rollover(source)
     form = RolloverForm(request.POST if request.method == "POST" else None, source=source)
     copies = save_form(
@@ -162,14 +153,14 @@ PREVIEW_SHOWN = 500  # rows of a preview shown on the page (and every row with e
 def cycle_import_page(request, cycle_id: int):
     """Upload a spreadsheet: it is read and planned (a task for a large one), then the
     job's page shows the preview to confirm."""
-    cycle = _cycle(request, cycle_id)
+    cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     form = ImportForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             if upload.size > MAX_BYTES:
-                raise ValidationError({"file": [f"The file is larger than {MAX_BYTES_TEXT}."]})
+                raise ValidationError({"file": [TOO_LARGE]})
             job = import_job_start(
                 actor=request.member, cycle=cycle, file_name=upload.name, content=upload.read()
             )
@@ -225,7 +216,7 @@ def _job_context(cycle, job: ImportJob) -> dict:
 def cycle_import_job(request, cycle_id: int, job_id: int):
     """An import's progress, then its preview and, once confirmed, its result. htmx
     polls the job's state piece until it is finished."""
-    cycle = _cycle(request, cycle_id)
+    cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     job = get_object_or_404(
         ImportJob.objects.select_related("created_by__user"), pk=job_id, cycle=cycle
     )
@@ -239,7 +230,7 @@ def cycle_import_job(request, cycle_id: int, job_id: int):
 @member_required
 def cycle_import_confirm(request, cycle_id: int, job_id: int):
     """Import a previewed file: all rows or none."""
-    cycle = _cycle(request, cycle_id)
+    cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     job = get_object_or_404(ImportJob, pk=job_id, cycle=cycle)
     message = ""
     try:
@@ -268,7 +259,7 @@ def import_template(request):
 @member_required
 def cycle_export_page(request, cycle_id: int):
     """The cycle as a spreadsheet: everyone in the organization may read it."""
-    cycle = get_object_or_404(Cycle, organization=request.member.organization, pk=cycle_id)
+    cycle = selectors.access_cycle_by_id(request.member, cycle_id)
     fmt = request.GET.get("format", CSV)
     if fmt not in FORMATS:
         return HttpResponse(f"Choose a format: {', '.join(FORMATS)}.", status=400)

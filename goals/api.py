@@ -14,41 +14,38 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api import UPDATED_SINCE, OrgViewSet, list_filters, lookup, raw_data, updated_since
-from core.errors import refuse_unless
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_move_goal
+from org.permissions import CHANGE_GOAL, CREATE_GOAL, MOVE_GOAL, WEIGH_GOAL
 
 from . import selectors
 from .models import Goal, Level
 from .serializers import AlignmentSerializer, GoalSerializer
 from .services import (
-    WEIGHT_REFUSED,
     goal_create,
     goal_delete,
     goal_update,
-    may_weigh,
 )
 
 FILTERS = ("cycle", "level", "parent", "department", "owner")
 ID_FILTERS = tuple(name for name in FILTERS if name != "level")
 
 
-def weighs(member, data: Mapping, goal: Goal | None = None) -> bool:
-    """Before validation: may the caller give the goal the weight the body asks for?
-    Keeping the weight it has (1 for a new goal) needs no one's leave."""
+def require_leave_to_weigh(member: Member, data: Mapping, goal: Goal | None = None) -> None:
+    """Before validation: refuse unless the caller may give the goal the weight the body
+    asks for. Keeping the weight it has (1 for a new goal) needs no one's leave."""
     if "weight" not in data:
-        return True
+        return
     try:
         asked = float(data["weight"])
     except (TypeError, ValueError, OverflowError):
         asked = None
     if asked == (goal.weight if goal is not None else 1):
-        return True
+        return
     if "parent" in data:
         parent = lookup(Goal.objects.filter(organization=member.organization), data["parent"])
     else:
         parent = goal.parent if goal is not None else None
-    return may_weigh(member, parent)
+    WEIGH_GOAL.require(member, parent)
 
 
 def placed_goal(member, data: Mapping, goal: Goal | None = None) -> Goal:
@@ -132,11 +129,8 @@ class GoalViewSet(OrgViewSet):
     )
     def create(self, request):
         data = raw_data(request)
-        refuse_unless(
-            can_edit_goal(request.member, placed_goal(request.member, data)),
-            "You may not create this goal.",
-        )
-        refuse_unless(weighs(request.member, data), WEIGHT_REFUSED)
+        CREATE_GOAL.require(request.member, placed_goal(request.member, data))
+        require_leave_to_weigh(request.member, data)
         goal = goal_create(actor=request.member, **self.parsed(GoalSerializer))
         return self.created(goal)
 
@@ -144,8 +138,9 @@ class GoalViewSet(OrgViewSet):
         goal = self.get_object()
         data = raw_data(request)
         placed = placed_goal(request.member, data, goal)
-        refuse_unless(can_move_goal(request.member, goal, placed), "You may not change this goal.")
-        refuse_unless(weighs(request.member, data, goal), WEIGHT_REFUSED)
+        CHANGE_GOAL.require(request.member, goal)
+        MOVE_GOAL.require(request.member, placed)
+        require_leave_to_weigh(request.member, data, goal)
         goal = goal_update(actor=request.member, goal=goal, **self.parsed(GoalSerializer, goal))
         return Response(self.get_serializer(goal).data)
 

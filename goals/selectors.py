@@ -10,7 +10,8 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from org.models import Organization
+from org.models import Member, Organization
+from org.permissions import Requirement
 
 from .models import Goal, GoalState, Health, Level
 
@@ -111,6 +112,15 @@ def goal_with_chain(organization: Organization, goal_id: int) -> Goal:
         ),
         pk=goal_id,
     )
+
+
+def access_goal_by_id(member: Member, goal_id: int, permission: Requirement[Goal]) -> Goal:
+    """The goal with its chain, if it is the member's organization's (a 404 otherwise)
+    and the member has `permission` on it (a 403 otherwise): pages and the API load and
+    refuse with this one call."""
+    goal = goal_with_chain(member.organization, goal_id)
+    permission.require(member, goal)
+    return goal
 
 
 def line_of_sight(goal: Goal) -> list[Goal]:

@@ -13,7 +13,7 @@ from django.db.models import ProtectedError
 
 from core.errors import Conflict, Errors, check_same_organization, refuse_unless
 from org.models import Department, Member
-from org.permissions import can_edit_goal, can_set_weight
+from org.permissions import CHANGE_GOAL, CREATE_GOAL, MOVE_GOAL, REMOVE_GOAL, WEIGH_GOAL
 
 from . import rollup
 from .models import GOAL_FIELDS, Goal, GoalState
@@ -80,9 +80,9 @@ def goal_create(
         due=due or (cycle.end if cycle else None),
         external_id=external_id,
     )
-    refuse_unless(can_edit_goal(actor, goal), "You may not create this goal here.")
+    CREATE_GOAL.require(actor, goal)
     if weight is not None and weight != 1:
-        refuse_unless(may_weigh(actor, parent), WEIGHT_REFUSED)
+        WEIGH_GOAL.require(actor, parent)
     check_open(cycle)
     if parent is not None and parent.organization_id == actor.organization_id:
         rollup.lock_chains([parent.pk])
@@ -100,7 +100,7 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     unknown = set(changes) - set(GOAL_FIELDS)
     if unknown:
         raise TypeError(f"goal_update() got unknown fields: {', '.join(sorted(unknown))}")
-    refuse_unless(can_edit_goal(actor, goal), "You may not change this goal.")
+    CHANGE_GOAL.require(actor, goal)
     errors = Errors()  # as in goal_create: a foreign department or owner is a 400 on its field
     placed = {field: changes[field] for field in ("department", "owner") if field in changes}
     check_same_organization(errors, goal.organization_id, **placed)
@@ -114,13 +114,13 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     weighed = goal.weight != original["weight"] or (
         goal.parent != original["parent"] and goal.weight != 1
     )
-    for allowed, message in (
-        (can_edit_goal(actor, goal), "You may not move this goal there."),
-        (not weighed or may_weigh(actor, goal.parent), WEIGHT_REFUSED),
+    for permission, allowed in (
+        (MOVE_GOAL, MOVE_GOAL(actor, goal)),
+        (WEIGH_GOAL, not weighed or WEIGH_GOAL(actor, goal.parent)),
     ):
         if not allowed:
-            _restore(goal, original)
-            refuse_unless(allowed, message)
+            _restore(goal, original)  # callers see what is stored
+            refuse_unless(False, permission.refusal)
     if original["cycle"].is_closed or goal.cycle.is_closed:
         _restore(goal, original)
         check_open(original["cycle"], goal.cycle)
@@ -140,17 +140,6 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     return goal
 
 
-WEIGHT_REFUSED = "Only someone who may change the goal above sets how much this goal weighs in it."
-
-
-def may_weigh(actor: Member, parent: Goal | None) -> bool:
-    """May the actor weigh a goal below `parent`? (Another organization's parent is left
-    to validation: a 400 on its field.)"""
-    if parent is not None and parent.organization_id != actor.organization_id:
-        return True
-    return can_set_weight(actor, parent)
-
-
 def _restore(goal: Goal, original: dict[str, Any]) -> None:
     """Put back the in-memory fields of a refused change, so callers see what is stored."""
     for field, value in original.items():
@@ -166,7 +155,7 @@ def goal_delete(*, actor: Member, goal: Goal) -> bool:
     this asks it rather than every app above: the delete is tried in a savepoint and
     refused by any goal below, KPI, review or review item.
     """
-    refuse_unless(can_edit_goal(actor, goal), "You may not remove this goal.")
+    REMOVE_GOAL.require(actor, goal)
     check_open(goal.cycle)
     parent_id = goal.parent_id
     rollup.lock_chains([goal.pk])

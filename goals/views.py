@@ -7,7 +7,7 @@ does the page of a new strategic objective (it is made in the cycle the person v
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,8 +17,9 @@ from core.forms import save_form
 from core.http import go_to
 from org.decorators import member_required
 from org.permissions import (
-    can_add_child_goal,
-    can_edit_goal,
+    ADD_CHILD_GOAL,
+    CHANGE_GOAL,
+    CREATE_GOAL,
     can_set_weight,
     only_own_goals,
 )
@@ -72,9 +73,7 @@ def back_to_goal(request, goal: Goal) -> HttpResponse:
 @member_required
 def goal_child_new(request, goal_id: int):
     """Add a child goal in place on the goal page."""
-    parent = selectors.goal_with_chain(request.member.organization, goal_id)
-    if not can_add_child_goal(request.member, parent):
-        raise PermissionDenied("You may not add goals below this one.")
+    parent = selectors.access_goal_by_id(request.member, goal_id, ADD_CHILD_GOAL)
     organization = request.member.organization
     initial = {  # the obvious: the parent's department, else the manager's own
         "department": parent.department_id or request.member.department_id,
@@ -100,8 +99,7 @@ def goal_child_new(request, goal_id: int):
             department=placed.get("department"),
             owner=placed.get("owner"),
         )
-        if not can_edit_goal(request.member, where):
-            raise PermissionDenied("You may not create this goal here.")
+        CREATE_GOAL.require(request.member, where)
     return add_in_place(
         request,
         form,
@@ -118,9 +116,7 @@ def goal_child_new(request, goal_id: int):
 
 @member_required
 def goal_edit(request, goal_id: int):
-    goal = selectors.goal_with_chain(request.member.organization, goal_id)
-    if not can_edit_goal(request.member, goal):
-        raise PermissionDenied("You may not change this goal.")
+    goal = selectors.access_goal_by_id(request.member, goal_id, CHANGE_GOAL)
     form = GoalEditForm(
         request.POST or None,
         organization=request.member.organization,

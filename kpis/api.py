@@ -20,16 +20,11 @@ from core.api import (
     raw_data,
     updated_since,
 )
-from core.errors import refuse_unless
 from goals.models import Goal, Health
-from org.permissions import (
-    can_correct_update,
-    can_place_kpi,
-    can_record_update,
-)
+from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, MOVE_KPI, RECORD_VALUE
 
 from . import idempotency
-from .bulk import MAX_ROWS, kpi_record_values
+from .bulk import MAX_ROWS, kpi_record_values, require_recording
 from .models import Kpi, KpiState, KpiUpdate
 from .selectors import KPI_CHAIN
 from .serializers import (
@@ -169,19 +164,14 @@ class KpiViewSet(OrgViewSet):
         ]
     )
     def create(self, request):
-        refuse_unless(
-            can_place_kpi(request.member, goal_named(request.member, raw_data(request))),
-            "You may not add KPIs to this goal.",
-        )
+        ADD_KPI.require(request.member, goal_named(request.member, raw_data(request)))
         kpi = kpi_create(actor=request.member, **self.parsed(KpiSerializer))
         return self.created(self.get_queryset().get(pk=kpi.pk))
 
     def partial_update(self, request, pk=None):
         kpi = self.get_object()
-        refuse_unless(
-            can_place_kpi(request.member, goal_named(request.member, raw_data(request)), kpi),
-            "You may not change this KPI.",
-        )
+        CHANGE_KPI.require(request.member, kpi)
+        MOVE_KPI.require(request.member, goal_named(request.member, raw_data(request)), kpi)
         kpi = kpi_edit(actor=request.member, kpi=kpi, **self.parsed(KpiSerializer, kpi))
         return Response(self.get_serializer(self.get_queryset().get(pk=kpi.pk)).data)
 
@@ -224,9 +214,7 @@ class KpiViewSet(OrgViewSet):
             ).order_by("date", "created_at", "id")
             page = self.paginate_queryset(history)
             return self.get_paginated_response(KpiUpdateSerializer(page, many=True).data)
-        refuse_unless(
-            can_record_update(request.member, kpi), "You may not record values on this KPI."
-        )
+        RECORD_VALUE.require(request.member, kpi)
 
         def record() -> Response:
             update = kpi_record_value(actor=request.member, kpi=kpi, **value_fields(request))
@@ -257,17 +245,14 @@ class KpiViewSet(OrgViewSet):
     def bulk_updates(self, request):
         kpis = bulk_kpis(request)
         rows = request.data if isinstance(request.data, list) else []
-        forbidden = [  # before validation: forbidden and invalid is a 403, as for one value
-            str(index)
-            for index, row in enumerate(rows[:MAX_ROWS])
-            if isinstance(row, Mapping)
-            and type(row.get("kpi")) is int
-            and row["kpi"] in kpis
-            and not can_record_update(request.member, kpis[row["kpi"]])
-        ]
-        refuse_unless(
-            not forbidden,
-            f"You may not record values on the KPIs of rows {', '.join(forbidden[:20])}.",
+        # Before validation: forbidden and invalid is a 403, as for one value.
+        require_recording(
+            request.member,
+            [
+                (str(index), kpis[row["kpi"]])
+                for index, row in enumerate(rows[:MAX_ROWS])
+                if isinstance(row, Mapping) and type(row.get("kpi")) is int and row["kpi"] in kpis
+            ],
         )
 
         def record() -> Response:
@@ -302,10 +287,7 @@ class KpiViewSet(OrgViewSet):
             KpiUpdate.objects.select_related("replaced_by"), kpi=kpi, pk=update_id
         )
         update.kpi = kpi
-        refuse_unless(
-            can_correct_update(self.request.member, update),
-            "You may not correct or retract values on this KPI.",
-        )
+        CORRECT_VALUE.require(self.request.member, update)
         return update
 
     @extend_schema(

@@ -13,7 +13,7 @@ from core.errors import Conflict, RowErrors, by_field, refuse_unless
 from core.tasks import enqueue_on_commit
 from goals.rollup import lock_chains
 from org.models import Member
-from org.permissions import can_record_update
+from org.permissions import RECORD_VALUE
 
 from .models import Kpi, KpiUpdate
 from .rollup import kpi_rollup
@@ -21,6 +21,15 @@ from .services import check_value_of, recorded
 from .tasks import notify_kpi_health
 
 MAX_ROWS = 500
+RECORD_VALUES_REFUSED = "You may not record values on the KPIs of rows {rows}."
+
+
+def require_recording(actor: Member, kpis: Sequence[tuple[str, Kpi]]) -> None:
+    """Refuse (a 403) if the actor may not record on any of these KPIs (by row index),
+    saying which rows."""
+    refused = [index for index, kpi in kpis if not RECORD_VALUE(actor, kpi)]
+    if refused:
+        refuse_unless(False, RECORD_VALUES_REFUSED.format(rows=", ".join(refused[:20])))
 
 
 @transaction.atomic
@@ -34,15 +43,7 @@ def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[
     3. Lock every chain involved (root-first, once), insert the values, recompute the
        KPIs and their chains in one pass, and tell goal owners of changed health.
     """
-    refused = [
-        str(index) for index, row in enumerate(rows) if not can_record_update(actor, row["kpi"])
-    ]
-    refuse_unless(
-        not refused,
-        f"You may not record values on the KPIs of rows {', '.join(refused[:20])}."
-        if refused
-        else "",
-    )
+    require_recording(actor, [(str(index), row["kpi"]) for index, row in enumerate(rows)])
     today = actor.organization.today()
     errors: dict[str, dict[str, list[str]]] = {}
     conflicts_only = True

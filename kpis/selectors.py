@@ -14,6 +14,7 @@ from core.periods import Period
 from goals.models import Goal, GoalState
 from goals.selectors import CHAIN_RELATED
 from org.models import Member, Organization
+from org.permissions import Requirement
 
 from .charts import trend_chart
 from .models import Kpi, KpiState, KpiUpdate
@@ -54,6 +55,30 @@ def kpi_for_write(organization: Organization, kpi_id: int) -> Kpi:
         Kpi.objects.filter(organization=organization).select_related("owner__user", *KPI_CHAIN),
         pk=kpi_id,
     )
+
+
+def access_kpi_by_id(member: Member, kpi_id: int, permission: Requirement[Kpi]) -> Kpi:
+    """The KPI, if it is the member's organization's (a 404 otherwise) and the member has
+    `permission` on it (a 403 otherwise)."""
+    kpi = kpi_for_write(member.organization, kpi_id)
+    permission.require(member, kpi)
+    return kpi
+
+
+def access_value_by_id(
+    member: Member, update_id: int, permission: Requirement[KpiUpdate]
+) -> KpiUpdate:
+    """A recorded value, if it is the member's organization's (a 404 otherwise) and the
+    member has `permission` on it (a 403 otherwise: before its form is validated)."""
+    update = get_object_or_404(
+        KpiUpdate.objects.select_related("replaced_by", "kpi__owner__user").select_related(
+            *(f"kpi__{name}" for name in KPI_CHAIN)
+        ),
+        kpi__organization=member.organization,
+        pk=update_id,
+    )
+    permission.require(member, update)
+    return update
 
 
 def kpi_row(kpi: Kpi) -> Kpi:

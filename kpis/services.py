@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
-from core.errors import NOT_FOUND, Conflict, Errors, refuse_unless
+from core.errors import NOT_FOUND, Conflict, Errors, too_long
 from core.tasks import enqueue_on_commit
 from goals.models import Goal
 from goals.rollup import lock_chains
 from goals.services import check_open
 from org.models import Member, WebhookEvent
-from org.permissions import can_correct_update, can_edit_goal, can_place_kpi, can_record_update
+from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, MOVE_KPI, RECORD_VALUE
 from org.webhooks import emit
 
 from .models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState, KpiUpdate
@@ -54,7 +54,7 @@ def kpi_create(
     """A new KPI on a goal, active (it may be archived once it exists)."""
     if goal.organization_id != actor.organization_id:
         raise ValidationError({"goal": [NOT_FOUND]})
-    refuse_unless(can_edit_goal(actor, goal), "You may not add KPIs to this goal.")
+    ADD_KPI.require(actor, goal)
     check_open(goal.cycle)
     kpi = Kpi(
         organization_id=actor.organization_id,
@@ -86,11 +86,11 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     unknown = set(changes) - set(KPI_FIELDS)
     if unknown:
         raise TypeError(f"kpi_edit() got unknown fields: {', '.join(sorted(unknown))}")
-    refuse_unless(can_edit_goal(actor, kpi.goal), "You may not change this KPI.")
+    CHANGE_KPI.require(actor, kpi)
     new_goal = changes.get("goal", kpi.goal)
     if new_goal is not None and new_goal.organization_id != kpi.organization_id:
         raise ValidationError({"goal": [NOT_FOUND]})
-    refuse_unless(can_place_kpi(actor, new_goal, kpi), "You may not move this KPI to that goal.")
+    MOVE_KPI.require(actor, new_goal, kpi)
     check_open(kpi.goal.cycle, new_goal.cycle if new_goal else None)
     original = {field: getattr(kpi, field) for field in KPI_FIELDS}
     if isinstance(changes.get("name"), str):
@@ -126,7 +126,7 @@ def kpi_record_value(
     3. Insert the update, recompute the KPI and the chain bottom-up.
     4. If the KPI's health changed, tell the goal's owner once this commits.
     """
-    refuse_unless(can_record_update(actor, kpi), "You may not record values on this KPI.")
+    RECORD_VALUE.require(actor, kpi)
     check_open(kpi.goal.cycle)
     today = actor.organization.today()
     date = min(today, kpi.goal.cycle.end) if date is None else date
@@ -155,7 +155,7 @@ def kpi_value_correct(
     3. Insert the correction, recompute the KPI and the chain.
     """
     kpi = update.kpi
-    refuse_unless(can_correct_update(actor, update), "You may not correct values on this KPI.")
+    CORRECT_VALUE.require(actor, update)
     check_open(kpi.goal.cycle)
     lock_chains([kpi.goal_id])
     _require_live(update)
@@ -173,7 +173,7 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
     """Withdraw a recorded value, saying why; it stays in the history, struck, and no
     longer counts. Allowed as for corrections."""
     kpi = update.kpi
-    refuse_unless(can_correct_update(actor, update), "You may not retract values on this KPI.")
+    CORRECT_VALUE.require(actor, update)
     check_open(kpi.goal.cycle)
     lock_chains([kpi.goal_id])
     _require_live(update)
@@ -181,7 +181,7 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
     if not (reason or "").strip():
         errors.add("reason", "Say why the value is withdrawn.")
     elif len(reason) > 1000:
-        errors.add("reason", "At most 1,000 characters.")
+        errors.add("reason", too_long(1000))
     errors.raise_if_any()
     now = django_timezone.now()
     KpiUpdate.objects.filter(pk=update.pk).update(

@@ -4,20 +4,19 @@ record a value in place (My work, and wherever a KPI row shows)."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from core.errors import refuse_unless
 from core.forms import save_form
 from core.http import go_to
 from core.numbers import compact, display
 from goals import selectors as goal_selectors
 from goals.views import add_in_place, back_to_goal, form_page
 from org.decorators import member_required
-from org.permissions import can_correct_update, can_edit_goal, can_edit_kpi, can_record_update
+from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, RECORD_VALUE
 
 from . import selectors
 from .forms import CONFIDENCES, KpiForm, RecordForm, RetractForm
@@ -34,9 +33,8 @@ from .services import (
 @member_required
 def kpi_new(request, goal_id: int):
     """Add a KPI in place on the goal page."""
-    goal = goal_selectors.goal_with_chain(request.member.organization, goal_id)
-    if not can_edit_goal(request.member, goal):  # before validation: forbidden+invalid is 403
-        raise PermissionDenied("You may not add KPIs to this goal.")
+    # Before validation: forbidden and invalid is a 403.
+    goal = goal_selectors.access_goal_by_id(request.member, goal_id, ADD_KPI)
     form = KpiForm(
         request.POST or None,
         organization=request.member.organization,
@@ -71,9 +69,8 @@ def back_to(request, place: str, kpi) -> str:
 def kpi_record(request, kpi_id: int):
     """Record a value. With htmx: the KPI's row again, plus out-of-band bars for the
     KPI and every goal above it, so all of them move on the page at once."""
-    kpi = selectors.kpi_for_write(request.member.organization, kpi_id)
-    if not can_record_update(request.member, kpi):  # before validation: forbidden+invalid is 403
-        raise PermissionDenied("You may not record values on this KPI.")
+    # Before validation: forbidden and invalid is a 403.
+    kpi = selectors.access_kpi_by_id(request.member, kpi_id, RECORD_VALUE)
     form = RecordForm(request.POST, prefix=f"kpi{kpi.pk}")
     saved = save_form(form, lambda data: kpi_record_value(actor=request.member, kpi=kpi, **data))
     place = request.POST.get("place", "")
@@ -110,9 +107,7 @@ def kpi_record(request, kpi_id: int):
 
 @member_required
 def kpi_edit_view(request, kpi_id: int):
-    kpi = selectors.kpi_for_write(request.member.organization, kpi_id)
-    if not can_edit_kpi(request.member, kpi):
-        raise PermissionDenied("You may not change this KPI.")
+    kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
     form = KpiForm(request.POST or None, organization=request.member.organization, kpi=kpi)
     if save_form(form, lambda _: kpi_edit(actor=request.member, kpi=kpi, **form.changes())):
         return redirect("goal-detail", goal_id=kpi.goal_id)
@@ -131,8 +126,7 @@ def kpi_edit_view(request, kpi_id: int):
 def kpi_archive(request, kpi_id: int):
     """Archive a KPI (out of the roll-up, reminders and lists; its history stays) or
     restore it: `state` is archived or active. The page asked before archiving."""
-    kpi = selectors.kpi_for_write(request.member.organization, kpi_id)
-    refuse_unless(can_edit_kpi(request.member, kpi), "You may not change this KPI.")
+    kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
     try:
         kpi_edit(actor=request.member, kpi=kpi, state=request.POST.get("state", ""))
     except ValidationError as exc:
@@ -151,26 +145,10 @@ def kpi_history(request, kpi_id: int):
     return render(request, "kpis/history.html#history", {"kpi": kpi})
 
 
-def _recorded(request, update_id: int) -> KpiUpdate:
-    """A value of the viewer's organization (404 otherwise) that they may change (403)."""
-    update = get_object_or_404(
-        KpiUpdate.objects.select_related("replaced_by", "kpi__owner__user").select_related(
-            *(f"kpi__{name}" for name in selectors.KPI_CHAIN)
-        ),
-        kpi__organization=request.member.organization,
-        pk=update_id,
-    )
-    refuse_unless(  # before validation: forbidden and invalid is a 403
-        can_correct_update(request.member, update),
-        "You may not correct or retract values on this KPI.",
-    )
-    return update
-
-
 @member_required
 def value_correct(request, update_id: int):
     """Correct a value in place: a new value replaces it; the old one stays, struck."""
-    update = _recorded(request, update_id)
+    update = selectors.access_value_by_id(request.member, update_id, CORRECT_VALUE)
     form = RecordForm(
         request.POST or None,
         prefix=f"fix{update.pk}",
@@ -186,7 +164,7 @@ def value_correct(request, update_id: int):
 @member_required
 def value_retract(request, update_id: int):
     """Retract a value in place, saying why; it stays in the history, struck."""
-    update = _recorded(request, update_id)
+    update = selectors.access_value_by_id(request.member, update_id, CORRECT_VALUE)
     form = RetractForm(request.POST or None, prefix=f"drop{update.pk}")
     saved = save_form(
         form,

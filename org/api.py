@@ -13,11 +13,10 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api import OrgScopedViewSet, OrgViewSet
-from core.errors import refuse_unless
 
 from .drf import IsOrganizationMember
 from .models import ApiToken, Department, Member, Notification, Role, Webhook
-from .permissions import can_manage_org
+from .permissions import MANAGE_DEPARTMENTS, MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
 from .serializers import (
     CredentialsSerializer,
     DepartmentSerializer,
@@ -38,7 +37,6 @@ from .services import (
     member_update,
     notification_mark_read,
 )
-from .tokens import ADMINS_ONLY as ADMINS_MANAGE_TOKENS
 from .tokens import (
     service_token_create,
     service_token_revoke,
@@ -46,7 +44,6 @@ from .tokens import (
     token_issue,
     token_revoke,
 )
-from .webhooks import ADMINS_ONLY as WEBHOOKS_ADMINS_ONLY
 from .webhooks import webhook_create, webhook_delete, webhook_update
 
 
@@ -102,7 +99,7 @@ class MemberViewSet(OrgViewSet):
 
     @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
     def create(self, request):
-        refuse_unless(can_manage_org(request.member), "Only admins manage people.")
+        MANAGE_PEOPLE.require(request.member)
         data = self.parsed(MemberSerializer)
         user = data.pop("user", {})
         member = member_create(
@@ -119,7 +116,7 @@ class MemberViewSet(OrgViewSet):
     @extend_schema(request=MemberUpdateSerializer, responses=MemberSerializer)
     def partial_update(self, request, pk=None):
         member = self.get_object()
-        refuse_unless(can_manage_org(request.member), "Only admins manage people.")
+        MANAGE_PEOPLE.require(request.member)
         member = member_update(
             actor=request.member, member=member, **self.parsed(MemberUpdateSerializer, member)
         )
@@ -132,13 +129,13 @@ class DepartmentViewSet(OrgViewSet):
     ordering_fields = ["id", "name"]
 
     def create(self, request):
-        refuse_unless(can_manage_org(request.member), "Only admins manage departments.")
+        MANAGE_DEPARTMENTS.require(request.member)
         department = department_create(actor=request.member, **self.parsed(DepartmentSerializer))
         return self.created(department)
 
     def partial_update(self, request, pk=None):
         department = self.get_object()
-        refuse_unless(can_manage_org(request.member), "Only admins manage departments.")
+        MANAGE_DEPARTMENTS.require(request.member)
         department = department_update(
             actor=request.member,
             department=department,
@@ -182,12 +179,12 @@ class ServiceTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, OrgSc
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        refuse_unless(can_manage_org(self.request.member), ADMINS_MANAGE_TOKENS)
+        MANAGE_TOKENS.require(self.request.member)
         return service_tokens(self.request.member.organization_id)
 
     @extend_schema(request=ServiceTokenSerializer, responses={201: ServiceTokenSerializer})
     def create(self, request):
-        refuse_unless(can_manage_org(request.member), ADMINS_MANAGE_TOKENS)
+        MANAGE_TOKENS.require(request.member)
         token, key = service_token_create(
             actor=request.member, **self.parsed(ServiceTokenSerializer)
         )
@@ -211,12 +208,12 @@ class WebhookViewSet(
 
     def get_queryset(self):
         if not getattr(self, "swagger_fake_view", False):
-            refuse_unless(can_manage_org(self.request.member), WEBHOOKS_ADMINS_ONLY)
+            MANAGE_WEBHOOKS.require(self.request.member)
         return super().get_queryset()
 
     @extend_schema(request=WebhookSerializer, responses={201: WebhookCreatedSerializer})
     def create(self, request):
-        refuse_unless(can_manage_org(request.member), WEBHOOKS_ADMINS_ONLY)
+        MANAGE_WEBHOOKS.require(request.member)
         hook = webhook_create(actor=request.member, **self.parsed(WebhookSerializer))
         response = self.created(hook)
         response.data = WebhookCreatedSerializer(hook).data  # its secret, this once

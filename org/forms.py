@@ -5,6 +5,7 @@ from django import forms
 from core.forms import DateInput
 
 from .models import Department, Member, Role, TokenScope, WebhookEvent
+from .tokens import TOKEN_NAME_REQUIRED
 
 
 def limit_to_people(field: forms.ModelChoiceField, organization) -> None:
@@ -45,7 +46,7 @@ class ServiceTokenForm(forms.Form):
     name = forms.CharField(
         max_length=100,
         help_text="Who it is for, e.g. “Nightly BI sync”: its values carry it.",
-        error_messages={"required": "Name the token (e.g. Nightly BI sync)."},
+        error_messages={"required": TOKEN_NAME_REQUIRED},
     )
     scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.WRITE)
     expires_on = forms.DateField(

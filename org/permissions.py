@@ -5,6 +5,12 @@ them to hide what a person may not do; the API and pages call them to refuse
 before validating. Everyone in an organization may read all of it, so there are no
 read checks beyond "same organization".
 
+Each refusal is a `Permission` at the end of this module: a predicate with what a
+refused person is told, defined once. `MANAGE_CYCLES.require(member)` refuses (a 403)
+unless allowed, the same way in a service, a page and the API; the selectors' `access_*`
+functions load an object of the caller's organization and require a permission on it
+in one call.
+
 This module sits in the bottom app (org), below goals, KPIs and reviews, so it never
 imports them: it is handed their objects and reads only the attributes named in the
 protocols below (a goal says itself whether it is strategic or individual).
@@ -12,7 +18,10 @@ protocols below (a goal says itself whether it is strategic or individual).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
+
+from core.errors import refuse_unless
 
 from .models import Department, Member, Role
 
@@ -21,39 +30,65 @@ GOAL_WRITERS = (*LEADERSHIP, Role.MANAGER, Role.MEMBER)  # everyone but reviewer
 REVIEW_RUNNERS = (*LEADERSHIP, Role.REVIEWER)  # anywhere; managers inside their scope
 
 
+# What this module reads of the objects it is handed: read-only, so a model's fields and
+# properties (Goal.is_strategic) answer for them.
+
+
 class GoalLike(Protocol):
     """A goal, saved or about to be (goals.models.Goal)."""
 
-    organization_id: int
-    department_id: int | None
-    owner: Member | None
-    owner_id: int | None
-    is_strategic: bool
-    is_individual: bool
+    @property
+    def organization_id(self) -> int: ...
+    @property
+    def department_id(self) -> int | None: ...
+    @property
+    def owner(self) -> Member | None: ...
+    @property
+    def owner_id(self) -> int | None: ...
+    @property
+    def is_strategic(self) -> bool: ...
+    @property
+    def is_individual(self) -> bool: ...
 
 
 class KpiLike(Protocol):
-    organization_id: int
-    owner_id: int
-    goal: GoalLike
+    """A KPI (kpis.models.Kpi)."""
+
+    @property
+    def organization_id(self) -> int: ...
+    @property
+    def owner_id(self) -> int: ...
+    @property
+    def goal(self) -> GoalLike: ...
 
 
 class UpdateLike(Protocol):
     """A recorded KPI value (kpis.models.KpiUpdate)."""
 
-    author_id: int
-    kpi: KpiLike
+    @property
+    def author_id(self) -> int: ...
+    @property
+    def kpi(self) -> KpiLike: ...
 
 
 class ReviewLike(Protocol):
-    organization_id: int
-    goal: GoalLike | None
-    department: Department | None
+    """A review (reviews.models.Review)."""
+
+    @property
+    def organization_id(self) -> int: ...
+    @property
+    def goal(self) -> GoalLike | None: ...
+    @property
+    def department(self) -> Department | None: ...
 
 
 class ActionLike(Protocol):
-    owner_id: int
-    review: ReviewLike
+    """An action item of a review (reviews.models.ActionItem)."""
+
+    @property
+    def owner_id(self) -> int: ...
+    @property
+    def review(self) -> ReviewLike: ...
 
 
 def _acting(member: Member | None, organization_id: int) -> bool:
@@ -185,17 +220,24 @@ def can_set_weight(member: Member | None, parent: GoalLike | None) -> bool:
     return parent is None or can_edit_goal(member, parent)
 
 
+def can_weigh_below(member: Member | None, parent: GoalLike | None) -> bool:
+    """May `member` give a goal below `parent` a weight of its own (or change it)?
+    Another organization's parent is not for this module to refuse: validation says
+    it is not found (a 400 on its field)."""
+    if (
+        member is not None
+        and parent is not None
+        and parent.organization_id != member.organization_id
+    ):
+        return True
+    return can_set_weight(member, parent)
+
+
 def can_add_child_goal(member: Member | None, goal: GoalLike) -> bool:
     """Whether to offer "add a child goal" under `goal`: any level below it the member may write."""
     if not _acting(member, goal.organization_id) or goal.is_individual:
         return False
     return member.role in GOAL_WRITERS
-
-
-def can_move_goal(member: Member | None, goal: GoalLike, to: GoalLike) -> bool:
-    """Change a goal so it stands at `to` (the same goal, placed anew): it must be
-    editable where it is and where it goes."""
-    return can_edit_goal(member, goal) and can_edit_goal(member, to)
 
 
 def can_edit_kpi(member: Member | None, kpi: KpiLike) -> bool:
@@ -256,6 +298,16 @@ def can_schedule_reviews(member: Member) -> bool:
     )
 
 
+def can_schedule_review_of(
+    member: Member | None, goal: GoalLike | None, department: Department | None
+) -> bool:
+    """Schedule a review of this scope (a goal, a department, or the whole organization)."""
+    if member is None:
+        return False
+    scope = review_scope_department_id(goal, department)
+    return can_run_reviews(member, member.organization_id, scope)
+
+
 def default_review_department_id(member: Member) -> int | None:
     """The scope a new review starts from: a manager may only review their own
     department (and below), so theirs; everyone else, the whole organization."""
@@ -283,3 +335,65 @@ def can_change_action(member: Member | None, action: ActionLike, fields: set[str
     if can_run_review(member, action.review):
         return True
     return fields <= {"done"} and can_mark_action_done(member, action)
+
+
+class Permission[**P]:
+    """A verdict of this module and what a refused person is told (a 403's message)."""
+
+    def __init__(self, allows: Callable[P, bool], refusal: str) -> None:
+        self.allows, self.refusal = allows, refusal
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> bool:
+        return self.allows(*args, **kwargs)
+
+    def require(self, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Refuse (PermissionDenied: a 403 on a page or in the API) unless allowed."""
+        refuse_unless(self.allows(*args, **kwargs), self.refusal)
+
+    def __repr__(self) -> str:
+        return f"Permission({self.allows.__name__}, {self.refusal!r})"
+
+
+class Requirement[T](Protocol):
+    """A permission on one object, such as CHANGE_GOAL: what the selectors' access_*
+    helpers take (a Permission over a member and that object, maybe more optional)."""
+
+    def require(self, member: Member, obj: T, /) -> None: ...
+
+
+class MemberRequirement(Protocol):
+    """A permission that asks nothing but who the member is, such as MANAGE_CYCLES."""
+
+    def require(self, member: Member, /) -> None: ...
+
+
+# -- What each refusal says, once -------------------------------------------------------
+
+MANAGE_PEOPLE = Permission(can_manage_org, "Only admins manage people.")
+MANAGE_DEPARTMENTS = Permission(can_manage_org, "Only admins manage departments.")
+MANAGE_TOKENS = Permission(can_manage_org, "Only admins manage service tokens.")
+MANAGE_WEBHOOKS = Permission(can_manage_org, "Only admins manage webhooks.")
+MANAGE_CYCLES = Permission(can_manage_cycles, "Only leaders and admins manage cycles.")
+SET_OBJECTIVES = Permission(can_set_objectives, "Only leaders and admins set strategic objectives.")
+CREATE_GOAL = Permission(can_edit_goal, "You may not create this goal here.")
+CHANGE_GOAL = Permission(can_edit_goal, "You may not change this goal.")
+MOVE_GOAL = Permission(can_edit_goal, "You may not move this goal there.")  # as it would stand
+REMOVE_GOAL = Permission(can_edit_goal, "You may not remove this goal.")
+ADD_CHILD_GOAL = Permission(can_add_child_goal, "You may not add goals below this one.")
+WEIGH_GOAL = Permission(
+    can_weigh_below,
+    "Only someone who may change the goal above sets how much this goal weighs in it.",
+)
+ADD_KPI = Permission(can_place_kpi, "You may not add KPIs to this goal.")
+CHANGE_KPI = Permission(can_edit_kpi, "You may not change this KPI.")
+MOVE_KPI = Permission(can_place_kpi, "You may not move this KPI to that goal.")
+RECORD_VALUE = Permission(can_record_update, "You may not record values on this KPI.")
+CORRECT_VALUE = Permission(can_correct_update, "You may not correct or retract values on this KPI.")
+SCHEDULE_REVIEWS = Permission(can_schedule_reviews, "You may not schedule reviews.")
+SCHEDULE_REVIEW_OF = Permission(
+    can_schedule_review_of, "You may not schedule a review of this scope."
+)
+RUN_REVIEW = Permission(can_run_review, "You may not run this review.")
+CHANGE_REVIEW = Permission(can_run_review, "You may not change this review.")
+MOVE_REVIEW = Permission(can_run_review, "You may not move the review to that scope.")
+CHANGE_ACTION = Permission(can_change_action, "You may not change this action.")

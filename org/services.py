@@ -24,11 +24,10 @@ from core.errors import (
     check_text,
     check_unique_name,
     one_of,
-    refuse_unless,
 )
 
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
-from .permissions import can_manage_org, is_admin
+from .permissions import MANAGE_DEPARTMENTS, MANAGE_PEOPLE, is_admin
 from .tokens import tokens_revoke_personal
 
 
@@ -63,14 +62,14 @@ def organization_create(
     return Member.objects.create(organization=organization, user=user, role=Role.ADMIN)
 
 
-ADMINS_ONLY = "Only admins manage people, departments and cycles."
+NOT_YOURS = "Not your organization."
 
 
 @transaction.atomic
 def department_create(
     *, actor: Member, name: str, parent: Department | None = None, head: Member | None = None
 ) -> Department:
-    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+    MANAGE_DEPARTMENTS.require(actor)
     department = Department(
         organization_id=actor.organization_id, name=name, parent=parent, head=head
     )
@@ -82,8 +81,8 @@ def department_create(
 @transaction.atomic
 def department_update(*, actor: Member, department: Department, **changes) -> Department:
     if department.organization_id != actor.organization_id:
-        raise PermissionDenied("Not your organization.")
-    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+        raise PermissionDenied(NOT_YOURS)
+    MANAGE_DEPARTMENTS.require(actor)
     for field, value in changes.items():
         if field not in ("name", "parent", "head"):
             raise TypeError(f"department_update() got an unknown field: {field}")
@@ -122,7 +121,7 @@ def member_create(
     manager: Member | None = None,
 ) -> Member:
     """Add a person: a new user account with its membership of the actor's organization."""
-    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+    MANAGE_PEOPLE.require(actor)
     User = get_user_model()
     errors = Errors()
     # The form Django stores it in ("ﬁ" becomes "fi"): check that one, not the raw text.
@@ -158,8 +157,8 @@ def member_create(
 def member_update(*, actor: Member, member: Member, **changes) -> Member:
     """Change a person's role, department, manager, or deactivate them (history stays)."""
     if member.organization_id != actor.organization_id:
-        raise PermissionDenied("Not your organization.")
-    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+        raise PermissionDenied(NOT_YOURS)
+    MANAGE_PEOPLE.require(actor)
     unknown = set(changes) - set(MEMBER_FIELDS)
     if unknown:
         raise TypeError(f"member_update() got unknown fields: {', '.join(sorted(unknown))}")
@@ -236,7 +235,7 @@ def member_invite(
 ) -> Member:
     """Add a person by email: an account without a password and an email with a link
     to set one (sent once the transaction commits)."""
-    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+    MANAGE_PEOPLE.require(actor)
     errors = Errors()
     try:
         validate_email(email)

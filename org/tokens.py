@@ -17,9 +17,9 @@ from django.utils import timezone
 from core.errors import Errors, check_text, refuse_unless
 
 from .models import ApiToken, Member, Role, TokenScope
-from .permissions import can_manage_org
+from .permissions import MANAGE_TOKENS
 
-ADMINS_ONLY = "Only admins manage service tokens."
+TOKEN_NAME_REQUIRED = "Name the token (e.g. Nightly BI sync)."
 
 
 def token_issue(user) -> tuple[ApiToken, str]:
@@ -52,12 +52,10 @@ def service_token_create(
     """A service token for the actor's organization: the row and its key, which is
     never shown again (only its hash is kept). It expires at `expiry`, or at the end
     of `expires_on` (in the organization's time zone), or never."""
-    refuse_unless(can_manage_org(actor), ADMINS_ONLY)
+    MANAGE_TOKENS.require(actor)
     errors = Errors()
     name = (name or "").strip()
-    check_text(
-        errors, "name", name, required="Name the token (e.g. Nightly BI sync).", max_length=100
-    )
+    check_text(errors, "name", name, required=TOKEN_NAME_REQUIRED, max_length=100)
     if (
         "name" not in errors.messages
         and ApiToken.objects.filter(organization_id=actor.organization_id, name=name).exists()
@@ -90,7 +88,9 @@ def service_token_create(
 
 
 def service_token_revoke(*, actor: Member, token: ApiToken) -> None:
-    refuse_unless(can_manage_org(actor, token.organization_id) and token.is_service, ADMINS_ONLY)
+    refuse_unless(
+        MANAGE_TOKENS(actor, token.organization_id) and token.is_service, MANAGE_TOKENS.refusal
+    )
     token.delete()
 
 

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.errors import refuse_unless
 from core.forms import save_form
 
 from .decorators import member_required
 from .forms import InviteForm, MemberEditForm, ServiceTokenForm, WebhookForm
 from .models import ApiToken, Member, Notification, Webhook
-from .permissions import can_manage_org
+from .permissions import MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
 from .services import (
     member_invite,
     member_set_reminder_emails,
@@ -22,12 +20,8 @@ from .services import (
     notification_mark_read,
     notifications_mark_all_read,
 )
-from .tokens import ADMINS_ONLY as TOKENS_ONLY_ADMINS
 from .tokens import service_token_create, service_token_revoke, service_tokens
-from .webhooks import ADMINS_ONLY as WEBHOOKS_ONLY_ADMINS
 from .webhooks import webhook_create, webhook_delete, webhooks_of
-
-ADMINS_ONLY = "Only admins manage people."
 
 
 def _edit_form(person: Member, organization) -> MemberEditForm:
@@ -47,7 +41,7 @@ def _edit_form(person: Member, organization) -> MemberEditForm:
 @member_required
 def people(request):
     member = request.member
-    refuse_unless(can_manage_org(member), ADMINS_ONLY)
+    MANAGE_PEOPLE.require(member)
     form = InviteForm(request.POST or None, organization=member.organization)
     invited = save_form(form, lambda data: member_invite(actor=member, **data))
     if invited is not None:
@@ -60,7 +54,7 @@ def people(request):
 def service_token_new(request):
     """Make a service token; the page shows its key this once."""
     member = request.member
-    refuse_unless(can_manage_org(member), TOKENS_ONLY_ADMINS)
+    MANAGE_TOKENS.require(member)
     token_form = ServiceTokenForm(request.POST, prefix="token")
     made = save_form(token_form, lambda data: service_token_create(actor=member, **data))
     if made is None:
@@ -73,7 +67,7 @@ def service_token_new(request):
 @member_required
 def service_token_revoke_view(request, token_id: int):
     member = request.member
-    refuse_unless(can_manage_org(member), TOKENS_ONLY_ADMINS)
+    MANAGE_TOKENS.require(member)
     token = get_object_or_404(ApiToken, pk=token_id, organization=member.organization)
     service_token_revoke(actor=member, token=token)
     messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
@@ -85,7 +79,7 @@ def service_token_revoke_view(request, token_id: int):
 def webhook_new(request):
     """Add a webhook; the page shows its secret this once."""
     member = request.member
-    refuse_unless(can_manage_org(member), WEBHOOKS_ONLY_ADMINS)
+    MANAGE_WEBHOOKS.require(member)
     hook_form = WebhookForm(request.POST, prefix="hook")
     hook = save_form(hook_form, lambda data: webhook_create(actor=member, **data))
     if hook is None:
@@ -97,7 +91,7 @@ def webhook_new(request):
 @member_required
 def webhook_delete_view(request, webhook_id: int):
     member = request.member
-    refuse_unless(can_manage_org(member), WEBHOOKS_ONLY_ADMINS)
+    MANAGE_WEBHOOKS.require(member)
     hook = get_object_or_404(Webhook, pk=webhook_id, organization=member.organization)
     webhook_delete(actor=member, webhook=hook)
     messages.success(request, f"The webhook to {hook.url} is removed: nothing more is sent.")
@@ -142,8 +136,7 @@ def _people_page(request, *, form=None, token_form=None, hook_form=None, invited
 @member_required
 def person_edit(request, member_id: int):
     actor = request.member
-    if not can_manage_org(actor):
-        raise PermissionDenied(ADMINS_ONLY)
+    MANAGE_PEOPLE.require(actor)
     person = get_object_or_404(Member, pk=member_id, organization=actor.organization)
     form = MemberEditForm(request.POST, organization=actor.organization, prefix=f"m{person.pk}")
     save_form(form, lambda data: member_update(actor=actor, member=person, **data))

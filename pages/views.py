@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,7 +30,7 @@ from kpis.models import KpiState
 from kpis.smart import with_smart
 from org import selectors as org
 from org.decorators import member_required
-from org.permissions import can_set_objectives
+from org.permissions import SET_OBJECTIVES
 from reviews import selectors as reviews
 
 
@@ -145,8 +145,7 @@ def recordable(rows: list, goal: Goal | None = None) -> list:
 def goal_new(request):
     """A new strategic objective (leaders and admins), on its own page, in the cycle the
     person views (the cycle switcher's)."""
-    if not can_set_objectives(request.member):  # before validation: forbidden+invalid is 403
-        raise PermissionDenied("Only leaders and admins set strategic objectives.")
+    SET_OBJECTIVES.require(request.member)  # before validation: forbidden+invalid is 403
     cycle, cycles = cycle_for_request(request)
     if cycle is None:
         return redirect("dashboard")

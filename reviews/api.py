@@ -9,14 +9,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api import OrgViewSet, lookup, raw_data
-from core.errors import refuse_unless
 from goals.models import Goal
 from org.models import Department
 from org.permissions import (
-    can_change_action,
-    can_run_review,
-    can_run_reviews,
-    review_scope_department_id,
+    CHANGE_ACTION,
+    CHANGE_REVIEW,
+    RUN_REVIEW,
+    SCHEDULE_REVIEW_OF,
 )
 
 from .models import ActionItem, Review, ReviewItem
@@ -70,18 +69,13 @@ class ReviewViewSet(OrgViewSet):
             if data.get("department")
             else None
         )
-        refuse_unless(
-            can_run_reviews(
-                request.member, organization.pk, review_scope_department_id(goal, department)
-            ),
-            "You may not schedule a review of this scope.",
-        )
+        SCHEDULE_REVIEW_OF.require(request.member, goal, department)
         review = review_create(actor=request.member, **self.parsed(ReviewSerializer))
         return self.created(review)
 
     def partial_update(self, request, pk=None):
         review = self.get_object()
-        refuse_unless(can_run_review(request.member, review), "You may not change this review.")
+        CHANGE_REVIEW.require(request.member, review)
         review = review_update(
             actor=request.member, review=review, **self.parsed(ReviewSerializer, review)
         )
@@ -125,7 +119,7 @@ class ReviewViewSet(OrgViewSet):
         item = get_object_or_404(
             ReviewItem.objects.select_related("goal", "review"), review=review, pk=item_id
         )
-        refuse_unless(can_run_review(request.member, review), "You may not run this review.")
+        RUN_REVIEW.require(request.member, review)
         serializer = ReviewItemSerializer(item, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         item = review_item_update(actor=request.member, item=item, **serializer.validated_data)
@@ -151,7 +145,7 @@ class ReviewViewSet(OrgViewSet):
         if request.method == "GET":
             page = self.paginate_queryset(review.actions.order_by("due", "id"))
             return self.get_paginated_response(ActionItemSerializer(page, many=True).data)
-        refuse_unless(can_run_review(request.member, review), "You may not run this review.")
+        RUN_REVIEW.require(request.member, review)
         serializer = ActionItemSerializer(
             data=request.data, organization=request.member.organization, review=review
         )
@@ -182,10 +176,7 @@ class ReviewViewSet(OrgViewSet):
         if request.method == "GET":
             return Response(ActionItemSerializer(item).data)
         item.review = review  # with its scope loaded, for the permission check
-        refuse_unless(
-            can_change_action(request.member, item, set(raw_data(request))),
-            "You may not change this action.",
-        )
+        CHANGE_ACTION.require(request.member, item, set(raw_data(request)))
         serializer = ActionItemSerializer(
             item,
             data=request.data,

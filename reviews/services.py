@@ -19,7 +19,7 @@ from core.errors import (
     check_text,
     fit,
     one_of,
-    refuse_unless,
+    too_long,
 )
 from core.periods import Cadence, period_from_key
 from cycles.models import Cycle
@@ -27,10 +27,10 @@ from goals.models import LEVEL_RANK, Goal, Health
 from kpis.selectors import goals_lacking_values
 from org.models import Department, Member, Notification, WebhookEvent
 from org.permissions import (
-    can_change_action,
-    can_run_review,
-    can_run_reviews,
-    review_scope_department_id,
+    CHANGE_ACTION,
+    MOVE_REVIEW,
+    RUN_REVIEW,
+    SCHEDULE_REVIEW_OF,
 )
 from org.webhooks import emit
 
@@ -40,10 +40,6 @@ from .models import ActionItem, Assessment, Review, ReviewItem, ReviewState
 # Agenda: what needs the meeting's attention first.
 AGENDA_RANK = {Health.OFF_TRACK: 0, Health.AT_RISK: 1}
 STALE_RANK, ON_TRACK_RANK, OTHER_RANK = 2, 3, 4
-
-
-def _require_run(member: Member, review: Review) -> None:
-    refuse_unless(can_run_review(member, review), "You may not run this review.")
 
 
 def _refuse_if_completed(
@@ -110,10 +106,7 @@ def review_create(
         facilitator=facilitator,
     )
     errors.raise_if_any()
-    refuse_unless(
-        can_run_reviews(actor, actor.organization_id, review_scope_department_id(goal, department)),
-        "You may not schedule a review of this scope.",
-    )
+    SCHEDULE_REVIEW_OF.require(actor, goal, department)
     review = Review(
         organization_id=actor.organization_id,
         cycle=cycle,
@@ -146,7 +139,7 @@ def review_update(*, actor: Member, review: Review, **changes: Any) -> Review:
         **{k: v for k, v in changes.items() if k in ("cycle", "goal", "department", "facilitator")},
     )
     errors.raise_if_any()
-    _require_run(actor, review)
+    RUN_REVIEW.require(actor, review)
     _refuse_if_completed(review)
     fixed = {"goal", "department", "cycle", "period"} & {
         k for k, v in changes.items() if v != getattr(review, k)
@@ -158,7 +151,7 @@ def review_update(*, actor: Member, review: Review, **changes: Any) -> Review:
         setattr(review, field, value)
     review.scheduled_for = _aware(review.scheduled_for, actor.organization)
     try:
-        refuse_unless(can_run_review(actor, review), "You may not move the review to that scope.")
+        MOVE_REVIEW.require(actor, review)
         _validate(review)
     except (ValidationError, PermissionDenied):
         for field, value in original.items():
@@ -177,7 +170,7 @@ def review_start(*, actor: Member, review: Review) -> Review:
        have a KPI without a value dated in the review's period.
     3. Order the agenda: off track, at risk, a KPI lacking a value, on track, the rest.
     """
-    _require_run(actor, review)
+    RUN_REVIEW.require(actor, review)
     review = Review.objects.select_for_update().select_related("cycle").get(pk=review.pk)
     if review.state != ReviewState.SCHEDULED:
         raise Conflict(
@@ -225,7 +218,7 @@ def review_start(*, actor: Member, review: Review) -> Review:
 @transaction.atomic
 def review_complete(*, actor: Member, review: Review) -> Review:
     """End the meeting: the review is frozen from now on."""
-    _require_run(actor, review)
+    RUN_REVIEW.require(actor, review)
     review = Review.objects.select_for_update().get(pk=review.pk)
     if review.state != ReviewState.IN_PROGRESS:
         raise Conflict(
@@ -264,14 +257,14 @@ def review_item_update(*, actor: Member, item: ReviewItem, **changes: Any) -> Re
     if unknown:
         raise TypeError(f"review_item_update() got unknown fields: {', '.join(sorted(unknown))}")
     review = item.review
-    _require_run(actor, review)
+    RUN_REVIEW.require(actor, review)
     _refuse_if_completed(review)
     errors = Errors()
     if "assessment" in changes and changes["assessment"] not in ("", *Assessment.values):
         errors.add("assessment", one_of(Assessment.values))
     for field in ("notes", "decision"):
         if field in changes and len(changes[field] or "") > 10000:
-            errors.add(field, "At most 10,000 characters.")
+            errors.add(field, too_long(10_000))
     errors.raise_if_any()
     for field, value in changes.items():
         setattr(item, field, value if field == "win" else (value or ""))
@@ -304,7 +297,7 @@ def action_create(
     errors = Errors()
     check_same_organization(errors, review.organization_id, owner=owner)
     errors.raise_if_any()
-    _require_run(actor, review)
+    RUN_REVIEW.require(actor, review)
     _refuse_if_completed(review)
     action = ActionItem(review=review, title=title, owner=owner, due=due, item=item)
     _validate_action(action)
@@ -337,7 +330,7 @@ def action_update(*, actor: Member, action: ActionItem, **changes: Any) -> Actio
     errors = Errors()
     check_same_organization(errors, review.organization_id, owner=changes.get("owner"))
     errors.raise_if_any()
-    refuse_unless(can_change_action(actor, action, set(changes)), "You may not change this action.")
+    CHANGE_ACTION.require(actor, action, set(changes))
     if review.state == ReviewState.COMPLETED and not set(changes) <= {"done"}:
         raise Conflict(
             {

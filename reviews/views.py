@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +16,13 @@ from core.periods import period_containing
 from cycles.selectors import cycle_for_request
 from kpis.selectors import kpis_with_history
 from org.decorators import member_required
-from org.permissions import can_run_review, can_schedule_reviews, default_review_department_id
+from org.permissions import (
+    RUN_REVIEW,
+    SCHEDULE_REVIEWS,
+    can_run_review,
+    can_schedule_reviews,
+    default_review_department_id,
+)
 
 from . import selectors
 from .forms import ActionForm, ItemForm, ReviewForm
@@ -53,7 +59,7 @@ def review_list(request):
         if review is not None:
             return redirect("review-detail", review_id=review.pk)
     elif request.method == "POST":
-        raise PermissionDenied("You may not schedule reviews.")
+        SCHEDULE_REVIEWS.require(member)
     reviews = list(selectors.reviews_of(member.organization).filter(cycle=cycle)) if cycle else []
     return render(
         request,
@@ -178,8 +184,7 @@ def item_update_view(request, review_id: int, item_id: int):
         ReviewItem.objects.select_related("goal__owner__user"), review=review, pk=item_id
     )
     item.review = review
-    if not can_run_review(request.member, review):
-        raise PermissionDenied("You may not run this review.")
+    RUN_REVIEW.require(request.member, review)
     form = ItemForm(request.POST, prefix=f"item{item.pk}")
     saved = save_form(
         form, lambda data: review_item_update(actor=request.member, item=item, **data)
@@ -207,8 +212,7 @@ def item_update_view(request, review_id: int, item_id: int):
 def action_create_view(request, review_id: int, item_id: int):
     review = _review(request, review_id)
     item = get_object_or_404(ReviewItem.objects.select_related("goal"), review=review, pk=item_id)
-    if not can_run_review(request.member, review):
-        raise PermissionDenied("You may not run this review.")
+    RUN_REVIEW.require(request.member, review)
     form = ActionForm(
         request.POST, organization=request.member.organization, prefix=f"act{item.pk}"
     )
