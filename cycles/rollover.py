@@ -33,10 +33,51 @@ def cycle_rollover(
     copied into `to_cycle` before is reused, not copied again. Dates move with the
     cycle (see _moved). A copied KPI starts from the source's current value as its
     baseline (SPEC §8.3), unless that value already meets the target, or the KPI sums
-    its values (a sum starts again from its baseline
-    each cycle). Returns the new goals, root first."""
+    its values (a sum starts again from its baseline each cycle). Returns the new
+    goals, root first.
+
+    1. Refuse unless the actor manages cycles; check the choice; the target is open.
+    2. Add the goals above the chosen ones; find those copied there before.
+    3. Rule 1 on the target: its active objectives with the copies added.
+    4. Copy the goals root first, then their active KPIs; one roll-up of the copies.
+    """
     MANAGE_CYCLES.require(actor)
     goals = list(goals)
+    _check_choice(actor, source, to_cycle, goals)
+    check_open(to_cycle)
+    chosen = _with_goals_above(source, goals)
+    copies = {
+        copy.copied_from_id: copy
+        for copy in Goal.objects.filter(cycle=to_cycle, copied_from_id__in=chosen)
+    }
+    objectives = sum(1 for g in chosen.values() if g.is_strategic and g.pk not in copies)
+    if objectives:  # rule 1, as for one goal: the copies are active objectives there
+        lock_row(to_cycle)  # as goal_create does: two writers can't each add the sixth
+        held = Goal.objects.filter(
+            cycle=to_cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
+        ).count()
+        errors = Errors()
+        check_objectives(errors, "goals", to_cycle, held=held, added=objectives)
+        errors.raise_if_any()
+    created = []
+    for goal in sorted(chosen.values(), key=lambda g: (LEVEL_RANK[g.level], g.pk)):
+        if goal.pk not in copies:
+            copies[goal.pk] = _copy_goal(goal, source, to_cycle, copies)
+            created.append(copies[goal.pk])
+    new_kpis = _copy_kpis(source, {copy.copied_from_id: copy for copy in created})
+    if created:
+        roots = [copy.pk for copy in created]
+        lock_chains(roots)
+        kpi_rollup(
+            kpi_ids=[kpi.pk for kpi in new_kpis],
+            goal_ids=roots,
+            today=actor.organization.today(),
+        )
+    return created
+
+
+def _check_choice(actor: Member, source: Cycle, to_cycle: Cycle, goals: list[Goal]) -> None:
+    """Another cycle of the actor's organization, and at least one goal, all of `source`."""
     errors = Errors()
     if to_cycle.organization_id != actor.organization_id:
         errors.add("to_cycle", NOT_FOUND)
@@ -48,54 +89,45 @@ def cycle_rollover(
     if strays:
         errors.add("goals", f"Not goals of {source.name}: {', '.join(map(str, strays))}.")
     errors.raise_if_any()
-    check_open(to_cycle)
 
+
+def _with_goals_above(source: Cycle, goals: list[Goal]) -> dict[int, Goal]:
+    """The chosen goals and every goal above each of them, by id."""
     chosen = {goal.pk: goal for goal in goals}
     source_goals = {goal.pk: goal for goal in Goal.objects.filter(cycle=source)}
-    for goal in goals:  # and every goal above each of them
+    for goal in goals:
         parent_id = goal.parent_id
         while parent_id is not None and parent_id not in chosen:
             chosen[parent_id] = source_goals[parent_id]
             parent_id = chosen[parent_id].parent_id
-    copies = {
-        copy.copied_from_id: copy
-        for copy in Goal.objects.filter(cycle=to_cycle, copied_from_id__in=chosen)
-    }
-    objectives = sum(1 for g in chosen.values() if g.is_strategic and g.pk not in copies)
-    if objectives:  # rule 1, as for one goal: the copies are active objectives there
-        lock_row(to_cycle)  # as goal_create does: two writers can't each add the sixth
-        held = Goal.objects.filter(
-            cycle=to_cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
-        ).count()
-        check_objectives(errors, "goals", to_cycle, held=held, added=objectives)
-        errors.raise_if_any()
-    created = []
-    for goal in sorted(chosen.values(), key=lambda g: (LEVEL_RANK[g.level], g.pk)):
-        if goal.pk in copies:
-            continue
-        start, due = _moved(goal, source, to_cycle.start, to_cycle.end)
-        copy = Goal.objects.create(
-            organization_id=goal.organization_id,
-            cycle=to_cycle,
-            level=goal.level,
-            title=goal.title,
-            rationale=goal.rationale,
-            parent=copies[goal.parent_id] if goal.parent_id else None,
-            department_id=goal.department_id,
-            owner_id=goal.owner_id,
-            weight=goal.weight,
-            start=start,
-            due=due,
-            copied_from=goal,
-        )
-        copies[goal.pk] = copy
-        created.append(copy)
+    return chosen
 
-    new_goal_ids = {copy.copied_from_id: copy for copy in created}
-    kpis = Kpi.objects.filter(goal_id__in=new_goal_ids, state=KpiState.ACTIVE).order_by("id")
+
+def _copy_goal(goal: Goal, source: Cycle, to_cycle: Cycle, copies: dict[int, Goal]) -> Goal:
+    """A copy of `goal` in `to_cycle`, under the copy of its parent (`copies`)."""
+    start, due = _moved(goal, source, to_cycle.start, to_cycle.end)
+    return Goal.objects.create(
+        organization_id=goal.organization_id,
+        cycle=to_cycle,
+        level=goal.level,
+        title=goal.title,
+        rationale=goal.rationale,
+        parent=copies[goal.parent_id] if goal.parent_id else None,
+        department_id=goal.department_id,
+        owner_id=goal.owner_id,
+        weight=goal.weight,
+        start=start,
+        due=due,
+        copied_from=goal,
+    )
+
+
+def _copy_kpis(source: Cycle, copied: dict[int, Goal]) -> list[Kpi]:
+    """Copies of the active KPIs of the goals copied (`copied`: source goal id → its
+    copy), each on the copy of its goal, in one statement."""
     new_kpis = []
-    for kpi in kpis:
-        goal = new_goal_ids[kpi.goal_id]
+    for kpi in Kpi.objects.filter(goal_id__in=list(copied), state=KpiState.ACTIVE).order_by("id"):
+        goal = copied[kpi.goal_id]
         start, due = _moved(kpi, source, goal.start, goal.due)
         new_kpis.append(
             Kpi(
@@ -115,16 +147,7 @@ def cycle_rollover(
                 copied_from=kpi,
             )
         )
-    Kpi.objects.bulk_create(new_kpis)
-    if created:
-        roots = [copy.pk for copy in created]
-        lock_chains(roots)
-        kpi_rollup(
-            kpi_ids=[kpi.pk for kpi in new_kpis],
-            goal_ids=roots,
-            today=actor.organization.today(),
-        )
-    return created
+    return Kpi.objects.bulk_create(new_kpis)
 
 
 def carried_baseline(kpi: Kpi) -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -204,6 +205,16 @@ def _goals(org: Organization, cycle: Cycle, units: Units, staff: People) -> list
         ],
         batch_size=2000,
     )
+    individual = Goal.objects.bulk_create(
+        _individual_goals(goal, team_goals, staff), batch_size=5000
+    )
+    return strategic + dept_goals + team_goals + individual
+
+
+def _individual_goals(
+    goal: Callable[..., Goal], team_goals: list[Goal], staff: People
+) -> list[Goal]:
+    """Two or three individual goals (unsaved) for everyone in a team, under its goals."""
     by_team: dict[int, list[Goal]] = {}
     for g in team_goals:
         by_team.setdefault(g.department_id, []).append(g)
@@ -221,8 +232,7 @@ def _goals(org: Organization, cycle: Cycle, units: Units, staff: People) -> list
                     owner=member,
                 )
             )
-    individual = Goal.objects.bulk_create(individual, batch_size=5000)
-    return strategic + dept_goals + team_goals + individual
+    return individual
 
 
 # The columns of a KPI row as COPY writes them: the fields a person writes, between
