@@ -378,7 +378,7 @@ def main() -> None:
                 *manage,
                 "shell",
                 "-c",
-                "from kpis.tasks import rollup_all_cycles; "
+                "from cycles.tasks import rollup_all_cycles; "
                 "print(rollup_all_cycles.delay().get(timeout=60))",
             ],
             cwd=ROOT,
