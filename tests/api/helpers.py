@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from contextlib import contextmanager
 
+import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
@@ -78,3 +79,72 @@ def assert_field_errors(response, field: str | None) -> dict:
 def post_raw(client, url: str, raw: str):
     """POST a JSON text as is (for inputs a Python dict can't express, like 1e999)."""
     return client.post(url, raw, content_type="application/json")
+
+
+# -- the acme fixture's people, and the places of its tree (the permission tests) -----
+
+ROLES = ("admin", "leader", "manager", "reviewer", "member")
+
+
+def actor(acme, role: str) -> Member:
+    return getattr(acme, role)
+
+
+def new_goal_body(acme, p, place: str) -> dict:
+    """The body creating a goal at `place`: its level, parent, department or owner."""
+    cycle = acme.cycle.pk
+    return {
+        "strategic": {"cycle": cycle, "level": "strategic", "title": "Grow revenue"},
+        "support_department": {
+            "cycle": cycle,
+            "level": "department",
+            "title": "Answer every call",
+            "parent": p.strategic.pk,
+            "department": acme.support.pk,
+        },
+        "marketing_department": {
+            "cycle": cycle,
+            "level": "department",
+            "title": "Run a brand campaign",
+            "parent": p.strategic.pk,
+            "department": acme.marketing.pk,
+        },
+        "tier2_team": {
+            "cycle": cycle,
+            "level": "team",
+            "title": "Shorten escalations",
+            "parent": p.department.pk,
+            "department": acme.tier2.pk,
+        },
+        "sam_individual": {
+            "cycle": cycle,
+            "level": "individual",
+            "title": "Answer 20 tickets a day",
+            "parent": p.department.pk,
+            "owner": acme.member.pk,
+        },
+        "tia_individual": {
+            "cycle": cycle,
+            "level": "individual",
+            "title": "Close 5 escalations a week",
+            "parent": p.tier2.pk,
+            "owner": acme.tier2_member.pk,
+        },
+        "lee_individual": {
+            "cycle": cycle,
+            "level": "individual",
+            "title": "Book 10 demos a month",
+            "parent": p.marketing.pk,
+            "owner": acme.marketing_member.pk,
+        },
+    }[place]
+
+
+# -- bad input (test_validation.py, test_malformed_requests.py) ----------------------
+
+HUGE = 10**30  # beyond any integer column
+
+
+@pytest.fixture
+def leader(acme):
+    return client_for(acme.leader)

@@ -12,7 +12,7 @@ from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
 from org.models import Department, Member, Notification, Organization
 from reviews.models import ActionItem, Review, ReviewItem, ReviewReminder
-from reviews.services import review_create
+from reviews.services import review_create, review_start
 
 from ..factories import CycleFactory, GoalFactory
 
@@ -131,3 +131,36 @@ def widen(acme, tree) -> Wide:
         title="Other cycle",
     )
     return w
+
+
+# -- through the services (test_review_services.py, test_review_lifecycle.py) -------
+
+D = dt.date
+
+
+def agenda_goals(review: Review) -> list[int]:
+    return list(review.items.order_by("position").values_list("goal_id", flat=True))
+
+
+def started(actor, cycle, **scope) -> Review:
+    return review_start(actor=actor, review=schedule(actor, cycle=cycle, **scope))
+
+
+# -- over HTTP (test_review_api.py, test_review_scheduling_api.py) --------------------
+
+REVIEW_FIELDS = {"id", "cycle", "title", "goal", "department", "period", "scheduled_for",
+                 "facilitator", "state"}  # fmt: skip
+WHO = (*ROLES, "marketing_manager", "tier2_member")
+
+
+def instant(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def review_body(acme, **fields) -> dict:
+    return {
+        "cycle": acme.cycle.pk,
+        "title": "Support Q1 check-in",
+        "period": "2027-Q1",
+        "scheduled_for": "2027-03-29T10:00:00Z",
+    } | fields

@@ -3,49 +3,32 @@
 Allowed writes answer 201/200; a forbidden one 403 and the database is unchanged;
 another organization's review is a 404; anonymous callers get a 401; bad input and
 any change to a completed review (except marking an action done) are a 400.
+
+Who may schedule a review of which scope, and the input scheduling refuses:
+test_review_scheduling_api.py; what the reads cost in queries: test_review_api_query_counts.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from goals.models import Goal
 from kpis.models import KpiUpdate
 from kpis.rollup import cycle_rollup
-from reviews.models import ActionItem, Review, ReviewItem
+from reviews.models import Review, ReviewItem
 from reviews.services import action_create, review_complete, review_start
 
 from ..api.helpers import API, client_for, is_id, is_number
-from ..factories import GoalFactory, KpiFactory, MemberFactory
-from .helpers import ROLES, at, fresh, rows, schedule
+from ..factories import GoalFactory
+from .helpers import REVIEW_FIELDS, WHO, at, fresh, instant, review_body, rows, schedule
 
 pytestmark = pytest.mark.django_db
 
 ITEM_FIELDS = {"id", "goal", "progress_snapshot", "health_snapshot", "progress", "health",
                "assessment", "win", "notes", "decision"}  # fmt: skip
-REVIEW_FIELDS = {"id", "cycle", "title", "goal", "department", "period", "scheduled_for",
-                 "facilitator", "state"}  # fmt: skip
 ACTION_FIELDS = {"id", "title", "owner", "due", "done"}
-WHO = (*ROLES, "marketing_manager", "tier2_member")
-
-
-def instant(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def review_body(acme, **fields) -> dict:
-    return {
-        "cycle": acme.cycle.pk,
-        "title": "Support Q1 check-in",
-        "period": "2027-Q1",
-        "scheduled_for": "2027-03-29T10:00:00Z",
-    } | fields
 
 
 @pytest.fixture
@@ -236,137 +219,6 @@ def test_another_organizations_person_as_an_action_owner_is_a_400(acme, running,
     response = client.patch(urls(running)["action"], {"owner": outsider.pk}, format="json")
     assert response.status_code == 400 and "owner" in response.json()
     assert rows() == before
-
-
-# ---------------------------------------------------------------- creating, per role
-
-SCOPES = {
-    "whole organization": lambda acme, tree: {},
-    "Customer Support": lambda acme, tree: {"department": acme.support.pk},
-    "Support Tier 2": lambda acme, tree: {"department": acme.tier2.pk},
-    "Marketing": lambda acme, tree: {"department": acme.marketing.pk},
-    "Operations": lambda acme, tree: {"department": acme.ops.pk},
-    "strategic goal": lambda acme, tree: {"goal": tree.strategic.pk},
-    "Support's goal": lambda acme, tree: {"goal": tree.department.pk},
-    "sam's goal": lambda acme, tree: {"goal": tree.individual.pk},
-}
-MAX_MAY = {"Customer Support", "Support Tier 2", "Support's goal", "sam's goal"}
-
-
-def may(who: str, scope: str) -> bool:
-    if who in ("admin", "leader", "reviewer"):
-        return True
-    if who == "manager":
-        return scope in MAX_MAY
-    if who == "marketing_manager":
-        return scope == "Marketing"
-    return False
-
-
-@pytest.mark.parametrize("scope", SCOPES)
-@pytest.mark.parametrize("who", WHO)
-def test_create_a_review_per_role_and_scope(acme, tree, who, scope):
-    me = getattr(acme, who)
-    body = review_body(acme, **SCOPES[scope](acme, tree))
-    before = rows()
-    response = client_for(me).post(f"{API}/reviews/", body, format="json")
-    if may(who, scope):
-        assert response.status_code == 201, response.json()
-        data = response.json()
-        assert set(data) >= REVIEW_FIELDS
-        assert data["state"] == "scheduled" and data["facilitator"] == me.pk
-        review = Review.objects.get(pk=data["id"])
-        assert review.created_by == me and review.organization == acme.org
-    else:
-        assert response.status_code == 403, response.json()
-        assert rows() == before
-
-
-@pytest.mark.parametrize("who", ["member", "marketing_manager", "tier2_member"])
-def test_a_forbidden_and_invalid_create_is_a_403(acme, tree, who):
-    before = rows()
-    response = client_for(getattr(acme, who)).post(
-        f"{API}/reviews/",
-        {"department": acme.support.pk, "title": "", "period": "soon", "scheduled_for": "x"},
-        format="json",
-    )
-    assert response.status_code == 403
-    assert rows() == before
-
-
-BAD_CREATES = {
-    "period": {"period": "2027-03"},  # the cycle is quarterly
-    "title": {"title": ""},
-    "scheduled_for": {"scheduled_for": "next Tuesday"},
-    "goal": {"goal": "abc"},
-    "department": {"department": 99999},
-    "cycle": {"cycle": None},
-    "facilitator": {"facilitator": 99999},
-}
-
-
-@pytest.mark.parametrize("field", BAD_CREATES)
-def test_bad_input_on_create_is_a_400_on_the_field(acme, tree, field):
-    before = rows()
-    response = client_for(acme.admin).post(
-        f"{API}/reviews/", review_body(acme, **BAD_CREATES[field]), format="json"
-    )
-    assert response.status_code == 400, response.content
-    assert field in response.json()
-    assert rows() == before
-
-
-def test_goal_and_department_together_is_a_400(acme, tree):
-    response = client_for(acme.admin).post(
-        f"{API}/reviews/",
-        review_body(acme, goal=tree.department.pk, department=acme.support.pk),
-        format="json",
-    )
-    assert response.status_code == 400
-    assert Review.objects.count() == 0
-
-
-def test_period_follows_a_monthly_cycles_cadence(acme, tree):
-    acme.cycle.cadence = "monthly"
-    acme.cycle.save()
-    client = client_for(acme.admin)
-    response = client.post(f"{API}/reviews/", review_body(acme, period="2027-Q1"), format="json")
-    assert response.status_code == 400 and "period" in response.json()
-    response = client.post(f"{API}/reviews/", review_body(acme, period="2027-03"), format="json")
-    assert response.status_code == 201 and response.json()["period"] == "2027-03"
-
-
-@pytest.mark.parametrize(
-    ("zone", "utc_hour"), [("Asia/Tokyo", 1), ("America/New_York", 14), ("UTC", 10)]
-)
-def test_scheduled_for_without_offset_is_the_organizations_time(acme, tree, zone, utc_hour):
-    acme.org.timezone = zone
-    acme.org.save()
-    client = client_for(acme.admin)
-    response = client.post(
-        f"{API}/reviews/", review_body(acme, scheduled_for="2027-03-29T10:00:00"), format="json"
-    )
-    assert response.status_code == 201, response.json()
-    review = Review.objects.get(pk=response.json()["id"])
-    assert review.scheduled_for == at(2027, 3, 29, utc_hour)
-    assert instant(response.json()["scheduled_for"]) == at(2027, 3, 29, utc_hour)
-
-    response = client.patch(
-        f"{API}/reviews/{review.pk}/", {"scheduled_for": "2027-03-30T09:30"}, format="json"
-    )
-    assert response.status_code == 200, response.json()
-    local = dt.datetime(2027, 3, 30, 9, 30, tzinfo=zoneinfo.ZoneInfo(zone))
-    assert fresh(review).scheduled_for == local
-    assert instant(response.json()["scheduled_for"]) == local
-
-    # an explicit offset is kept
-    response = client.patch(
-        f"{API}/reviews/{review.pk}/",
-        {"scheduled_for": "2027-03-30T09:30:00+02:00"},
-        format="json",
-    )
-    assert response.status_code == 200
-    assert fresh(review).scheduled_for == at(2027, 3, 30, 7, 30)
 
 
 # ---------------------------------------------------------------- running, per role
@@ -663,109 +515,3 @@ def test_the_whole_lifecycle_over_http(acme, tree):
     assert response.status_code == 200 and response.json()["done"] is True
     listed = sam.get(f"{API}/reviews/").json()["results"]
     assert [(r["id"], r["state"]) for r in listed] == [(review_id, "completed")]
-
-
-# ---------------------------------------------------------------- query counts
-
-
-class Growth:
-    """Grows Acme by rounds: department goals with individual goals below (a KPI
-    each), people, and reviews of every scope and state, each started review with
-    actions."""
-
-    def __init__(self, acme, tree):
-        self.acme, self.tree, self.round = acme, tree, 0
-
-    def grow(self, width: int) -> Review:
-        """Add `width` department goals (each with `width` individual goals) and
-        `width` reviews; returns a started whole-organization review with `width`
-        actions, which walks every goal there is now."""
-        acme, tree = self.acme, self.tree
-        self.round += 1
-        places = [(acme.support, acme.manager), (acme.tier2, acme.manager),
-                  (acme.marketing, acme.marketing_manager)]  # fmt: skip
-        for d in range(width):
-            department, manager = places[d % 3]
-            person = MemberFactory(organization=acme.org, department=department)
-            goal = GoalFactory(
-                cycle=acme.cycle, level="department", parent=tree.strategic,
-                department=department, owner=manager,
-                health=("off_track", "at_risk", "on_track")[d % 3],
-            )  # fmt: skip
-            KpiFactory(goal=goal, owner=manager)
-            for _ in range(width):
-                leaf = GoalFactory(cycle=acme.cycle, level="individual", parent=goal, owner=person)
-                KpiFactory(goal=leaf, owner=person)
-        for r in range(width):
-            scope = [{}, {"department": acme.support}, {"goal": tree.department}][r % 3]
-            review = schedule(
-                acme.admin, cycle=acme.cycle, title=f"Review {self.round}.{r}",
-                facilitator=[acme.reviewer, acme.manager, acme.leader][r % 3], **scope,
-            )  # fmt: skip
-            if r % 2:
-                review_start(actor=acme.admin, review=review)
-        measured = review_start(
-            actor=acme.admin,
-            review=schedule(acme.admin, cycle=acme.cycle, title=f"Measured {self.round}"),
-        )
-        items = list(measured.items.order_by("position"))
-        for a in range(width):
-            action_create(
-                actor=acme.admin, review=measured, title=f"Action {a}", owner=acme.member,
-                due=dt.date(2027, 4, 1 + a), item=items[a % len(items)],
-            )  # fmt: skip
-        return measured
-
-
-def count_queries(client, url: str) -> tuple[int, dict]:
-    client.get(url)  # warm up
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, response.content
-    return len(ctx.captured_queries), response.json()
-
-
-@pytest.mark.parametrize("endpoint", ["list", "items", "actions", "review"])
-def test_review_reads_take_the_same_queries_at_two_sizes(
-    acme, tree, endpoint, django_assert_max_num_queries
-):
-    growth = Growth(acme, tree)
-    client = client_for(acme.member)
-
-    def url(review):
-        return {
-            "list": f"{API}/reviews/",
-            "items": f"{API}/reviews/{review.pk}/items/",
-            "actions": f"{API}/reviews/{review.pk}/actions/",
-            "review": f"{API}/reviews/{review.pk}/",
-        }[endpoint]
-
-    small_review = growth.grow(2)
-    small, small_data = count_queries(client, url(small_review))
-    large_review = growth.grow(6)
-    large, large_data = count_queries(client, url(large_review))
-    assert Goal.objects.filter(cycle=acme.cycle).count() > 40
-    if endpoint != "review":
-        assert large_data["count"] > 2 * small_data["count"]
-    assert small == large, f"{endpoint}: {small} queries small, {large} large"
-    with django_assert_max_num_queries(5):
-        client.get(url(large_review))
-    print(f"\nGET reviews {endpoint}: {small} queries = {large} queries")
-
-
-def test_items_list_every_goal_in_agenda_order_across_pages(acme, tree):
-    growth = Growth(acme, tree)
-    growth.grow(2)
-    review = growth.grow(7)  # 3 + 6 + 56 goals: more than a page of 50
-    client = client_for(acme.reviewer)
-    url, seen = f"{API}/reviews/{review.pk}/items/", []
-    while url:
-        page = client.get(url).json()
-        seen += page["results"]
-        url = page["next"]
-    assert len(seen) == review.items.count() == Goal.objects.filter(cycle=acme.cycle).count()
-    healths = [i["health_snapshot"] for i in seen]
-    first_not_off = healths.index(next(h for h in healths if h != "off_track"))
-    assert set(healths[:first_not_off]) == {"off_track"}
-    assert "off_track" not in healths[first_not_off:]
-    assert ActionItem.objects.filter(review=review).count() == 7
