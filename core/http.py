@@ -10,10 +10,18 @@ from django.shortcuts import redirect
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
 
+    from org.models import Member
+
     class HtmxHttpRequest(HttpRequest):
         """A request through django-htmx's middleware (settings.MIDDLEWARE)."""
 
         htmx: HtmxDetails
+
+    class MemberHttpRequest(HtmxHttpRequest):
+        """A page request org.decorators.member_required let through: it carries the
+        caller's membership (org/middleware.py sets it; the decorator refuses None)."""
+
+        member: Member
 
 
 def go_to(request: HtmxHttpRequest, url: str) -> HttpResponse:

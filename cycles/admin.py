@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdmin
 from goals.signals import cycles_changed
@@ -17,13 +18,13 @@ class CycleAdminForm(forms.ModelForm):
         model = Cycle
         fields = ["organization", "name", "start", "end", "cadence"]
 
-    def _post_clean(self):
-        super()._post_clean()
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # Django's (BaseModelForm), not in the stubs
         if not self.errors:
             try:
                 validate_cycle(self.instance)
             except forms.ValidationError as exc:
-                self._update_errors(exc)
+                self._update_errors(exc)  # type: ignore[attr-defined]  # as _post_clean
 
 
 @admin.register(Cycle)
@@ -35,7 +36,9 @@ class CycleAdmin(admin.ModelAdmin):
     list_display = ("name", "organization", "start", "end", "cadence")
     list_filter = ("organization", "cadence")
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: Cycle, form: CycleAdminForm, change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)
         cycles_changed({obj.pk})
 

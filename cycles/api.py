@@ -4,6 +4,10 @@ export), and the tree below a goal as it stands or stood with its progress over 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
+
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,7 +15,8 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import UnsupportedMediaType, ValidationError
 from rest_framework.parsers import BaseParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import OrgScopedViewSet, OrgViewSet
@@ -37,6 +42,14 @@ from .serializers import (
 from .services import cycle_create, cycle_set_state, cycle_update
 from .sheets import CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, XLSX, read_rows
 
+if TYPE_CHECKING:
+    from core.api import MemberRequest
+
+    # What CycleSpreadsheets is mixed into: the cycles' viewset.
+    _CycleViewSet = OrgViewSet[Cycle]
+else:
+    _CycleViewSet = object
+
 AS_OF = OpenApiParameter(
     "as_of",
     OpenApiTypes.DATE,
@@ -51,7 +64,12 @@ class RawBodyParser(BaseParser):
     """A spreadsheet sent as the request body, as it is (the import's one exception to
     JSON-only bodies)."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(  # type: ignore[override]  # DRF takes any data (the stubs: a mapping)
+        self,
+        stream: IO[Any] | None,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         return stream.read(MAX_BYTES + 1) if stream is not None else b""
 
 
@@ -63,7 +81,7 @@ class XlsxParser(RawBodyParser):
     media_type = MEDIA_TYPES[XLSX]
 
 
-def dry_run(request) -> bool:
+def dry_run(request: Request) -> bool:
     """`?dry_run=true`: preview only."""
     raw = request.query_params.get("dry_run", "false").lower()
     if raw not in ("true", "false", "1", "0"):
@@ -71,7 +89,7 @@ def dry_run(request) -> bool:
     return raw in ("true", "1")
 
 
-def spreadsheet_format(request) -> str:
+def spreadsheet_format(request: Request) -> str:
     """The format the body's media type names; any other is a 415."""
     media_type = (request.content_type or "").split(";")[0].strip().lower()
     for fmt, known in MEDIA_TYPES.items():
@@ -83,8 +101,10 @@ def spreadsheet_format(request) -> str:
 # cycles/{id}/import/ and cycles/{id}/export/: a cycle's goals and KPIs in and out as a
 # spreadsheet, with the layout of the README ("Import and export"). (No docstring: the
 # schema would take it for the cycles' description.)
-class CycleSpreadsheets:
-    def perform_content_negotiation(self, request, force=False):
+class CycleSpreadsheets(_CycleViewSet):
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
         # The export's `?format=` names the file's format, not a renderer: its file is
         # sent as it is, and its errors are JSON like every other.
         if self.action == "export":
@@ -119,7 +139,7 @@ class CycleSpreadsheets:
         pagination_class=None,
         filter_backends=[],
     )
-    def import_file(self, request, pk=None):
+    def import_file(self, request: MemberRequest, pk: str | None = None) -> Response:
         cycle = self.get_object()
         MANAGE_CYCLES.require(request.member)
         preview_only = dry_run(request)
@@ -159,7 +179,7 @@ class CycleSpreadsheets:
         "export.",
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def export(self, request, pk=None):
+    def export(self, request: MemberRequest, pk: str | None = None) -> HttpResponse:
         cycle = self.get_object()
         fmt = request.query_params.get("format", CSV)
         if fmt not in FORMATS:
@@ -169,18 +189,18 @@ class CycleSpreadsheets:
 
 # cycles/: create, edit, close and reopen; roll goals over into another cycle; import and
 # export its goals and KPIs. (No docstring: the schema describes it as every list.)
-class CycleViewSet(CycleSpreadsheets, OrgViewSet):
+class CycleViewSet(CycleSpreadsheets, OrgViewSet[Cycle]):
     queryset = Cycle.objects.order_by("-start", "id")
     serializer_class = CycleSerializer
     ordering_fields = ["id", "name", "start", "end"]
 
-    def create(self, request):
+    def create(self, request: MemberRequest) -> Response:
         MANAGE_CYCLES.require(request.member)
         fields = self.parsed(CycleSerializer)
         fields.pop("is_current", None)  # marked once it exists, by PATCH
         return self.created(cycle_create(actor=request.member, **fields))
 
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request: MemberRequest, pk: str | None = None) -> Response:
         cycle = self.get_object()
         MANAGE_CYCLES.require(request.member)
         cycle = cycle_update(
@@ -190,13 +210,13 @@ class CycleViewSet(CycleSpreadsheets, OrgViewSet):
 
     @extend_schema(request=None, responses=CycleSerializer, summary="Close a cycle")
     @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
+    def close(self, request: MemberRequest, pk: str | None = None) -> Response:
         """Its goals, KPIs and values become read-only until it is reopened."""
         return self._set_state(CycleState.CLOSED)
 
     @extend_schema(request=None, responses=CycleSerializer, summary="Reopen a closed cycle")
     @action(detail=True, methods=["post"])
-    def reopen(self, request, pk=None):
+    def reopen(self, request: MemberRequest, pk: str | None = None) -> Response:
         return self._set_state(CycleState.OPEN)
 
     def _set_state(self, state: str) -> Response:
@@ -211,7 +231,7 @@ class CycleViewSet(CycleSpreadsheets, OrgViewSet):
         summary="Copy goals of this cycle, with their KPIs, into another cycle",
     )
     @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
-    def rollover(self, request, pk=None):
+    def rollover(self, request: MemberRequest, pk: str | None = None) -> Response:
         """Goals above a chosen one are copied too; each copy keeps `copied_from`; a
         copied KPI's baseline is the source's current value where it has one."""
         source = self.get_object()
@@ -227,7 +247,7 @@ class CycleViewSet(CycleSpreadsheets, OrgViewSet):
 # goals/{id}/tree/ and goals/{id}/history/: the tree below a goal as it stands or stood
 # on a past day (`?as_of=`), and the goal's progress over time. Served here, not with the
 # rest of goals/: the past is the cycle's history. The docstring is the schema's text.
-class GoalTreeViewSet(OrgScopedViewSet):
+class GoalTreeViewSet(OrgScopedViewSet[Goal]):
     """goals/{id}/tree/: a goal with everything below it, KPIs included. It is served
     here, not with the rest of goals/, because it shows KPIs (goals sit below them)."""
 
@@ -240,7 +260,7 @@ class GoalTreeViewSet(OrgScopedViewSet):
         parameters=[AS_OF],
     )
     @action(detail=True, filter_backends=[])
-    def tree(self, request, pk=None):
+    def tree(self, request: MemberRequest, pk: str | None = None) -> Response:
         goal = self.get_object()
         day = as_of_day(request.query_params.get("as_of"), request.member.organization.today())
         return Response(TreeNodeSerializer(goal_tree(goal, as_of=day)).data)
@@ -255,5 +275,5 @@ class GoalTreeViewSet(OrgScopedViewSet):
         ),
     )
     @action(detail=True, pagination_class=None, filter_backends=[])
-    def history(self, request, pk=None):
+    def history(self, request: MemberRequest, pk: str | None = None) -> Response:
         return Response(HistoryPointSerializer(goal_history(self.get_object()), many=True).data)

@@ -15,7 +15,7 @@ from kpis.models import Kpi, KpiState
 from . import sheets
 from .models import Cycle
 
-TITLE_COLUMN = {
+TITLE_COLUMN: dict[str, str] = {
     Level.STRATEGIC: sheets.STRATEGIC_GOAL,
     Level.DEPARTMENT: sheets.DEPARTMENT_GOAL,
     Level.TEAM: sheets.TEAM_GOAL,

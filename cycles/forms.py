@@ -3,7 +3,10 @@ person typed; the services decide whether it is allowed and valid."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
+from django.http import QueryDict
 
 from core.forms import DateInput, RuleForm
 from core.periods import Cadence
@@ -24,7 +27,7 @@ class CycleForm(RuleForm):
     )
 
     @classmethod
-    def editing(cls, cycle: Cycle, data=None) -> CycleForm:
+    def editing(cls, cycle: Cycle, data: QueryDict | None = None) -> CycleForm:
         fields = ("name", "start", "end", "cadence")
         return cls(data, initial={name: getattr(cycle, name) for name in fields})
 
@@ -40,11 +43,13 @@ class RolloverForm(forms.Form):
         error_messages={"required": PICK_GOALS},
     )
 
-    def __init__(self, *args, source: Cycle, **kwargs):
+    def __init__(self, *args: Any, source: Cycle, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         others = Cycle.objects.filter(organization_id=source.organization_id).exclude(pk=source.pk)
-        self.fields["to_cycle"].queryset = others.order_by("-start")
-        self.fields["goals"].queryset = Goal.objects.filter(cycle=source)
+        to_cycle = cast("forms.ModelChoiceField[Cycle]", self.fields["to_cycle"])
+        to_cycle.queryset = others.order_by("-start")
+        goals = cast("forms.ModelMultipleChoiceField[Goal]", self.fields["goals"])
+        goals.queryset = Goal.objects.filter(cycle=source)
 
 
 class ImportForm(forms.Form):

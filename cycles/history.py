@@ -430,7 +430,7 @@ def as_of(goals: Iterable[Goal], day: dt.date) -> list[Goal]:
         goal.progress = point.progress if point else 0.0
         goal.has_data = bool(point and point.has_data)
         goal.health = health_on(day, point, goal.start, goal.due, goal.state)
-        goal.as_of = day  # type: ignore[attr-defined]  # read by the bars' template tags
+        goal.as_of = day  # read by the bars' template tags
     return goals
 
 
@@ -445,7 +445,7 @@ def kpis_as_of(kpis: Iterable[Kpi], day: dt.date) -> list[Kpi]:
         kpi.health = formulas.health(
             progress=kpi.progress, today=day, start=kpi.start, due=kpi.due, has_data=bool(point)
         )
-        kpi.as_of = day  # type: ignore[attr-defined]  # read by the bars' template tags
+        kpi.as_of = day  # read by the bars' template tags
     return kpis
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from goals.models import GOAL_FIELDS, Goal, GoalState, Level
-from goals.rules import Holder
+from goals.rules import Holder, external_ids_held
 from kpis.models import KPI_FIELDS, Kpi
 from org.models import Department, Member
 
@@ -108,26 +108,16 @@ class Context:
     """What the plan reads of the database, once; and the validators' facts, answered
     from it and from what the rows planned so far."""
 
-    def __init__(self, *, actor: Member, cycle: Cycle):
+    def __init__(self, *, actor: Member, cycle: Cycle) -> None:
         self.actor, self.cycle = actor, cycle
         self._read_tree(cycle)
         org = cycle.organization_id
-        self.goals_elsewhere = {
-            external_id: Holder(cycle_id, name)
-            for external_id, cycle_id, name in Goal.objects.filter(
-                organization_id=org, external_id__isnull=False
-            )
-            .exclude(cycle=cycle)
-            .values_list("external_id", "cycle_id", "cycle__name")
-        }
-        self.kpis_elsewhere = {
-            external_id: Holder(cycle_id, name)
-            for external_id, cycle_id, name in Kpi.objects.filter(
-                organization_id=org, external_id__isnull=False
-            )
-            .exclude(goal__cycle=cycle)
-            .values_list("external_id", "goal__cycle_id", "goal__cycle__name")
-        }
+        self.goals_elsewhere = external_ids_held(
+            Goal.objects.filter(organization_id=org).exclude(cycle=cycle), "cycle"
+        )
+        self.kpis_elsewhere = external_ids_held(
+            Kpi.objects.filter(organization_id=org).exclude(goal__cycle=cycle), "goal__cycle"
+        )
         self._read_people(org)
         self.departments = {norm(d.name): d for d in Department.objects.filter(organization_id=org)}
         self.department_of = {d.pk: d for d in self.departments.values()}

@@ -30,7 +30,7 @@ from goals.models import Goal, GoalState, Level
 from goals.rules import goal_errors
 from kpis.models import Aggregation, Direction, Kpi
 from kpis.rules import kpi_errors
-from kpis.smart import kpi_smart
+from kpis.smart import Verdicts, kpi_smart
 from org.models import Department, Member
 
 from . import sheets
@@ -44,7 +44,7 @@ LEVELS = (
 )
 LEVEL_COLUMN = {level: column for column, level in LEVELS}
 # The column naming who a goal of each level is for.
-PLACED_BY = {Level.DEPARTMENT: sheets.DEPARTMENT, Level.TEAM: sheets.TEAM}
+PLACED_BY: dict[str, str] = {Level.DEPARTMENT: sheets.DEPARTMENT, Level.TEAM: sheets.TEAM}
 # The cells that describe a goal of one level, and that level's column.
 BELONGS_TO = {
     sheets.DEPARTMENT: sheets.DEPARTMENT_GOAL,
@@ -148,7 +148,7 @@ class _Row:
 class Planner:
     """Plans the rows one after the other, remembering what earlier rows created."""
 
-    def __init__(self, context: Context):
+    def __init__(self, context: Context) -> None:
         self.c = context
         self.new_goals: list[GoalPlan] = []
         self.new_kpis: list[KpiPlan] = []
@@ -207,7 +207,9 @@ class Planner:
             elif len(text) > LONGEST:
                 row.error(column, too_long(LONGEST))
 
-    def _path(self, row: _Row, levels: list[tuple[str, str]]) -> tuple[list[str], GoalPlan | None]:
+    def _path(
+        self, row: _Row, levels: list[tuple[str, Level]]
+    ) -> tuple[list[str], GoalPlan | None]:
         """The row's goals, top down: their level names, and the deepest one planned."""
         parent: GoalPlan | None = None
         path: list[str] = []
@@ -438,9 +440,7 @@ class Planner:
 
     # -- KPIs --------------------------------------------------------------------------
 
-    def _kpi_part(
-        self, row: _Row, goal: GoalPlan | None
-    ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    def _kpi_part(self, row: _Row, goal: GoalPlan | None) -> tuple[Verdicts, list[str]]:
         """The row's KPI (on its deepest goal, if all its goals could be placed), and its
         S.M.A.R.T. verdicts and warnings."""
         if not row.cells.get(sheets.KPI):

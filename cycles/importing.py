@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, models, transaction
@@ -101,7 +101,7 @@ def import_commit(*, actor: Member, cycle: Cycle, rows: list[Row]) -> Plan:
 
 def _write_changes(
     model: type[models.Model],
-    objects: list[tuple[Any, dict[str, tuple[Any, Any]]]],
+    objects: Sequence[tuple[models.Model, dict[str, tuple[Any, Any]]]],
     now: dt.datetime,
 ) -> None:
     """Write the changed fields of stored goals or KPIs, one statement per table."""
@@ -109,7 +109,11 @@ def _write_changes(
     if not changed:
         return
     names = sorted({name for obj, changes in objects for name in changes})
-    columns = [model._meta.get_field(name).attname for name in names]
+    # The names are the model's own fields (GOAL_FIELDS, KPI_FIELDS), never a relation's
+    # reverse side.
+    columns = [
+        cast("models.Field[Any, Any]", model._meta.get_field(name)).attname for name in names
+    ]
     bulk_write(
         model,
         [*columns, "updated_at"],

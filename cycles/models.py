@@ -27,6 +27,9 @@ class Cycle(models.Model):
         default=False, help_text="The organization's current cycle: who picked none sees it."
     )
 
+    # Set on the cycles read, never stored (an annotation only: no field, no column).
+    picked: bool  # by cycles.selectors.cycles_of, given a member: the one they last picked
+
     class Meta:
         ordering = ["-start", "name"]
         constraints = [

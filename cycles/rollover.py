@@ -103,7 +103,7 @@ def _with_goals_above(source: Cycle, goals: list[Goal]) -> dict[int, Goal]:
     return chosen
 
 
-def _copy_goal(goal: Goal, source: Cycle, to_cycle: Cycle, copies: dict[int, Goal]) -> Goal:
+def _copy_goal(goal: Goal, source: Cycle, to_cycle: Cycle, copies: dict[int | None, Goal]) -> Goal:
     """A copy of `goal` in `to_cycle`, under the copy of its parent (`copies`)."""
     start, due = _moved(goal, source, to_cycle.start, to_cycle.end)
     return Goal.objects.create(
@@ -122,7 +122,7 @@ def _copy_goal(goal: Goal, source: Cycle, to_cycle: Cycle, copies: dict[int, Goa
     )
 
 
-def _copy_kpis(source: Cycle, copied: dict[int, Goal]) -> list[Kpi]:
+def _copy_kpis(source: Cycle, copied: dict[int | None, Goal]) -> list[Kpi]:
     """Copies of the active KPIs of the goals copied (`copied`: source goal id → its
     copy), each on the copy of its goal, in one statement."""
     new_kpis = []

@@ -5,6 +5,7 @@ tree below a goal as it stands or stood on a past day."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -16,6 +17,9 @@ from org.permissions import MemberRequirement
 
 from . import history
 from .models import Cycle, CyclePick, CycleState
+
+if TYPE_CHECKING:
+    from core.http import MemberHttpRequest
 
 
 def access_cycle_by_id(
@@ -29,12 +33,13 @@ def access_cycle_by_id(
     return get_object_or_404(Cycle, organization=member.organization, pk=cycle_id)
 
 
-def cycles_of(organization: Organization, member=None) -> list[Cycle]:
+def cycles_of(organization: Organization, member: Member | None = None) -> list[Cycle]:
     """The organization's cycles, latest first; with `member`, each says whether it is
     the one they last picked (`picked`), in the same query."""
     cycles = Cycle.objects.filter(organization=organization).order_by("-start", "name")
     if member is not None:
-        cycles = cycles.annotate(
+        # `picked` is declared on Cycle for its readers; the plugin takes it for a field.
+        cycles = cycles.annotate(  # type: ignore[no-redef]  # not a field: Django allows it
             picked=Exists(CyclePick.objects.filter(member=member, cycle=OuterRef("pk")))
         )
     return list(cycles)
@@ -66,7 +71,7 @@ def cycle_current(
     return default_cycle(cycles, organization.today())
 
 
-def cycle_for_request(request) -> tuple[Cycle | None, list[Cycle]]:
+def cycle_for_request(request: MemberHttpRequest) -> tuple[Cycle | None, list[Cycle]]:
     """The cycle this request shows: `?cycle=` (remembered for the person: the
     switcher's pick is theirs on every device), else their last pick, else the default."""
     member = request.member
@@ -125,8 +130,8 @@ def goal_tree(goal: Goal, *, as_of: dt.date | None = None) -> Goal:
     for node in nodes.values():
         node.tree_children, node.tree_kpis = [], []
     for node in nodes.values():
-        if node.pk != goal.pk:
-            nodes[node.parent_id].tree_children.append(node)
+        if node.pk != goal.pk:  # below `goal`: it has a parent
+            nodes[cast(int, node.parent_id)].tree_children.append(node)
     kpis = list(Kpi.objects.filter(goal_id__in=nodes, state=KpiState.ACTIVE).order_by("id"))
     for kpi in kpis:
         nodes[kpi.goal_id].tree_kpis.append(kpi)

@@ -4,6 +4,8 @@ those as plain dicts, cycles/importing.py; these give the schema their shape).""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from drf_spectacular.helpers import lazy_serializer
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,6 +17,13 @@ from kpis.serializers import SmartVerdictSerializer
 from .import_plan import CHANGE, CREATE, REPEAT, UNCHANGED
 from .models import Cycle
 
+if TYPE_CHECKING:
+    from rest_framework.utils.serializer_helpers import ReturnList
+    from rest_framework.validators import Validator
+
+    from core.api import RelatedRows
+    from org.models import Organization
+
 
 class CycleSerializer(OrgSerializer):
     class Meta:
@@ -22,7 +31,7 @@ class CycleSerializer(OrgSerializer):
         fields = ["id", "name", "start", "end", "cadence", "state", "is_current"]
         read_only_fields = ["state"]  # changed by close/ and reopen/
 
-    def get_validators(self):
+    def get_validators(self) -> list[Validator[Any]]:
         return []  # the service checks the name and the dates, after permissions
 
 
@@ -34,11 +43,14 @@ class RolloverSerializer(InputSerializer):
         child=IdField(queryset=Goal.objects.all()), allow_empty=False, min_length=1
     )
 
-    def __init__(self, *args, organization=None, **kwargs):
+    def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if organization is not None:
-            self.fields["to_cycle"].queryset = Cycle.objects.filter(organization=organization)
-            self.fields["goals"].child.queryset = Goal.objects.filter(organization=organization)
+            to_cycle = cast("RelatedRows", self.fields["to_cycle"])
+            to_cycle.queryset = Cycle.objects.filter(organization=organization)
+            goals = cast("serializers.ListField", self.fields["goals"])
+            goal = cast("RelatedRows", goals.child)
+            goal.queryset = Goal.objects.filter(organization=organization)
 
 
 class TreeKpiSerializer(serializers.Serializer):
@@ -61,8 +73,9 @@ class TreeNodeSerializer(serializers.Serializer):
     children = serializers.SerializerMethodField()
 
     @extend_schema_field(lazy_serializer("cycles.serializers.TreeNodeSerializer")(many=True))
-    def get_children(self, goal):
-        return TreeNodeSerializer(goal.tree_children, many=True).data
+    def get_children(self, goal: Goal) -> ReturnList[Any]:
+        # many=True makes a ListSerializer, whose data is a list; the stubs can't tell.
+        return TreeNodeSerializer(goal.tree_children, many=True).data  # type: ignore[return-value]
 
 
 class HistoryPointSerializer(serializers.Serializer):
@@ -110,7 +123,9 @@ class ImportRowSerializer(serializers.Serializer):
         help_text="The S.M.A.R.T. verdicts of the row's KPI (only `measurable` without one).",
     )
     warnings = serializers.ListField(child=serializers.CharField())
-    errors = serializers.DictField(
+    # A field named as a serializer's attribute: DRF's metaclass moves each declared field
+    # out of the class (into _declared_fields), so the attribute stays; mypy can't see it.
+    errors = serializers.DictField(  # type: ignore[assignment]  # a field: see above
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Column → messages; the row can't be imported while it has any.",
     )
@@ -118,10 +133,11 @@ class ImportRowSerializer(serializers.Serializer):
 
 class ImportTotalsSerializer(serializers.Serializer):
     rows = serializers.IntegerField()
-    create = serializers.IntegerField(help_text="Goals and KPIs to create (or created).")
+    # Fields named as a serializer's method and attribute, as in ImportRowSerializer.
+    create = serializers.IntegerField(help_text="Goals and KPIs to create (or created).")  # type: ignore[assignment]
     change = serializers.IntegerField(help_text="Goals and KPIs whose fields change.")
     unchanged = serializers.IntegerField(help_text="Goals and KPIs named and left as they are.")
-    errors = serializers.IntegerField(help_text="Rows with errors.")
+    errors = serializers.IntegerField(help_text="Rows with errors.")  # type: ignore[assignment]
     goals_created = serializers.IntegerField()
     kpis_created = serializers.IntegerField()
 

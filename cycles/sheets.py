@@ -199,6 +199,7 @@ def _xlsx_table(content: bytes) -> list[list[str]]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheet = book.active
+        assert sheet is not None  # a book without sheets has none: refused below, as damaged
         table = []
         for count, cells in enumerate(sheet.iter_rows(values_only=True)):
             table.append([clean(_text(cell)) for cell in cells])

@@ -20,6 +20,7 @@ shared cache without a broker would recount inline, after each write's commit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -45,11 +46,11 @@ class Warnings:
     too_many: bool = False
     goals_without_kpis: list[Goal] = field(default_factory=list)
     goals_without_kpis_count: int = 0
-    kpis_failing_smart: list = field(default_factory=list)
+    kpis_failing_smart: list[Kpi] = field(default_factory=list)
     kpis_failing_smart_count: int = 0
-    kpis_without_update: list = field(default_factory=list)
+    kpis_without_update: list[Kpi] = field(default_factory=list)
     kpis_without_update_count: int = 0
-    kpis_no_data: list = field(default_factory=list)  # never checked in (health no_data)
+    kpis_no_data: list[Kpi] = field(default_factory=list)  # never checked in (health no_data)
     kpis_no_data_count: int = 0
     period: Period | None = None
 
@@ -150,7 +151,7 @@ def summary_refresh(cycle: Cycle) -> CycleSummary:
     return summary
 
 
-def count_figures(cycle: Cycle) -> dict:
+def count_figures(cycle: Cycle) -> dict[str, Any]:
     """The figures, counted by scanning the cycle (as stored: JSON)."""
     warnings = cycle_warnings(cycle)
     figures = {name: getattr(warnings, name) for name in COUNTS}
@@ -172,7 +173,7 @@ def summary_refresh_soon(cycle_ids: set[int]) -> None:
             enqueue_on_commit(recount, cycle_id)
 
 
-def recount_changed(sender, cycle_ids: set[int], **kwargs) -> None:
+def recount_changed(sender: object, cycle_ids: set[int], **kwargs: Any) -> None:
     """Receiver of goals.signals.cycles_committed."""
     summary_refresh_soon(cycle_ids)
 

@@ -5,10 +5,11 @@ import and export a cycle's goals and KPIs as a spreadsheet."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,14 +26,17 @@ from . import selectors
 from .exporting import export_response
 from .forms import CycleForm, ImportForm, RolloverForm
 from .import_jobs import import_job_confirm, import_job_start
-from .models import CycleState, ImportJob, ImportState
+from .models import Cycle, CycleState, ImportJob, ImportState
 from .rollover import cycle_rollover
 from .services import cycle_create, cycle_set_state, cycle_update
 from .sheets import COLUMNS, CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, TOO_LARGE, template
 
+if TYPE_CHECKING:
+    from core.http import MemberHttpRequest
+
 
 @member_required
-def cycles_page(request):
+def cycles_page(request: MemberHttpRequest) -> HttpResponse:
     """The list of cycles, and the form that creates one (in place)."""
     MANAGE_CYCLES.require(request.member)
     form = CycleForm(request.POST if request.method == "POST" else None)
@@ -59,7 +63,7 @@ def cycles_page(request):
 
 
 @member_required
-def cycle_edit(request, cycle_id: int):
+def cycle_edit(request: MemberHttpRequest, cycle_id: int) -> HttpResponse:
     cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     form = CycleForm.editing(cycle, request.POST or None)
     if save_form(form, lambda data: cycle_update(actor=request.member, cycle=cycle, **data)):
@@ -81,7 +85,7 @@ def cycle_edit(request, cycle_id: int):
 
 @require_POST
 @member_required
-def cycle_state(request, cycle_id: int):
+def cycle_state(request: MemberHttpRequest, cycle_id: int) -> HttpResponse:
     """Close or reopen a cycle, or mark it the organization's current one."""
     cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     action = request.POST.get("action", "")
@@ -106,7 +110,7 @@ def cycle_state(request, cycle_id: int):
 
 
 @member_required
-def cycle_rollover_page(request, cycle_id: int):
+def cycle_rollover_page(request: MemberHttpRequest, cycle_id: int) -> HttpResponse:
     """Pick goals of this cycle (the unfinished ones to begin with) and copy them, with
     their KPIs, into another cycle."""
     source = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
@@ -150,7 +154,7 @@ PREVIEW_SHOWN = 500  # rows of a preview shown on the page (and every row with e
 
 
 @member_required
-def cycle_import_page(request, cycle_id: int):
+def cycle_import_page(request: MemberHttpRequest, cycle_id: int) -> HttpResponse:
     """Upload a spreadsheet: it is read and planned (a task for a large one), then the
     job's page shows the preview to confirm."""
     cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
@@ -183,7 +187,7 @@ def cycle_import_page(request, cycle_id: int):
 WORKER_WAIT = dt.timedelta(seconds=30)
 
 
-def _job_context(cycle, job: ImportJob) -> dict:
+def _job_context(cycle: Cycle, job: ImportJob) -> dict[str, Any]:
     """The preview's rows to show (the first PREVIEW_SHOWN and every one with errors),
     each with its cells, and the totals."""
     preview = job.preview or {}
@@ -213,7 +217,7 @@ def _job_context(cycle, job: ImportJob) -> dict:
 
 
 @member_required
-def cycle_import_job(request, cycle_id: int, job_id: int):
+def cycle_import_job(request: MemberHttpRequest, cycle_id: int, job_id: int) -> HttpResponse:
     """An import's progress, then its preview and, once confirmed, its result. htmx
     polls the job's state piece until it is finished."""
     cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
@@ -228,7 +232,7 @@ def cycle_import_job(request, cycle_id: int, job_id: int):
 
 @require_POST
 @member_required
-def cycle_import_confirm(request, cycle_id: int, job_id: int):
+def cycle_import_confirm(request: MemberHttpRequest, cycle_id: int, job_id: int) -> HttpResponse:
     """Import a previewed file: all rows or none."""
     cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     job = get_object_or_404(ImportJob, pk=job_id, cycle=cycle)
@@ -246,7 +250,7 @@ def cycle_import_confirm(request, cycle_id: int, job_id: int):
 
 
 @member_required
-def import_template(request):
+def import_template(request: HttpRequest) -> HttpResponse:
     """The downloadable template: the import's headers and one example row."""
     fmt = request.GET.get("format", CSV)
     if fmt not in FORMATS:
@@ -257,7 +261,7 @@ def import_template(request):
 
 
 @member_required
-def cycle_export_page(request, cycle_id: int):
+def cycle_export_page(request: MemberHttpRequest, cycle_id: int) -> HttpResponse:
     """The cycle as a spreadsheet: everyone in the organization may read it."""
     cycle = selectors.access_cycle_by_id(request.member, cycle_id)
     fmt = request.GET.get("format", CSV)

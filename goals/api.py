@@ -6,11 +6,14 @@ The tree below a goal with its KPIs (goals/{id}/tree/) and its progress over tim
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import UPDATED_SINCE, OrgViewSet, list_filters, lookup, raw_data, updated_since
@@ -26,11 +29,16 @@ from .services import (
     goal_update,
 )
 
+if TYPE_CHECKING:
+    from core.api import MemberRequest
+
 FILTERS = ("cycle", "level", "parent", "department", "owner")
 ID_FILTERS = tuple(name for name in FILTERS if name != "level")
 
 
-def require_leave_to_weigh(member: Member, data: Mapping, goal: Goal | None = None) -> None:
+def require_leave_to_weigh(
+    member: Member, data: Mapping[str, Any], goal: Goal | None = None
+) -> None:
     """Before validation: refuse unless the caller may give the goal the weight the body
     asks for. Keeping the weight it has (1 for a new goal) needs no one's leave."""
     if "weight" not in data:
@@ -48,7 +56,7 @@ def require_leave_to_weigh(member: Member, data: Mapping, goal: Goal | None = No
     WEIGH_GOAL.require(member, parent)
 
 
-def placed_goal(member, data: Mapping, goal: Goal | None = None) -> Goal:
+def placed_goal(member: Member, data: Mapping[str, Any], goal: Goal | None = None) -> Goal:
     """Where the raw, unvalidated body would put a goal (level, department, owner), so
     permission can be decided before validation. An unknown level reads as the goal's
     own, or individual for a new goal (the lowest: its refusal is then a 400, not a 403)."""
@@ -69,7 +77,7 @@ def placed_goal(member, data: Mapping, goal: Goal | None = None) -> Goal:
     return Goal(organization_id=organization.pk, level=level, department=department, owner=owner)
 
 
-class GoalViewSet(OrgViewSet):
+class GoalViewSet(OrgViewSet[Goal]):
     """The goal tree. `progress` and `health` are computed and read-only."""
 
     queryset = Goal.objects.order_by("id")
@@ -77,7 +85,7 @@ class GoalViewSet(OrgViewSet):
     http_method_names = [*OrgViewSet.http_method_names, "delete"]
     ordering_fields = ["id", "title", "level", "progress", "start", "due", "updated_at"]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Goal]:
         goals = super().get_queryset()
         if self.action != "list":
             return goals
@@ -106,7 +114,7 @@ class GoalViewSet(OrgViewSet):
             UPDATED_SINCE,
         ]
     )
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
@@ -127,14 +135,14 @@ class GoalViewSet(OrgViewSet):
             )
         ]
     )
-    def create(self, request):
+    def create(self, request: MemberRequest) -> Response:
         data = raw_data(request)
         CREATE_GOAL.require(request.member, placed_goal(request.member, data))
         require_leave_to_weigh(request.member, data)
         goal = goal_create(actor=request.member, **self.parsed(GoalSerializer))
         return self.created(goal)
 
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request: MemberRequest, pk: str | None = None) -> Response:
         goal = self.get_object()
         data = raw_data(request)
         placed = placed_goal(request.member, data, goal)
@@ -148,7 +156,7 @@ class GoalViewSet(OrgViewSet):
         responses={204: None, 200: GoalSerializer},
         summary="Remove a goal: deleted if nothing hangs on it (204), else cancelled (200)",
     )
-    def destroy(self, request, pk=None):
+    def destroy(self, request: MemberRequest, pk: str | None = None) -> Response:
         goal = self.get_object()
         if goal_delete(actor=request.member, goal=goal):
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -160,6 +168,6 @@ class GoalViewSet(OrgViewSet):
         summary="Line of sight: this goal, then each parent up to its strategic root",
     )
     @action(detail=True, pagination_class=None, filter_backends=[])
-    def alignment(self, request, pk=None):
+    def alignment(self, request: MemberRequest, pk: str | None = None) -> Response:
         goal = selectors.goal_with_chain(request.member.organization, self.get_object().pk)
         return Response(AlignmentSerializer(goal.chain(), many=True).data)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, cast
+
 from django import forms
+from django.db.models import QuerySet
 
 from core.forms import DateInput, RuleForm
 from org.forms import limit_to_departments, limit_to_people
-from org.models import Department, Member
+from org.models import Department, Member, Organization
 from org.permissions import can_edit_goal, only_own_goals
 
 from .models import LEVEL_RANK, Goal, GoalState, Level
@@ -30,29 +34,39 @@ class GoalForm(RuleForm):
     due = forms.DateField(required=False, widget=DateInput, help_text="Default: the cycle's end.")
 
     def __init__(
-        self, *args, organization, parent: Goal | None = None, weighs: bool = True, **kwargs
-    ):
+        self,
+        *args: Any,
+        organization: Organization,
+        parent: Goal | None = None,
+        weighs: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not weighs:  # only who may edit the goal above sets its weight
             del self.fields["weight"]
-        limit_to_departments(self.fields["department"], organization)
-        limit_to_people(self.fields["owner"], organization)
+        limit_to_departments(
+            cast("forms.ModelChoiceField[Department]", self.fields["department"]), organization
+        )
+        limit_to_people(cast("forms.ModelChoiceField[Member]", self.fields["owner"]), organization)
+        level = cast(forms.ChoiceField, self.fields["level"])
         if parent is not None:
             below = [(v, label) for v, label in Level.choices if LEVEL_RANK[v] > parent.rank]
-            self.fields["level"].choices = below
+            level.choices = below
         else:
-            self.fields["level"].choices = [(Level.STRATEGIC, Level.STRATEGIC.label)]
-            self.fields["level"].initial = Level.STRATEGIC
+            level.choices = [(Level.STRATEGIC, Level.STRATEGIC.label)]
+            level.initial = Level.STRATEGIC
 
     def fit_to(self, member: Member, parent: Goal) -> None:
         """Offer only what `member` may create below `parent` (SPEC §8.3): the levels
         where such a goal would be theirs to hold, and for a member only themselves as
         the owner of their individual goal."""
         department = parent.department if parent.department_id else member.department
-        level = self.fields["level"]
+        level = cast(forms.ChoiceField, self.fields["level"])
+        # Django keeps them as (value, label) pairs, whatever they were given as.
+        choices = cast("Iterable[tuple[str, str]]", level.choices)
         allowed = [
             (value, label)
-            for value, label in level.choices
+            for value, label in choices
             if can_edit_goal(
                 member,
                 Goal(
@@ -67,11 +81,13 @@ class GoalForm(RuleForm):
             level.choices = allowed
             level.initial = allowed[0][0]
         if only_own_goals(member):
-            self.fields["owner"].queryset = self.fields["owner"].queryset.filter(pk=member.pk)
-            self.fields["owner"].empty_label = None
+            owner = cast("forms.ModelChoiceField[Member]", self.fields["owner"])
+            people = cast("QuerySet[Member]", owner.queryset)  # set by limit_to_people
+            owner.queryset = people.filter(pk=member.pk)
+            owner.empty_label = None
             del self.fields["department"]  # an individual goal's is its owner's
 
-    def goal_fields(self) -> dict:
+    def goal_fields(self) -> dict[str, Any]:
         """What was typed, as goal_create's arguments: blanks left to its defaults."""
         data = self.cleaned_data
         fields = {
@@ -91,21 +107,31 @@ class GoalEditForm(GoalForm):
     )
     state = forms.ChoiceField(choices=GoalState.choices)
 
-    def __init__(self, *args, organization, goal: Goal, weighs: bool = True, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        organization: Organization,
+        goal: Goal,
+        weighs: bool = True,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault(
             "initial", {name: getattr(goal, name) for name in (*EDITED, "start", "due")}
         )
         super().__init__(*args, organization=organization, weighs=weighs, **kwargs)
         self.goal = goal
-        self.fields["level"].choices = Level.choices
-        self.fields["parent"].queryset = (
+        cast(forms.ChoiceField, self.fields["level"]).choices = Level.choices
+        parent = cast("forms.ModelChoiceField[Goal]", self.fields["parent"])
+        parent.queryset = (
             Goal.objects.filter(cycle_id=goal.cycle_id, organization=organization)
             .exclude(pk=goal.pk)
             .exclude(level=Level.INDIVIDUAL)
         )
-        self.fields["parent"].label_from_instance = lambda g: f"{g.title} ({g.level})"
+        # Django relabels a field's choices through this method; mypy takes no
+        # function in its place on one instance.
+        parent.label_from_instance = lambda g: f"{g.title} ({g.level})"  # type: ignore[method-assign, assignment]
 
-    def changes(self) -> dict:
+    def changes(self) -> dict[str, Any]:
         """What was typed, as goal_update's changes: blank dates keep the goal's."""
         data = self.cleaned_data
         changes = {name: data.get(name) for name in EDITED if name in self.fields}

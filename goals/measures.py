@@ -14,19 +14,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet, Value
 
 from .rows import GoalRow, KpiValues
+
+if TYPE_CHECKING:
+    from cycles.models import Cycle
+
+    from .models import Goal
 
 
 @dataclass(frozen=True)
 class Measures:
     # Annotate goals with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
     # progress) of their active KPIs, and `own_data`: whether one of those has a value.
-    sums: Callable[[QuerySet], QuerySet]
+    sums: Callable[[QuerySet[Goal]], QuerySet[Goal]]
     # The names of a goal's KPIs whose dates fall outside a cycle: (goal, cycle) → names.
-    outside: Callable[[object, object], list[str]]
+    outside: Callable[[Goal, Cycle], list[str]]
 
 
 NONE = Measures(

@@ -3,8 +3,14 @@ individual goals."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q
+
+if TYPE_CHECKING:
+    from kpis.models import Kpi
 
 
 class Level(models.TextChoices):
@@ -16,10 +22,15 @@ class Level(models.TextChoices):
 
 # Rank of each level: a parent's rank is strictly lower than its child's, so
 # ordering by rank walks any chain root-first (the lock order of the roll-up).
-LEVEL_RANK = {Level.STRATEGIC: 0, Level.DEPARTMENT: 1, Level.TEAM: 2, Level.INDIVIDUAL: 3}
+LEVEL_RANK: dict[str, int] = {
+    Level.STRATEGIC: 0,
+    Level.DEPARTMENT: 1,
+    Level.TEAM: 2,
+    Level.INDIVIDUAL: 3,
+}
 
 
-def under(goal_path: str, ref, *, including_itself: bool) -> models.Q:
+def under(goal_path: str, ref: OuterRef | int, *, including_itself: bool) -> models.Q:
     """Rows whose goal (reached by `goal_path`: "goal" from a KPI, "" from a goal)
     stands below the goal `ref` names (an OuterRef, an id), or is it: the tree is at
     most four levels deep, so three hops of `parent` reach every descendant."""
@@ -118,6 +129,14 @@ class Goal(Tracked):
     # `no_data`; a write reads its children's flags instead of scanning the subtree.
     has_data = models.BooleanField(default=False, editable=False)
 
+    # Set on loaded goals for display, not stored (annotations only: no fields):
+    aligned: int  # by goals.selectors.strategic_objectives: how many goals sit below it
+    depth: int  # by cycles.selectors.goals_for_rollover: its depth in the tree
+    sight: list[Goal]  # by pages.views.my_work: goals.selectors.line_of_sight
+    tree_children: list[Goal]  # by cycles.selectors.goal_tree: the goals right below it
+    tree_kpis: list[Kpi]  # by cycles.selectors.goal_tree: its active KPIs
+    as_of: dt.date  # by cycles.history.as_of: the past day its figures are of
+
     class Meta(Tracked.Meta):
         ordering = ["id"]
         constraints = [
@@ -155,7 +174,8 @@ class Goal(Tracked):
 
     def chain(self) -> list[Goal]:
         """This goal and its ancestors, nearest first (parents must be loaded or are fetched)."""
-        goals, goal = [], self
+        goals: list[Goal] = []
+        goal: Goal | None = self
         while goal is not None:
             goals.append(goal)
             goal = goal.parent

@@ -50,7 +50,7 @@ RANK_ORDER = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL
 GOAL_ROW = GoalRow._fields
 
 
-def _chain(goal_ids: Iterable[int]) -> QuerySet[Goal]:
+def _chain(goal_ids: Iterable[int | None]) -> QuerySet[Goal]:
     """The ids of these goals and of all their ancestors, as a subquery: the tree is at
     most four deep, so the parents of the parents reach every root. A union, so that
     PostgreSQL looks each one up by its key (a filter ORing four subqueries would read
@@ -65,7 +65,7 @@ def _chain(goal_ids: Iterable[int]) -> QuerySet[Goal]:
     return hops[0].union(*hops[1:])
 
 
-def lock_chains(goal_ids: Iterable[int]) -> None:
+def lock_chains(goal_ids: Iterable[int | None]) -> None:
     """Lock these goals and their ancestors, root-first, until the transaction ends."""
     goal_ids = [goal_id for goal_id in goal_ids if goal_id is not None]
     if goal_ids and connection.features.has_select_for_update:
@@ -89,7 +89,7 @@ def health_changed(
 
 
 def goal_rollup_ancestors(
-    *, goal_ids: Iterable[int], today: dt.date, kpis: dict[int, KpiValues] | None = None
+    *, goal_ids: Iterable[int | None], today: dt.date, kpis: dict[int, KpiValues] | None = None
 ) -> None:
     """Recompute the given goals and all their ancestors, bottom-up. Call inside the
     transaction that holds `lock_chains`, after any KPI below them was recomputed.

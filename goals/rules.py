@@ -15,6 +15,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from django.db.models import QuerySet
+
 from core.db import lock_row
 from core.errors import (
     AFTER_START,
@@ -79,19 +81,27 @@ class StoredGoals:
         )
 
     def external_id_holder(self, goal: Goal) -> Holder | None:
-        row = (
-            Goal.objects.filter(organization_id=goal.organization_id, external_id=goal.external_id)
-            .exclude(pk=goal.pk)
-            .values_list("cycle_id", "cycle__name")
-            .first()
+        others = Goal.objects.filter(organization_id=goal.organization_id).exclude(pk=goal.pk)
+        return external_ids_held(others.filter(external_id=goal.external_id), "cycle").get(
+            goal.external_id or ""
         )
-        return Holder(*row) if row else None
 
     def children(self, goal: Goal) -> Iterable[Goal]:
         return goal.children.all()
 
     def kpis_outside(self, goal: Goal, cycle: Cycle) -> list[str]:
         return measures().outside(goal, cycle)
+
+
+def external_ids_held(rows: QuerySet[Any], cycle: str) -> dict[str, Holder]:
+    """{external id: the cycle that holds it} of these goals or KPIs; `cycle` is the way
+    from one of them to its cycle ("cycle" from a goal, "goal__cycle" from a KPI)."""
+    return {
+        external_id: Holder(cycle_id, name)
+        for external_id, cycle_id, name in rows.filter(external_id__isnull=False).values_list(
+            "external_id", f"{cycle}_id", f"{cycle}__name"
+        )
+    }
 
 
 def goal_errors(

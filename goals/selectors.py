@@ -91,7 +91,13 @@ def children_of(goal: Goal) -> QuerySet[Goal]:
     return with_child_count(with_people(goal.children.all())).order_by("id")
 
 
-def map_matches(cycle: Cycle, *, department_id=None, owner_ids=None, health=None) -> QuerySet[Goal]:
+def map_matches(
+    cycle: Cycle,
+    *,
+    department_id: int | None = None,
+    owner_ids: Iterable[int] | None = None,
+    health: str | None = None,
+) -> QuerySet[Goal]:
     """Goals of any level matching the map's filters, with their chain for context
     (the first SHOWN_MATCHES)."""
     goals = Goal.objects.filter(cycle=cycle).exclude(state=GoalState.CANCELLED)

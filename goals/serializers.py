@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -7,8 +9,11 @@ from rest_framework import serializers
 from core.api import NumberField, OrgSerializer, ProgressField
 from core.numbers import display
 
-from .models import GOAL_FIELDS, Goal
+from .models import GOAL_FIELDS, Goal, Tracked
 from .progress import expected_progress
+
+if TYPE_CHECKING:
+    from rest_framework.validators import Validator
 
 
 @extend_schema_field(serializers.FloatField(read_only=True))
@@ -16,13 +21,13 @@ class ExpectedField(serializers.ReadOnlyField):
     """Where a goal's or KPI's progress should be today, one decimal (SPEC §8.3): what
     its health compares progress with (on track within 10 points below it)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
             "help_text", "Expected progress by today (%): health compares progress with it."
         )
         super().__init__(source="*", **kwargs)
 
-    def to_representation(self, obj) -> float:
+    def to_representation(self, obj: Tracked) -> float:
         organization = getattr(self.parent, "organization", None)
         today = organization.today() if organization is not None else timezone.localdate()
         return display(expected_progress(today, obj.start, obj.due))
@@ -46,7 +51,7 @@ class GoalSerializer(OrgSerializer):
 
     scoped_fields = ("cycle", "parent", "department", "owner")
 
-    def get_validators(self):
+    def get_validators(self) -> list[Validator[Any]]:
         return []  # the tree rules are the service's
 
 

@@ -65,7 +65,9 @@ def goal_create(
     errors = Errors()
     check_same_organization(errors, actor.organization_id, department=department, owner=owner)
     errors.raise_if_any()
-    goal = Goal(
+    # No cycle, no default date: None, which an unsaved goal may hold until it is
+    # validated, but the stubs' date fields don't allow.
+    goal = Goal(  # type: ignore[misc]
         organization_id=actor.organization_id,
         cycle=cycle,
         level=level,
@@ -126,7 +128,8 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
         check_open(original["cycle"], goal.cycle)
     old_parent_id = original["parent"].pk if original["parent"] else None
     new_parent_ok = goal.parent is not None and goal.parent.organization_id == goal.organization_id
-    rollup.lock_chains([goal.pk, old_parent_id, goal.parent.pk if new_parent_ok else None])
+    new_parent_id = goal.parent.pk if goal.parent is not None and new_parent_ok else None
+    rollup.lock_chains([goal.pk, old_parent_id, new_parent_id])
     try:
         validate_goal(goal, original=original)
     except ValidationError:

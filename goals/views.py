@@ -6,9 +6,13 @@ does the page of a new strategic objective (it is made in the cycle the person v
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -29,8 +33,13 @@ from .forms import GoalEditForm, GoalForm
 from .models import Goal
 from .services import goal_create, goal_delete, goal_update
 
+if TYPE_CHECKING:
+    from core.http import HtmxHttpRequest, MemberHttpRequest
 
-def form_page(request, form, *, heading: str, action: str, **context) -> HttpResponse:
+
+def form_page(
+    request: HttpRequest, form: forms.Form, *, heading: str, action: str, **context: Any
+) -> HttpResponse:
     """A goal or KPI form on a page of its own (400 while it has errors)."""
     return render(
         request,
@@ -41,8 +50,16 @@ def form_page(request, form, *, heading: str, action: str, **context) -> HttpRes
 
 
 def add_in_place(
-    request, form, save, *, goal: Goal, form_id: str, heading: str, submit: str, action: str
-):
+    request: HtmxHttpRequest,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], object],
+    *,
+    goal: Goal,
+    form_id: str,
+    heading: str,
+    submit: str,
+    action: str,
+) -> HttpResponse:
     """An "add to this goal" form that opens in place on the goal page (htmx), or as a
     page of its own. Saved through `save` (a service): back to the goal page, with
     the new piece in it; else the form again, with the messages beside the fields."""
@@ -65,13 +82,13 @@ def add_in_place(
     return form_page(request, form, heading=heading, action=action, goal=goal, cycle=goal.cycle)
 
 
-def back_to_goal(request, goal: Goal) -> HttpResponse:
+def back_to_goal(request: HtmxHttpRequest, goal: Goal) -> HttpResponse:
     """After a change made from the goal page: the goal page again, with it."""
     return go_to(request, reverse("goal-detail", args=[goal.pk]))
 
 
 @member_required
-def goal_child_new(request, goal_id: int):
+def goal_child_new(request: MemberHttpRequest, goal_id: int) -> HttpResponse:
     """Add a child goal in place on the goal page."""
     parent = selectors.access_goal_by_id(request.member, goal_id, ADD_CHILD_GOAL)
     organization = request.member.organization
@@ -115,7 +132,7 @@ def goal_child_new(request, goal_id: int):
 
 
 @member_required
-def goal_edit(request, goal_id: int):
+def goal_edit(request: MemberHttpRequest, goal_id: int) -> HttpResponse:
     goal = selectors.access_goal_by_id(request.member, goal_id, CHANGE_GOAL)
     form = GoalEditForm(
         request.POST or None,
@@ -137,7 +154,7 @@ def goal_edit(request, goal_id: int):
 
 @require_POST
 @member_required
-def goal_delete_view(request, goal_id: int):
+def goal_delete_view(request: MemberHttpRequest, goal_id: int) -> HttpResponse:
     """Remove a goal: deleted when nothing hangs on it, else cancelled (the page asked)."""
     goal = selectors.goal_with_chain(request.member.organization, goal_id)
     if goal_delete(actor=request.member, goal=goal):
@@ -155,7 +172,7 @@ def goal_delete_view(request, goal_id: int):
 
 @require_POST
 @member_required
-def goal_state(request, goal_id: int):
+def goal_state(request: MemberHttpRequest, goal_id: int) -> HttpResponse:
     """Mark done, cancel, or reactivate a goal (buttons on the goal page)."""
     goal = selectors.goal_with_chain(request.member.organization, goal_id)
     try:

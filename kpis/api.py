@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import (
@@ -21,6 +24,7 @@ from core.api import (
     updated_since,
 )
 from goals.models import Goal, Health
+from org.models import Member
 from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, MOVE_KPI, RECORD_VALUE
 
 from . import idempotency
@@ -41,8 +45,11 @@ from .services import (
     kpi_value_retract,
 )
 
+if TYPE_CHECKING:
+    from core.api import MemberRequest
 
-def goal_named(member, data: Mapping) -> Goal | None:
+
+def goal_named(member: Member, data: Mapping[str, Any]) -> Goal | None:
     """The goal a raw, unvalidated body names (to decide permission before validation)."""
     if "goal" not in data:
         return None
@@ -52,7 +59,7 @@ def goal_named(member, data: Mapping) -> Goal | None:
     )
 
 
-def value_fields(request) -> dict:
+def value_fields(request: Request) -> dict[str, Any]:
     """A value's body (recording one, or correcting one), checked: the service's arguments."""
     serializer = KpiUpdateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -65,7 +72,7 @@ def value_fields(request) -> dict:
     }
 
 
-def bulk_kpis(request) -> dict[int, Kpi]:
+def bulk_kpis(request: MemberRequest) -> dict[int, Kpi]:
     """The KPIs a bulk body names that the caller's organization has, in one query."""
     rows = request.data if isinstance(request.data, list) else []
     wanted = {
@@ -77,7 +84,7 @@ def bulk_kpis(request) -> dict[int, Kpi]:
     return {kpi.pk: kpi for kpi in kpis.select_related(*KPI_CHAIN)}
 
 
-def bulk_rows(request, kpis: dict[int, Kpi]) -> list[dict]:
+def bulk_rows(request: Request, kpis: dict[int, Kpi]) -> list[dict[str, Any]]:
     """A bulk recording's body, checked row by row: every row's messages at once, by
     index ({"3": {"value": ["…"]}}), as the service reports its own."""
     rows = request.data
@@ -95,14 +102,14 @@ def bulk_rows(request, kpis: dict[int, Kpi]) -> list[dict]:
     return parsed
 
 
-class KpiViewSet(OrgViewSet):
+class KpiViewSet(OrgViewSet[Kpi]):
     """KPIs with their computed `current`, `progress`, `health` and S.M.A.R.T. check."""
 
     queryset = Kpi.objects.select_related(*KPI_CHAIN).order_by("id")
     serializer_class = KpiSerializer
     ordering_fields = ["id", "name", "progress", "start", "due", "updated_at"]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Kpi]:
         kpis = super().get_queryset()
         if self.action != "list":
             return kpis
@@ -143,7 +150,7 @@ class KpiViewSet(OrgViewSet):
             UPDATED_SINCE,
         ]
     )
-    def list(self, request, *args, **kwargs):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
@@ -163,12 +170,12 @@ class KpiViewSet(OrgViewSet):
             )
         ]
     )
-    def create(self, request):
+    def create(self, request: MemberRequest) -> Response:
         ADD_KPI.require(request.member, goal_named(request.member, raw_data(request)))
         kpi = kpi_create(actor=request.member, **self.parsed(KpiSerializer))
         return self.created(self.get_queryset().get(pk=kpi.pk))
 
-    def partial_update(self, request, pk=None):
+    def partial_update(self, request: MemberRequest, pk: str | None = None) -> Response:
         kpi = self.get_object()
         CHANGE_KPI.require(request.member, kpi)
         MOVE_KPI.require(request.member, goal_named(request.member, raw_data(request)), kpi)
@@ -206,13 +213,14 @@ class KpiViewSet(OrgViewSet):
         serializer_class=KpiUpdateSerializer,
         filter_backends=[],
     )
-    def updates(self, request, pk=None):
+    def updates(self, request: MemberRequest, pk: str | None = None) -> Response:
         kpi = self.get_object()
         if request.method == "GET":
             history = updated_since(
                 kpi.updates.select_related("replaced_by", "author__user"), request.query_params
             ).order_by("date", "created_at", "id")
-            page = self.paginate_queryset(history)
+            # The stubs tie pagination to the viewset's model (Kpi); DRF pages any queryset.
+            page = self.paginate_queryset(history)  # type: ignore[arg-type]
             return self.get_paginated_response(KpiUpdateSerializer(page, many=True).data)
         RECORD_VALUE.require(request.member, kpi)
 
@@ -242,7 +250,7 @@ class KpiViewSet(OrgViewSet):
         pagination_class=None,
         filter_backends=[],
     )
-    def bulk_updates(self, request):
+    def bulk_updates(self, request: MemberRequest) -> Response:
         kpis = bulk_kpis(request)
         rows = request.data if isinstance(request.data, list) else []
         # Before validation: forbidden and invalid is a 403, as for one value.
@@ -273,14 +281,16 @@ class KpiViewSet(OrgViewSet):
         pagination_class=None,
         filter_backends=[],
     )
-    def update_detail(self, request, pk=None, update_id=None):
+    def update_detail(
+        self, request: MemberRequest, pk: str | None = None, update_id: str | None = None
+    ) -> Response:
         kpi = self.get_object()
         update = get_object_or_404(
             KpiUpdate.objects.select_related("replaced_by", "author__user"), kpi=kpi, pk=update_id
         )
         return Response(KpiUpdateSerializer(update).data)
 
-    def recorded(self, update_id) -> KpiUpdate:
+    def recorded(self, update_id: str | None) -> KpiUpdate:
         """One value of this KPI's history (404 otherwise), for correcting or retracting."""
         kpi = self.get_object()
         update = get_object_or_404(
@@ -301,7 +311,9 @@ class KpiViewSet(OrgViewSet):
         url_path=r"updates/(?P<update_id>[0-9]+)/correct",
         serializer_class=KpiUpdateSerializer,
     )
-    def correct(self, request, pk=None, update_id=None):
+    def correct(
+        self, request: MemberRequest, pk: str | None = None, update_id: str | None = None
+    ) -> Response:
         update = self.recorded(update_id)
         correction = kpi_value_correct(actor=request.member, update=update, **value_fields(request))
         return Response(KpiUpdateSerializer(correction).data, status=status.HTTP_201_CREATED)
@@ -317,7 +329,9 @@ class KpiViewSet(OrgViewSet):
         url_path=r"updates/(?P<update_id>[0-9]+)/retract",
         serializer_class=KpiRetractionSerializer,
     )
-    def retract(self, request, pk=None, update_id=None):
+    def retract(
+        self, request: MemberRequest, pk: str | None = None, update_id: str | None = None
+    ) -> Response:
         update = self.recorded(update_id)
         serializer = KpiRetractionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,11 +8,17 @@ width at 390 px), so its 11-unit labels read at about 10 px on either screen."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.numbers import compact
+from goals.models import Goal
 
-from .models import Aggregation
+from .models import Aggregation, Kpi, KpiUpdate
+
+if TYPE_CHECKING:
+    from cycles.models import GoalPoint
 
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 52, 14, 18, 26  # room for the value labels and the dates
@@ -34,7 +40,7 @@ class Chart:
     high: float
 
 
-def trend_chart(kpi, updates: list, today: dt.date | None) -> Chart:
+def trend_chart(kpi: Kpi, updates: list[KpiUpdate], today: dt.date | None) -> Chart:
     """Scale the KPI's running value (latest: each value; sum: the cumulative sum) onto
     the plot box spanning its start..due, and the values the target line needs."""
     series, running = [], 0.0
@@ -78,7 +84,9 @@ def trend_chart(kpi, updates: list, today: dt.date | None) -> Chart:
     )
 
 
-def _date_ticks(first: dt.date, last: dt.date, x) -> list[tuple[float, str, str]]:
+def _date_ticks(
+    first: dt.date, last: dt.date, x: Callable[[dt.date], float]
+) -> list[tuple[float, str, str]]:
     """The first and last day of a chart, and the middle one if it spans four weeks."""
     span = max((last - first).days, 1)
     ticks = [(x(first), _day(first), "start"), (x(last), _day(last), "end")]
@@ -92,7 +100,7 @@ def _day(day: dt.date) -> str:
     return f"{day:%b} {day.day}"
 
 
-def progress_chart(goal, points: list, today: dt.date) -> Chart:
+def progress_chart(goal: Goal, points: list[GoalPoint], today: dt.date) -> Chart:
     """A goal's progress over time (its history points: each holds until the next, so
     the line steps) against the expected line from 0 % at its start to 100 % at its
     due date, on a 0–100 % scale."""

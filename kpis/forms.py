@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 
 from core.errors import NOT_A_NUMBER
 from core.forms import DateInput, RuleForm
 from org.forms import limit_to_people
-from org.models import Member
+from org.models import Member, Organization
 
 from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi
 
@@ -34,19 +36,21 @@ class KpiForm(RuleForm):
         required=False, widget=DateInput, help_text="Default: the goal's due date."
     )
 
-    def __init__(self, *args, organization, kpi: Kpi | None = None, **kwargs):
+    def __init__(
+        self, *args: Any, organization: Organization, kpi: Kpi | None = None, **kwargs: Any
+    ) -> None:
         if kpi is not None:
             kwargs.setdefault(
                 "initial", {name: getattr(kpi, name) for name in KPI_FIELDS if name != "goal"}
             )
         super().__init__(*args, **kwargs)
-        limit_to_people(self.fields["owner"], organization)
+        limit_to_people(cast("forms.ModelChoiceField[Member]", self.fields["owner"]), organization)
 
-    def typed(self) -> dict:
+    def typed(self) -> dict[str, Any]:
         """What was typed, blanks left out (the service's defaults apply to them)."""
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
-    def changes(self) -> dict:
+    def changes(self) -> dict[str, Any]:
         """What was typed, as kpi_edit's changes: an emptied description is emptied."""
         return self.typed() | {"description": self.cleaned_data.get("description") or ""}
 
@@ -74,4 +78,4 @@ class RetractForm(forms.Form):
     )
 
 
-CONFIDENCES = RecordForm.base_fields["confidence"].choices
+CONFIDENCES = cast(forms.ChoiceField, RecordForm.base_fields["confidence"]).choices

@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,6 +19,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from .models import IdempotencyKey
+
+if TYPE_CHECKING:
+    from core.api import MemberRequest
 
 HEADER = "Idempotency-Key"
 KEPT = dt.timedelta(hours=24)
@@ -31,7 +35,7 @@ PARAMETER = OpenApiParameter(
 )
 
 
-def once(request, scope: str, record: Callable[[], Response]) -> Response:
+def once(request: MemberRequest, scope: str, record: Callable[[], Response]) -> Response:
     """`record()` (which must answer 2xx to be kept), unless this caller sent this
     `Idempotency-Key` before: then the first answer again.
 
@@ -79,6 +83,6 @@ def _replay(first: IdempotencyKey, fingerprint: str) -> Response:
     return replay
 
 
-def _fingerprint(scope: str, data) -> str:
+def _fingerprint(scope: str, data: Any) -> str:
     text = json.dumps([scope, data], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

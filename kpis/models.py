@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.db.models import Q
 
 from core.email import OwedEmail
 from goals.models import Tracked
+
+if TYPE_CHECKING:
+    from .charts import Chart
+    from .forms import RecordForm
+    from .smart import Verdicts
 
 
 class Direction(models.TextChoices):
@@ -76,6 +84,15 @@ class Kpi(Tracked):
         max_length=200, null=True, blank=True, help_text="An integration's own id for it."
     )
 
+    # Set on loaded KPIs for display (annotations only: no fields, no migration).
+    form: RecordForm  # its row's record form: views.kpi_record, pages' My work
+    history: list[KpiUpdate]  # every value, oldest first: selectors.kpis_with_history
+    last: KpiUpdate | None  # the latest live value: selectors.kpis_with_history
+    chart: Chart  # the trend of its live values: selectors.kpis_with_history
+    smart: Verdicts  # the S.M.A.R.T. check: smart.with_smart
+    failing: list[str]  # the letters it fails: smart.with_smart, cycles/summary.py
+    as_of: dt.date  # the day its figures stand on: cycles/history.py kpis_as_of
+
     class Meta(Tracked.Meta):
         ordering = ["id"]
         verbose_name = "KPI"
@@ -98,7 +115,7 @@ class Kpi(Tracked):
         return self.name
 
 
-class KpiUpdateQuerySet(models.QuerySet):
+class KpiUpdateQuerySet(models.QuerySet["KpiUpdate"]):
     def live(self) -> KpiUpdateQuerySet:
         """The values that count: neither replaced by a correction nor retracted.
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from core.errors import fit
 from goals.models import Health
 from org.models import Notification
 
 from .models import KpiUpdate
 
-TITLE_LENGTH = Notification._meta.get_field("title").max_length
+# A CharField's: always set (the field is looked up by name, so typed as any field's).
+TITLE_LENGTH = cast(int, Notification._meta.get_field("title").max_length)
 
 # How bad each health is: a notification goes out only when a KPI gets worse.
-WORSE = {
+WORSE: dict[str, int] = {
     Health.ON_TRACK: 0,
     Health.NOT_STARTED: 0,
     Health.NO_DATA: 0,

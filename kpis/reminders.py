@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
@@ -143,7 +144,7 @@ def _send_for(organization: Organization, day: dt.date) -> int:
     return len(claimed)
 
 
-def _count(kpis: list, noun: str = "KPI") -> str:
+def _count(kpis: list[Kpi], noun: str = "KPI") -> str:
     return f"{len(kpis)} {noun}{'' if len(kpis) == 1 else 's'}"
 
 
@@ -155,7 +156,7 @@ def _email(organization: Organization, due: list[Due]) -> int:
         member__organization=organization, period__in={d.period.key for d in due}
     )
 
-    def message(reminder: CheckinReminder):
+    def message(reminder: CheckinReminder) -> EmailMultiAlternatives | None:
         d = by_key.get((reminder.member_id, reminder.period))
         if d is None or not d.member.wants_reminder_emails:
             return None

@@ -17,9 +17,9 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypedDict, cast
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
@@ -34,7 +34,16 @@ from goals.signals import cycles_changed
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
 
 if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
     from cycles.models import Cycle
+
+    class LatestValue(TypedDict):
+        """What kpi_values_queryset annotates a KPI with (None: it has no live value)."""
+
+        latest_value: float | None
+        latest_date: dt.date | None
+
 
 log = logging.getLogger("cascade.rollup")
 LOGGED = 20  # changed rows logged one by one per roll-up; then a count
@@ -53,7 +62,7 @@ def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     )
 
 
-def kpi_values_queryset(kpis: models.QuerySet) -> models.QuerySet:
+def kpi_values_queryset(kpis: QuerySet[Kpi]) -> QuerySet[WithAnnotations[Kpi, LatestValue]]:
     """Annotate KPIs with `latest_value` and `latest_date` of their updates (no N+1)."""
     updates = KpiUpdate.objects.live().filter(kpi=OuterRef("pk"))
     return kpis.annotate(
@@ -62,13 +71,13 @@ def kpi_values_queryset(kpis: models.QuerySet) -> models.QuerySet:
     )
 
 
-def value_sums(kpis: models.QuerySet) -> dict[int, float]:
+def value_sums(kpis: QuerySet[Kpi]) -> dict[int, float]:
     """{kpi id: Σ of its live values} for the KPIs that sum their values, in one read.
 
     The sum is exact, rounded once (math.fsum): a database's running float sum loses
     small values beside large ones, and two large ones that cancel took the small
     ones with them (1e12 + 0.001 − 1e12 gave 0)."""
-    values = defaultdict(list)
+    values: defaultdict[int, list[float]] = defaultdict(list)
     updates = KpiUpdate.objects.live().filter(
         kpi__in=kpis.filter(aggregation=Aggregation.SUM).values("pk")
     )
@@ -279,7 +288,7 @@ def _cycle_kpis(
     differ, and (into `own` and `with_data`) what each goal's active KPIs give it."""
     kpis = Kpi.objects.filter(goal__cycle=cycle)
     values = _kpi_values(cycle, kpis)
-    changed = []
+    changed: list[Changed] = []
     for kpi in map(_StoredKpi._make, kpis.values_list(*_StoredKpi._fields)):
         latest = values.get(kpi.id)
         figures = kpi_state(
@@ -305,7 +314,7 @@ def _cycle_kpis(
     return changed
 
 
-def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, LatestValues]:
+def _kpi_values(cycle: Cycle, kpis: QuerySet[Kpi]) -> dict[int, LatestValues]:
     """The latest value, sum of values (only for the KPIs that sum them: value_sums)
     and latest date of each KPI that has values."""
     sums = value_sums(kpis)
@@ -315,7 +324,7 @@ def _kpi_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, LatestValues]:
     }
 
 
-def _latest_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple[float, dt.date]]:
+def _latest_values(cycle: Cycle, kpis: QuerySet[Kpi]) -> dict[int, tuple[float, dt.date]]:
     """{kpi id: (latest value, latest date)} for the KPIs that have values."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -330,7 +339,9 @@ def _latest_values(cycle: Cycle, kpis: models.QuerySet) -> dict[int, tuple[float
             )
             return {kpi_id: (latest, day) for kpi_id, latest, day in cursor.fetchall()}
     rows = kpi_values_queryset(kpis).exclude(latest_value=None)
-    return {
-        kpi_id: (latest, day)
-        for kpi_id, latest, day in rows.values_list("id", "latest_value", "latest_date")
-    }
+    # Only KPIs with a live value are left: neither annotation is None any more.
+    valued = cast(
+        "QuerySet[Kpi, tuple[int, float, dt.date]]",
+        rows.values_list("id", "latest_value", "latest_date"),
+    )
+    return {kpi_id: (latest, day) for kpi_id, latest, day in valued}

@@ -24,7 +24,7 @@ from core.errors import (
     external_id_taken,
     one_of,
 )
-from goals.rules import Holder, check_dates
+from goals.rules import Holder, check_dates, external_ids_held
 
 from .models import Aggregation, Confidence, Direction, Kpi, KpiState
 
@@ -42,13 +42,10 @@ class StoredKpis:
     """The facts as the database holds them (the services')."""
 
     def external_id_holder(self, kpi: Kpi) -> Holder | None:
-        row = (
-            Kpi.objects.filter(organization_id=kpi.organization_id, external_id=kpi.external_id)
-            .exclude(pk=kpi.pk)
-            .values_list("goal__cycle_id", "goal__cycle__name")
-            .first()
+        others = Kpi.objects.filter(organization_id=kpi.organization_id).exclude(pk=kpi.pk)
+        return external_ids_held(others.filter(external_id=kpi.external_id), "goal__cycle").get(
+            kpi.external_id or ""
         )
-        return Holder(*row) if row else None
 
 
 def kpi_errors(kpi: Kpi, *, new: bool, facts: KpiFacts) -> dict[str, list[str]]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -7,7 +9,12 @@ from core.api import InputSerializer, NumberField, OrgSerializer, ProgressField
 from goals.serializers import ExpectedField
 
 from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
-from .smart import kpi_smart
+from .smart import Verdicts, kpi_smart
+
+if TYPE_CHECKING:
+    from rest_framework.validators import Validator
+
+    from org.models import Organization
 
 
 class SmartVerdictSerializer(serializers.Serializer):
@@ -58,11 +65,11 @@ class KpiSerializer(OrgSerializer):
 
     scoped_fields = ("goal", "owner")
 
-    def get_validators(self):
+    def get_validators(self) -> list[Validator[Any]]:
         return []
 
     @extend_schema_field(SmartSerializer)
-    def get_smart(self, kpi) -> dict:
+    def get_smart(self, kpi: Kpi) -> Verdicts:
         return kpi_smart(kpi)
 
 
@@ -118,7 +125,7 @@ class KpiUpdateSerializer(OrgSerializer):
 class KpiRetractionSerializer(InputSerializer):
     reason = serializers.CharField(max_length=1000)
 
-    def __init__(self, *args, organization=None, **kwargs):
+    def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
 
 
@@ -134,11 +141,17 @@ class BulkValueSerializer(InputSerializer):
         choices=Confidence.choices, required=False, allow_blank=True
     )
 
-    def __init__(self, *args, kpis: dict | None = None, organization=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        kpis: dict[int, Kpi] | None = None,
+        organization: Organization | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)  # `organization`: given by every API view
         self.kpis = kpis or {}
 
-    def validate_kpi(self, value: int):
+    def validate_kpi(self, value: int) -> Kpi:
         if value not in self.kpis:
             raise serializers.ValidationError("No such KPI in your organization.")
         return self.kpis[value]

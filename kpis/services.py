@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -192,7 +193,7 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
     return update
 
 
-def _roll_up(kpi: Kpi, *, goal_ids: tuple | list = (), today: dt.date) -> str:
+def _roll_up(kpi: Kpi, *, goal_ids: Iterable[int] = (), today: dt.date) -> str:
     """Recompute the KPI and its chain (kpi_rollup), give it its new figures and return
     its health before."""
     figures = kpi_rollup(kpi_ids=[kpi.pk], goal_ids=goal_ids, today=today)[kpi.pk]

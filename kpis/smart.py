@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Abs
 
 from core.numbers import is_finite_number
+from goals.models import Goal
 
 from .models import Kpi
+
+if TYPE_CHECKING:
+    from cycles.models import Cycle
 
 # A target whose change from the baseline exceeds this many times the baseline is a
 # stretch worth confirming.
@@ -15,11 +21,21 @@ STRETCH_FACTOR = 10
 VAGUE_WORDS = 1  # a name of a single word ("Quality", "Growth") does not say what changes
 
 
-def _verdict(ok: bool, message: str) -> dict[str, bool | str]:
+class Verdict(TypedDict):
+    """One letter's verdict: whether the KPI passes it, and what to do if not."""
+
+    ok: bool
+    message: str
+
+
+Verdicts = dict[str, Verdict]  # by letter: specific, measurable, … time_bound
+
+
+def _verdict(ok: bool, message: str) -> Verdict:
     return {"ok": ok, "message": message}
 
 
-def kpi_smart(kpi: Kpi) -> dict[str, dict[str, bool | str]]:
+def kpi_smart(kpi: Kpi) -> Verdicts:
     """Check a KPI letter by letter.
 
     Reads kpi.goal, its ancestors (up to four levels: select_related
@@ -36,7 +52,7 @@ def kpi_smart(kpi: Kpi) -> dict[str, dict[str, bool | str]]:
     }
 
 
-def _specific(kpi: Kpi) -> dict:
+def _specific(kpi: Kpi) -> Verdict:
     words = (kpi.name or "").split()
     if len(words) > VAGUE_WORDS:
         return _verdict(True, "The name says what changes.")
@@ -45,7 +61,7 @@ def _specific(kpi: Kpi) -> dict:
     return _verdict(False, "Say what changes: a name of several words, or a description.")
 
 
-def _measurable(kpi: Kpi) -> dict:
+def _measurable(kpi: Kpi) -> Verdict:
     if not (kpi.unit or "").strip():
         return _verdict(False, "Give a unit (%, hours, leads, …).")
     if not (is_finite_number(kpi.baseline) and is_finite_number(kpi.target)):
@@ -53,7 +69,7 @@ def _measurable(kpi: Kpi) -> dict:
     return _verdict(True, f"Measured in {kpi.unit} from {kpi.baseline:g} to {kpi.target:g}.")
 
 
-def _achievable(kpi: Kpi) -> dict:
+def _achievable(kpi: Kpi) -> Verdict:
     if not (is_finite_number(kpi.baseline) and is_finite_number(kpi.target)):
         return _verdict(False, "Give a numeric baseline and target to judge the change.")
     change = abs(kpi.target - kpi.baseline)
@@ -66,7 +82,7 @@ def _achievable(kpi: Kpi) -> dict:
     return _verdict(True, "The change from the baseline is within reach.")
 
 
-def _relevant(goal) -> dict:
+def _relevant(goal: Goal) -> Verdict:
     root = goal
     while root.parent is not None:
         root = root.parent
@@ -77,7 +93,7 @@ def _relevant(goal) -> dict:
     return _verdict(False, "Its goal is not aligned to a strategic objective.")
 
 
-def _time_bound(kpi: Kpi, cycle) -> dict:
+def _time_bound(kpi: Kpi, cycle: Cycle) -> Verdict:
     if kpi.start is None or kpi.due is None:
         return _verdict(False, "Give a start and a due date.")
     if not (cycle.start <= kpi.start < kpi.due <= cycle.end):
@@ -90,7 +106,7 @@ def smart_failures(kpi: Kpi) -> list[str]:
     return _failing(kpi_smart(kpi))
 
 
-def _failing(verdicts: dict) -> list[str]:
+def _failing(verdicts: Verdicts) -> list[str]:
     return [letter for letter, verdict in verdicts.items() if not verdict["ok"]]
 
 

@@ -3,8 +3,12 @@ record a value in place (My work, and wherever a KPI row shows)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -20,7 +24,7 @@ from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, RECORD_VALUE
 
 from . import selectors
 from .forms import CONFIDENCES, KpiForm, RecordForm, RetractForm
-from .models import KpiUpdate
+from .models import Kpi, KpiUpdate
 from .services import (
     kpi_create,
     kpi_edit,
@@ -29,9 +33,12 @@ from .services import (
     kpi_value_retract,
 )
 
+if TYPE_CHECKING:
+    from core.http import HtmxHttpRequest, MemberHttpRequest
+
 
 @member_required
-def kpi_new(request, goal_id: int):
+def kpi_new(request: MemberHttpRequest, goal_id: int) -> HttpResponse:
     """Add a KPI in place on the goal page."""
     # Before validation: forbidden and invalid is a 403.
     goal = goal_selectors.access_goal_by_id(request.member, goal_id, ADD_KPI)
@@ -52,7 +59,7 @@ def kpi_new(request, goal_id: int):
     )
 
 
-def back_to(request, place: str, kpi) -> str:
+def back_to(request: HtmxHttpRequest, place: str, kpi: Kpi) -> str:
     """Where a value was recorded from: the goal page, the department page the request
     came from (its own path only), else My work."""
     if place == "goal":
@@ -66,7 +73,7 @@ def back_to(request, place: str, kpi) -> str:
 
 @require_POST
 @member_required
-def kpi_record(request, kpi_id: int):
+def kpi_record(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
     """Record a value. With htmx: the KPI's row again, plus out-of-band bars for the
     KPI and every goal above it, so all of them move on the page at once."""
     # Before validation: forbidden and invalid is a 403.
@@ -106,7 +113,7 @@ def kpi_record(request, kpi_id: int):
 
 
 @member_required
-def kpi_edit_view(request, kpi_id: int):
+def kpi_edit_view(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
     kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
     form = KpiForm(request.POST or None, organization=request.member.organization, kpi=kpi)
     if save_form(form, lambda _: kpi_edit(actor=request.member, kpi=kpi, **form.changes())):
@@ -123,7 +130,7 @@ def kpi_edit_view(request, kpi_id: int):
 
 @require_POST
 @member_required
-def kpi_archive(request, kpi_id: int):
+def kpi_archive(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
     """Archive a KPI (out of the roll-up, reminders and lists; its history stays) or
     restore it: `state` is archived or active. The page asked before archiving."""
     kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
@@ -136,7 +143,7 @@ def kpi_archive(request, kpi_id: int):
 
 
 @member_required
-def kpi_history(request, kpi_id: int):
+def kpi_history(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
     """A KPI's history, with Correct and Retract on each live value (loaded in place)."""
     kpi = selectors.kpi_for_write(request.member.organization, kpi_id)
     if not request.htmx:
@@ -146,7 +153,7 @@ def kpi_history(request, kpi_id: int):
 
 
 @member_required
-def value_correct(request, update_id: int):
+def value_correct(request: MemberHttpRequest, update_id: int) -> HttpResponse:
     """Correct a value in place: a new value replaces it; the old one stays, struck."""
     update = selectors.access_value_by_id(request.member, update_id, CORRECT_VALUE)
     form = RecordForm(
@@ -162,7 +169,7 @@ def value_correct(request, update_id: int):
 
 
 @member_required
-def value_retract(request, update_id: int):
+def value_retract(request: MemberHttpRequest, update_id: int) -> HttpResponse:
     """Retract a value in place, saying why; it stays in the history, struck."""
     update = selectors.access_value_by_id(request.member, update_id, CORRECT_VALUE)
     form = RetractForm(request.POST or None, prefix=f"drop{update.pk}")
@@ -173,7 +180,14 @@ def value_retract(request, update_id: int):
     return _changed_or_form(request, update, form, saved, "retract-form", "Retract a value")
 
 
-def _changed_or_form(request, update: KpiUpdate, form, saved, partial: str, heading: str):
+def _changed_or_form(
+    request: MemberHttpRequest,
+    update: KpiUpdate,
+    form: forms.Form,
+    saved: KpiUpdate | None,
+    partial: str,
+    heading: str,
+) -> HttpResponse:
     """After a correction or retraction: the KPI's history again, its current value,
     trend and bar and every bar above it, out of band, so the tree moves at once.
     Otherwise the form, in place (htmx) or on a page of its own."""

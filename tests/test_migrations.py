@@ -74,3 +74,12 @@ def test_a_database_migrated_from_before_has_data_needs_no_repair(acme, tree):
     assert flags[tree.department.pk] and flags[other.pk]  # a value below; a done goal below
     assert not flags[finished.pk]
     assert cycle_rollup(acme.cycle) == 0
+
+
+@pytest.mark.django_db
+def test_the_migrations_hold_every_model_change():
+    """A model changed without its migration would reach a database by surprise: the
+    next `makemigrations` would write it."""
+    out = io.StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from cycles.history import cycle_history
 from cycles.models import Cycle
@@ -13,7 +15,7 @@ class Command(BaseCommand):
         "--history, also rebuild each cycle's progress history from its KPI updates."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--cycle", type=int, help="only this cycle id")
         parser.add_argument(
             "--history",
@@ -21,7 +23,9 @@ class Command(BaseCommand):
             help="rebuild the progress history (a point per goal and KPI per day it changed)",
         )
 
-    def handle(self, *args, cycle=None, history=False, **options):
+    def handle(
+        self, *args: Any, cycle: int | None = None, history: bool = False, **options: Any
+    ) -> None:
         cycles = Cycle.objects.select_related("organization").order_by("id")
         if cycle is not None:
             cycles = cycles.filter(pk=cycle)
