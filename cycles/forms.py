@@ -14,6 +14,7 @@ from goals.models import Goal
 
 from .models import Cycle
 from .rollover import PICK_GOALS
+from .sheets import EMPTY_FILE
 
 
 class CycleForm(RuleForm):
@@ -57,6 +58,7 @@ class ImportForm(forms.Form):
 
     file = forms.FileField(
         label="Spreadsheet",
+        error_messages={"empty": EMPTY_FILE},  # as the API and the reading say it
         help_text="CSV or XLSX, with the template's columns. Nothing is written until you "
         "confirm the preview.",
         widget=forms.ClearableFileInput(

@@ -85,6 +85,7 @@ MEDIA_TYPES = {
     XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 MAX_BYTES = 20 * 1024 * 1024
+EMPTY_FILE = "The file is empty: fill in the template and upload it again."
 TOO_LARGE = f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."
 MAX_ROWS = 20_000
 MAX_CELL = 10_000  # characters: far more than any column takes; the plan says which
@@ -110,7 +111,7 @@ def read_rows(content: bytes, fmt: str) -> list[Row]:
     header is line 1) and its cells by column name, as trimmed text. Empty rows are
     left out. Anything unreadable is one ValidationError on `file`, never a crash."""
     if not content:
-        raise file_error("The file is empty: fill in the template and upload it again.")
+        raise file_error(EMPTY_FILE)
     if len(content) > MAX_BYTES:
         raise file_error(TOO_LARGE)
     table = _xlsx_table(content) if fmt == XLSX else _csv_table(content)

@@ -15,12 +15,13 @@ from django.utils import timezone
 
 from cycles.models import ImportJob
 from cycles.services import cycle_set_state
-from cycles.sheets import COLUMNS
+from cycles.sheets import COLUMNS, EMPTY_FILE
 from goals.models import Goal
 
+from ..api.helpers import API, client_for
 from ..cycles.imports import EXAMPLE, xlsx
 from ..factories import DepartmentFactory, MemberFactory
-from .helpers import HTMX, parse, snapshot
+from .helpers import HTMX, field_errors, parse, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +159,17 @@ def test_a_file_that_cannot_be_read_is_a_message_in_the_form(client, acme, conte
     assert 'class="field-error"' in response.content.decode()
     assert snapshot() == before
     assert not ImportJob.objects.exists()
+
+
+def test_an_empty_file_is_said_as_the_api_says_it(client, acme):
+    signed_in(client, acme.leader)
+    response = upload(client, acme.cycle, b"")
+    answer = client_for(acme.leader).post(
+        f"{API}/cycles/{acme.cycle.pk}/import/", b"", content_type="text/csv"
+    )
+    assert response.status_code == answer.status_code == 400
+    assert answer.json() == {"file": [EMPTY_FILE]}
+    assert EMPTY_FILE in field_errors(parse(response), "id_file")
 
 
 def test_a_closed_cycle_refuses_the_upload(client, acme):
