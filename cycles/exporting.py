@@ -1,4 +1,4 @@
-"""Export a cycle as a spreadsheet (issue 17): the import's columns, so the file
+"""Export a cycle as a spreadsheet: the import's columns, so the file
 imports back as the same tree, plus what the roll-up computed (progress, health,
 current value, last update). Read in a fixed number of queries whatever the size."""
 

@@ -1,4 +1,4 @@
-"""Issue 17: a large file imported from the page is planned and imported by a Celery
+"""A large file imported from the page is planned and imported by a Celery
 task (a real worker here), the page's progress piece reports the rows done of the
 total, and the import ends with one roll-up of the cycle."""
 

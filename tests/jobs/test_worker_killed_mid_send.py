@@ -1,5 +1,5 @@
 """Reminder email is sent at least once and never twice, even when the worker is
-killed mid-send (issue: reliability under faults). A real Celery worker process, the
+killed mid-send. A real Celery worker process, the
 real Redis broker, PostgreSQL (which that process shares with the test) and a real
 SMTP server (aiosmtpd) that holds one message unanswered while the test kills the
 worker with SIGKILL; a new worker then runs the 5-minute retry task, as beat would."""

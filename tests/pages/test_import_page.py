@@ -1,6 +1,7 @@
-"""Issue 17 in the pages: /cycles/ID/import/ (leaders and admins) reads a file into a
-preview — every row with what it does, its verdicts and its errors per cell — and
-imports it only when confirmed; /cycles/ID/export/ gives any member the file."""
+"""Import and export in the pages: /cycles/ID/import/ (leaders and admins) reads a
+file into a preview — every row with what it does, its verdicts and its errors per
+cell — and imports it only when confirmed; /cycles/ID/export/ gives any member the
+file."""
 
 from __future__ import annotations
 
