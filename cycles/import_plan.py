@@ -42,7 +42,6 @@ LEVELS = (
     (sheets.TEAM_GOAL, Level.TEAM),
     (sheets.INDIVIDUAL_GOAL, Level.INDIVIDUAL),
 )
-LEVEL_COLUMN = {level: column for column, level in LEVELS}
 # The column naming who a goal of each level is for.
 PLACED_BY: dict[str, str] = {Level.DEPARTMENT: sheets.DEPARTMENT, Level.TEAM: sheets.TEAM}
 # The cells that describe a goal of one level, and that level's column.
