@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +83,6 @@ CREATE, CHANGE, UNCHANGED, REPEAT = "create", "change", "unchanged", "repeat"
 NO_KPI = "No KPI yet: the goal is not measurable until it has one."
 
 Cells = dict[str, str]
-Report = Callable[[str, str], None]  # (column, message): an error in this row
 
 
 def _a(noun: str) -> str:
@@ -279,10 +277,10 @@ class Planner:
             if not (created_here or set_here):
                 continue
             if isinstance(plan, GoalPlan):
-                found = goal_errors(plan.goal, original=plan.original, facts=self.c)
+                found = goal_errors(plan.goal, original=plan.original, facts=self.c).messages
                 columns = self._goal_columns(plan.goal, title_column)
             else:
-                found = kpi_errors(plan.kpi, new=plan.new, facts=self.c)
+                found = kpi_errors(plan.kpi, new=plan.new, facts=self.c).messages
                 columns = KPI_COLUMN
             for name, messages in found.items():
                 column = columns.get(name, title_column)

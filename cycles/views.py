@@ -249,12 +249,15 @@ def cycle_import_confirm(request: MemberHttpRequest, cycle_id: int, job_id: int)
     return redirect("cycle-import-job", cycle.pk, job.pk)
 
 
+CHOOSE_FORMAT = f"Choose a format: {', '.join(FORMATS)}."
+
+
 @member_required
 def import_template(request: HttpRequest) -> HttpResponse:
     """The downloadable template: the import's headers and one example row."""
     fmt = request.GET.get("format", CSV)
     if fmt not in FORMATS:
-        return HttpResponse(f"Choose a format: {', '.join(FORMATS)}.", status=400)
+        return HttpResponse(CHOOSE_FORMAT, status=400)
     response = HttpResponse(template(fmt), content_type=MEDIA_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="cascade-import-template.{fmt}"'
     return response
@@ -266,5 +269,5 @@ def cycle_export_page(request: MemberHttpRequest, cycle_id: int) -> HttpResponse
     cycle = selectors.access_cycle_by_id(request.member, cycle_id)
     fmt = request.GET.get("format", CSV)
     if fmt not in FORMATS:
-        return HttpResponse(f"Choose a format: {', '.join(FORMATS)}.", status=400)
+        return HttpResponse(CHOOSE_FORMAT, status=400)
     return export_response(cycle, fmt)

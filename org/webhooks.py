@@ -161,8 +161,9 @@ def emit(organization_id: int, event: str, data: dict[str, Any]) -> None:
     and must not read the webhooks once for each. A batch whose webhooks were read has
     been committed: the next transaction's events start another.
     """
-    batches: dict[int, _Deliveries] = getattr(_pending, "batches", None) or {}
-    _pending.batches = batches
+    if not hasattr(_pending, "batches"):
+        _pending.batches = {}
+    batches: dict[int, _Deliveries] = _pending.batches
     batch = batches.get(organization_id)
     if batch is None or batch.hooks is not None:
         batch = batches[organization_id] = _Deliveries(organization_id)
