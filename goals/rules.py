@@ -104,9 +104,7 @@ def external_ids_held(rows: QuerySet[Any], cycle: str) -> dict[str, Holder]:
     }
 
 
-def goal_errors(
-    goal: Goal, *, original: dict[str, Any] | None, facts: GoalFacts
-) -> dict[str, list[str]]:
+def goal_errors(goal: Goal, *, original: dict[str, Any] | None, facts: GoalFacts) -> Errors:
     """Every message of SPEC §1 tree rules 1–3 and the dates, by field. `original` holds
     the stored fields of a goal being changed (None for a new one)."""
     errors = Errors()
@@ -119,10 +117,10 @@ def goal_errors(
         owner=goal.owner,
     )
     if errors.messages:
-        return errors.messages
+        return errors
     if goal.level not in Level.values:
         errors.add("level", one_of(Level.values))
-        return errors.messages
+        return errors
     if goal.state not in GoalState.values:
         errors.add("state", one_of(GoalState.values))
     if original is None and goal.state != GoalState.ACTIVE:
@@ -146,7 +144,7 @@ def goal_errors(
     if moved:
         for name in facts.kpis_outside(goal, goal.cycle):
             errors.add("cycle", f"The KPI “{name}” has dates outside “{goal.cycle.name}”.")
-    return errors.messages
+    return errors
 
 
 def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.date | None) -> None:

@@ -36,9 +36,7 @@ def validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
     """Raise every message of the tree rules (goals/rules.py) at once, judged on the
     database as it stands. `original` holds the stored fields of a goal being changed
     (None for a new one)."""
-    errors = goal_errors(goal, original=original, facts=StoredGoals())
-    if errors:
-        raise ValidationError(errors)
+    goal_errors(goal, original=original, facts=StoredGoals()).raise_if_any()
 
 
 @transaction.atomic

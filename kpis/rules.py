@@ -48,7 +48,7 @@ class StoredKpis:
         )
 
 
-def kpi_errors(kpi: Kpi, *, new: bool, facts: KpiFacts) -> dict[str, list[str]]:
+def kpi_errors(kpi: Kpi, *, new: bool, facts: KpiFacts) -> Errors:
     """Every message of SPEC §1 rule 4, by field: name and unit, a known direction and
     aggregation, a target on the right side of the baseline, a positive weight, dates
     inside the cycle, an owner; a new KPI is active."""
@@ -59,7 +59,7 @@ def kpi_errors(kpi: Kpi, *, new: bool, facts: KpiFacts) -> dict[str, list[str]]:
         errors.add("state", NEW_KPI_ACTIVE)
     check_same_organization(errors, kpi.organization_id, goal=kpi.goal, owner=kpi.owner)
     if errors.messages:
-        return errors.messages
+        return errors
     check_text(errors, "name", kpi.name, required=NAME_REQUIRED)
     check_text(errors, "unit", kpi.unit, required=UNIT_REQUIRED, max_length=32)
     if kpi.direction not in Direction.values:
@@ -82,7 +82,7 @@ def kpi_errors(kpi: Kpi, *, new: bool, facts: KpiFacts) -> dict[str, list[str]]:
         errors.add("goal", "A KPI belongs to a goal.")
     else:
         check_dates(errors, kpi.goal.cycle, kpi.start, kpi.due)
-    return errors.messages
+    return errors
 
 
 def _check_target(errors: Errors, kpi: Kpi) -> None:
@@ -97,9 +97,7 @@ def _check_target(errors: Errors, kpi: Kpi) -> None:
         )
 
 
-def value_errors(
-    kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.date
-) -> dict[str, list[str]]:
+def value_errors(kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.date) -> Errors:
     """SPEC §1 rule 5 and §8.1: a number within ±1e12, dated inside the KPI's cycle and
     no later than today, with a known confidence."""
     cycle = kpi.goal.cycle
@@ -115,4 +113,4 @@ def value_errors(
         errors.add("date", f"Can't be after the cycle “{cycle.name}” ends ({cycle.end}).")
     if confidence and confidence not in Confidence.values:
         errors.add("confidence", one_of(Confidence.values))
-    return errors.messages
+    return errors

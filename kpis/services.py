@@ -28,9 +28,7 @@ from .tasks import notify_kpi_health
 def validate_kpi(kpi: Kpi, *, new: bool = False) -> None:
     """Raise every message of a KPI's rules (kpis/rules.py) at once, judged on the
     database as it stands."""
-    errors = kpi_errors(kpi, new=new, facts=StoredKpis())
-    if errors:
-        raise ValidationError(errors)
+    kpi_errors(kpi, new=new, facts=StoredKpis()).raise_if_any()
 
 
 @transaction.atomic
@@ -230,9 +228,7 @@ def check_value_of(kpi: Kpi, row: dict[str, Any], today: dt.date) -> None:
 
 
 def _check_value(kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.date) -> None:
-    errors = value_errors(kpi, value=value, date=date, confidence=confidence, today=today)
-    if errors:
-        raise ValidationError(errors)
+    value_errors(kpi, value=value, date=date, confidence=confidence, today=today).raise_if_any()
 
 
 def _append(
