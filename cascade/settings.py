@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "audit",
     "org",
     "goals",
     "kpis",
@@ -83,6 +84,7 @@ MIDDLEWARE = [
     "core.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -270,9 +272,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Webhooks (SPEC §8.4): targets on private or loopback networks are refused unless this
-# is on (a test receiver on 127.0.0.1, an intranet); retries double from this pause.
-WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", "false")
+# Outbound requests (webhooks, KPI data sources; core/egress.py): targets on private,
+# loopback or reserved networks are refused unless this is on (a test receiver on
+# 127.0.0.1, an intranet). WEBHOOK_ALLOW_PRIVATE is its former name, still read.
+OUTBOUND_ALLOW_PRIVATE = envbool(
+    "OUTBOUND_ALLOW_PRIVATE", os.getenv("WEBHOOK_ALLOW_PRIVATE", "false")
+)
+# Webhook retries double from this pause.
 WEBHOOK_RETRY_SECONDS = float(os.getenv("WEBHOOK_RETRY_SECONDS", "30"))
 
 CELERY_BEAT_SCHEDULE = {
@@ -312,6 +318,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour="*/6"),
     },
 }
+
+# Secrets Cascade must send back out (webhook and data-source secrets) are encrypted at
+# rest with Fernet (core/crypto.py). FIELD_ENCRYPTION_KEY: one or more comma-separated
+# Fernet keys, the first encrypts, all decrypt (rotation: README, "Security"). Without
+# one, a key derived from SECRET_KEY (development only: refused with DEBUG off).
+FIELD_ENCRYPTION_KEY = envlist("FIELD_ENCRYPTION_KEY", "")
+
+# The audit log (audit/): entries older than this many days are purged nightly.
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", "730")
 
 REST_FRAMEWORK = {
     # Token first: an anonymous caller gets 401 with `WWW-Authenticate: Token`.

@@ -44,7 +44,7 @@ def refused_target(url: str) -> str | None:
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "Give an http:// or https:// address."
-    if settings.WEBHOOK_ALLOW_PRIVATE:
+    if settings.OUTBOUND_ALLOW_PRIVATE:
         return None
     try:
         found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)

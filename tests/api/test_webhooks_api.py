@@ -37,7 +37,7 @@ def test_private_loopback_and_odd_targets_are_refused(acme, url):
 
 
 def test_with_private_targets_allowed_an_admin_makes_one_and_sees_its_secret_once(acme, settings):
-    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.OUTBOUND_ALLOW_PRIVATE = True
     admin = client_for(acme.admin)
     made = admin.post(
         f"{API}/webhooks/",
@@ -53,7 +53,7 @@ def test_with_private_targets_allowed_an_admin_makes_one_and_sees_its_secret_onc
 
 @pytest.mark.parametrize("role", ["leader", "manager", "member", "reviewer"])
 def test_only_admins_manage_webhooks(acme, role, settings):
-    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.OUTBOUND_ALLOW_PRIVATE = True
     client = client_for(getattr(acme, role))
     assert client.get(f"{API}/webhooks/").status_code == 403
     made = client.post(
@@ -63,7 +63,7 @@ def test_only_admins_manage_webhooks(acme, role, settings):
 
 
 def test_bad_events_are_a_400(acme, settings):
-    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.OUTBOUND_ALLOW_PRIVATE = True
     response = client_for(acme.admin).post(
         f"{API}/webhooks/", {"url": "http://10.1.2.3/", "events": ["goal.deleted"]}
     )

@@ -50,7 +50,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver(settings):
-    settings.WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on 127.0.0.1
+    settings.OUTBOUND_ALLOW_PRIVATE = True  # the receiver is on 127.0.0.1
     settings.WEBHOOK_RETRY_SECONDS = 0.3  # 0.3 s, then 0.6 s
     made = []
 

@@ -1,0 +1,1 @@
+"""The audit log (SPEC §9.2)."""
