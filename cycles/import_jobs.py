@@ -24,7 +24,7 @@ def import_job_start(*, actor: Member, cycle: Cycle, file_name: str, content: by
     A file that can't be read is a ValidationError on `file`; nothing is kept."""
     MANAGE_CYCLES.require(actor)
     check_open(cycle)
-    fmt = sheets.sniff_format(content)
+    fmt = sheets.sniff_format(content, file_name)
     rows = sheets.read_rows(content, fmt)
     job = ImportJob.objects.create(
         cycle=cycle,

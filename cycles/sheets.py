@@ -1,18 +1,20 @@
-"""Spreadsheets in and out (CSV and XLSX, through tablib and openpyxl): the column
-layout of a cycle's import and export, reading any uploaded file into rows of text
-cells or one clear message, and writing rows safely for spreadsheet programs."""
+"""Spreadsheets in and out (CSV and XLSX): the column layout of a cycle's import and
+export, reading an uploaded file into rows of text cells or one clear message (through
+core/sheets.py, which holds the limits every upload is read within), and writing rows
+safely for spreadsheet programs."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import io
 import re
 from typing import Any
 
 import openpyxl
 import tablib
-from django.core.exceptions import ValidationError
+
+from core import sheets as core_sheets
+from core.sheets import CSV, XLSX, file_error
+from core.sheets import sniff_format as sniff_format  # the import jobs' sniffing
 
 # The import's columns, in the template's order (README, "Import and export").
 STRATEGIC_GOAL = "Strategic goal"
@@ -78,57 +80,40 @@ TEMPLATE_ROW = {
     KPI_EXTERNAL_ID: "",
 }
 
-CSV, XLSX = "csv", "xlsx"
 FORMATS = (CSV, XLSX)
 MEDIA_TYPES = {
     CSV: "text/csv",
     XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = core_sheets.MAX_FILE_BYTES
 EMPTY_FILE = "The file is empty: fill in the template and upload it again."
-TOO_LARGE = f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."
-MAX_ROWS = 20_000
-MAX_CELL = 10_000  # characters: far more than any column takes; the plan says which
+TOO_LARGE = core_sheets.too_large()
+MAX_ROWS = 20_000  # rows of one import (and the row limit of its file's cells)
 # A cell a spreadsheet program would run as a formula: written with a leading ' (and
-# read back without it, so a round trip is exact).
+# read back without it, so a round trip is exact: core.sheets.clean).
 FORMULA = re.compile(r"^'*[=+\-@]")
-QUOTED_FORMULA = re.compile(r"^'+[=+\-@]")
 
 Row = tuple[int, dict[str, str]]  # (line in the file, {column: text})
-
-
-def file_error(message: str) -> ValidationError:
-    return ValidationError({"file": [message]})
-
-
-def sniff_format(content: bytes) -> str:
-    """XLSX files are ZIP archives; anything else is read as CSV."""
-    return XLSX if content[:4] == b"PK\x03\x04" else CSV
 
 
 def read_rows(content: bytes, fmt: str) -> list[Row]:
     """The data rows of an uploaded file: each with its line number in the file (the
     header is line 1) and its cells by column name, as trimmed text. Empty rows are
-    left out. Anything unreadable is one ValidationError on `file`, never a crash."""
+    left out. Anything unreadable, or beyond the limits of core/sheets.py, is one
+    ValidationError on `file`, never a crash."""
     if not content:
         raise file_error(EMPTY_FILE)
-    if len(content) > MAX_BYTES:
-        raise file_error(TOO_LARGE)
-    table = _xlsx_table(content) if fmt == XLSX else _csv_table(content)
-    header_at = next((i for i, cells in enumerate(table) if any(cells)), None)
-    if header_at is None:
+    lines = core_sheets.read_table(content, fmt, max_rows=MAX_ROWS)
+    if not lines:
         raise file_error("The file has no rows: fill in the template and upload it again.")
-    columns = header_columns(table[header_at])
+    columns = header_columns(lines[0].cells)
     rows = []
-    for offset, cells in enumerate(table[header_at + 1 :], start=header_at + 2):
+    for number, cells in lines[1:]:
         values = {}
         for column, text in zip(columns, cells, strict=False):
             if column is not None and text:
                 values[column] = text
-        if any(cells):
-            rows.append((offset, values))
-        if len(rows) > MAX_ROWS:
-            raise file_error(f"The file has more than {MAX_ROWS:,} rows: split it.")
+        rows.append((number, values))
     if not rows:
         raise file_error("The file has its headers but no rows to import.")
     return rows
@@ -170,70 +155,6 @@ def header_columns(cells: list[str]) -> list[str | None]:
             f"({STRATEGIC_GOAL}, {DEPARTMENT_GOAL}, {TEAM_GOAL} or {INDIVIDUAL_GOAL})."
         )
     return columns
-
-
-def _csv_table(content: bytes) -> list[list[str]]:
-    if b"\x00" in content:
-        raise file_error("This is not a CSV file (it holds binary data). Upload CSV or XLSX.")
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:  # what spreadsheet programs on Windows write as "CSV"
-            text = content.decode("cp1252")
-        except UnicodeDecodeError:
-            raise file_error(
-                "The file is not UTF-8 text: save it as “CSV UTF-8” and upload it again."
-            ) from None
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first.count)
-    try:
-        table = [
-            [clean(cell) for cell in cells]
-            for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        ]
-    except csv.Error as error:
-        raise file_error(f"The CSV file can't be read: {error}.") from None
-    return table
-
-
-def _xlsx_table(content: bytes) -> list[list[str]]:
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheet = book.active
-        assert sheet is not None  # a book without sheets has none: refused below, as damaged
-        table = []
-        for count, cells in enumerate(sheet.iter_rows(values_only=True)):
-            table.append([clean(_text(cell)) for cell in cells])
-            if count > MAX_ROWS + 100:
-                break
-        book.close()
-    except Exception:  # openpyxl raises many kinds for a damaged file; all mean the same
-        raise file_error("This is not an XLSX file that can be read. Upload CSV or XLSX.") from None
-    return table
-
-
-def _text(value: Any) -> str:
-    """A spreadsheet cell as the text a person typed."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return str(value)
-
-
-def clean(text: str) -> str:
-    """A cell's text without surrounding spaces, and without the ' the export puts
-    before what would be a formula."""
-    text = text.strip()[:MAX_CELL] if len(text) > MAX_CELL else text.strip()
-    if QUOTED_FORMULA.match(text):
-        text = text[1:]
-    return text
 
 
 def guard(value: Any) -> Any:
