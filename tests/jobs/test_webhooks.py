@@ -1,13 +1,15 @@
-"""SPEC §8.4 webhooks, end to end: a real Celery worker delivers to a real HTTP
-receiver this test starts on 127.0.0.1. The body is signed with the webhook's secret;
-a receiver that fails twice gets the event a third time and keeps it once; the
-delivery log shows every attempt."""
+"""SPEC §8.4 and §9.2 webhooks, end to end: a real Celery worker delivers, through
+core.egress, to a real HTTP receiver this test starts on 127.0.0.1. Each attempt is
+signed with its time and the body (`t=<unix>,v1=<HMAC of "<t>.<body>">`); a receiver
+that fails twice gets the event a third time and keeps it once; the delivery log shows
+every attempt. An address refused at the attempt is never reached."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -96,8 +98,10 @@ def test_a_receiver_failing_twice_gets_the_event_once_signed_and_the_log_shows_i
     assert len(bodies) == 1  # the same event each time, kept once (2xx) by the receiver
     (body,) = bodies
     for _, headers, _ in hook_at.seen:
-        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        assert hmac.compare_digest(headers["X-Cascade-Signature"], expected)
+        t, v1 = re.fullmatch(r"t=(\d+),v1=([0-9a-f]{64})", headers["X-Cascade-Signature"]).groups()
+        assert abs(int(t) - time.time()) < 30  # signed at the attempt
+        expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256)
+        assert hmac.compare_digest(v1, expected.hexdigest())
         assert headers["X-Cascade-Event"] == "kpi.update_recorded"
         assert headers["Content-Type"] == "application/json"
     event = json.loads(body)
@@ -118,3 +122,24 @@ def test_only_the_events_asked_for_are_sent(worker, acme, tree, receiver):
     client_for(acme.member).post(f"{API}/kpis/{tree.individual_kpi.pk}/updates/", {"value": 5})
     time.sleep(1.0)
     assert hook_at.seen == [] and not WebhookDelivery.objects.exists()
+
+
+def test_an_address_gone_private_is_not_reached_by_the_worker(
+    worker, acme, tree, receiver, settings
+):
+    """Saved while private targets were allowed; now they are not: the worker's attempt
+    is refused with the reason, and the receiver on 127.0.0.1 hears nothing."""
+    hook_at = receiver([])
+    admin = client_for(acme.admin)
+    created = admin.post(
+        f"{API}/webhooks/", {"url": hook_at.url, "events": ["kpi.update_recorded"]}
+    )
+    assert created.status_code == 201
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    client_for(acme.member).post(f"{API}/kpis/{tree.individual_kpi.pk}/updates/", {"value": 5})
+    delivery = until(lambda: WebhookDelivery.objects.filter(state="failed").first())
+    assert (delivery.attempts, delivery.last_status) == (1, None)
+    assert delivery.last_error == (
+        "127.0.0.1 is a loopback address: outbound requests go to the public internet only."
+    )
+    assert hook_at.seen == []

@@ -1,15 +1,21 @@
-"""The People page's webhooks (SPEC §8.4): admins add one (its secret shown once),
-see its delivery log, remove it; a private address is refused beside the field."""
+"""The People page's webhooks (SPEC §8.4, §9.2): admins add one (its secret shown once),
+see its delivery log with the reason an attempt was refused, remove it; an address
+core.egress refuses is refused beside the field, and nothing is saved."""
 
 from __future__ import annotations
 
+import pytest
+
 from org.models import Webhook, WebhookDelivery
+from org.webhooks import deliver_webhook
 
 from .helpers import parse
 
+PUBLIC_ONLY = "outbound requests go to the public internet only."
+
 
 def test_an_admin_adds_sees_and_removes_a_webhook(client, acme, settings):
-    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.OUTBOUND_ALLOW_PRIVATE = True
     client.force_login(acme.admin.user)
     page = client.post(
         "/people/webhooks/",
@@ -25,24 +31,41 @@ def test_an_admin_adds_sees_and_removes_a_webhook(client, acme, settings):
     again = client.get("/people/").content.decode()
     assert hook.secret not in again
     assert "Pending after 2 attempts (last answer 500)" in again
+    assert "X-Cascade-Signature: t=" in again  # how to check a delivery
     removed = client.post(f"/people/webhooks/{hook.pk}/delete/")
     assert removed.status_code == 302 and not Webhook.objects.exists()
 
 
-def test_a_private_address_is_refused_beside_the_field(client, acme):
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://127.0.0.1:8000/x", f"127.0.0.1 is a loopback address: {PUBLIC_ONLY}"),
+        ("http://[64:ff9b::a9fe:a9fe]/", "carries 169.254.169.254, a link-local address"),
+        ("http://127.0.0.1:8699\\@93.184.216.34/steal", "Backslashes (\\) are not allowed"),
+    ],
+)
+def test_a_refused_address_is_refused_beside_the_field(client, acme, url, says):
     client.force_login(acme.admin.user)
-    page = client.post(
-        "/people/webhooks/",
-        {"hook-url": "http://127.0.0.1:8000/x", "hook-events": ["review.completed"]},
-    )
+    page = client.post("/people/webhooks/", {"hook-url": url, "hook-events": ["review.completed"]})
     assert page.status_code == 400
     field = parse(page).find(id="id_hook-url-error")
-    assert field is not None and "private, loopback or reserved" in field.text
+    assert field is not None and says in field.text
     assert not Webhook.objects.exists()
 
 
+def test_a_delivery_refused_at_its_attempt_shows_why(client, acme):
+    hook = Webhook.objects.create(
+        organization=acme.org, url="http://10.0.0.7/", secret="s" * 32, events=["x"]
+    )
+    delivery = WebhookDelivery.objects.create(webhook=hook, event="review.completed", payload={})
+    assert deliver_webhook(delivery.pk) == "failed"
+    client.force_login(acme.admin.user)
+    page = client.get("/people/").content.decode()
+    assert f"Failed after 1 attempt: 10.0.0.7 is a private address: {PUBLIC_ONLY}" in page
+
+
 def test_others_may_not_add_webhooks(client, acme, settings):
-    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.OUTBOUND_ALLOW_PRIVATE = True
     client.force_login(acme.leader.user)
     response = client.post(
         "/people/webhooks/", {"hook-url": "https://10.0.0.7/", "hook-events": ["review.completed"]}
