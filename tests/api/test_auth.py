@@ -1,7 +1,13 @@
 """SPEC §4 authentication: token and session, 401 for anonymous callers, me/, and
-the OpenAPI schema with its offline docs."""
+the OpenAPI schema with its offline docs. SPEC §9.2: a malformed `Authorization`
+header (non-ASCII bytes, spaces, a NUL, a key far too long) is a 401 that says what to
+send, never a 500."""
 
 from __future__ import annotations
+
+import http.client
+import json
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -154,6 +160,85 @@ def test_a_deactivated_members_token_is_401(acme):
     acme.member.save()
     response = client_for(acme.member).get(f"{API}/goals/")
     assert response.status_code == 401
+
+
+# ---------------------------------------------------------------- malformed headers
+
+# A WSGI server hands a header's bytes to Django decoded as Latin-1 (PEP 3333), so the
+# bytes `cas_\xe4\xe4\xe4` arrive in META as these characters; the same text in UTF-8
+# arrives as "Ã¤". The test client's extra keywords are that META.
+NON_ASCII = ["Token cas_\xe4\xe4\xe4", "Token cas_\xc3\xa4\xc3\xa4\xc3\xa4"]
+MALFORMED = [
+    "Token",
+    "Token    ",
+    "Token cas_0123 4567",
+    "Token  cas_0123\t4567 89ab",
+    "Token " + "a" * 10_000,
+    "Token cas_\x00abc",
+    "Token \x00",
+    "Token cas_\u20ac",  # beyond Latin-1: only a test client can send it
+]
+
+
+def malformed_answer(response) -> str:
+    assert response.status_code == 401, (response.status_code, response.content)
+    assert response["WWW-Authenticate"] == "Token"
+    # JSON; on /api/schema/ the schema's own format, YAML, which folds long lines.
+    detail = " ".join(response.content.decode().split())
+    assert "Authorization: Token <key>" in detail, detail
+    return detail
+
+
+@pytest.mark.parametrize("header", NON_ASCII)
+def test_a_non_ascii_authorization_header_is_a_401(acme, tree, header):
+    client = APIClient()
+    calls = [
+        *endpoints(acme, tree),
+        ("post", f"{API}/auth/token/"),
+        ("delete", f"{API}/auth/token/"),
+        ("post", f"{API}/tokens/"),
+        ("get", f"{API}/webhooks/"),
+        ("get", "/api/schema/"),
+    ]
+    with unchanged():
+        for method, url in calls:
+            response = getattr(client, method)(url, {"value": 5}, HTTP_AUTHORIZATION=header)
+            detail = malformed_answer(response)
+            assert "ASCII" in detail, (method, url)
+    assert not ApiToken.objects.exists() and not KpiUpdate.objects.exists()
+
+
+@pytest.mark.parametrize("header", MALFORMED)
+def test_a_malformed_authorization_header_is_a_401(acme, tree, header):
+    with unchanged():
+        for method, url in [("get", f"{API}/me/"), ("post", f"{API}/goals/")]:
+            response = getattr(APIClient(), method)(
+                url, {"title": "x"}, format="json", HTTP_AUTHORIZATION=header
+            )
+            malformed_answer(response)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_raw_authorization_bytes_over_http_are_a_401(acme, live_server):
+    """Through a real HTTP server and its WSGI handler, the bytes as a client sends them."""
+    address = urlsplit(live_server.url)
+    for raw in (
+        b"Token cas_\xe4\xe4\xe4",
+        "Token cas_äää".encode(),
+        b"Token",
+        b"Token cas_0123 4567",
+        b"Token " + b"a" * 10_000,
+        b"Token cas_\x00abc",
+    ):
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+        connection.putrequest("GET", f"{API}/me/")
+        connection.putheader("Authorization", raw)
+        connection.endheaders()
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        assert response.status == 401, (raw[:30], response.status, body[:300])
+        assert "Authorization: Token <key>" in json.loads(body)["detail"], raw[:30]
 
 
 # ---------------------------------------------------------------- anonymous

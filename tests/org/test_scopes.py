@@ -2,7 +2,9 @@
 (Marketing's `mia`) writes only in Marketing, a manager without a department writes
 nowhere, and a department moved below a manager's joins their scope; a goal or a KPI
 may move only from and to places its mover may write; and a goal's weight in its
-parent is set by whoever may edit the parent (SPEC §8.1).
+parent is set by whoever may edit the parent (SPEC §8.1). And the scope of a service
+token (SPEC §9.2): it acts as its maker as they are now; `read` and `write` tokens
+stay out of the admin area (people, tokens, webhooks), an `admin` token does not.
 
 The people are the `acme` fixture's (see test_permissions.py). Every refusal is a
 PermissionDenied and leaves every row of the database as it was.
@@ -14,10 +16,24 @@ import pytest
 
 from goals.models import Goal
 from goals.services import goal_create, goal_update
+from kpis.models import KpiUpdate
 from kpis.services import kpi_edit, kpi_record_value
+from org.models import ApiToken, Member, Webhook
 from org.services import department_update, member_update
+from org.tokens import acting_member, service_token_create, service_tokens, stopped_because
+from org.webhooks import webhook_delete
 
-from .helpers import fresh, refused
+from ..factories import MemberFactory
+from .helpers import (
+    _change_role,
+    _create_cycle,
+    _create_department,
+    _create_member,
+    _deactivate,
+    _update_department,
+    fresh,
+    refused,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +225,73 @@ def test_moving_a_weighed_goal_under_a_goal_one_may_not_edit_is_refused(acme, pl
     with refused():
         goal_update(actor=acme.member, goal=fresh(places.individual), parent=places.marketing)
     assert fresh(places.individual).parent_id == places.department.pk
+
+
+# ---------------------------------------------------------------- service token scopes
+
+
+def through(acme, scope: str) -> Member:
+    """The admin `ada` as a service token of this scope, which she made, has her act."""
+    token, _ = service_token_create(actor=acme.admin, name=f"Via {scope}", scope=scope)
+    return acting_member(token)
+
+
+ADMIN_AREA = [_create_member, _change_role, _deactivate]
+ORGANIZATION = [_create_department, _update_department, _create_cycle]
+
+
+@pytest.mark.parametrize("write", ADMIN_AREA)
+@pytest.mark.parametrize("scope", ["read", "write"])
+def test_a_read_or_write_token_of_an_admin_manages_no_people(acme, scope, write):
+    me = through(acme, scope)
+    with refused() as info:
+        write(me, acme)
+    assert "needs the admin scope" in str(info.value)
+
+
+@pytest.mark.parametrize("write", ADMIN_AREA + ORGANIZATION)
+def test_an_admin_token_does_what_its_admin_maker_may(acme, write):
+    write(through(acme, "admin"), acme)
+
+
+@pytest.mark.parametrize("write", ORGANIZATION)
+def test_a_write_token_of_an_admin_changes_departments_and_cycles_as_its_maker_may(acme, write):
+    write(through(acme, "write"), acme)
+
+
+def test_only_an_admin_token_makes_tokens_or_removes_webhooks(acme):
+    writer = through(acme, "write")
+    before = ApiToken.objects.count()
+    with refused():
+        service_token_create(actor=writer, name="Escalated", scope="admin")
+    assert ApiToken.objects.count() == before
+    service_token_create(actor=through(acme, "admin"), name="Made by a token", scope="admin")
+    assert ApiToken.objects.count() == before + 2  # the admin token, and the one it made
+    hook = Webhook.objects.create(
+        organization=acme.org, url="https://hooks.example/x", secret="s" * 32, events=[]
+    )
+    with refused():
+        webhook_delete(actor=writer, webhook=hook)
+    assert Webhook.objects.filter(pk=hook.pk).exists()
+
+
+def test_a_token_acts_as_its_maker_as_they_are_now_and_names_itself(acme, tree):
+    token, _ = service_token_create(actor=acme.admin, name="Nightly BI sync", scope="write")
+    boss = MemberFactory(organization=acme.org, role="admin", user__username="bo")
+    member_update(actor=boss, member=fresh(acme.admin), role="manager", department=acme.support)
+    me = acting_member(token)
+    assert (me.pk, me.role, me.department_id, me.is_active) == (
+        acme.admin.pk,
+        "manager",
+        acme.support.pk,
+        True,
+    )
+    assert (me.via_token, me.via_token_id, me.via_scope) == ("Nightly BI sync", token.pk, "write")
+    kpi_record_value(actor=me, kpi=fresh(tree.individual_kpi), value=5)  # in Support: his
+    assert KpiUpdate.objects.get().author_token == "Nightly BI sync"
+    with refused():
+        goal_update(actor=me, goal=fresh(tree.strategic), title="Not a manager's")
+    member_update(actor=boss, member=fresh(acme.admin), is_active=False)
+    assert acting_member(token).is_active is False
+    listed = service_tokens(acme.org.pk).get()
+    assert stopped_because(listed) == "Stopped: its maker is deactivated."

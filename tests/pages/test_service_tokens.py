@@ -1,15 +1,19 @@
-"""SPEC §8.2 service tokens on the People page: an admin makes one and sees its key
-once; bad input shows the form again and makes nothing; revoking asks first and stops
-the key; nobody else may do either."""
+"""SPEC §8.2 and §9.2 service tokens on the People page: an admin makes one — a scope
+(read, write or admin, each explained in a line) and a last day (90 days ahead unless
+changed, at most a year) — and sees its key once; bad input shows the form again, the
+reason beside its field, and makes nothing; revoking asks first and stops the key; a
+token that stopped with its maker says so; nobody else may do any of it."""
 
 from __future__ import annotations
 
 import pytest
 from rest_framework.test import APIClient
 
-from org.models import ApiToken
+from org.models import ApiToken, Member
+from org.services import member_update
 from org.tokens import service_token_create
 
+from ..factories import MemberFactory
 from .helpers import field_errors, parse
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +79,54 @@ def test_another_organizations_token_cannot_be_revoked(client, acme, outsider):
     client.force_login(acme.admin.user)
     assert client.post(f"/people/tokens/{token.pk}/revoke/").status_code == 404
     assert ApiToken.objects.filter(pk=token.pk).exists()
+
+
+def test_the_form_explains_each_scope_and_offers_90_days_at_most_a_year(client, acme):
+    client.force_login(acme.admin.user)
+    page = parse(client.get("/people/"))
+    scope = page.find(id="id_token-scope")
+    options = {o.attrs["value"]: o.text for o in scope.iter() if o.tag == "option"}
+    assert list(options) == ["read", "write", "admin"]  # scim tokens come from the API
+    assert "changes nothing" in options["read"]
+    assert "no tokens, people or webhooks" in options["write"]
+    assert "while you are an admin" in options["admin"]
+    last_day = page.find(id="id_token-expires_on")
+    assert (last_day.attrs["value"], last_day.attrs["max"]) == ("2027-06-13", "2028-03-14")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"expires_on": "2028-03-15"}, "expires_on", "up to 2028-03-14"),
+        ({"expires_on": "9999-12-31"}, "expires_on", "between 2000-01-01 and 2100-12-31"),
+        ({"expires_on": "2027-03-15"}, "expires_on", "after today"),
+        ({"scope": "scim"}, "scope", "read, write, admin"),
+    ],
+)
+def test_a_bad_scope_or_last_day_is_refused_beside_its_field(client, acme, fields, field, reason):
+    client.force_login(acme.admin.user)
+    response = client.post("/people/tokens/", form(**{"name": "Sync", "scope": "read", **fields}))
+    assert response.status_code == 400
+    page = parse(response)
+    assert reason in field_errors(page, f"id_token-{field}")
+    assert page.find(id="new-key") is None
+    assert not ApiToken.objects.exists()
+
+
+def test_an_admin_token_made_on_the_page_may_make_tokens(client, acme):
+    client.force_login(acme.admin.user)
+    response = client.post("/people/tokens/", form(name="Provisioning", scope="admin"))
+    key = parse(response).find(id="new-key").text.strip()
+    caller = APIClient()
+    caller.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    made = caller.post("/api/v1/tokens/", {"name": "Made by a token"}, format="json")
+    assert made.status_code == 201, made.content
+
+
+def test_a_token_whose_maker_is_deactivated_shows_that_it_stopped(client, acme):
+    token, _ = service_token_create(actor=acme.admin, name="Sync")
+    boss = MemberFactory(organization=acme.org, role="admin", user__username="bo")
+    member_update(actor=boss, member=Member.objects.get(pk=acme.admin.pk), is_active=False)
+    client.force_login(boss.user)
+    row = parse(client.get("/people/")).find(id=f"token-{token.pk}")
+    assert "Stopped: its maker is deactivated." in row.text
