@@ -1,0 +1,68 @@
+"""Sign-ins in the audit log (SPEC §9.2): each attempt, on the login page, the Django
+admin or the token endpoint, is one entry — `signin.succeeded`, `signin.failed`, or
+`signin.locked_out` (the failure that locks the username or address out, and every
+attempt refused while it is). Connected in OrgConfig.ready()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.signals import user_locked_out
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from audit.record import record
+
+from .models import Member
+
+SUCCEEDED, FAILED, LOCKED_OUT = "signin.succeeded", "signin.failed", "signin.locked_out"
+
+
+def signin_succeeded(user: Any) -> None:
+    """Record a successful sign-in (the token endpoint calls this; the login page's
+    comes through Django's user_logged_in)."""
+    _record(SUCCEEDED, user.get_username(), _membership(user=user))
+
+
+def _membership(**user: Any) -> Member | None:
+    """The membership a sign-in is about: the active one, else a deactivated one."""
+    return Member.objects.select_related("user").filter(**user).order_by("-is_active", "id").first()
+
+
+def _named(username: str) -> Member | None:
+    field = get_user_model().USERNAME_FIELD
+    return _membership(**{f"user__{field}": username}) if username else None
+
+
+def _record(action: str, username: str, member: Member | None) -> None:
+    """One entry: about the member (in their organization's log), or, for a name that
+    is nobody's membership, about that name (in no organization's)."""
+    if member is not None:
+        record(member, action, member, label=username)
+    else:
+        name = username or None
+        record(name, action, object_type="user", object_id=username[:64], label=username)
+
+
+@receiver(user_logged_in, dispatch_uid="audit-signin-succeeded")
+def _signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    signin_succeeded(user)
+
+
+@receiver(user_login_failed, dispatch_uid="audit-signin-failed")
+def _sign_in_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
+    # django-axes handles this signal first: an attempt it locked out, or refused as
+    # locked out, is recorded once, as such, by _locked_out below.
+    if getattr(request, "axes_locked_out", False):
+        return
+    username = str(credentials.get(get_user_model().USERNAME_FIELD) or "")
+    _record(FAILED, username, _named(username))
+
+
+@receiver(user_locked_out, dispatch_uid="audit-signin-locked-out")
+def _locked_out(sender: Any, request: Any, username: str | None, **kwargs: Any) -> None:
+    name = str(username or "")
+    _record(LOCKED_OUT, name, _named(name))
