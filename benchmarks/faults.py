@@ -26,6 +26,7 @@ import glob
 import json
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import statistics
@@ -40,6 +41,7 @@ from pathlib import Path
 
 import psycopg
 import requests
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -281,7 +283,8 @@ def main() -> None:
             "CELERY_RESULT_BACKEND": f"{redis.url}/0",
             "CACHE_URL": f"{redis.url}/1",
             "DEBUG": "false",
-            "SECRET_KEY": "fault-test-only",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_COOKIES": "false",
             "TRUSTED_PROXY_COUNT": "0",

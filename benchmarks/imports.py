@@ -32,6 +32,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cascad
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cascade.settings")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789abcdefghijklmnop")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "VLoISvGu3sUyGGnAYvt7Rk8dyFYP4eFdIJtlqqk_KDs=")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("API_RATE_PER_CALLER", "100000/minute")  # measuring, not throttling
 os.environ.setdefault("API_RATE_PER_ADDRESS", "100000/minute")

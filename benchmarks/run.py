@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import os
 import re
+import secrets
 import signal
 import statistics
 import subprocess
@@ -30,6 +31,7 @@ import time
 from pathlib import Path
 
 import requests
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,12 +76,19 @@ CONTROL_SOCKET = Path(tempfile.gettempdir()) / f"cascade-bench-{os.getpid()}.ctl
 TIMING = re.compile(r'app;dur=([\d.]+), sql;desc="(\d+) queries"')
 
 
+# Production settings want real keys; one pair for the whole run.
+KEYS = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+}
+
+
 def server_env() -> dict:
     return {
         **os.environ,
         "CELERY_BROKER_URL": BROKER_URL,
         "DEBUG": "false",
-        "SECRET_KEY": "benchmark-only",
+        **KEYS,
         "SERVER_TIMING": "true",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_COOKIES": "false",

@@ -32,19 +32,19 @@ def test_createorg_makes_the_organization_and_its_first_admin():
         "--email",
         "b@initech.example",
         "--password",
-        "s3cret-pass",
+        "s3cret-passphrase",
     )
     member = Member.objects.get(user__username="bill")
     assert member.organization.name == "Initech"
     assert member.role == "admin"
-    assert member.user.check_password("s3cret-pass")
+    assert member.user.check_password("s3cret-passphrase")
     assert "Initech" in output
 
 
 def test_createorg_refuses_a_taken_name_and_creates_nothing():
-    run("createorg", "Initech", "--admin", "bill", "--password", "pw-one-1")
+    run("createorg", "Initech", "--admin", "bill", "--password", "pw-one-long-enough-1")
     with pytest.raises(CommandError, match="exists already"):
-        run("createorg", "Initech", "--admin", "peter", "--password", "pw-two-2")
+        run("createorg", "Initech", "--admin", "peter", "--password", "pw-two-long-enough-2")
     assert not get_user_model().objects.filter(username="peter").exists()
     assert Organization.objects.count() == 1
 
@@ -179,12 +179,12 @@ def test_demo_run_again_keeps_a_changed_password_and_the_rights_it_gave():
 
 
 def test_createorg_refuses_a_taken_username_and_creates_nothing():
-    run("createorg", "Initech", "--admin", "bill", "--password", "pw-one-1")
+    run("createorg", "Initech", "--admin", "bill", "--password", "pw-one-long-enough-1")
     before = database()
     with pytest.raises(CommandError, match="taken"):
-        run("createorg", "Globex", "--admin", "bill", "--password", "pw-two-2")
+        run("createorg", "Globex", "--admin", "bill", "--password", "pw-two-long-enough-2")
     assert database() == before
-    assert get_user_model().objects.get(username="bill").check_password("pw-one-1")
+    assert get_user_model().objects.get(username="bill").check_password("pw-one-long-enough-1")
 
 
 def test_bench_seed_builds_an_organization_whose_stored_figures_match_a_recount(

@@ -60,8 +60,8 @@ def assert_runs_something_real(args: list[str]) -> None:
 
 def test_every_service_the_readme_names_is_in_compose():
     section = README.split("## Deploy", 1)[1].split("\n## ", 1)[0]
-    named = set(re.findall(r"`(db|redis|migrate|web|worker|beat)`", section))
-    assert named == {"db", "redis", "migrate", "web", "worker", "beat"}
+    named = set(re.findall(r"`(db|redis|migrate|web|proxy|worker|beat)`", section))
+    assert named == {"db", "redis", "migrate", "web", "proxy", "worker", "beat"}
     assert named == set(SERVICES)
 
 
@@ -110,6 +110,57 @@ def test_env_example_sets_what_compose_requires():
         if line and not line.startswith("#")
     }
     assert {"SECRET_KEY", "POSTGRES_PASSWORD", "ALLOWED_HOSTS", "DEBUG"} <= keys
+
+
+def env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_web_publishes_no_port_and_only_the_proxy_is_reachable():
+    """A client reaching gunicorn directly could write its own X-Forwarded-For."""
+    published = {name for name, svc in SERVICES.items() if svc.get("ports")}
+    assert published == {"proxy"}
+    assert SERVICES["web"]["expose"] == ["8000"]
+    proxy = SERVICES["proxy"]
+    assert proxy["image"] == "caddy:2"
+    ports = {port.split(":")[-1] for port in proxy["ports"]}
+    assert {"80", "443"} <= ports
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_the_proxy_sends_everything_to_web_and_trusts_no_clients_forwarded_headers():
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    directives = [
+        line.strip() for line in caddyfile.splitlines() if line.strip() and line[0] != "#"
+    ]
+    assert directives[0] == "{$SITE_URL}"
+    assert "reverse_proxy {" in directives
+    assert "dynamic a web 8000 {" in directives  # every web container, port 8000
+    # With no trusted_proxies, Caddy replaces a client's X-Forwarded-For with the address
+    # it sees: the one entry web believes (TRUSTED_PROXY_COUNT=1).
+    assert not any(line.startswith("trusted_proxies") for line in directives)
+    assert not any("header_up" in line and "Forwarded" in line for line in directives)
+    assert SERVICES["proxy"]["environment"]["SITE_URL"].startswith("${SITE_URL")
+
+
+def test_web_behind_the_proxy_trusts_one_hop_and_the_default_trusts_none():
+    assert SERVICES["web"]["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    for name in ("worker", "beat", "migrate"):
+        assert "TRUSTED_PROXY_COUNT" not in SERVICES[name]["environment"]
+    assert env_example()["TRUSTED_PROXY_COUNT"] == "0"
+    text = (ROOT / ".env.example").read_text()
+    assert "docker-compose.yml sets 1 for its web service" in text
+
+
+def test_env_example_says_how_to_make_each_key():
+    keys = env_example()
+    assert keys["SECRET_KEY"] == "" and keys["FIELD_ENCRYPTION_KEY"] == ""  # refused until set
+    text = (ROOT / ".env.example").read_text()
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(50))"' in text
+    assert "Fernet.generate_key().decode()" in text
+    assert "WEB_PORT" not in text
 
 
 def test_bin_run_serves_on_the_port_it_is_given(tmp_path):

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 
 from goals.models import Goal
@@ -28,12 +29,20 @@ from .test_api_schema_fuzz import published_schema
 from .test_hostile_input import route_patterns
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCTION = {
-    "DEBUG": "false",
-    "SECURE_COOKIES": "true",
+
+
+def env_example() -> dict[str, str]:
+    """The settings of .env.example, as docker compose reads them."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+# The README's production settings: .env.example with its keys filled in as it says,
+# and what docker-compose.yml adds for web.
+PRODUCTION = env_example() | {
     "SECRET_KEY": "k7#vQ2!pX9@mL4$wR8^tZ1&nB6*cF3(hJ5)dG0-sY2+eU7=aI4",
-    "ALLOWED_HOSTS": "cascade.example.com",
-    "SITE_URL": "https://cascade.example.com",
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "TRUSTED_PROXY_COUNT": "1",
 }
 SECURITY_SETTINGS = (
     "SECURE_HSTS_SECONDS",
@@ -48,9 +57,15 @@ SECURITY_SETTINGS = (
 
 
 def production_env() -> dict:
-    ignored = ("DEBUG", "SECURE_COOKIES", "DJANGO_ALLOW_ASYNC_UNSAFE")  # the tests' own
-    env = {k: v for k, v in os.environ.items() if k not in ignored}
+    ignored = ("DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL", "CELERY_BROKER_URL")  # the tests'
+    env = {k: v for k, v in os.environ.items() if k not in ignored and k not in PRODUCTION}
     return env | PRODUCTION
+
+
+def test_the_production_settings_are_those_of_env_example():
+    assert PRODUCTION["DEBUG"] == "false" and PRODUCTION["SECURE_COOKIES"] == "true"
+    assert PRODUCTION["ALLOWED_HOSTS"] == "cascade.example.com"
+    assert env_example()["TRUSTED_PROXY_COUNT"] == "0"
 
 
 def test_check_deploy_with_the_production_settings_finds_nothing():
@@ -210,3 +225,60 @@ def test_a_next_off_the_site_is_never_followed(client, acme, tree, target):
     )
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+def test_the_content_security_policy_allows_no_base_objects_frames_or_foreign_forms(client, db):
+    policy = client.get("/accounts/login/").headers["Content-Security-Policy"]
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split("; ")}
+    assert directives["base-uri"] == ["'none'"]
+    assert directives["object-src"] == ["'none'"]
+    assert directives["form-action"] == ["'self'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["default-src"] == ["'self'"]
+
+
+# ---------------------------------------------------------------- X-Forwarded-For
+
+
+def sign_in(client, username: str, password: str, address: str, forwarded: str):
+    return client.post(
+        "/accounts/login/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+
+def test_a_forged_x_forwarded_for_neither_dodges_the_lockout_nor_locks_out_another(
+    client, acme, settings
+):
+    """With TRUSTED_PROXY_COUNT=0 (the default) the connection's address counts: five
+    failures from one address, each with another X-Forwarded-For, lock that address,
+    and none of the forged addresses."""
+    assert settings.TRUSTED_PROXY_COUNT == 0
+    usernames = ("ada", "lena", "max", "mia", "nobody")  # no username fails five times
+    answers = [
+        sign_in(client, name, "wrong-password", "203.0.113.9", f"10.9.9.{n}").status_code
+        for n, name in enumerate(usernames)
+    ]
+    assert answers == [200, 200, 200, 200, 429]
+    locked = sign_in(client, "sam", "pw-cascade-test", "203.0.113.9", "10.9.9.77")
+    assert locked.status_code == 429
+    for n in range(5):  # each forged address signs in as usual
+        other = type(client)()
+        response = sign_in(other, "rey", "pw-cascade-test", f"10.9.9.{n}", "")
+        assert response.status_code == 302, (n, response.status_code)
+
+
+def test_behind_one_proxy_the_address_it_saw_counts_not_what_the_client_wrote(
+    client, acme, settings
+):
+    """TRUSTED_PROXY_COUNT=1 (compose, behind Caddy): the last X-Forwarded-For entry is
+    the proxy's to write; anything a client put before it is ignored."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = "172.18.0.5"
+    for n, name in enumerate(("ada", "lena", "max", "mia", "nobody")):
+        sign_in(client, name, "wrong-password", proxy, f"10.9.9.{n}, 198.51.100.7")
+    assert sign_in(client, "sam", "pw-cascade-test", proxy, "198.51.100.7").status_code == 429
+    other = type(client)()
+    assert sign_in(other, "rey", "pw-cascade-test", proxy, "10.9.9.1").status_code == 302
