@@ -21,6 +21,7 @@ from org.api import (
     TokenView,
     WebhookViewSet,
 )
+from org.audit_api import AuditEntryViewSet
 from reviews.api import ReviewViewSet
 
 from .views import api_not_found
@@ -42,6 +43,7 @@ router.register("reviews", ReviewViewSet, basename="review")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("tokens", ServiceTokenViewSet, basename="token")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("audit", AuditEntryViewSet, basename="audit")
 # goals/{id}/tree/ and goals/{id}/history/ show the cycle's tree as it stands or stood,
 # so the cycles app serves them, beside the rest of goals/.
 tree_router = SimpleRouter()

@@ -43,9 +43,14 @@ def envlist(name: str, default: str) -> list[str]:
 
 DEBUG = envbool("DEBUG", "true")
 SECRET_KEY = os.getenv("SECRET_KEY", "")
+if not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    # Sessions, password-reset links and CSRF tokens are signed with it: a short or
+    # repetitive key can be guessed. Django's own check would only warn.
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be at least 50 characters, with at least 5 different ones, when "
+        'DEBUG is off. Make one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-not-secret-cascade"
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -53,6 +58,9 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.getenv("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    # First, so its createsuperuser (which checks the password rules without a terminal
+    # too) is the one `manage.py createsuperuser` runs.
+    "org",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -66,7 +74,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "audit",
-    "org",
     "goals",
     "kpis",
     "cycles",
@@ -91,6 +98,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.InPlaceAnswersMiddleware",
     "org.middleware.MembershipMiddleware",
+    # Ends a session idle too long, too old, or ended by a role change (org/sessions.py).
+    "org.sessions.SessionLimitsMiddleware",
     # Last, so it sees a refused sign-in flagged anywhere below (README, "Security").
     "axes.middleware.AxesMiddleware",
 ]
@@ -153,9 +162,24 @@ SHARED_CACHE = bool(CACHE_URL)
 # which answers when Redis does not): one query less on every page.
 SESSION_ENGINE = f"django.contrib.sessions.backends.{'cached_db' if SHARED_CACHE else 'db'}"
 
+# A session ends after SESSION_IDLE_MINUTES without a request, and SESSION_MAX_DAYS
+# after signing in whatever happens (org/sessions.py); the cookie lasts as long.
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", "120")
+SESSION_MAX_DAYS = envint("SESSION_MAX_DAYS", "7")
+if SESSION_IDLE_MINUTES < 1 or SESSION_MAX_DAYS < 1:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES and SESSION_MAX_DAYS must be at least 1")
+SESSION_COOKIE_AGE = SESSION_MAX_DAYS * 24 * 60 * 60
+
+# Every door that sets a password applies these (README, "Security"): the reset and
+# change pages, the API's members/, createorg, createsuperuser.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Django's sign-in, refusing deactivated members (org/auth.py), behind django-axes.
 AUTH_PASSWORD_VALIDATORS.append({"NAME": "org.tokens.RevokeTokensOnPasswordChange"})
@@ -216,6 +240,8 @@ SECURE_CSP = {
     "img-src": [CSP.SELF, "data:"],
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
 }
 # Features no page of Cascade uses, switched off for every page (core/middleware.py).
 PERMISSIONS_POLICY = (
@@ -317,6 +343,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpis.tasks.rollup_all_cycles",
         "schedule": crontab(minute=30, hour="*/6"),
     },
+    # The audit log keeps AUDIT_RETENTION_DAYS: older entries go (a rerun finds none).
+    "audit-purge": {
+        "task": "audit.tasks.purge_old_entries",
+        "schedule": crontab(minute=15, hour=4),
+    },
 }
 
 # Secrets Cascade must send back out (webhook and data-source secrets) are encrypted at
@@ -324,6 +355,11 @@ CELERY_BEAT_SCHEDULE = {
 # Fernet keys, the first encrypts, all decrypt (rotation: README, "Security"). Without
 # one, a key derived from SECRET_KEY (development only: refused with DEBUG off).
 FIELD_ENCRYPTION_KEY = envlist("FIELD_ENCRYPTION_KEY", "")
+if not DEBUG and not FIELD_ENCRYPTION_KEY:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEY must be set when DEBUG is off. Make one with: "
+        'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+    )
 
 # The audit log (audit/): entries older than this many days are purged nightly.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", "730")
@@ -354,13 +390,14 @@ API_THROTTLE_RATES = {
     "address": os.getenv("API_RATE_PER_ADDRESS", "3000/minute"),
 }
 # Hashed API tokens (django-rest-knox, README "Security"): many per person, revocable;
-# a token from the token endpoint lasts API_TOKEN_DAYS (0: until revoked).
+# a token from the token endpoint lasts API_TOKEN_DAYS, 1–365 (org/tokens.py: every
+# token expires within a year).
 KNOX_TOKEN_MODEL = "org.ApiToken"
 # knox's own migrations would create its default token table even though org.ApiToken
 # replaces it (and that table would stop PostgreSQL from emptying the users' table).
 MIGRATION_MODULES = {"knox": None}
 REST_KNOX = {
-    "TOKEN_TTL": dt.timedelta(days=envint("API_TOKEN_DAYS", "90")) or None,
+    "TOKEN_TTL": dt.timedelta(days=min(max(envint("API_TOKEN_DAYS", "90"), 1), 365)),
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_PREFIX": "cas_",
 }
@@ -388,6 +425,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "notifications", "description": "The caller's notifications."},
         {"name": "tokens", "description": "Service tokens for integrations (admins)."},
         {"name": "webhooks", "description": "Events sent to your address, signed (admins)."},
+        {"name": "audit", "description": "Who changed what, when, from where (admins)."},
     ],
     "SERVERS": [{"url": "/", "description": "This Cascade server (paths start at /api/)."}],
     "POSTPROCESSING_HOOKS": [

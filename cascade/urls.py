@@ -3,12 +3,21 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from org.passwords import PasswordChangeView, PasswordResetConfirmView
+
 from .health import healthz, live
 
 urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("healthz/live/", live, name="healthz-live"),
     path("admin/", admin.site.urls),
+    # The pages that set a password answer a refused one with 400 (org/passwords.py).
+    path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("cascade.api_urls")),
     path("", include("pages.urls")),

@@ -54,8 +54,8 @@ AS_OF = OpenApiParameter(
     "as_of",
     OpenApiTypes.DATE,
     description=(
-        "Show the tree as it stood at the end of this day; today or a later day shows it "
-        "as it stands."
+        "Show the tree as it stood at the end of this day (2000-01-01 to 2100-12-31); "
+        "today or a later day shows it as it stands."
     ),
 )
 

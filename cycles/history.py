@@ -31,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 
+from core.dates import out_of_range
 from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
@@ -461,6 +462,8 @@ def as_of_day(raw: str | None, today: dt.date, *, blank: bool = False) -> dt.dat
         day = None
     if day is None:
         raise ValidationError({"as_of": ["Use a date as YYYY-MM-DD, e.g. 2027-03-31."]})
+    if far := out_of_range(day):
+        raise ValidationError({"as_of": [far]})
     return day if day < today else None
 
 

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError, models, transaction
 from django.utils import timezone
 
+from audit.record import items, record
 from core.db import bulk_write, lock_row
 from core.errors import RowErrors
 from goals.models import LEVEL_RANK, Goal
@@ -30,7 +31,7 @@ from org.models import Member
 from org.permissions import MANAGE_CYCLES
 
 from .history import cycle_history
-from .import_cycle import Context, Plan
+from .import_cycle import Context, GoalPlan, KpiPlan, Plan
 from .import_plan import Planner
 from .models import Cycle, ImportJob, ImportState
 from .sheets import Row
@@ -96,7 +97,25 @@ def import_commit(*, actor: Member, cycle: Cycle, rows: list[Row]) -> Plan:
     _write_changes(Kpi, [(p.kpi, p.changes) for p in plan.kpis if not p.new], now)
     cycle_rollup(cycle, today=actor.organization.today())
     import_history_rebuild(cycle)
+    _audit(actor, cycle, plan, new_goals, new_kpis)
     return plan
+
+
+def _audit(actor: Member, cycle: Cycle, plan: Plan, goals: list[Goal], kpis: list[Kpi]) -> None:
+    """The audit log's one entry for the whole import: what it created, and what it
+    changed, each with its fields old → new."""
+    changed: dict[str, list[GoalPlan] | list[KpiPlan]] = {
+        "goals_updated": plan.goals,
+        "kpis_updated": plan.kpis,
+    }
+    lists: dict[str, list[Any]] = {"goals_created": items(goals), "kpis_created": items(kpis)}
+    for name, planned in changed.items():
+        lists[name] = [
+            {"id": p.obj.pk, "label": str(p.obj), "changes": p.changes}
+            for p in planned
+            if not p.new and p.changes
+        ]
+    record(actor, "cycle.imported", cycle, changes={k: [None, v] for k, v in lists.items()})
 
 
 def _write_changes(

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from audit.record import items, record
 from core.db import lock_row
 from core.errors import NOT_FOUND, Errors
 from goals.models import LEVEL_RANK, Goal, GoalState, Level
@@ -65,6 +66,13 @@ def cycle_rollover(
             copies[goal.pk] = _copy_goal(goal, source, to_cycle, copies)
             created.append(copies[goal.pk])
     new_kpis = _copy_kpis(source, {copy.copied_from_id: copy for copy in created})
+    # The audit log: one entry for the whole roll-over, listing what it made.
+    copied = {
+        "from_cycle": source,
+        "goals_created": items(created),
+        "kpis_created": items(new_kpis),
+    }
+    record(actor, "cycle.rolled_over", to_cycle, changes={k: [None, v] for k, v in copied.items()})
     if created:
         roots = [copy.pk for copy in created]
         lock_chains(roots)

@@ -10,6 +10,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.record import created, diff, record, snapshot
+from core.dates import out_of_range
 from core.errors import (
     AFTER_START,
     START_REQUIRED,
@@ -28,6 +30,7 @@ from .models import Cycle, CycleState
 from .selectors import default_cycle
 
 CYCLE_FIELDS = ("name", "start", "end", "cadence", "is_current")
+AUDITED_FIELDS = (*CYCLE_FIELDS, "state")  # what the audit log says a new cycle has
 
 
 @transaction.atomic
@@ -47,7 +50,9 @@ def cycle_create(
         shown = default_cycle(list(cycles), actor.organization.today())
         if shown is not None:
             Cycle.objects.filter(pk=shown.pk).update(is_current=True)
+            record(actor, "cycle.updated", shown, changes={"is_current": [False, True]})
     cycle.save()
+    record(actor, "cycle.created", cycle, changes=created(cycle, AUDITED_FIELDS))
     return cycle
 
 
@@ -70,10 +75,15 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
             setattr(cycle, field, value)
         raise
     if changes.get("is_current"):
-        Cycle.objects.filter(organization_id=cycle.organization_id, is_current=True).exclude(
-            pk=cycle.pk
-        ).update(is_current=False)
+        others = Cycle.objects.filter(
+            organization_id=cycle.organization_id, is_current=True
+        ).exclude(pk=cycle.pk)
+        for other in others.select_for_update():
+            record(actor, "cycle.updated", other, changes={"is_current": [True, False]})
+        others.update(is_current=False)
     cycle.save()
+    if changed := diff(original, snapshot(cycle, original)):
+        record(actor, "cycle.updated", cycle, changes=changed)
     # No progress or health depends on a cycle's own dates (goals and KPIs have theirs),
     # but what counts as time-bound does: cached warnings are stale.
     cycles_changed({cycle.pk})
@@ -87,8 +97,11 @@ def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
     refuse_unless(cycle.organization_id == actor.organization_id, MANAGE_CYCLES.refusal)
     if state not in CycleState.values:
         raise ValidationError({"state": [one_of(CycleState.values)]})
-    cycle.state = state
+    before, cycle.state = cycle.state, state
     cycle.save(update_fields=["state"])
+    if before != state:
+        action = "cycle.closed" if state == CycleState.CLOSED else "cycle.reopened"
+        record(actor, action, cycle, changes={"state": [before, state]})
     cycles_changed({cycle.pk})
     return cycle
 
@@ -103,6 +116,11 @@ def validate_cycle(cycle: Cycle) -> None:
         errors.add("start", START_REQUIRED)
     if cycle.end is None:
         errors.add("end", "An end date is required.")
+    for field in ("start", "end"):
+        if far := out_of_range(getattr(cycle, field)):
+            errors.add(field, far)
+    if errors.messages.keys() & {"start", "end"}:
+        errors.raise_if_any()
     if cycle.start and cycle.end and cycle.start >= cycle.end:
         errors.add("end", AFTER_START)
     if cycle.pk and cycle.start and cycle.end:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from django.db.models import QuerySet
 
+from core.dates import out_of_range
 from core.db import lock_row
 from core.errors import (
     AFTER_START,
@@ -148,12 +149,18 @@ def goal_errors(goal: Goal, *, original: dict[str, Any] | None, facts: GoalFacts
 
 
 def check_dates(errors: Errors, cycle: Cycle, start: dt.date | None, due: dt.date | None) -> None:
-    """Goals and KPIs alike: cycle start ≤ start < due ≤ cycle end."""
+    """Goals and KPIs alike: cycle start ≤ start < due ≤ cycle end, in 2000–2100."""
     if start is None:
         errors.add("start", START_REQUIRED)
     if due is None:
         errors.add("due", DUE_REQUIRED)
     if start is None or due is None:
+        return
+    far = {field: out_of_range(day) for field, day in (("start", start), ("due", due))}
+    for field, message in far.items():
+        if message:
+            errors.add(field, message)
+    if any(far.values()):
         return
     if start < cycle.start:
         errors.add("start", f"Starts before the cycle “{cycle.name}” ({cycle.start:%Y-%m-%d}).")

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from audit.record import created, deleted, diff, record, snapshot
 from core.errors import Conflict, Errors, check_same_organization, refuse_unless
 from org.models import Department, Member
 from org.permissions import CHANGE_GOAL, CREATE_GOAL, MOVE_GOAL, REMOVE_GOAL, WEIGH_GOAL
@@ -22,6 +23,10 @@ from .signals import cycles_changed
 
 if TYPE_CHECKING:
     from cycles.models import Cycle
+
+# What the audit log keeps of a goal removed for good (its other fields name rows that
+# may go with it).
+REMOVED_FIELDS = ("cycle", "level", "title", "weight", "state", "start", "due")
 
 CLOSED = "This cycle is closed: reopen it on the Cycles page to change its goals, KPIs or values."
 
@@ -88,6 +93,7 @@ def goal_create(
         rollup.lock_chains([parent.pk])
     validate_goal(goal, original=None)
     goal.save()
+    record(actor, "goal.created", goal, changes=created(goal, GOAL_FIELDS))
     rollup.goal_rollup_ancestors(goal_ids=[goal.pk], today=actor.organization.today())
     goal.refresh_from_db(fields=["progress", "health"])
     return goal
@@ -134,6 +140,8 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
         _restore(goal, original)
         raise
     goal.save()
+    if changed := diff(original, snapshot(goal, GOAL_FIELDS)):
+        record(actor, "goal.updated", goal, changes=changed)
     rollup.goal_rollup_ancestors(
         goal_ids=[goal.pk, old_parent_id], today=actor.organization.today()
     )
@@ -166,6 +174,7 @@ def goal_delete(*, actor: Member, goal: Goal) -> bool:
     except ProtectedError:
         goal_update(actor=actor, goal=goal, state=GoalState.CANCELLED)
         return False
+    record(actor, "goal.deleted", goal, changes=deleted(goal, REMOVED_FIELDS))
     rollup.goal_rollup_ancestors(goal_ids=[parent_id], today=actor.organization.today())
     cycles_changed({goal.cycle_id})
     return True

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.record import record
 from core.errors import Conflict, RowErrors, by_field, refuse_unless
 from core.tasks import enqueue_on_commit
 from goals.rollup import lock_chains
@@ -88,4 +89,7 @@ def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[
     )
     for update in shown:
         recorded(update.kpi, update)
+    # The audit log: one entry for the whole request, listing every value recorded.
+    values = [{"id": u.pk, "kpi": u.kpi, "value": u.value, "date": u.date} for u in shown]
+    record(actor, "kpi.values_recorded", object_type="kpi", changes={"values": [None, values]})
     return shown

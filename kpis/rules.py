@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
+from core.dates import out_of_range
 from core.errors import (
     DATE_FORMAT,
     NAME_REQUIRED,
@@ -105,6 +106,8 @@ def value_errors(kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.
     check_amount(errors, "value", value)
     if not isinstance(date, dt.date):
         errors.add("date", DATE_FORMAT)
+    elif far := out_of_range(date):
+        errors.add("date", far)
     elif date > today:
         errors.add("date", f"Can't be later than today ({today:%Y-%m-%d}).")
     elif date < cycle.start:

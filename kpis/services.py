@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
+from audit.record import created, diff, record, snapshot
 from core.errors import NOT_FOUND, Conflict, Errors, too_long
 from core.tasks import enqueue_on_commit
 from goals.models import Goal
@@ -75,6 +76,7 @@ def kpi_create(
     lock_chains([goal.pk])
     validate_kpi(kpi, new=True)
     kpi.save()
+    record(actor, "kpi.created", kpi, changes=created(kpi, KPI_FIELDS))
     _roll_up(kpi, today=actor.organization.today())
     return kpi
 
@@ -104,8 +106,17 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
             setattr(kpi, field, value)
         raise
     kpi.save()
+    if changed := diff(original, snapshot(kpi, KPI_FIELDS)):
+        record(actor, _edit_action(changed), kpi, changes=changed)
     _roll_up(kpi, goal_ids=[original["goal"].pk], today=actor.organization.today())
     return kpi
+
+
+def _edit_action(changed: dict[str, list[Any]]) -> str:
+    """What the audit log calls an edit: archiving or restoring a KPI is said as such."""
+    if "state" not in changed:
+        return "kpi.updated"
+    return "kpi.archived" if changed["state"][1] == KpiState.ARCHIVED else "kpi.unarchived"
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from core.api import OrgScopedViewSet, OrgViewSet
 
-from .drf import IsOrganizationMember
+from .drf import IsOrganizationMember, WithinTokenScope
 from .models import ApiToken, Department, Member, Notification, Role, Webhook
 from .permissions import MANAGE_DEPARTMENTS, MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
 from .serializers import (
@@ -37,6 +37,7 @@ from .services import (
     member_update,
     notification_mark_read,
 )
+from .signals import signin_succeeded
 from .tokens import (
     service_token_create,
     service_token_revoke,
@@ -52,7 +53,7 @@ class TokenView(APIView):
     <key>`); each call makes another, each revocable. DELETE: revoke the token in use.
     Sign-in lockout (django-axes) applies here as on the login page: 429."""
 
-    permission_classes: list = []
+    permission_classes = [WithinTokenScope]
     parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # deep JSON is a 400
 
     @extend_schema(
@@ -70,6 +71,7 @@ class TokenView(APIView):
                 {"non_field_errors": ["Unable to log in with provided credentials."]}
             )
         token, key = token_issue(user)
+        signin_succeeded(user)  # the audit log's entry, as for the login page
         return Response(TokenSerializer({"token": key, "expiry": token.expiry}).data)
 
     @extend_schema(request=None, responses={204: None}, summary="Revoke the token in use")
@@ -168,8 +170,10 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class ServiceTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, OrgScopedViewSet):
-    """The organization's service tokens, for integrations (admins only). Creating one
-    answers its key, once; only its hash is kept. DELETE revokes it."""
+    """The organization's service tokens, for integrations: admins only (signed in, with
+    their own token, or through an `admin` token). Each acts as the admin who made it,
+    within its scope (org/tokens.py), and expires within a year, 90 days unless told.
+    Creating one answers its key, once; only its hash is kept. DELETE revokes it."""
 
     queryset = ApiToken.objects.none()
     serializer_class = ServiceTokenSerializer
@@ -199,7 +203,9 @@ class WebhookViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, OrgScopedViewSet
 ):
     """Webhooks (admins only): events sent as signed JSON (`X-Cascade-Signature:
-    sha256=<HMAC-SHA256 of the body>`), retried for 24 hours; `deliveries/` is the log."""
+    t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`), retried for 24 hours;
+    `deliveries/` is the log. An address on a private, loopback, link-local or reserved
+    network is refused (400), when saved and at every attempt."""
 
     queryset = Webhook.objects.order_by("id")
     serializer_class = WebhookSerializer

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 
-from core.forms import DateInput
+from core.forms import DateInput, RuleForm
 
 from .models import Department, Member, Role, TokenScope, WebhookEvent
-from .tokens import TOKEN_NAME_REQUIRED
+from .tokens import DEFAULT_LIFETIME, TOKEN_NAME_REQUIRED, latest_last_day
 
 
 def limit_to_people(field: forms.ModelChoiceField, organization) -> None:
@@ -42,19 +44,45 @@ class MemberEditForm(_OrgForm):
     is_active = forms.BooleanField(required=False, label="Active")
 
 
-class ServiceTokenForm(forms.Form):
+class ServiceTokenForm(RuleForm):
+    """A service token's name, scope and last day. The scopes a page offers are the
+    three an admin picks by hand (`scim` is for a provisioning client: the API)."""
+
     name = forms.CharField(
         max_length=100,
         help_text="Who it is for, e.g. “Nightly BI sync”: its values carry it.",
         error_messages={"required": TOKEN_NAME_REQUIRED},
     )
-    scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.WRITE)
+    scope = forms.ChoiceField(
+        choices=[
+            (TokenScope.READ, "Read — sees everything, changes nothing"),
+            (
+                TokenScope.WRITE,
+                "Write — records and changes what you may, but no tokens, people or webhooks",
+            ),
+            (
+                TokenScope.ADMIN,
+                "Admin — all you may do, tokens, people and webhooks too, while you are an admin",
+            ),
+        ],
+        initial=TokenScope.READ,
+        help_text="It acts as you: it stops if you are deactivated, and loses what your "
+        "role no longer allows.",
+    )
     expires_on = forms.DateField(
         required=False,
         widget=DateInput,
         label="Last day",
-        help_text="Empty: until revoked.",
     )
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = organization.today()
+        latest = latest_last_day(today)
+        field = self.fields["expires_on"]
+        field.initial = today + DEFAULT_LIFETIME
+        field.widget.attrs.update(min=f"{today + dt.timedelta(days=1)}", max=f"{latest}")
+        field.help_text = f"At most a year ahead: {latest:%Y-%m-%d} at the latest. Empty: 90 days."
 
 
 class WebhookForm(forms.Form):

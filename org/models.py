@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from knox.models import AbstractAuthToken
 
+from core.crypto import EncryptedTextField
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -85,10 +87,17 @@ class Member(models.Model):
         default=True, help_text="Email me check-in reminders (in-app notifications always arrive)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The person's sessions begun before this moment are over (org/sessions.py): set
+    # when their role, MFA or SSO setting changes.
+    sessions_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    # Not stored: the name of the service token this member acts through, for one API
-    # request (org/drf.py); values recorded then name the token as their author.
+    # Not stored: the service token this member acts through, for one API request
+    # (org/tokens.py acting_member): its name, which values recorded then carry as
+    # their author, its id (the audit log's "which token"), and its scope, which
+    # org/permissions.py reads (empty: not through a service token).
     via_token = ""
+    via_token_id: int | None = None
+    via_scope = ""
 
     class Meta:
         ordering = ["user__username"]
@@ -110,21 +119,27 @@ class Member(models.Model):
 
 
 class TokenScope(models.TextChoices):
+    """What a service token may do, always as its maker and never more (org/tokens.py)."""
+
     READ = "read", "Read"
     WRITE = "write", "Read and write"
+    ADMIN = "admin", "Admin"
+    SCIM = "scim", "SCIM provisioning"
 
 
 class ApiToken(AbstractAuthToken):
     """An API key, stored hashed (django-rest-knox: `digest`, and the first characters
     in `token_key` to find it). A person's own token (POST auth/token/) acts as them;
-    a service token (`organization` set, made by an admin) acts for the organization
-    with an admin's rights — or reading only — under its `name`. Revoking deletes it."""
+    a service token (`organization` set, made by an admin) acts as its maker, restricted
+    by its `scope`, under its `name`. Every token expires, within a year of being made.
+    Revoking deletes it."""
 
     # A plain id to name it by (URLs, lists); knox's key, the digest, stays unique.
     id = models.BigAutoField(primary_key=True)
     digest = models.CharField(max_length=128, unique=True)
     name = models.CharField(max_length=100, blank=True)
     scope = models.CharField(max_length=8, choices=TokenScope.choices, default=TokenScope.WRITE)
+    expiry = models.DateTimeField(help_text="When it stops working: within a year of `created`.")
     organization = models.ForeignKey(
         Organization,
         null=True,
@@ -146,10 +161,8 @@ class ApiToken(AbstractAuthToken):
         return self.organization_id is not None
 
     @property
-    def last_day(self) -> dt.date | None:
+    def last_day(self) -> dt.date:
         """The last day it works, in the current time zone (it expires at the end of it)."""
-        if self.expiry is None:
-            return None
         return timezone.localtime(self.expiry - dt.timedelta(seconds=1)).date()
 
 
@@ -189,11 +202,12 @@ class WebhookEvent(models.TextChoices):
 
 
 class Webhook(models.Model):
-    """An address Cascade tells of events (SPEC §8.4), signing each body with `secret`."""
+    """An address Cascade tells of events (SPEC §8.4), signing each body with `secret`
+    (stored encrypted: core/crypto.py)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=200)
+    secret = EncryptedTextField()
     events = models.JSONField(default=list)
     is_active = models.BooleanField(default=True)
     created_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")

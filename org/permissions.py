@@ -23,7 +23,7 @@ from typing import Protocol
 
 from core.errors import refuse_unless
 
-from .models import Department, Member, Role
+from .models import Department, Member, Role, TokenScope
 
 LEADERSHIP = (Role.ADMIN, Role.LEADER)
 GOAL_WRITERS = (*LEADERSHIP, Role.MANAGER, Role.MEMBER)  # everyone but reviewers
@@ -161,6 +161,19 @@ def can_manage_org(member: Member | None, organization_id: int | None = None) ->
         return False
     org_id = organization_id if organization_id is not None else member.organization_id
     return _acting(member, org_id) and member.role == Role.ADMIN
+
+
+def role_allows_scope(role: str | None, scope: str) -> bool:
+    """Whether a service token of `scope` still works for a maker of `role`: the
+    `admin` scope only while its maker is an admin."""
+    return scope != TokenScope.ADMIN or role == Role.ADMIN
+
+
+def can_administer(member: Member | None, organization_id: int | None = None) -> bool:
+    """The admin area — service tokens, people, webhooks, SSO settings: an admin in
+    person (signed in, or with their own token) or through a service token of the
+    `admin` scope; a `read` or `write` token of an admin is not enough (org/tokens.py)."""
+    return can_manage_org(member, organization_id) and member.via_scope in ("", TokenScope.ADMIN)
 
 
 def can_set_objectives(member: Member | None) -> bool:
@@ -369,10 +382,13 @@ class MemberRequirement(Protocol):
 
 # -- What each refusal says, once -------------------------------------------------------
 
-MANAGE_PEOPLE = Permission(can_manage_org, "Only admins manage people.")
+# The admin area: a service token reaches it only with the admin scope, and says so.
+ADMIN_SCOPE = "a service token needs the admin scope"
+MANAGE_PEOPLE = Permission(can_administer, f"Only admins manage people ({ADMIN_SCOPE}).")
 MANAGE_DEPARTMENTS = Permission(can_manage_org, "Only admins manage departments.")
-MANAGE_TOKENS = Permission(can_manage_org, "Only admins manage service tokens.")
-MANAGE_WEBHOOKS = Permission(can_manage_org, "Only admins manage webhooks.")
+MANAGE_TOKENS = Permission(can_administer, f"Only admins manage service tokens ({ADMIN_SCOPE}).")
+MANAGE_WEBHOOKS = Permission(can_administer, f"Only admins manage webhooks ({ADMIN_SCOPE}).")
+READ_AUDIT_LOG = Permission(can_manage_org, "Only admins read the audit log.")
 MANAGE_CYCLES = Permission(can_manage_cycles, "Only leaders and admins manage cycles.")
 SET_OBJECTIVES = Permission(can_set_objectives, "Only leaders and admins set strategic objectives.")
 CREATE_GOAL = Permission(can_edit_goal, "You may not create this goal here.")

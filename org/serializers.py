@@ -99,8 +99,16 @@ class CredentialsSerializer(InputSerializer):
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="The key, shown this once: only its hash is kept.")
     expiry = serializers.DateTimeField(
-        allow_null=True, help_text="When it stops working (API_TOKEN_DAYS), or null: never."
+        help_text="When it stops working: API_TOKEN_DAYS (90) from now, at most a year."
     )
+
+
+SCOPES_EXPLAINED = (
+    "What the token may do, always as the admin who made it: `read` reads only; "
+    "`write` writes what its maker's role may, but not tokens, members or webhooks; "
+    "`admin` also those, while its maker is an admin; `scim` only the SCIM endpoints "
+    "(/scim/v2/), nothing under /api/v1/."
+)
 
 
 class ServiceTokenSerializer(OrgSerializer):
@@ -108,17 +116,21 @@ class ServiceTokenSerializer(OrgSerializer):
     `key` is answered once, on creation."""
 
     key = serializers.SerializerMethodField(help_text="Only in the answer to creating it.")
-    scope = serializers.ChoiceField(choices=TokenScope.choices, default=TokenScope.WRITE)
+    scope = serializers.ChoiceField(
+        choices=TokenScope.choices, default=TokenScope.WRITE, help_text=SCOPES_EXPLAINED
+    )
     expires_on = serializers.DateField(
         required=False,
         allow_null=True,
         write_only=True,
-        help_text="The last day it works (the organization's calendar); none: until revoked.",
+        help_text="The last day it works (the organization's calendar): after today and "
+        "at most a year ahead. Without it (and without `expiry`): 90 days from now.",
     )
     expiry = serializers.DateTimeField(
         required=False,
         allow_null=True,
-        help_text="When it stops working; none (and no expires_on): until revoked.",
+        help_text="When it stops working: in the future and at most a year from now "
+        "(give this or `expires_on`, not both). Without either: 90 days from now.",
     )
     created_by = serializers.CharField(source="user.username", read_only=True)
 
@@ -141,12 +153,24 @@ class WebhookSerializer(OrgSerializer):
         allow_empty=False,
         min_length=1,  # declares minItems in the schema
     )
-    secret = serializers.CharField(required=False, write_only=True, max_length=200)
+    secret = serializers.CharField(
+        required=False,
+        write_only=True,
+        max_length=200,
+        help_text="The key each delivery is signed with (stored encrypted); at least 16 "
+        "characters. Without it, a random one, answered once.",
+    )
 
     class Meta:
         model = Webhook
         fields = ["id", "url", "events", "secret", "is_active", "created_at"]
         read_only_fields = ["created_at"]
+        extra_kwargs = {
+            "url": {
+                "help_text": "An http:// or https:// address on the public internet: no "
+                "user name or password in it, no private, loopback or link-local network."
+            }
+        }
 
 
 class WebhookCreatedSerializer(WebhookSerializer):

@@ -17,6 +17,7 @@ from django.utils import timezone as django_timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from audit.record import created, diff, record, snapshot
 from core.errors import (
     NAME_REQUIRED,
     Errors,
@@ -28,6 +29,7 @@ from core.errors import (
 
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
 from .permissions import MANAGE_DEPARTMENTS, MANAGE_PEOPLE, is_admin
+from .sessions import sessions_end_others
 from .tokens import tokens_revoke_personal
 
 
@@ -75,7 +77,11 @@ def department_create(
     )
     _validate_department(department)
     department.save()
+    record(actor, "department.created", department, changes=created(department, DEPARTMENT_FIELDS))
     return department
+
+
+DEPARTMENT_FIELDS = ("name", "parent", "head")
 
 
 @transaction.atomic
@@ -83,12 +89,15 @@ def department_update(*, actor: Member, department: Department, **changes) -> De
     if department.organization_id != actor.organization_id:
         raise PermissionDenied(NOT_YOURS)
     MANAGE_DEPARTMENTS.require(actor)
+    original = snapshot(department, DEPARTMENT_FIELDS)
     for field, value in changes.items():
-        if field not in ("name", "parent", "head"):
+        if field not in DEPARTMENT_FIELDS:
             raise TypeError(f"department_update() got an unknown field: {field}")
         setattr(department, field, value)
     _validate_department(department)
     department.save()
+    if changed := diff(original, snapshot(department, DEPARTMENT_FIELDS)):
+        record(actor, "department.updated", department, changes=changed)
     return department
 
 
@@ -144,13 +153,16 @@ def member_create(
     if password is None:
         user.set_unusable_password()
         user.save(update_fields=["password"])
-    return Member.objects.create(
+    member = Member.objects.create(
         organization_id=actor.organization_id,
         user=user,
         role=role,
         department=department,
         manager=manager,
     )
+    account = {"username": [None, username], "email": [None, user.email or None]}
+    record(actor, "member.created", member, changes=account | created(member, MEMBER_FIELDS))
+    return member
 
 
 @transaction.atomic
@@ -187,8 +199,13 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
             setattr(member, field, value)
         errors.raise_if_any()
     member.save()
+    if changed := diff(original, snapshot(member, MEMBER_FIELDS)):
+        record(actor, "member.updated", member, changes=changed)
     if original["is_active"] and not member.is_active:
         tokens_revoke_personal(member.user)
+    if changes.get("role", original["role"]) != original["role"]:
+        # They sign in again under the new role.
+        member.sessions_ended_at = sessions_end_others(member.user)
     return member
 
 

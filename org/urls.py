@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import audit_views, views
 
 urlpatterns = [
     path("people/", views.people, name="people"),
@@ -19,6 +19,7 @@ urlpatterns = [
         views.service_token_revoke_view,
         name="service-token-revoke",
     ),
+    path("audit/", audit_views.audit_log, name="audit"),
     path("notifications/", views.notifications, name="notifications"),
     path(
         "notifications/<int:notification_id>/read/",

@@ -20,7 +20,7 @@ from .services import (
     notification_mark_read,
     notifications_mark_all_read,
 )
-from .tokens import service_token_create, service_token_revoke, service_tokens
+from .tokens import service_token_create, service_token_revoke, service_tokens, stopped_because
 from .webhooks import webhook_create, webhook_delete, webhooks_of
 
 
@@ -55,7 +55,7 @@ def service_token_new(request):
     """Make a service token; the page shows its key this once."""
     member = request.member
     MANAGE_TOKENS.require(member)
-    token_form = ServiceTokenForm(request.POST, prefix="token")
+    token_form = ServiceTokenForm(request.POST, prefix="token", organization=member.organization)
     made = save_form(token_form, lambda data: service_token_create(actor=member, **data))
     if made is None:
         return _people_page(request, token_form=token_form)
@@ -102,7 +102,7 @@ def _people_page(request, *, form=None, token_form=None, hook_form=None, invited
     """The People page: invite someone, everyone's role, and the service tokens."""
     organization = request.member.organization
     form = form or InviteForm(organization=organization)
-    token_form = token_form or ServiceTokenForm(prefix="token")
+    token_form = token_form or ServiceTokenForm(prefix="token", organization=organization)
     hook_form = hook_form or WebhookForm(prefix="hook")
     members = list(
         Member.objects.filter(organization=organization)
@@ -117,13 +117,16 @@ def _people_page(request, *, form=None, token_form=None, hook_form=None, invited
             if name not in shared_choices:
                 shared_choices[name] = list(select.choices)
             select.choices = shared_choices[name]
+    tokens = list(service_tokens(organization.pk))
+    for token in tokens:
+        token.stopped = stopped_because(token)
     context = {
         "nav": "people",
         "form": form,
         "token_form": token_form,
         "members": members,
         "invited": invited,
-        "tokens": service_tokens(organization.pk),
+        "tokens": tokens,
         "hook_form": hook_form,
         "hooks": webhooks_of(organization.pk),
         **extra,

@@ -2,9 +2,12 @@
 event becomes a delivery, sent by Celery as signed JSON and retried with a growing
 pause for 24 hours, every attempt kept in the delivery log.
 
-Addresses on private, loopback or link-local networks are refused (a webhook must not
-reach into the network Cascade runs in) unless WEBHOOK_ALLOW_PRIVATE=true; the address
-is checked when the webhook is saved and again, resolved anew, before every attempt."""
+Every request goes through core/egress.py, which refuses addresses on private,
+loopback, link-local or reserved networks (a webhook must not reach into the network
+Cascade runs in) unless OUTBOUND_ALLOW_PRIVATE=true: when the webhook is saved, and
+again at every attempt, which resolves the host once and connects to the address it
+checked. Each attempt is signed anew, with its time (`signature`); a receiver refuses
+one older than five minutes. The secret is stored encrypted (core/crypto.py)."""
 
 from __future__ import annotations
 
@@ -12,21 +15,20 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import threading
+import time
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.record import created, deleted, diff, record, snapshot
+from core import egress
 from core.errors import Errors
 from core.tasks import enqueue_on_commit
 
@@ -36,32 +38,12 @@ from .permissions import MANAGE_WEBHOOKS
 log = logging.getLogger("cascade.webhooks")
 SIGNATURE = "X-Cascade-Signature"
 KEPT_TRYING = dt.timedelta(hours=24)
-
-
-def refused_target(url: str) -> str | None:
-    """Why Cascade won't send to `url`, or None: it must be http(s) and, unless
-    WEBHOOK_ALLOW_PRIVATE, resolve to public addresses only."""
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "Give an http:// or https:// address."
-    if settings.OUTBOUND_ALLOW_PRIVATE:
-        return None
-    try:
-        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, ValueError):
-        return f"“{parts.hostname}” does not resolve."
-    for *_, address in found:
-        ip = ipaddress.ip_address(address[0].split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            return (
-                f"“{parts.hostname}” is a private, loopback or reserved address ({ip}): "
-                "webhooks go to the public internet."
-            )
-    return None
+TIMEOUT = 10  # seconds an attempt may take, answer included
+AUDITED = ("url", "events", "is_active")  # audited (of the secret, only that it changed)
 
 
 def _check(errors: Errors, url: str, events: Any) -> None:
-    reason = refused_target(url)
+    reason = egress.refusal(url)
     if reason:
         errors.add("url", reason)
     if not isinstance(events, list) or not events or not set(events) <= set(WebhookEvent.values):
@@ -79,7 +61,7 @@ def webhook_create(
     if secret and len(secret) < 16:
         errors.add("secret", "At least 16 characters (or leave it out for a random one).")
     errors.raise_if_any()
-    return Webhook.objects.create(
+    hook = Webhook.objects.create(
         organization_id=actor.organization_id,
         url=url,
         events=sorted(set(events)),
@@ -87,6 +69,8 @@ def webhook_create(
         is_active=is_active,
         created_by=actor,
     )
+    record(actor, "webhook.created", hook, changes=created(hook, AUDITED))
+    return hook
 
 
 @transaction.atomic
@@ -97,15 +81,22 @@ def webhook_update(*, actor: Member, webhook: Webhook, **changes: Any) -> Webhoo
     if "secret" in changes and len(changes["secret"] or "") < 16:
         errors.add("secret", "At least 16 characters.")
     errors.raise_if_any()
+    before = snapshot(webhook, AUDITED)
     for field in ("url", "events", "secret", "is_active"):
         if field in changes:
             setattr(webhook, field, changes[field])
     webhook.save()
+    changed = diff(before, snapshot(webhook, AUDITED))
+    if "secret" in changes:  # never the secret itself
+        changed["secret"] = ["(hidden)", "(changed)"]
+    if changed:
+        record(actor, "webhook.updated", webhook, changes=changed)
     return webhook
 
 
 def webhook_delete(*, actor: Member, webhook: Webhook) -> None:
     MANAGE_WEBHOOKS.require(actor, webhook.organization_id)
+    record(actor, "webhook.deleted", webhook, changes=deleted(webhook, AUDITED))
     webhook.delete()
 
 
@@ -116,7 +107,16 @@ def webhooks_of(organization_id: int) -> list[Webhook]:
     latest = (
         WebhookDelivery.objects.filter(webhook__in=hooks)
         .order_by("-id")
-        .only("id", "webhook_id", "event", "state", "attempts", "last_status", "created_at")
+        .only(
+            "id",
+            "webhook_id",
+            "event",
+            "state",
+            "attempts",
+            "last_status",
+            "last_error",
+            "created_at",
+        )
     )[: 50 * max(len(hooks), 1)]
     for delivery in latest:
         if len(recent[delivery.webhook_id]) < 5:
@@ -175,9 +175,13 @@ def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
-def signature(secret: str, body: bytes) -> str:
-    """`sha256=` and the hex HMAC-SHA256 of the body with the webhook's secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The X-Cascade-Signature header: `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+    with the webhook's secret. The time is signed with the body, so a receiver can
+    refuse an old delivery replayed to it."""
+    t = int(time.time()) if timestamp is None else timestamp
+    signed = f"{t}.".encode() + body
+    return f"t={t},v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
 def pause_after(attempts: int) -> float:
@@ -187,9 +191,11 @@ def pause_after(attempts: int) -> float:
 
 @shared_task(ignore_result=True)
 def deliver_webhook(delivery_id: int) -> str:
-    """One attempt at a delivery: POST the signed body; a 2xx delivers it; anything
-    else (an error status, a timeout, a refused address) is logged on it, and the next
-    attempt is scheduled until 24 hours have passed. Returns the delivery's state."""
+    """One attempt at a delivery: POST the signed body through core.egress; a 2xx
+    delivers it; an address egress refuses fails it at once (nothing is sent); anything
+    else (an error status, a timeout, a host that does not resolve) is logged on it, and
+    the next attempt is scheduled until 24 hours have passed. Returns the delivery's
+    state."""
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True)
@@ -201,33 +207,33 @@ def deliver_webhook(delivery_id: int) -> str:
             return "skipped"
         delivery.attempts += 1
         hook = delivery.webhook
-        reason = refused_target(hook.url)
-        status, error = None, reason or ""
-        if reason is None:
-            body = body_of(delivery)
-            try:
-                answer = requests.post(
-                    hook.url,
-                    data=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "User-Agent": "Cascade-Webhooks/1",
-                        "X-Cascade-Event": delivery.event,
-                        "X-Cascade-Delivery": str(delivery.pk),
-                        SIGNATURE: signature(hook.secret, body),
-                    },
-                    timeout=10,
-                    allow_redirects=False,
-                )
-                status = answer.status_code
-                error = "" if 200 <= status < 300 else f"Answered {status}."
-            except requests.RequestException as exc:
-                error = f"{type(exc).__name__}: {exc}"[:500]
+        body = body_of(delivery)
+        status, error, refused = None, "", False
+        try:
+            answer = egress.send(
+                "POST",
+                hook.url,
+                headers={
+                    "Content-Type": "application/json",
+                    "User-Agent": "Cascade-Webhooks/1",
+                    "X-Cascade-Event": delivery.event,
+                    "X-Cascade-Delivery": str(delivery.pk),
+                    SIGNATURE: signature(hook.secret, body),
+                },
+                body=body,
+                timeout=TIMEOUT,
+            )
+            status = answer.status
+            error = "" if 200 <= status < 300 else f"Answered {status}."
+        except egress.Refused as exc:  # nothing was sent
+            error, refused = str(exc)[:500], True
+        except egress.EgressError as exc:
+            error = str(exc)[:500]
         now = timezone.now()
         delivery.last_status, delivery.last_error = status, error
         if status is not None and 200 <= status < 300:
             delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
-        elif reason is not None or now - delivery.created_at >= KEPT_TRYING:
+        elif refused or now - delivery.created_at >= KEPT_TRYING:
             delivery.state = DeliveryState.FAILED
         else:
             pause = pause_after(delivery.attempts)

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.dates import out_of_range
 from core.errors import (
     DUE_REQUIRED,
     TITLE_REQUIRED,
@@ -75,6 +76,8 @@ def _validate(review: Review) -> None:
         errors.add("period", f"{review.period} lies outside the cycle “{review.cycle.name}”.")
     if review.scheduled_for is None:
         errors.add("scheduled_for", "A date and time is required.")
+    elif far := out_of_range(review.scheduled_for):
+        errors.add("scheduled_for", far)
     if review.facilitator_id is None:
         errors.add("facilitator", "A review needs a facilitator.")
     elif not review.facilitator.is_active:
@@ -279,6 +282,8 @@ def _validate_action(action: ActionItem) -> None:
         errors.add("owner", "Someone owns every action.")
     if action.due is None:
         errors.add("due", DUE_REQUIRED)
+    elif far := out_of_range(action.due):
+        errors.add("due", far)
     if action.item_id and action.item.review_id != action.review_id:
         errors.add("item", "That item belongs to another review.")
     errors.raise_if_any()
