@@ -3,6 +3,7 @@ who, what and since when."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
@@ -34,6 +35,7 @@ def audit_log(request):
         "page": page,
         "errors": errors,
         "people": sorted(people, key=lambda person: person.display_name.lower()),
+        "kept_days": settings.AUDIT_RETENTION_DAYS,  # 0: for ever
         "chosen": {name: request.GET.get(name, "") for name in ("actor", "object", "since")},
     }
     return render(request, "org/audit.html", context, status=400 if errors else 200)

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
-from audit.record import record
+from audit.record import current_request, record
 
 from .models import Member
 
@@ -43,6 +43,21 @@ def _record(action: str, username: str, member: Member | None) -> None:
     else:
         name = username or None
         record(name, action, object_type="user", object_id=username[:64], label=username)
+
+
+def password_changed(user: Any) -> None:
+    """Record that a person's password was set: by themselves (the change page, a
+    reset or invitation link), by an operator in the Django admin, or by a command.
+    Never the password itself."""
+    member = _membership(user=user)
+    if member is None:
+        return  # an operator's own account: no organization's log
+    request = current_request()
+    by = getattr(request, "user", None)
+    actor: Member | str | None = member
+    if by is not None and by.is_authenticated and by.pk != user.pk:
+        actor = _membership(user=by) or by.get_username()
+    record(actor, "member.password_changed", member, label=user.get_username())
 
 
 @receiver(user_logged_in, dispatch_uid="audit-signin-succeeded")

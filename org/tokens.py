@@ -47,6 +47,7 @@ from core.errors import Errors, check_text, one_of, refuse_unless
 
 from .models import ApiToken, Member, TokenScope
 from .permissions import MANAGE_TOKENS, role_allows_scope
+from .signals import password_changed
 
 TOKEN_NAME_REQUIRED = "Name the token (e.g. Nightly BI sync)."
 DEFAULT_LIFETIME = dt.timedelta(days=90)
@@ -282,7 +283,8 @@ def scope_refusal(member: Member, method: str) -> str | None:
 class RevokeTokensOnPasswordChange:
     """Not a rule for passwords: Django tells every password validator when a password
     changes (a change, a reset, an admin setting it), and this one revokes the person's
-    tokens then, and says so under the password field. In AUTH_PASSWORD_VALIDATORS."""
+    tokens then (and the audit log notes the change), and says so under the password
+    field. In AUTH_PASSWORD_VALIDATORS."""
 
     def validate(self, password, user=None) -> None:
         return None
@@ -290,6 +292,7 @@ class RevokeTokensOnPasswordChange:
     def password_changed(self, password, user=None) -> None:
         if user is not None and user.pk is not None:
             tokens_revoke_personal(user)
+            password_changed(user)  # the audit log
 
     def get_help_text(self) -> str:
         return "Changing your password revokes the API tokens you hold."

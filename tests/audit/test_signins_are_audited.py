@@ -4,10 +4,11 @@ on the login page and on the token endpoint alike, saying from where."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 from audit.models import Entry
+from audit.record import serving
 
 from ..api.helpers import API, client_for
 
@@ -90,3 +91,33 @@ def test_a_deactivated_person_signing_in_is_a_failure_in_their_organization(acme
     assert sign_in("token", "sam", PASSWORD, "198.51.100.11") == 400
     [entry] = signins()
     assert (entry.action, entry.organization_id) == ("signin.failed", acme.org.pk)
+
+
+def test_a_password_change_is_one_entry_by_its_owner_and_never_holds_the_password(client, acme):
+    client.force_login(acme.member.user)
+    new = "a-long-and-uncommon-passphrase"
+    response = client.post(
+        "/accounts/password_change/",
+        {"old_password": "pw-cascade-test", "new_password1": new, "new_password2": new},
+        REMOTE_ADDR="198.51.100.7",
+    )
+    assert response.status_code == 302, response.content
+    [entry] = Entry.objects.filter(action="member.password_changed")
+    assert (entry.object_type, entry.object_id) == ("member", str(acme.member.pk))
+    assert (entry.actor_id, entry.organization_id, entry.ip) == (
+        acme.member.pk,
+        acme.org.pk,
+        "198.51.100.7",
+    )
+    assert new not in str(entry.changes) and new not in entry.object_label
+
+
+def test_a_password_set_by_someone_else_names_who_set_it(acme):
+    request = RequestFactory().post("/admin/", REMOTE_ADDR="198.51.100.8")
+    request.user = acme.admin.user
+    with serving(request):
+        acme.member.user.set_password("another-long-passphrase")
+        acme.member.user.save()
+    [entry] = Entry.objects.filter(action="member.password_changed")
+    assert entry.object_id == str(acme.member.pk)
+    assert entry.actor_id == acme.admin.pk

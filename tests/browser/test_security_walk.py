@@ -62,3 +62,23 @@ def test_an_admin_makes_a_service_token_copies_its_key_and_revokes_it(
     assert not ApiToken.objects.filter(name="Nightly BI sync").exists()
     assert caller.get("/api/v1/goals/").status_code == 401
     snap("revoked")
+
+
+def test_removing_a_webhook_asks_first_and_leaves_one_people_page(
+    demo, login, page, live_server, snap, settings
+):
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    login("ada")
+    page.goto(f"{live_server.url}/people/")
+    page.get_by_label("Address").fill("https://10.0.0.7/cascade")
+    page.locator("#webhooks").get_by_label("A review was completed").check()
+    page.get_by_role("button", name="Add the webhook").click()
+    expect(page.locator("#webhooks .hook")).to_have_count(1)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.locator("#webhooks").get_by_role("button", name="Remove").click()
+    expect(page.locator("#webhooks")).to_contain_text("No webhook yet")
+    assert dialogs and "Remove the webhook to https://10.0.0.7/cascade?" in dialogs[0]
+    expect(page.locator("h1")).to_have_count(1)  # the list, not a second page inside it
+    expect(page.locator("#webhooks")).to_have_count(1)
+    snap("webhook-removed")

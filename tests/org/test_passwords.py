@@ -168,3 +168,18 @@ def test_the_demo_password_passes_the_rules_for_every_demo_login(db):
     for user in get_user_model().objects.all():
         validate_password(DEMO_PASSWORD, user)
         assert user.check_password(DEMO_PASSWORD)
+
+
+def test_the_password_change_page_is_cascades_own_and_linked_from_notifications(client, acme):
+    client.force_login(acme.member.user)
+    assert 'href="/accounts/password_change/"' in client.get("/notifications/").content.decode()
+    page = client.get("/accounts/password_change/").content.decode()
+    assert "<title>Change your password · Cascade</title>" in page
+    assert "Django administration" not in page
+    new = "a-long-and-uncommon-passphrase"
+    done = client.post(
+        "/accounts/password_change/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+        follow=True,
+    ).content.decode()
+    assert "Password changed" in done and "Django administration" not in done
