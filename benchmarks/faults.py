@@ -289,6 +289,9 @@ def main() -> None:
             "SECURE_COOKIES": "false",
             "TRUSTED_PROXY_COUNT": "0",
             "LOG_LEVEL": "WARNING",
+            # Its own static files, not the checkout's staticfiles/ (which every test
+            # client's WhiteNoise would then scan).
+            "STATIC_ROOT": str(folder / "static"),
             "API_RATE_PER_CALLER": "1000000/minute",
             "API_RATE_PER_ADDRESS": "1000000/minute",
         }
