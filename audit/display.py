@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any, NamedTuple
+
+from django.utils import timezone
 
 SHOWN_ITEMS = 20  # of a bulk write's list; the rest are counted
 NOTHING = "—"
+INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")  # an ISO instant, as diff() keeps one
 
 
 class ChangeRow(NamedTuple):
@@ -45,5 +50,18 @@ def shown(value: Any) -> str:
             return "none"
         listed = ", ".join(shown(item) for item in value[:SHOWN_ITEMS])
         more = len(value) - SHOWN_ITEMS
-        return f"{len(value)}: {listed}" + (f" and {more} more" if more > 0 else "")
+        return f"{listed} and {more} more ({len(value)} in all)" if more > 0 else listed
+    if isinstance(value, str) and INSTANT.match(value):
+        return _instant(value)
     return str(value)
+
+
+def _instant(text: str) -> str:
+    """An ISO instant in the reader's time zone, to the minute (as the page's times)."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return f"{moment:%Y-%m-%d %H:%M}"

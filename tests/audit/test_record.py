@@ -50,6 +50,8 @@ def test_a_change_reads_as_one_line_per_field():
             "weight": [1.0, 2.5],
             "is_active": [True, False],
             "goals_created": [None, [{"id": n, "label": f"Goal {n}"} for n in range(25)]],
+            "events": [None, ["kpi.update_recorded"]],
+            "expiry": [None, "2027-06-02T00:00:00+00:00"],
         }
     )
     assert [tuple(row) for row in rows[:3]] == [
@@ -58,5 +60,7 @@ def test_a_change_reads_as_one_line_per_field():
         ("is active", "yes", "no"),
     ]
     assert rows[3].old == "—"
-    assert rows[3].new.startswith("25: Goal 0, Goal 1")
-    assert rows[3].new.endswith("Goal 19 and 5 more")
+    assert rows[3].new.startswith("Goal 0, Goal 1")
+    assert rows[3].new.endswith("Goal 19 and 5 more (25 in all)")
+    assert rows[4].new == "kpi.update_recorded"  # a short list: just its items
+    assert rows[5].new == "2027-06-02 00:00"  # an instant to the minute (UTC here)
