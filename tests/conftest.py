@@ -21,10 +21,12 @@ from django.core.servers.basehttp import WSGIRequestHandler
 from django.db import connection
 from django.test import Client
 
+from core import egress
 from goals.services import goal_create
 from kpis.services import kpi_create
 
 from .factories import CycleFactory, DepartmentFactory, MemberFactory, OrganizationFactory
+from .outbound import Dns, Listener
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -334,3 +336,33 @@ def _fresh_cache():
     the API throttles' counts of an earlier test would still be "this minute"."""
     cache.clear()
     yield
+
+
+# Outbound requests (core/egress.py) against real local parts: HTTP listeners, and a DNS
+# server the test controls, which the egress guard resolves through.
+@pytest.fixture
+def listen():
+    made = []
+
+    def start(*args, **kwargs) -> Listener:
+        made.append(Listener(*args, **kwargs))
+        return made[-1]
+
+    yield start
+    for listener in made:
+        listener.close()
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """core.egress resolves through a real DNS server this test controls."""
+    made = []
+
+    def start(answers: dict[str, list[str]]) -> Dns:
+        made.append(Dns(answers))
+        monkeypatch.setattr(egress, "resolver", made[-1].resolve)
+        return made[-1]
+
+    yield start
+    for server in made:
+        server.close()

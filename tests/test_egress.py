@@ -16,38 +16,10 @@ import pytest
 
 from core import egress
 
-from .outbound import Answer, Dns, Listener, certificates
+from .outbound import Answer, certificates
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_ONLY = "outbound requests go to the public internet only."
-
-
-@pytest.fixture
-def listen():
-    made = []
-
-    def start(*args, **kwargs) -> Listener:
-        made.append(Listener(*args, **kwargs))
-        return made[-1]
-
-    yield start
-    for listener in made:
-        listener.close()
-
-
-@pytest.fixture
-def dns(monkeypatch):
-    """core.egress resolves through a real DNS server this test controls."""
-    made = []
-
-    def start(answers: dict[str, list[str]]) -> Dns:
-        made.append(Dns(answers))
-        monkeypatch.setattr(egress, "resolver", made[-1].resolve)
-        return made[-1]
-
-    yield start
-    for server in made:
-        server.close()
 
 
 # SPEC §9.2's list, in its IPv4 and IPv6 spellings, and the four IPv6 forms that passed.

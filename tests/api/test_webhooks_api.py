@@ -16,43 +16,15 @@ import pytest
 from django.db import connection
 
 from cascade.celery import app as celery_app
-from core import crypto, egress
+from core import crypto
 from org.models import Webhook, WebhookDelivery
 from org.webhooks import deliver_webhook, signature
 
-from ..outbound import Dns, Listener
 from .helpers import API, client_for
 
 pytestmark = pytest.mark.django_db
 README = Path(__file__).resolve().parents[2] / "README.md"
 PUBLIC_ONLY = "outbound requests go to the public internet only."
-
-
-@pytest.fixture
-def listen():
-    made = []
-
-    def start(*args, **kwargs) -> Listener:
-        made.append(Listener(*args, **kwargs))
-        return made[-1]
-
-    yield start
-    for listener in made:
-        listener.close()
-
-
-@pytest.fixture
-def dns(monkeypatch):
-    made = []
-
-    def start(answers) -> Dns:
-        made.append(Dns(answers))
-        monkeypatch.setattr(egress, "resolver", made[-1].resolve)
-        return made[-1]
-
-    yield start
-    for server in made:
-        server.close()
 
 
 @pytest.fixture
