@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "audit",
     "goals",
     "kpis",
@@ -80,6 +83,7 @@ INSTALLED_APPS = [
     "reviews",
     "pages",
     "demo",
+    "identity",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +95,7 @@ MIDDLEWARE = [
     "core.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("cycles.urls")),
     path("", include("org.urls")),
     path("", include("reviews.urls")),
+    path("", include("identity.urls")),
 ]
 
 handler403 = "cascade.views.permission_denied"

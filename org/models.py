@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.text import slugify
 from knox.models import AbstractAuthToken
 
 from core.crypto import EncryptedTextField
@@ -19,9 +20,31 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a known time zone (try Europe/Berlin or UTC).")
 
 
+class MfaPolicy(models.TextChoices):
+    OPTIONAL = "optional", "Optional: each person chooses"
+    ADMINS = "admins", "Required for admins"
+    EVERYONE = "everyone", "Required for everyone"
+
+
+def unique_slug(name: str) -> str:
+    """A slug for a new organization's name, numbered when another has it."""
+    base = slugify(name)[:50] or "organization"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
+    # In the single sign-on address, /sso/<slug>/login/ (identity/): set from the name
+    # when the organization is made, never changed after (identity providers hold it).
+    slug = models.SlugField(max_length=60, unique=True, editable=False)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    mfa_policy = models.CharField(
+        max_length=10, choices=MfaPolicy.choices, default=MfaPolicy.OPTIONAL
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -29,6 +52,11 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = unique_slug(self.name)
+        super().save(*args, **kwargs)
 
     def today(self) -> dt.date:
         """The organization's calendar date: what "today" means for health and periods."""
@@ -49,11 +77,19 @@ class Department(models.Model):
     head = models.ForeignKey(
         "org.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="heads"
     )
+    # The identity provider's or HR system's id (SCIM, the people import, the API).
+    external_id = models.CharField(max_length=200, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="department_unique_name"),
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="department_unique_external_id",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -86,7 +122,10 @@ class Member(models.Model):
     reminder_emails = models.BooleanField(
         default=True, help_text="Email me check-in reminders (in-app notifications always arrive)."
     )
+    # The identity provider's or HR system's id (SCIM, the people import, the API).
+    external_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     # The person's sessions begun before this moment are over (org/sessions.py): set
     # when their role, MFA or SSO setting changes.
     sessions_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -103,6 +142,11 @@ class Member(models.Model):
         ordering = ["user__username"]
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="member_one_per_org"),
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="member_unique_external_id",
+            ),
         ]
 
     def __str__(self) -> str:
