@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from cycles.api import CycleViewSet, GoalTreeViewSet
 from goals.api import GoalViewSet
+from identity.api import SSOView
 from kpis.api import KpiViewSet
 from org.api import (
     DepartmentViewSet,
@@ -52,6 +53,7 @@ tree_router.register("goals", GoalTreeViewSet, basename="goal")
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("v1/me/", MeView.as_view(), name="api-me"),
+    path("v1/sso/", SSOView.as_view(), name="api-sso"),
     path("v1/", include(tree_router.urls)),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "org.middleware.MembershipMiddleware",
     # Ends a session idle too long, too old, or ended by a role change (org/sessions.py).
     "org.sessions.SessionLimitsMiddleware",
+    # Holds a session at the two-factor code page, or at enrolment, until done (identity/mfa.py).
+    "identity.mfa.MfaMiddleware",
     # Last, so it sees a refused sign-in flagged anywhere below (README, "Security").
     "axes.middleware.AxesMiddleware",
 ]
@@ -198,6 +200,12 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=envint("SIGNIN_LOCKOUT_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "org.auth.lockout_response"
+# Who may not sign in with a password (org/auth.py asks; identity answers: members of an
+# organization whose single sign-on is enforced, SPEC §9.1).
+PASSWORD_SIGNIN_CHECK = "identity.enforcement.password_refusal"
+# Two-factor authentication (identity/mfa.py): wrong codes count as failed sign-ins above;
+# authenticator apps list Cascade's codes under this name.
+OTP_TOTP_ISSUER = os.getenv("MFA_ISSUER", "Cascade")
 AXES_CLIENT_IP_CALLABLE = "core.net.client_address"
 AXES_DISABLE_ACCESS_LOG = True  # failures are kept; successful sign-ins are not logged
 AXES_VERBOSE = False
@@ -431,6 +439,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "tokens", "description": "Service tokens for integrations (admins)."},
         {"name": "webhooks", "description": "Events sent to your address, signed (admins)."},
         {"name": "audit", "description": "Who changed what, when, from where (admins)."},
+        {"name": "sso", "description": "Single sign-on settings: OpenID Connect or SAML (admins)."},
     ],
     "SERVERS": [{"url": "/", "description": "This Cascade server (paths start at /api/)."}],
     "POSTPROCESSING_HOOKS": [

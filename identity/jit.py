@@ -60,6 +60,7 @@ def sign_in(
             object_id=organization.pk,
             label=organization.name,
             changes={"reason": [None, refusal.reason]},
+            organization_id=organization.pk,
         )
         raise
     login(request, member.user, backend="org.auth.MemberBackend")

@@ -46,3 +46,18 @@ class SSOConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_protocol_display()} for {self.organization}"
+
+
+class ScimDeprovision(models.Model):
+    """A member the identity provider deleted over SCIM (DELETE /scim/v2/Users/<id>):
+    deactivated, their history kept, and out of SCIM's sight from then on (a GET is a
+    404, as RFC 7644 §3.6 asks) — until the provider creates the same userName again,
+    which brings the member back (identity/scim/users.py)."""
+
+    member = models.OneToOneField(
+        "org.Member", on_delete=models.CASCADE, related_name="scim_deprovision"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.member_id} deprovisioned over SCIM"

@@ -17,6 +17,7 @@ from audit.record import current_request, record
 from .models import Member
 
 SUCCEEDED, FAILED, LOCKED_OUT = "signin.succeeded", "signin.failed", "signin.locked_out"
+REFUSED = "signin.refused"  # a password sign-in not allowed at all (enforced single sign-on)
 
 
 def signin_succeeded(user: Any) -> None:
@@ -74,6 +75,15 @@ def _sign_in_failed(
     if getattr(request, "axes_locked_out", False):
         return
     username = str(credentials.get(get_user_model().USERNAME_FIELD) or "")
+    refusal = getattr(request, "signin_refusal", None)
+    if refusal:  # not with a password, whatever it was (org/auth.py): with the reason
+        member = _named(username)
+        changes = {"reason": [None, refusal]}
+        if member is not None:
+            record(member, REFUSED, member, label=username, changes=changes)
+        else:
+            record(username or None, REFUSED, object_type="user", label=username, changes=changes)
+        return
     _record(FAILED, username, _named(username))
 
 

@@ -76,7 +76,7 @@ class Listener:
             context.load_cert_chain(*tls)
             context.sni_callback = lambda sock, name, ctx: self.server_names.append(name)
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def close(self):
         self.server.shutdown()

@@ -25,7 +25,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="organization",
             name="slug",
-            field=models.SlugField(editable=False, max_length=60, null=True),
+            # No index yet: the unique one comes with the AlterField below (PostgreSQL
+            # would otherwise be asked for the same "_like" index twice).
+            field=models.SlugField(db_index=False, editable=False, max_length=60, null=True),
         ),
         migrations.RunPython(fill_slugs, migrations.RunPython.noop),
         migrations.AlterField(

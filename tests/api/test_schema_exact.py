@@ -80,6 +80,7 @@ def test_the_tree_is_typed_recursively_and_alignment_is_a_plain_list(schema):
 OPTIONS = {
     f"{API}/goals/{{id}}/tree/": {"as_of"},  # the tree as it stood that day
     f"{API}/cycles/{{id}}/import/": {"dry_run"},  # preview only
+    f"{API}/members/import/": {"dry_run"},  # preview only
     f"{API}/cycles/{{id}}/export/": {"format"},  # the file's format
 }
 
