@@ -13,12 +13,16 @@ from goals.models import Goal
 from kpis.models import CheckinReminder, Kpi, KpiUpdate
 from kpis.services import kpi_record_value
 from org.models import Department, Member
+from tests.identity.mfa_helpers import enrol, verify
 
 
 @pytest.fixture
 def operator(client, db):
     user = get_user_model().objects.create_superuser("root", "root@example.com", "x-pass-1234")
+    # The admin site requires two-factor authentication (identity/mfa_admin.py).
+    device, _codes = enrol(user)
     client.force_login(user)
+    verify(client, device)
     return client
 
 

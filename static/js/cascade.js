@@ -7,6 +7,13 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// A form that undoes something asks first (data-confirm: the question); htmx forms use
+// hx-confirm instead.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
 // In-place forms (htmx) are answered in place: a 400 is the form again, with its
 // messages beside the fields (swapped as any answer); a refusal (403) swaps nothing and
 // sends its reason in the "refused" event, shown here inside the form that asked,

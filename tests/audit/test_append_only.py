@@ -15,6 +15,7 @@ from audit.models import AppendOnly, Entry
 from audit.record import record
 from audit.retention import purge_expired
 from audit.tasks import purge_old_entries
+from tests.identity.mfa_helpers import enrol, verify
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,10 @@ def test_the_orm_refuses_to_update_or_delete_entries(entry, write):
 @pytest.fixture
 def operator(client, db):
     user = get_user_model().objects.create_superuser("root", "root@example.com", "x-pass-1234")
+    # The admin site requires two-factor authentication (identity/mfa_admin.py).
+    device, _codes = enrol(user)
     client.force_login(user)
+    verify(client, device)
     return client
 
 
