@@ -20,6 +20,8 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("cascade.api_urls")),
+    # SCIM 2.0 provisioning for identity providers (identity/scim/).
+    path("scim/v2/", include("identity.scim.urls")),
     path("", include("pages.urls")),
     path("", include("goals.urls")),
     path("", include("kpis.urls")),

@@ -7,6 +7,7 @@ from django import forms
 from core.forms import DateInput, RuleForm
 
 from .models import Department, Member, Role, TokenScope, WebhookEvent
+from .people_import import EMPTY_FILE
 from .tokens import DEFAULT_LIFETIME, TOKEN_NAME_REQUIRED, latest_last_day
 
 
@@ -45,8 +46,8 @@ class MemberEditForm(_OrgForm):
 
 
 class ServiceTokenForm(RuleForm):
-    """A service token's name, scope and last day. The scopes a page offers are the
-    three an admin picks by hand (`scim` is for a provisioning client: the API)."""
+    """A service token's name, scope and last day; `scim` is the one to paste into an
+    identity provider's SCIM settings (identity/scim/)."""
 
     name = forms.CharField(
         max_length=100,
@@ -63,6 +64,11 @@ class ServiceTokenForm(RuleForm):
             (
                 TokenScope.ADMIN,
                 "Admin — all you may do, tokens, people and webhooks too, while you are an admin",
+            ),
+            (
+                TokenScope.SCIM,
+                "SCIM — only provisions people and departments from your identity provider "
+                "(/scim/v2/), while you are an admin",
             ),
         ],
         initial=TokenScope.READ,
@@ -96,4 +102,21 @@ class WebhookForm(forms.Form):
         choices=WebhookEvent.choices,
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Pick at least one event."},
+    )
+
+
+class PeopleImportForm(forms.Form):
+    """The People page's upload: one CSV or XLSX file of people (org/people_import.py)."""
+
+    file = forms.FileField(
+        label="Spreadsheet of people",
+        error_messages={"empty": EMPTY_FILE},  # as the API and the reading say it
+        help_text="CSV or XLSX, with the template's columns. Nothing is written until you "
+        "confirm the preview.",
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument."
+                "spreadsheetml.sheet"
+            }
+        ),
     )

@@ -1,5 +1,5 @@
 """SPEC §8.2 and §9.2 service tokens on the People page: an admin makes one — a scope
-(read, write or admin, each explained in a line) and a last day (90 days ahead unless
+(read, write, admin or scim, each explained in a line) and a last day (90 days ahead unless
 changed, at most a year) — and sees its key once; bad input shows the form again, the
 reason beside its field, and makes nothing; revoking asks first and stops the key; a
 token that stopped with its maker says so; nobody else may do any of it."""
@@ -86,7 +86,7 @@ def test_the_form_explains_each_scope_and_offers_90_days_at_most_a_year(client, 
     page = parse(client.get("/people/"))
     scope = page.find(id="id_token-scope")
     options = {o.attrs["value"]: o.text for o in scope.iter() if o.tag == "option"}
-    assert list(options) == ["read", "write", "admin"]  # scim tokens come from the API
+    assert list(options) == ["read", "write", "admin", "scim"]
     assert "changes nothing" in options["read"]
     assert "no tokens, people or webhooks" in options["write"]
     assert "while you are an admin" in options["admin"]
@@ -100,7 +100,7 @@ def test_the_form_explains_each_scope_and_offers_90_days_at_most_a_year(client, 
         ({"expires_on": "2028-03-15"}, "expires_on", "up to 2028-03-14"),
         ({"expires_on": "9999-12-31"}, "expires_on", "between 2000-01-01 and 2100-12-31"),
         ({"expires_on": "2027-03-15"}, "expires_on", "after today"),
-        ({"scope": "scim"}, "scope", "read, write, admin"),
+        ({"scope": "root"}, "scope", "read, write, admin, scim"),
     ],
 )
 def test_a_bad_scope_or_last_day_is_refused_beside_its_field(client, acme, fields, field, reason):
