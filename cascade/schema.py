@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
+from core.parsers import RawBodyParser
+
 ACTIONS = {
     "list": "List {plural}",
     "create": "Create {one}",
@@ -29,6 +31,15 @@ class AutoSchema(SpectacularAutoSchema):
         one = str(meta.verbose_name)
         article = "an" if one[:1].lower() in "aeiou" else "a"
         return ACTIONS[action].format(plural=str(meta.verbose_name_plural), one=f"{article} {one}")
+
+    def _get_request_body(self, direction="request"):
+        """A file sent as the body (the imports' spreadsheets) is required: without one
+        there is nothing to read, and the answer is a 415."""
+        body = super()._get_request_body(direction)
+        parsers = self.view.get_parsers()
+        if body and parsers and all(isinstance(p, RawBodyParser) for p in parsers):
+            body["required"] = True
+        return body
 
 
 ERROR = {

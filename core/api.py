@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .dates import out_of_range
 from .errors import NOT_A_NUMBER, Conflict, RowErrors, by_field, one_of, too_long
 from .numbers import display
 
@@ -108,7 +109,8 @@ def updated_since[M: Model](
     queryset: QuerySet[M], params: QueryDict, field: str = "updated_at"
 ) -> QuerySet[M]:
     """`?updated_since=` (an ISO 8601 instant, with its offset): rows changed after it,
-    for an integration that syncs incrementally. A bad instant is a 400."""
+    for an integration that syncs incrementally. A bad instant, or one outside the years
+    2000–2100, is a 400."""
     raw = params.get("updated_since")
     if raw is None:
         return queryset
@@ -121,13 +123,16 @@ def updated_since[M: Model](
         instant = None
     if instant is None:
         raise ValidationError(bad)
+    if message := out_of_range(instant):  # the calendar Cascade accepts (core/dates.py)
+        raise ValidationError({"updated_since": [message]})
     return queryset.filter(**{f"{field}__gt": instant})
 
 
 UPDATED_SINCE = OpenApiParameter(
     "updated_since",
     OpenApiTypes.DATETIME,
-    description="Only rows changed after this instant (ISO 8601 with its offset).",
+    description="Only rows changed after this instant (ISO 8601 with its offset, in the "
+    "years 2000–2100).",
 )
 
 

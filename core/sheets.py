@@ -37,11 +37,17 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils.cell import range_boundaries
 
 CSV, XLSX = "csv", "xlsx"
+FORMATS = (CSV, XLSX)
+MEDIA_TYPES = {
+    CSV: "text/csv",
+    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 MB = 1024 * 1024
 MAX_FILE_BYTES = 10 * MB
 MAX_UNPACKED_BYTES = 50 * MB  # all members of an XLSX, unpacked
 MAX_SHARED_TEXT_BYTES = 10 * MB  # its shared strings part
 MAX_COLUMNS = 30  # cells beyond the 30th of a row are not read
+MAX_IMPORT_ROWS = 20_000  # rows of one import (goals, people), and its file's row limit
 MAX_CPU_SECONDS = 30.0
 # What no spreadsheet program writes, however large the sheet: refused as made to harm.
 MAX_PACKING = 100  # unpacked size / packed size of a member (deflate reaches ~1,000)

@@ -4,8 +4,7 @@ export), and the tree below a goal as it stands or stood with its progress over 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.http import HttpResponse
 from django.urls import reverse
@@ -13,14 +12,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import UnsupportedMediaType, ValidationError
-from rest_framework.parsers import BaseParser
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import OrgScopedViewSet, OrgViewSet
 from core.errors import RowErrors, one_of
+from core.parsers import SPREADSHEET_PARSERS, dry_run, spreadsheet_body, spreadsheet_format
 from goals.models import Goal
 from goals.serializers import GoalSerializer
 from org.permissions import MANAGE_CYCLES
@@ -40,7 +39,7 @@ from .serializers import (
     TreeNodeSerializer,
 )
 from .services import cycle_create, cycle_set_state, cycle_update
-from .sheets import CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, XLSX, read_rows
+from .sheets import CSV, FORMATS, MEDIA_TYPES, XLSX, read_rows
 
 if TYPE_CHECKING:
     from core.api import MemberRequest
@@ -58,44 +57,6 @@ AS_OF = OpenApiParameter(
         "today or a later day shows it as it stands."
     ),
 )
-
-
-class RawBodyParser(BaseParser):
-    """A spreadsheet sent as the request body, as it is (the import's one exception to
-    JSON-only bodies)."""
-
-    def parse(  # type: ignore[override]  # DRF takes any data (the stubs: a mapping)
-        self,
-        stream: IO[Any] | None,
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        return stream.read(MAX_BYTES + 1) if stream is not None else b""
-
-
-class CsvParser(RawBodyParser):
-    media_type = MEDIA_TYPES[CSV]
-
-
-class XlsxParser(RawBodyParser):
-    media_type = MEDIA_TYPES[XLSX]
-
-
-def dry_run(request: Request) -> bool:
-    """`?dry_run=true`: preview only."""
-    raw = request.query_params.get("dry_run", "false").lower()
-    if raw not in ("true", "false", "1", "0"):
-        raise ValidationError({"dry_run": ["Must be true or false."]})
-    return raw in ("true", "1")
-
-
-def spreadsheet_format(request: Request) -> str:
-    """The format the body's media type names; any other is a 415."""
-    media_type = (request.content_type or "").split(";")[0].strip().lower()
-    for fmt, known in MEDIA_TYPES.items():
-        if media_type == known:
-            return fmt
-    raise UnsupportedMediaType(media_type or "none")
 
 
 # cycles/{id}/import/ and cycles/{id}/export/: a cycle's goals and KPIs in and out as a
@@ -135,7 +96,7 @@ class CycleSpreadsheets(_CycleViewSet):
         methods=["post"],
         url_path="import",
         url_name="import",
-        parser_classes=[CsvParser, XlsxParser],
+        parser_classes=SPREADSHEET_PARSERS,
         pagination_class=None,
         filter_backends=[],
     )
@@ -144,8 +105,7 @@ class CycleSpreadsheets(_CycleViewSet):
         MANAGE_CYCLES.require(request.member)
         preview_only = dry_run(request)
         fmt = spreadsheet_format(request)
-        content = request.data if isinstance(request.data, bytes) else b""
-        rows = read_rows(content, fmt)
+        rows = read_rows(spreadsheet_body(request), fmt)
         if preview_only:
             plan = import_plan(actor=request.member, cycle=cycle, rows=rows)
             return Response(plan.preview())

@@ -16,6 +16,9 @@ from core import sheets as core_sheets
 from core.sheets import CSV, XLSX, file_error
 from core.sheets import sniff_format as sniff_format  # the import jobs' sniffing
 
+# The formats and their media types (core/sheets.py), as the cycles' modules name them.
+FORMATS, MEDIA_TYPES = core_sheets.FORMATS, core_sheets.MEDIA_TYPES
+
 # The import's columns, in the template's order (README, "Import and export").
 STRATEGIC_GOAL = "Strategic goal"
 DEPARTMENT_GOAL = "Department goal"
@@ -80,15 +83,10 @@ TEMPLATE_ROW = {
     KPI_EXTERNAL_ID: "",
 }
 
-FORMATS = (CSV, XLSX)
-MEDIA_TYPES = {
-    CSV: "text/csv",
-    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 MAX_BYTES = core_sheets.MAX_FILE_BYTES
 EMPTY_FILE = "The file is empty: fill in the template and upload it again."
 TOO_LARGE = core_sheets.too_large()
-MAX_ROWS = 20_000  # rows of one import (and the row limit of its file's cells)
+MAX_ROWS = core_sheets.MAX_IMPORT_ROWS  # rows of one import (and its file's row limit)
 # A cell a spreadsheet program would run as a formula: written with a leading ' (and
 # read back without it, so a round trip is exact: core.sheets.clean).
 FORMULA = re.compile(r"^'*[=+\-@]")

@@ -4,18 +4,23 @@ tokens/ (service tokens)."""
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from core.api import OrgScopedViewSet, OrgViewSet
+from core.api import UPDATED_SINCE, OrgScopedViewSet, OrgViewSet, updated_since
+from core.errors import RowErrors
+from core.parsers import SPREADSHEET_PARSERS, dry_run, spreadsheet_body, spreadsheet_format
+from core.sheets import CSV, MEDIA_TYPES, XLSX
 
 from .drf import IsOrganizationMember, WithinTokenScope
 from .models import ApiToken, Department, Member, Notification, Role, Webhook
+from .people_import import COLUMNS, people_import_commit, people_import_plan, read_people
 from .permissions import MANAGE_DEPARTMENTS, MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
 from .serializers import (
     CredentialsSerializer,
@@ -66,6 +71,9 @@ class TokenView(APIView):
         credentials.is_valid(raise_exception=True)
         # The HttpRequest, where django-axes marks a refused sign-in for its middleware.
         user = authenticate(request._request, **credentials.validated_data)
+        refusal = getattr(request._request, "signin_refusal", None)
+        if user is None and refusal:  # not with a password (org/auth.py): enforced SSO
+            raise PermissionDenied(refusal)
         if user is None:
             raise ValidationError(
                 {"non_field_errors": ["Unable to log in with provided credentials."]}
@@ -92,12 +100,45 @@ class MeView(APIView):
         return Response(MeSerializer(request.member).data)
 
 
+EXTERNAL_ID_FILTER = OpenApiParameter(
+    "external_id", OpenApiTypes.STR, description="The one with this external id."
+)
+
+
+def _external_id_and_updated_since(rows, params):
+    """The list filters members and departments share."""
+    if "external_id" in params:
+        rows = rows.filter(external_id=params["external_id"])
+    return updated_since(rows, params)
+
+
 class MemberViewSet(OrgViewSet):
     """People of the organization, by member id. Admins add and change them."""
 
     queryset = Member.objects.select_related("user").order_by("id")
     serializer_class = MemberSerializer
-    ordering_fields = ["id", "role"]
+    ordering_fields = ["id", "role", "updated_at"]
+
+    def get_queryset(self):
+        members = super().get_queryset()
+        if self.action != "list":
+            return members
+        params = self.request.query_params
+        if "email" in params:
+            members = members.filter(user__email__iexact=params["email"])
+        return _external_id_and_updated_since(members, params)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "email", OpenApiTypes.STR, description="The people with this email (any case)."
+            ),
+            EXTERNAL_ID_FILTER,
+            UPDATED_SINCE,
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=MemberSerializer, responses={201: MemberSerializer})
     def create(self, request):
@@ -112,6 +153,7 @@ class MemberViewSet(OrgViewSet):
             role=data.get("role", Role.MEMBER),
             department=data.get("department"),
             manager=data.get("manager"),
+            external_id=data.get("external_id", ""),
         )
         return self.created(member)
 
@@ -124,11 +166,63 @@ class MemberViewSet(OrgViewSet):
         )
         return Response(self.get_serializer(member).data)
 
+    @extend_schema(
+        request={MEDIA_TYPES[CSV]: OpenApiTypes.BINARY, MEDIA_TYPES[XLSX]: OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter(
+                "dry_run",
+                OpenApiTypes.BOOL,
+                description="Preview only: what each row would create or change, and its "
+                "errors; nothing is written.",
+            )
+        ],
+        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
+        summary="Import people from a spreadsheet (CSV or XLSX), all rows or none",
+        description=f"The file is the request body (`text/csv` or the XLSX media type) "
+        f"with the columns {', '.join(COLUMNS)} (headers in any case; `manager_email` "
+        "is read as `manager email`). A row names a member by external id, else by "
+        "email: they are updated; anyone else is added, with the email that lets them "
+        "set a password. An empty cell changes nothing; an unknown department is "
+        "created. Importing twice changes nothing. With errors nothing is written and "
+        'the answer is a 400 with the messages per row and column: {"rows": {"3": '
+        '{"email": […]}}} (rows are the file\'s lines; the headers are line 1). Admins only.',
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        url_name="import",
+        parser_classes=SPREADSHEET_PARSERS,
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def import_file(self, request):
+        MANAGE_PEOPLE.require(request.member)
+        preview_only = dry_run(request)
+        rows = read_people(spreadsheet_body(request), spreadsheet_format(request))
+        if preview_only:
+            return Response(people_import_plan(actor=request.member, rows=rows).preview())
+        try:
+            plan = people_import_commit(actor=request.member, rows=rows)
+        except RowErrors as refused:
+            return Response({"rows": refused.by_row}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"totals": plan.totals}, status=status.HTTP_201_CREATED)
+
 
 class DepartmentViewSet(OrgViewSet):
     queryset = Department.objects.order_by("id")
     serializer_class = DepartmentSerializer
-    ordering_fields = ["id", "name"]
+    ordering_fields = ["id", "name", "updated_at"]
+
+    def get_queryset(self):
+        departments = super().get_queryset()
+        if self.action != "list":
+            return departments
+        return _external_id_and_updated_since(departments, self.request.query_params)
+
+    @extend_schema(parameters=[EXTERNAL_ID_FILTER, UPDATED_SINCE])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     def create(self, request):
         MANAGE_DEPARTMENTS.require(request.member)

@@ -155,6 +155,11 @@ def is_admin(member: Member) -> bool:
     return member.is_active and member.role == Role.ADMIN
 
 
+def is_admin_role(role: str | None) -> bool:
+    """The role is admin's (a role about to be given or taken away, not yet a member's)."""
+    return role == Role.ADMIN
+
+
 def can_manage_org(member: Member | None, organization_id: int | None = None) -> bool:
     """People, departments and cycles: admins only."""
     if member is None:
@@ -165,8 +170,8 @@ def can_manage_org(member: Member | None, organization_id: int | None = None) ->
 
 def role_allows_scope(role: str | None, scope: str) -> bool:
     """Whether a service token of `scope` still works for a maker of `role`: the
-    `admin` scope only while its maker is an admin."""
-    return scope != TokenScope.ADMIN or role == Role.ADMIN
+    `admin` and `scim` scopes (SCIM provisions people) only while its maker is an admin."""
+    return scope not in (TokenScope.ADMIN, TokenScope.SCIM) or role == Role.ADMIN
 
 
 def can_administer(member: Member | None, organization_id: int | None = None) -> bool:
@@ -174,6 +179,16 @@ def can_administer(member: Member | None, organization_id: int | None = None) ->
     person (signed in, or with their own token) or through a service token of the
     `admin` scope; a `read` or `write` token of an admin is not enough (org/tokens.py)."""
     return can_manage_org(member, organization_id) and member.via_scope in ("", TokenScope.ADMIN)
+
+
+def can_manage_people(member: Member | None, organization_id: int | None = None) -> bool:
+    """People: as the admin area (can_administer), and also through a `scim` token,
+    whose only door is SCIM provisioning (/scim/v2/, identity/scim/)."""
+    return can_manage_org(member, organization_id) and member.via_scope in (
+        "",
+        TokenScope.ADMIN,
+        TokenScope.SCIM,
+    )
 
 
 def can_set_objectives(member: Member | None) -> bool:
@@ -384,10 +399,14 @@ class MemberRequirement(Protocol):
 
 # The admin area: a service token reaches it only with the admin scope, and says so.
 ADMIN_SCOPE = "a service token needs the admin scope"
-MANAGE_PEOPLE = Permission(can_administer, f"Only admins manage people ({ADMIN_SCOPE}).")
+MANAGE_PEOPLE = Permission(can_manage_people, f"Only admins manage people ({ADMIN_SCOPE}).")
 MANAGE_DEPARTMENTS = Permission(can_manage_org, "Only admins manage departments.")
 MANAGE_TOKENS = Permission(can_administer, f"Only admins manage service tokens ({ADMIN_SCOPE}).")
 MANAGE_WEBHOOKS = Permission(can_administer, f"Only admins manage webhooks ({ADMIN_SCOPE}).")
+MANAGE_SSO = Permission(
+    can_administer, f"Only admins manage single sign-on settings ({ADMIN_SCOPE})."
+)
+MANAGE_MFA_POLICY = Permission(can_administer, "Only admins set the two-factor policy.")
 READ_AUDIT_LOG = Permission(can_manage_org, "Only admins read the audit log.")
 MANAGE_CYCLES = Permission(can_manage_cycles, "Only leaders and admins manage cycles.")
 SET_OBJECTIVES = Permission(can_set_objectives, "Only leaders and admins set strategic objectives.")

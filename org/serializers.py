@@ -16,6 +16,11 @@ from .models import (
     WebhookEvent,
 )
 
+EXTERNAL_ID_HELP = (
+    "The identity provider's or HR system's id (SCIM, the people import): unique in "
+    "the organization when not empty."
+)
+
 
 class OrganizationRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -54,16 +59,26 @@ class MemberSerializer(OrgSerializer):
             "department",
             "manager",
             "is_active",
+            "external_id",
+            "updated_at",
         ]
-        read_only_fields = ["is_active"]
+        read_only_fields = ["is_active", "updated_at"]
+        extra_kwargs = {"external_id": {"help_text": EXTERNAL_ID_HELP}}
 
     scoped_fields = ("department", "manager")
+
+    def get_validators(self):
+        return []  # uniqueness is the service's to check, after permissions
 
 
 class MemberUpdateSerializer(OrgSerializer):
     class Meta:
         model = Member
-        fields = ["role", "department", "manager", "is_active"]
+        fields = ["role", "department", "manager", "is_active", "external_id"]
+        extra_kwargs = {"external_id": {"help_text": EXTERNAL_ID_HELP}}
+
+    def get_validators(self):
+        return []  # uniqueness is the service's to check, after permissions
 
     scoped_fields = ("department", "manager")
 
@@ -71,7 +86,9 @@ class MemberUpdateSerializer(OrgSerializer):
 class DepartmentSerializer(OrgSerializer):
     class Meta:
         model = Department
-        fields = ["id", "name", "parent", "head"]
+        fields = ["id", "name", "parent", "head", "external_id", "updated_at"]
+        read_only_fields = ["updated_at"]
+        extra_kwargs = {"external_id": {"help_text": EXTERNAL_ID_HELP}}
 
     scoped_fields = ("parent", "head")
 

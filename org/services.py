@@ -19,12 +19,16 @@ from django.utils.http import urlsafe_base64_encode
 
 from audit.record import created, diff, record, snapshot
 from core.errors import (
+    CONTROL,
     NAME_REQUIRED,
+    ONE_LINE,
+    Conflict,
     Errors,
     check_same_organization,
     check_text,
     check_unique_name,
     one_of,
+    too_long,
 )
 
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
@@ -69,11 +73,20 @@ NOT_YOURS = "Not your organization."
 
 @transaction.atomic
 def department_create(
-    *, actor: Member, name: str, parent: Department | None = None, head: Member | None = None
+    *,
+    actor: Member,
+    name: str,
+    parent: Department | None = None,
+    head: Member | None = None,
+    external_id: str = "",
 ) -> Department:
     MANAGE_DEPARTMENTS.require(actor)
     department = Department(
-        organization_id=actor.organization_id, name=name, parent=parent, head=head
+        organization_id=actor.organization_id,
+        name=name,
+        parent=parent,
+        head=head,
+        external_id=external_id,
     )
     _validate_department(department)
     department.save()
@@ -81,7 +94,7 @@ def department_create(
     return department
 
 
-DEPARTMENT_FIELDS = ("name", "parent", "head")
+DEPARTMENT_FIELDS = ("name", "parent", "head", "external_id")
 
 
 @transaction.atomic
@@ -108,6 +121,7 @@ def _validate_department(department: Department) -> None:
     )
     errors.raise_if_any()
     check_unique_name(errors, department, "department")
+    _check_external_id(errors, department, "department")
     ancestor, seen = department.parent, set()
     while ancestor is not None and ancestor.pk not in seen:
         if department.pk and ancestor.pk == department.pk:
@@ -116,6 +130,56 @@ def _validate_department(department: Department) -> None:
         seen.add(ancestor.pk)
         ancestor = ancestor.parent
     errors.raise_if_any()
+
+
+EXTERNAL_ID_TAKEN = "Another {noun} of the organization already has this external id."
+
+
+def _check_external_id(errors: Errors, obj: Member | Department, noun: str) -> None:
+    """An identity provider's id: one line, at most 200 characters, and no other
+    member (or department) of the organization holds it."""
+    external_id = obj.external_id or ""
+    _check_line(errors, "external_id", external_id, 200)
+    if (
+        external_id
+        and "external_id" not in errors.messages
+        and type(obj)
+        .objects.filter(organization_id=obj.organization_id, external_id=external_id)
+        .exclude(pk=obj.pk)
+        .exists()
+    ):
+        errors.add("external_id", EXTERNAL_ID_TAKEN.format(noun=noun))
+
+
+@transaction.atomic
+def department_delete(*, actor: Member, department: Department) -> None:
+    """Remove a department that holds no history: refused (Conflict) while
+    departments sit below it or goals or reviews belong to it. Its people are left
+    without a department, as when it is cleared on each of them."""
+    if department.organization_id != actor.organization_id:
+        raise PermissionDenied(NOT_YOURS)
+    MANAGE_DEPARTMENTS.require(actor)
+    held = [
+        noun
+        for noun, related in (
+            ("departments below it", "children"),
+            ("goals", "goals"),
+            ("reviews", "reviews"),
+        )
+        if getattr(department, related).exists()
+    ]
+    if held:
+        raise Conflict(
+            f"“{department.name}” has {' and '.join(held)}: move them first, or keep it."
+        )
+    people = department.members.count()
+    record(
+        actor,
+        "department.deleted",
+        department,
+        changes={"name": [department.name, None], "members": [people, 0]},
+    )
+    department.delete()
 
 
 @transaction.atomic
@@ -128,6 +192,9 @@ def member_create(
     role: str = Role.MEMBER,
     department: Department | None = None,
     manager: Member | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    external_id: str = "",
 ) -> Member:
     """Add a person: a new user account with its membership of the actor's organization."""
     MANAGE_PEOPLE.require(actor)
@@ -147,9 +214,24 @@ def member_create(
     _check_member_fields(
         errors, actor.organization_id, role=role, department=department, manager=manager
     )
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.add("email", "Enter a valid email address.")
+    _check_names(errors, first_name=first_name, last_name=last_name)
+    _check_external_id(
+        errors, Member(organization_id=actor.organization_id, external_id=external_id), "member"
+    )
     _check_password(errors, password, User(username=username, email=email or ""))
     errors.raise_if_any()
-    user = User.objects.create_user(username, email=email or "", password=password)
+    user = User.objects.create_user(
+        username,
+        email=email or "",
+        password=password,
+        first_name=first_name or "",
+        last_name=last_name or "",
+    )
     if password is None:
         user.set_unusable_password()
         user.save(update_fields=["password"])
@@ -159,6 +241,7 @@ def member_create(
         role=role,
         department=department,
         manager=manager,
+        external_id=external_id or "",
     )
     account = {"username": [None, username], "email": [None, user.email or None]}
     record(actor, "member.created", member, changes=account | created(member, MEMBER_FIELDS))
@@ -188,6 +271,7 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
     )
     if member.manager_id is not None and member.manager_id == member.pk:
         errors.add("manager", "A person can't be their own manager.")
+    _check_external_id(errors, member, "member")
     if was_admin and not is_admin(member) and not _other_admins(member):
         field = "is_active" if member.is_active != original["is_active"] else "role"
         errors.add(
@@ -209,7 +293,76 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
     return member
 
 
-MEMBER_FIELDS = ("role", "department", "manager", "is_active")
+MEMBER_FIELDS = ("role", "department", "manager", "is_active", "external_id")
+ACCOUNT_FIELDS = ("username", "email", "first_name", "last_name")
+
+
+def _check_line(errors: Errors, field: str, text: str, max_length: int) -> None:
+    """An optional one-line text that fits its column."""
+    if len(text) > max_length:
+        errors.add(field, too_long(max_length))
+    elif CONTROL.search(text):
+        errors.add(field, ONE_LINE)
+
+
+def _check_names(errors: Errors, **names: str) -> None:
+    for field, value in names.items():
+        _check_line(errors, field, value or "", 150)
+
+
+@transaction.atomic
+def member_account_update(*, actor: Member, member: Member, **changes: str) -> Member:
+    """Change a person's username, email or name (an identity provider renames them).
+    Their account is theirs alone: one that is also a member of another organization
+    is refused, so no organization ever renames another's person."""
+    if member.organization_id != actor.organization_id:
+        raise PermissionDenied(NOT_YOURS)
+    MANAGE_PEOPLE.require(actor)
+    unknown = set(changes) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise TypeError(f"member_account_update() got unknown fields: {', '.join(sorted(unknown))}")
+    user = member.user
+    original = {field: getattr(user, field) for field in ACCOUNT_FIELDS}
+    changes = {f: (v or "").strip() for f, v in changes.items() if (v or "").strip() != original[f]}
+    if not changes:
+        return member
+    User = get_user_model()
+    errors = Errors()
+    if Member.objects.filter(user=user).exclude(organization_id=member.organization_id).exists():
+        raise Conflict(
+            "This person's account belongs to another organization too: change it there "
+            "together, or give them an account of their own."
+        )
+    if "username" in changes:
+        username = changes["username"] = User.normalize_username(changes["username"])
+        if not username:
+            errors.add("username", "A username is required.")
+        else:
+            try:
+                UnicodeUsernameValidator()(username)
+            except ValidationError as exc:
+                errors.add("username", exc.messages[0])
+            if len(username) > 150:
+                errors.add("username", too_long(150))
+            if User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
+                errors.add("username", "This username is taken.")
+    if changes.get("email"):
+        try:
+            validate_email(changes["email"])
+        except ValidationError:
+            errors.add("email", "Enter a valid email address.")
+    _check_names(errors, **{f: v for f, v in changes.items() if f in ("first_name", "last_name")})
+    errors.raise_if_any()
+    for field, value in changes.items():
+        setattr(user, field, value)
+    user.save(update_fields=list(changes))
+    record(
+        actor,
+        "member.updated",
+        member,
+        changes={field: [original[field], value] for field, value in changes.items()},
+    )
+    return member
 
 
 def _check_password(errors: Errors, password: str | None, user) -> None:

@@ -2,11 +2,22 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import audit_views, views
+from . import audit_views, people_import_views, views
 
 urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/<int:member_id>/", views.person_edit, name="person-edit"),
+    path("people/import/", people_import_views.people_import_page, name="people-import"),
+    path(
+        "people/import/confirm/",
+        people_import_views.people_import_confirm,
+        name="people-import-confirm",
+    ),
+    path(
+        "people/import/template/",
+        people_import_views.people_import_template,
+        name="people-import-template",
+    ),
     path("people/tokens/", views.service_token_new, name="service-token-new"),
     path("people/webhooks/", views.webhook_new, name="webhook-new"),
     path(

@@ -12,6 +12,7 @@ from core.forms import save_form
 from .decorators import member_required
 from .forms import InviteForm, MemberEditForm, ServiceTokenForm, WebhookForm
 from .models import ApiToken, Member, Notification, Webhook
+from .people_import_views import import_offer
 from .permissions import MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
 from .services import (
     member_invite,
@@ -129,6 +130,7 @@ def _people_page(request, *, form=None, token_form=None, hook_form=None, invited
         "tokens": tokens,
         "hook_form": hook_form,
         "hooks": webhooks_of(organization.pk),
+        **import_offer(),
         **extra,
     }
     status = 400 if form.errors or token_form.errors or hook_form.errors else 200

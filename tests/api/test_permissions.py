@@ -163,6 +163,8 @@ def test_created_member_body_and_login(acme, org_writes):
         "department": acme.tier2.pk,
         "manager": acme.manager.pk,
         "is_active": True,
+        "external_id": "",
+        "updated_at": member.updated_at.isoformat().replace("+00:00", "Z"),
     }
     assert member.organization_id == acme.org.pk
     token = client_for(acme.admin).post(
