@@ -3,6 +3,8 @@ endpoint can give, so clients (and schema-driven tests) know their shape."""
 
 from __future__ import annotations
 
+import json
+
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 from core.parsers import RawBodyParser
@@ -174,4 +176,26 @@ def add_links(result, generator, request, public):
         operation = result.get("paths", {}).get(path, {}).get(method)
         if operation is not None:
             operation["responses"]["201"]["links"] = links
+    return result
+
+
+def type_nullable_enums(result, generator, request, public):
+    """OpenAPI 3.0 reads `nullable` only beside a `type`: a nullable choice, which
+    drf-spectacular writes as `oneOf` its enum and a NullEnum, becomes the enum with the
+    enum's type and `nullable` (the single sign-on protocol, null until set)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    null = "#/components/schemas/NullEnum"
+    for schema in schemas.values():
+        for prop in schema.get("properties", {}).values():
+            refs = [part.get("$ref", "") for part in prop.get("oneOf", [])]
+            if not prop.get("nullable") or len(refs) != 2 or null not in refs:
+                continue
+            (enum,) = [ref for ref in refs if ref != null]
+            component = schemas.get(enum.rsplit("/", 1)[-1], {})
+            if "type" in component:
+                del prop["oneOf"]
+                prop["allOf"] = [{"$ref": enum}]
+                prop["type"] = component["type"]
+    if not any(null in json.dumps(schema) for schema in schemas.values()):
+        schemas.pop("NullEnum", None)
     return result

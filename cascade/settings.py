@@ -425,7 +425,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Operations are grouped by resource (the path after /api/v1/), each tag described.
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"WebhookEventEnum": "org.models.WebhookEvent"},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventEnum": "org.models.WebhookEvent",
+        "ProtocolEnum": "identity.models.Protocol",
+    },
     "TAGS": [
         {"name": "auth", "description": "API tokens for a username and password."},
         {"name": "me", "description": "Who the caller is."},
@@ -444,6 +447,7 @@ SPECTACULAR_SETTINGS = {
     "SERVERS": [{"url": "/", "description": "This Cascade server (paths start at /api/)."}],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "cascade.schema.type_nullable_enums",
         "cascade.schema.add_error_responses",
         "cascade.schema.add_links",
     ],
