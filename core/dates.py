@@ -19,3 +19,11 @@ def out_of_range(day: dt.date | dt.datetime | None) -> str | None:
     if isinstance(day, dt.datetime):
         day = day.date()
     return None if EARLIEST <= day <= LATEST else OUT_OF_RANGE
+
+
+def years_after(day: dt.date, years: int) -> dt.date:
+    """The same day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)

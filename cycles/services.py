@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.record import created, diff, record, snapshot
-from core.dates import out_of_range
+from core.dates import out_of_range, years_after
 from core.errors import (
     AFTER_START,
     START_REQUIRED,
@@ -30,6 +30,7 @@ from .models import Cycle, CycleState
 from .selectors import default_cycle
 
 CYCLE_FIELDS = ("name", "start", "end", "cadence", "is_current")
+MAX_YEARS = 5  # the longest cycle (SPEC §9.3): a strategy period, not a calendar
 AUDITED_FIELDS = (*CYCLE_FIELDS, "state")  # what the audit log says a new cycle has
 
 
@@ -123,6 +124,12 @@ def validate_cycle(cycle: Cycle) -> None:
         errors.raise_if_any()
     if cycle.start and cycle.end and cycle.start >= cycle.end:
         errors.add("end", AFTER_START)
+    elif cycle.start and cycle.end and cycle.end > (last := years_after(cycle.start, MAX_YEARS)):
+        errors.add(
+            "end",
+            f"A cycle lasts at most {MAX_YEARS} years: end it by {last.isoformat()}, "
+            "and plan what comes after in a cycle of its own.",
+        )
     if cycle.pk and cycle.start and cycle.end:
         outside = Goal.objects.filter(cycle=cycle).exclude(
             start__gte=cycle.start, due__lte=cycle.end

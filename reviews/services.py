@@ -275,6 +275,14 @@ def review_item_update(*, actor: Member, item: ReviewItem, **changes: Any) -> Re
     return item
 
 
+DUE_MARGIN = dt.timedelta(days=90)  # an action may fall due this long around its cycle
+
+
+def _due_window(action: ActionItem) -> tuple[dt.date, dt.date]:
+    cycle = action.review.cycle
+    return cycle.start - DUE_MARGIN, cycle.end + DUE_MARGIN
+
+
 def _validate_action(action: ActionItem) -> None:
     errors = Errors()
     check_text(errors, "title", action.title, required="Say what is to be done.")
@@ -284,6 +292,15 @@ def _validate_action(action: ActionItem) -> None:
         errors.add("due", DUE_REQUIRED)
     elif far := out_of_range(action.due):
         errors.add("due", far)
+    else:
+        earliest, latest = _due_window(action)
+        if not earliest <= action.due <= latest:
+            errors.add(
+                "due",
+                f"Actions of a review in “{action.review.cycle.name}” fall due between "
+                f"{earliest.isoformat()} and {latest.isoformat()} (the cycle, give or take "
+                f"{DUE_MARGIN.days} days).",
+            )
     if action.item_id and action.item.review_id != action.review_id:
         errors.add("item", "That item belongs to another review.")
     errors.raise_if_any()
