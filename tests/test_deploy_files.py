@@ -17,6 +17,7 @@ from urllib.request import urlopen
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 from django.core.management import get_commands
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,6 +192,51 @@ def test_bin_run_serves_on_the_port_it_is_given(tmp_path):
                     break
                 time.sleep(0.2)
         assert answer is not None and answer.status == 200, server.stdout.read().decode()[-2000:]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_bin_run_with_debug_off_serves_pages_and_their_static_files(tmp_path):
+    """Trying the production settings locally (README, "Run it"): the static files are
+    collected first, so a page names them by hash and they are served."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "cascade.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "production-like-" + "k" * 40 + "0123456789",
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SECURE_COOKIES": "false",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    server = subprocess.Popen(
+        [str(ROOT / "bin" / "run")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        answer = None
+        for _ in range(900):
+            try:
+                answer = urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    break
+                time.sleep(0.2)
+        assert answer is not None and answer.status == 200, server.stdout.read().decode()[-2000:]
+        page = answer.read().decode()
+        stylesheet = re.search(r'href="(/static/css/cascade\.[0-9a-f]{12}\.css)"', page)
+        assert stylesheet, page[:2000]
+        css = urlopen(f"http://127.0.0.1:{port}{stylesheet.group(1)}", timeout=5)
+        assert css.status == 200 and b"{" in css.read()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
