@@ -107,10 +107,10 @@ def check_amount(errors: Errors, field: str, value: Any) -> None:
         errors.add(field, f"Must lie between -{MAGNITUDE} and {MAGNITUDE} (±1e12).")
 
 
-def check_unique_name(errors: Errors, obj: Any, noun: str) -> None:
+def check_unique_name(errors: Errors, obj: Any, noun: str, max_length: int | None = None) -> None:
     """A required one-line name that no other row of the organization has (cycles,
-    departments)."""
-    max_length = type(obj)._meta.get_field("name").max_length
+    departments), at most `max_length` characters (else what its column holds)."""
+    max_length = max_length or type(obj)._meta.get_field("name").max_length
     check_text(errors, "name", obj.name, required=NAME_REQUIRED, max_length=max_length)
     if "name" not in errors.messages and (
         type(obj)

@@ -14,11 +14,12 @@ from goals.models import Goal
 
 from .models import Cycle
 from .rollover import PICK_GOALS
+from .services import MAX_NAME
 from .sheets import EMPTY_FILE
 
 
 class CycleForm(RuleForm):
-    name = forms.CharField(max_length=200, help_text="For example “Q1 2027” or “FY 2027”.")
+    name = forms.CharField(max_length=MAX_NAME, help_text="For example “Q1 2027” or “FY 2027”.")
     start = forms.DateField(widget=DateInput)
     end = forms.DateField(widget=DateInput)
     cadence = forms.ChoiceField(

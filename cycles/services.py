@@ -31,6 +31,7 @@ from .selectors import default_cycle
 
 CYCLE_FIELDS = ("name", "start", "end", "cadence", "is_current")
 MAX_YEARS = 5  # the longest cycle (SPEC §9.3): a strategy period, not a calendar
+MAX_NAME = 60  # a cycle's name fits the cycle switcher (SPEC §9.3)
 AUDITED_FIELDS = (*CYCLE_FIELDS, "state")  # what the audit log says a new cycle has
 
 
@@ -110,7 +111,7 @@ def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
 def validate_cycle(cycle: Cycle) -> None:
     """A cycle's name (one line, unique), cadence and dates, with its goals inside them."""
     errors = Errors()
-    check_unique_name(errors, cycle, "cycle")
+    check_unique_name(errors, cycle, "cycle", max_length=MAX_NAME)
     if cycle.cadence not in Cadence.values:
         errors.add("cadence", one_of(Cadence.values))
     if cycle.start is None:

@@ -2,16 +2,20 @@ from __future__ import annotations
 
 from django import forms
 
+from core.errors import too_long
 from core.forms import DateInput, DateTimeInput
 from goals.models import Goal, GoalState, Level
 from org.forms import limit_to_departments, limit_to_people
 from org.models import Department, Member
 
 from .models import Assessment
+from .services import MAX_TITLE
 
 
 class ReviewForm(forms.Form):
-    title = forms.CharField(max_length=300)
+    title = forms.CharField(
+        max_length=MAX_TITLE, error_messages={"max_length": too_long(MAX_TITLE)}
+    )
     goal = forms.ModelChoiceField(
         queryset=Goal.objects.none(),
         required=False,

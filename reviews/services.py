@@ -40,6 +40,7 @@ from .models import ActionItem, Assessment, Review, ReviewItem, ReviewState
 
 # Agenda: what needs the meeting's attention first.
 AGENDA_RANK = {Health.OFF_TRACK: 0, Health.AT_RISK: 1}
+MAX_TITLE = 200  # a review's title (SPEC §9.3)
 STALE_RANK, ON_TRACK_RANK, OTHER_RANK = 2, 3, 4
 
 
@@ -59,7 +60,7 @@ def _aware(moment: dt.datetime | None, organization) -> dt.datetime | None:
 
 def _validate(review: Review) -> None:
     errors = Errors()
-    check_text(errors, "title", review.title, required=TITLE_REQUIRED)
+    check_text(errors, "title", review.title, required=TITLE_REQUIRED, max_length=MAX_TITLE)
     if review.goal_id and review.department_id:
         errors.add("department", "Choose a goal or a department as the scope, not both.")
     if review.goal_id and review.goal.cycle_id != review.cycle_id:

@@ -112,3 +112,24 @@ def test_moving_an_action_out_of_the_window_is_refused_and_it_keeps_its_day(acme
     assert "fall due between 2026-10-03 and 2027-06-29" in answer.json()["due"][0]
     action.refresh_from_db()
     assert action.due == dt.date(2027, 4, 15)
+
+
+def test_a_cycle_name_over_60_characters_is_a_400_and_60_is_fine(acme):
+    leader = client_for(acme.leader)
+    dates = {"start": "2027-01-01", "end": "2027-03-31"}
+    long = leader.post(f"{API}/cycles/", {"name": "Q" * 61, **dates})
+    assert long.status_code == 400
+    assert long.json()["name"] == ["At most 60 characters."]
+    assert not Cycle.objects.filter(name__startswith="QQ").exists()
+    fits = leader.post(f"{API}/cycles/", {"name": "Q" * 60, **dates})
+    assert fits.status_code == 201, fits.content
+
+
+def test_a_review_title_over_200_characters_is_a_400_and_200_is_fine(acme, q1):
+    leader = client_for(acme.leader)
+    body = {"cycle": q1.pk, "period": "2027-Q1", "scheduled_for": "2027-03-21T10:00:00Z"}
+    long = leader.post(f"{API}/reviews/", {"title": "R" * 201, **body}, format="json")
+    assert long.status_code == 400
+    assert long.json()["title"] == ["At most 200 characters."]
+    fits = leader.post(f"{API}/reviews/", {"title": "R" * 200, **body}, format="json")
+    assert fits.status_code == 201, fits.content
