@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from core.forms import DateInput, RuleForm
 from org.forms import limit_to_departments, limit_to_people
 from org.models import Department, Member, Organization
-from org.permissions import can_edit_goal, only_own_goals
+from org.permissions import can_edit_goal, goal_departments, only_own_goals
 
 from .models import LEVEL_RANK, Goal, GoalState, Level
 
@@ -80,12 +80,18 @@ class GoalForm(RuleForm):
         if allowed:
             level.choices = allowed
             level.initial = allowed[0][0]
+        owner = cast("forms.ModelChoiceField[Member]", self.fields["owner"])
+        people = cast("QuerySet[Member]", owner.queryset)  # set by limit_to_people
         if only_own_goals(member):
-            owner = cast("forms.ModelChoiceField[Member]", self.fields["owner"])
-            people = cast("QuerySet[Member]", owner.queryset)  # set by limit_to_people
             owner.queryset = people.filter(pk=member.pk)
             owner.empty_label = None
             del self.fields["department"]  # an individual goal's is its owner's
+        elif (scope := goal_departments(member)) is not None:
+            # A manager: their departments, and the people in them (SPEC §9.3).
+            field = cast("forms.ModelChoiceField[Department]", self.fields["department"])
+            departments = cast("QuerySet[Department]", field.queryset)
+            field.queryset = departments.filter(pk__in=scope)
+            owner.queryset = people.filter(department_id__in=scope)
 
     def goal_fields(self) -> dict[str, Any]:
         """What was typed, as goal_create's arguments: blanks left to its defaults."""

@@ -125,6 +125,15 @@ def manager_scope(member: Member) -> set[int]:
     return cached[1]
 
 
+def goal_departments(member: Member) -> set[int] | None:
+    """The departments whose goals `member` may hold, to offer on a goal form (None:
+    every one): a manager's own and those below it. A member holds only individual
+    goals of their own (`only_own_goals`)."""
+    if member.role == Role.MANAGER:
+        return manager_scope(member)
+    return None
+
+
 def in_manager_scope(member: Member, department_id: int | None) -> bool:
     return (
         member.role == Role.MANAGER

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from goals.models import Goal
+from org.models import Department, Member
+from org.permissions import manager_scope
 
 from .helpers import HTMX, parse
 
@@ -57,3 +59,25 @@ def test_a_manager_gets_their_department_and_the_levels_they_may_write(client, a
 def test_a_leader_is_offered_every_level_below(client, acme, tree):
     page = child_form(client, acme.leader, tree.strategic)
     assert [label for label, _ in options(page, "id_level")] == ["Department", "Team", "Individual"]
+
+
+def test_a_manager_is_offered_only_their_departments_and_the_people_in_them(client, acme, tree):
+    page = child_form(client, acme.manager, tree.strategic)
+    scope = manager_scope(acme.manager)
+    departments = [label for label, _ in options(page, "id_department") if label != "---------"]
+    assert departments == [d.name for d in Department.objects.filter(pk__in=scope)]
+    assert acme.marketing.name not in departments
+    owners = sorted(label for label, _ in options(page, "id_owner") if label != "---------")
+    in_scope = Member.objects.filter(department_id__in=scope, is_active=True)
+    assert owners == sorted(m.display_name for m in in_scope)
+    assert acme.leader.display_name not in owners
+
+
+def test_a_leader_is_offered_every_department_and_everyone(client, acme, tree):
+    page = child_form(client, acme.leader, tree.strategic)
+    departments = [label for label, _ in options(page, "id_department") if label != "---------"]
+    assert sorted(departments) == sorted(
+        Department.objects.filter(organization=acme.org).values_list("name", flat=True)
+    )
+    owners = [label for label, _ in options(page, "id_owner") if label != "---------"]
+    assert len(owners) == Member.objects.filter(organization=acme.org, is_active=True).count()
