@@ -53,19 +53,29 @@ def sign_in(
     try:
         member = _member_for(config, email, email_verified, first_name, last_name)
     except Refusal as refusal:
-        record(
-            email or "(no email)",
-            "signin.sso_refused",
-            object_type="organization",
-            object_id=organization.pk,
-            label=organization.name,
-            changes={"reason": [None, refusal.reason]},
-            organization_id=organization.pk,
-        )
+        record_failure(config, "signin.sso_refused", refusal.reason, who=email or "(no email)")
         raise
     login(request, member.user, backend="org.auth.MemberBackend")
     request.session[SESSION_KEY] = organization.pk
     return member
+
+
+def record_failure(
+    config: SSOConfig, action: str, reason: str, *, who: str = "single sign-on"
+) -> None:
+    """An SSO sign-in that did not happen, in the audit log of the organization it was
+    for: `signin.sso_refused` (the provider vouched, Cascade said no) or
+    `signin.sso_failed` (an answer Cascade could not take), with the reason."""
+    organization = config.organization
+    record(
+        who,
+        action,
+        object_type="organization",
+        object_id=organization.pk,
+        label=organization.name,
+        changes={"reason": [None, reason]},
+        organization_id=organization.pk,
+    )
 
 
 def _member_for(

@@ -54,7 +54,6 @@ from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-from audit.record import record
 from core import egress
 from org.models import Organization
 
@@ -341,16 +340,7 @@ def finish(request: HttpRequest, config: SSOConfig, saml_response: str, relay_st
     try:
         return _check_and_sign_in(request, config, response, relay_state)
     except Rejected as rejected:
-        organization = config.organization
-        record(
-            "single sign-on",
-            "signin.sso_failed",
-            object_type="organization",
-            object_id=organization.pk,
-            label=organization.name,
-            changes={"reason": [None, str(rejected)]},
-            organization_id=organization.pk,
-        )
+        jit.record_failure(config, "signin.sso_failed", str(rejected))
         raise
 
 

@@ -26,7 +26,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from audit.record import record
 from core.forms import save_form
 from org.decorators import member_required
 from org.permissions import MANAGE_SSO
@@ -165,16 +164,7 @@ def oidc_callback(request: HttpRequest, slug: str) -> HttpResponse:
         return _failed(request, config, exc)
     except oidc.OidcError as exc:
         # A sign-in this browser began, refused by the provider or by the checks.
-        organization = config.organization
-        record(
-            "single sign-on",
-            "signin.sso_failed",
-            object_type="organization",
-            object_id=organization.pk,
-            label=organization.name,
-            changes={"reason": [None, str(exc)]},
-            organization_id=organization.pk,
-        )
+        jit.record_failure(config, "signin.sso_failed", str(exc))
         return _failed(request, config, exc)
     person = finished.identity
     try:
