@@ -14,8 +14,11 @@ goals above them, handed in through goals/measures.py), in a fixed number of que
   goals that are not cancelled, each as it stood that day (SPEC §2). A done goal reads
   100 from its start; a goal has data from the first day a value is dated anywhere
   below it (or if a done goal is below it), as `no_data` is decided today.
-* Health is not stored: for a past day it is computed from that day's progress, with
-  that day as "today" (`health_on`).
+* Beside it, its reported progress that day (SPEC §9.3): the same mean over only the
+  parts that had data then — KPIs with a value dated by that day, child goals that had
+  reported something (a done one at 100) — None while nothing was.
+* Health is not stored: for a past day it is computed from that day's reported
+  progress, with that day as "today" (`health_on`), as the roll-up grades it today.
 """
 
 from __future__ import annotations
@@ -51,11 +54,13 @@ class KpiDay(NamedTuple):
 
 
 class GoalDay(NamedTuple):
-    """A goal from this day on: its progress, and whether a value stands at or below it."""
+    """A goal from this day on: its progress, whether a value stands at or below it,
+    and its reported progress (None: nothing reported yet)."""
 
     day: dt.date
     progress: float
     has_data: bool
+    reported_progress: float | None
 
 
 KpiSeries = list[KpiDay]  # sorted by day
@@ -94,7 +99,7 @@ def _figures(point: KpiDay | GoalDay) -> tuple[Any, ...]:
     """What a point says, beside its day: equal figures make no new point."""
     if isinstance(point, KpiDay):
         return (point.current, point.progress)
-    return (point.progress, point.has_data)
+    return (point.progress, point.has_data, point.reported_progress)
 
 
 def _standing[P: (KpiDay, GoalDay)](
@@ -115,7 +120,7 @@ def goal_series(
     (child, series), evaluated on every day one of them moves (and the goal's start).
     The parts are summed in the roll-up's order: KPIs, then children (by id)."""
     if goal.state == GoalState.DONE:
-        return [GoalDay(goal.start, 100.0, True)]
+        return [GoalDay(goal.start, 100.0, True, 100.0)]
     kpi_parts = [(weight, series, [p.day for p in series]) for weight, series in kpis]
     child_parts = [(child, series, [p.day for p in series]) for child, series in children]
     always_data = any(child.state == GoalState.DONE for child, _series in children)
@@ -125,23 +130,29 @@ def goal_series(
         | {day for _child, _series, child_days in child_parts for day in child_days}
     )
     points: GoalSeries = []
-    last = (0.0, False)  # before any point: no progress, no data
+    last: tuple[float, bool, float | None] = (0.0, False, None)  # before any point: nothing
     for day in days:
         parts: list[Weighted] = []
+        reported: list[Weighted] = []  # the parts that had data that day
         has_data = always_data
         for weight, series, kpi_days in kpi_parts:
             kpi_point = _standing(series, kpi_days, day)
             parts.append(Weighted(weight, kpi_point.progress if kpi_point else 0.0))
+            if kpi_point is not None:
+                reported.append(Weighted(weight, kpi_point.progress))
             has_data = has_data or kpi_point is not None
         for child, child_series, child_days in child_parts:
             if child.state == GoalState.DONE:
                 parts.append(Weighted(child.weight, 100.0))  # 100 all along
+                reported.append(Weighted(child.weight, 100.0))
                 continue
             point = _standing(child_series, child_days, day)
             if child.state != GoalState.CANCELLED:  # counts for data, not for progress
                 parts.append(Weighted(child.weight, point.progress if point else 0.0))
+                if point is not None and point.reported_progress is not None:
+                    reported.append(Weighted(child.weight, point.reported_progress))
             has_data = has_data or (point is not None and point.has_data)
-        now = (formulas.goal_progress(parts), has_data)
+        now = (formulas.goal_progress(parts), has_data, formulas.reported_progress(reported))
         if not same_row(last, now):
             points.append(GoalDay(day, *now))
             last = now
@@ -149,14 +160,15 @@ def goal_series(
 
 
 def health_on(day: dt.date, point: GoalDay | None, start: dt.date, due: dt.date, state: str) -> str:
-    """A goal's health on a past day from its point then (None: no point yet)."""
-    return formulas.health(
+    """A goal's health on a past day from its point then (None: no point yet): its
+    reported progress that day against that day's expected progress."""
+    return formulas.goal_health(
         progress=point.progress if point else 0.0,
+        reported=point.reported_progress if point else None,
         today=day,
         start=start,
         due=due,
         state=state,
-        has_data=point.has_data if point else False,
     )
 
 
@@ -199,10 +211,10 @@ def _goal_points(points: models.QuerySet[GoalPoint], point_ids: PointIds) -> dic
     """Stored goal points ({goal id: series}), noting each row's id in `point_ids`."""
     stored: dict[int, GoalSeries] = defaultdict(list)
     rows = points.order_by("goal_id", "day").values_list(
-        "id", "goal_id", "day", "progress", "has_data"
+        "id", "goal_id", "day", "progress", "has_data", "reported_progress"
     )
-    for point_id, goal_id, day, progress, has_data in rows:
-        stored[goal_id].append(GoalDay(day, progress, has_data))
+    for point_id, goal_id, day, progress, has_data, reported in rows:
+        stored[goal_id].append(GoalDay(day, progress, has_data, reported))
         point_ids["goal", goal_id, day] = point_id
     return stored
 
@@ -315,12 +327,18 @@ def _write(
     if goals_put:
         GoalPoint.objects.bulk_create(
             [
-                GoalPoint(goal_id=pk, day=p.day, progress=p.progress, has_data=p.has_data)
+                GoalPoint(
+                    goal_id=pk,
+                    day=p.day,
+                    progress=p.progress,
+                    has_data=p.has_data,
+                    reported_progress=p.reported_progress,
+                )
                 for pk, p in goals_put
             ],
             update_conflicts=True,
             unique_fields=["goal", "day"],
-            update_fields=["progress", "has_data"],
+            update_fields=["progress", "has_data", "reported_progress"],
         )
     return len(kpis_gone) + len(kpis_put) + len(goals_gone) + len(goals_put)
 
@@ -422,13 +440,15 @@ def _standing_points[P: (KpiDay, GoalDay)](
 
 
 def as_of(goals: Iterable[Goal], day: dt.date) -> list[Goal]:
-    """Give each goal its progress, health and `has_data` as they stood on `day` (one
-    query for all of them); `expected` is then the expected progress on that day."""
+    """Give each goal its progress, reported progress, health and `has_data` as they
+    stood on `day` (one query for all of them); `expected` is then the expected progress
+    on that day."""
     goals = list(goals)
     standing = _standing_points(GoalPoint, "goal_id", goals, day, GoalDay)
     for goal in goals:
         point = standing.get(goal.pk)
         goal.progress = point.progress if point else 0.0
+        goal.reported_progress = point.reported_progress if point else None
         goal.has_data = bool(point and point.has_data)
         goal.health = health_on(day, point, goal.start, goal.due, goal.state)
         goal.as_of = day  # read by the bars' template tags
@@ -478,10 +498,11 @@ def goal_history(goal: Goal) -> list[dict[str, Any]]:
             "date": point.day,
             "progress": point.progress,
             "has_data": point.has_data,
+            "reported_progress": point.reported_progress,
             "expected": formulas.expected_progress(point.day, goal.start, goal.due),
             "health": health_on(
                 point.day,
-                GoalDay(point.day, point.progress, point.has_data),
+                GoalDay(point.day, point.progress, point.has_data, point.reported_progress),
                 goal.start,
                 goal.due,
                 goal.state,

@@ -88,6 +88,9 @@ class GoalPoint(models.Model):
     day = models.DateField()
     progress = models.FloatField()
     has_data = models.BooleanField()
+    # What its health grades that day (SPEC §9.3): the mean of the parts that had data
+    # then; None while nothing was reported.
+    reported_progress = models.FloatField(null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["goal", "day"], name="one_goal_point_a_day")]

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Measures:
     # Annotate goals with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
-    # progress) of their active KPIs, and `own_data`: whether one of those has a value.
+    # progress) of their active KPIs, and `reported_weight` and `reported_weighted`:
+    # the same sums over those that have a value (None when none has one).
     sums: Callable[[QuerySet[Goal]], QuerySet[Goal]]
     # The names of a goal's KPIs whose dates fall outside a cycle: (goal, cycle) → names.
     outside: Callable[[Goal, Cycle], list[str]]
@@ -37,7 +38,10 @@ class Measures:
 
 NONE = Measures(
     sums=lambda goals: goals.annotate(
-        own_weight=Value(None), own_weighted=Value(None), own_data=Value(False)
+        own_weight=Value(None),
+        own_weighted=Value(None),
+        reported_weight=Value(None),
+        reported_weighted=Value(None),
     ),
     outside=lambda goal, cycle: [],
 )

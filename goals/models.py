@@ -128,6 +128,12 @@ class Goal(Tracked):
     # below this goal, or a done goal below it. A goal without it has health
     # `no_data`; a write reads its children's flags instead of scanning the subtree.
     has_data = models.BooleanField(default=False, editable=False)
+    # Kept by the roll-up beside progress (SPEC §9.3): the weighted mean of only the
+    # parts that have data — active KPIs with a value, child goals that reported
+    # something (their own reported progress) or are done (100). Health grades this, so
+    # a part without a check-in yet lowers progress but not health. None: nothing
+    # reported yet (health `no_data`).
+    reported_progress = models.FloatField(null=True, blank=True, editable=False)
 
     # Set on loaded goals for display, not stored (annotations only: no fields):
     aligned: int  # by goals.selectors.strategic_objectives: how many goals sit below it

@@ -1,9 +1,11 @@
 """The goal half of the roll-up: applies goals/progress.py to stored goal rows.
 
-A goal's progress is the weighted mean of its own KPIs and of its child goals. This
-half knows the tree; the KPI half (kpis/rollup.py) recomputes KPIs from their values
-and then calls in here. KPIs live one layer up, in the kpis app, so the tree never
-reads them itself: it sums a goal's KPIs the way that app registered (goals/measures.py).
+A goal's progress is the weighted mean of its own KPIs and of its child goals, and its
+reported progress (what its health grades, SPEC §9.3) the same mean over only the parts
+that have data (goals/progress.py). This half knows the tree; the KPI half
+(kpis/rollup.py) recomputes KPIs from their values and then calls in here. KPIs live
+one layer up, in the kpis app, so the tree never reads them itself: it sums a goal's
+KPIs the way that app registered (goals/measures.py).
 
 * `lock_chains` + `goal_rollup_ancestors` — used by every service that changes an
   input of the roll-up. The chains from the touched goals up to their strategic
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Set
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import connection
@@ -94,11 +96,12 @@ def goal_rollup_ancestors(
     """Recompute the given goals and all their ancestors, bottom-up. Call inside the
     transaction that holds `lock_chains`, after any KPI below them was recomputed.
 
-    One read loads the chains' goals with the sums of their own KPIs, and beside them
-    their other children (stored progress, weight, state, `has_data`: no subtree is
-    scanned); the chains are computed in memory from the deepest level up, and the
-    goals that changed are written in one statement. Then the chains' history is kept
-    (goals/measures.py: `keep_history`), with `kpis`: the KPIs the caller recomputed.
+    One read loads the chains' goals with the sums of their own KPIs (all of them, and
+    those with a value), and beside them their other children (stored progress,
+    reported progress, weight, state, `has_data`: no subtree is scanned); the chains
+    are computed in memory from the deepest level up, and the goals that changed are
+    written in one statement. Then the chains' history is kept (goals/measures.py:
+    `keep_history`), with `kpis`: the KPIs the caller recomputed.
     """
     goal_ids = {goal_id for goal_id in goal_ids if goal_id is not None}
     if not goal_ids:
@@ -124,16 +127,17 @@ def goal_rollup_ancestors(
     if not chain:
         return  # the goals are gone
     own: dict[int, list[Weighted]] = {}
-    with_data: set[int] = set()
+    reported: dict[int, list[Weighted]] = {}
     for goal_id in chain:
         kpis_of_goal = beside[goal_id]
         if kpis_of_goal.own_weight:
             mean = (kpis_of_goal.own_weighted or 0.0) / kpis_of_goal.own_weight
             own[goal_id] = [Weighted(kpis_of_goal.own_weight, mean)]
-        if kpis_of_goal.own_data:
-            with_data.add(goal_id)
+        if kpis_of_goal.reported_weight:
+            mean = (kpis_of_goal.reported_weighted or 0.0) / kpis_of_goal.reported_weight
+            reported[goal_id] = [Weighted(kpis_of_goal.reported_weight, mean)]
     cycles_changed({beside[goal_id].cycle_id for goal_id in chain})
-    changed = tree_recompute(list(goals.values()), own, today, with_data, only=chain)
+    changed = tree_recompute(list(goals.values()), own, reported, today, only=chain)
     # Every goal of the chains is one organization's.
     write_goals(beside[min(chain)].organization_id, goals.values(), changed)
     keep_history(goals, chain, kpis or {})
@@ -150,51 +154,71 @@ def cycle_goals_for_update(cycle: Cycle) -> list[GoalRow]:
 def tree_recompute(
     goals: list[GoalRow],
     own: dict[int, list[Weighted]],
+    reported: dict[int, list[Weighted]],
     today: dt.date,
-    with_data: Set[int] = frozenset(),
     *,
     only: set[int] | None = None,
 ) -> list[GoalFigures]:
     """Every goal's figures that differ from its row, computed deepest level first from
-    `own`: each goal's own weighted parts (its KPIs), and `with_data`: the goals with a
-    KPI that has a value (for `no_data`). With `only`, the other rows are not
-    recomputed: they count for their parents as stored."""
+    `own`: each goal's own weighted parts (its active KPIs), and `reported`: those of
+    them that have a value. With `only`, the other rows are not recomputed: they count
+    for their parents as stored.
+
+    Progress weighs every part; reported progress, which health grades, only the parts
+    with data: a KPI with a value, a child goal that reported something or is done
+    (SPEC §9.3). `has_data` grows upwards: a value anywhere below, or a done goal."""
     parts: dict[int, list[Weighted]] = defaultdict(list)
+    reported_parts: dict[int, list[Weighted]] = defaultdict(list)
     for goal_id, goal_parts in own.items():
         parts[goal_id].extend(goal_parts)
-    has_data = set(with_data)  # grows upwards: a value anywhere below, or a done goal
+    has_data: set[int] = set()
+    for goal_id, goal_parts in reported.items():
+        reported_parts[goal_id].extend(goal_parts)
+        if goal_parts:
+            has_data.add(goal_id)
     changed = []
     for goal in sorted(goals, key=lambda row: -LEVEL_RANK[row.level]):
         if only is not None and goal.id not in only:
-            progress = goal.progress
+            progress, reported_progress = goal.progress, goal.reported_progress
             if goal.has_data:
                 has_data.add(goal.id)
         else:
-            progress = (
-                100.0 if goal.state == GoalState.DONE else formulas.goal_progress(parts[goal.id])
+            done = goal.state == GoalState.DONE
+            progress = 100.0 if done else formulas.goal_progress(parts[goal.id])
+            reported_progress = (
+                100.0 if done else formulas.reported_progress(reported_parts[goal.id])
             )
             now = GoalFigures(
                 goal.id,
                 progress,
-                formulas.health(
+                formulas.goal_health(
                     progress=progress,
+                    reported=reported_progress,
                     today=today,
                     start=goal.start,
                     due=goal.due,
                     state=goal.state,
-                    has_data=goal.id in has_data,
                 ),
                 goal.id in has_data,
+                reported_progress,
             )
-            stored = (goal.progress, goal.health, goal.has_data)
-            if not same_row(stored, (now.progress, now.health, now.has_data)):
+            if not same_row(figures_of(goal), now):
                 changed.append(now)
-        share = formulas.child_goal_contribution(goal.state, progress)
-        if goal.parent_id is not None and share is not None:
-            parts[goal.parent_id].append(Weighted(goal.weight, share))
-        if goal.parent_id is not None and (goal.id in has_data or goal.state == GoalState.DONE):
-            has_data.add(goal.parent_id)
+        if goal.parent_id is not None:
+            share = formulas.child_goal_contribution(goal.state, progress)
+            if share is not None:
+                parts[goal.parent_id].append(Weighted(goal.weight, share))
+            reported_share = formulas.child_goal_contribution(goal.state, reported_progress)
+            if reported_share is not None:
+                reported_parts[goal.parent_id].append(Weighted(goal.weight, reported_share))
+            if goal.id in has_data or goal.state == GoalState.DONE:
+                has_data.add(goal.parent_id)
     return changed
+
+
+def figures_of(goal: GoalRow) -> GoalFigures:
+    """A goal's figures as stored."""
+    return GoalFigures(goal.id, goal.progress, goal.health, goal.has_data, goal.reported_progress)
 
 
 def write_goals(organization_id: int, goals: Iterable[GoalRow], changed: list[GoalFigures]) -> None:
@@ -207,5 +231,7 @@ def write_goals(organization_id: int, goals: Iterable[GoalRow], changed: list[Go
             health_changed(organization_id, figures.id, before, figures.health, figures.progress)
     now = timezone.now()  # changed rows are "updated" for `?updated_since=`
     bulk_write(
-        Goal, ["progress", "health", "has_data", "updated_at"], [(*row, now) for row in changed]
+        Goal,
+        ["progress", "health", "has_data", "reported_progress", "updated_at"],
+        [(*row, now) for row in changed],
     )

@@ -21,6 +21,7 @@ class GoalRow(NamedTuple):
     progress: float
     health: str
     has_data: bool
+    reported_progress: float | None
 
 
 class OwnKpis(NamedTuple):
@@ -29,13 +30,15 @@ class OwnKpis(NamedTuple):
 
     own_weight: float | None  # Σ weight
     own_weighted: float | None  # Σ weight × progress
-    own_data: bool  # one of them has a value
+    reported_weight: float | None  # Σ weight of those with a value (None: none has one)
+    reported_weighted: float | None  # Σ weight × progress of those with a value
     cycle_id: int
     organization_id: int
 
 
 class Weighted(NamedTuple):
-    """One part of a goal's progress: a KPI or a child goal, with its weight."""
+    """One part of a goal's progress (or of its reported progress): a KPI or a child
+    goal, with its weight."""
 
     weight: float
     progress: float
@@ -48,6 +51,7 @@ class GoalFigures(NamedTuple):
     progress: float
     health: str
     has_data: bool
+    reported_progress: float | None
 
 
 class DatedValue(NamedTuple):

@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 @extend_schema_field(serializers.FloatField(read_only=True))
 class ExpectedField(serializers.ReadOnlyField):
     """Where a goal's or KPI's progress should be today, one decimal (SPEC §8.3): what
-    its health compares progress with (on track within 10 points below it)."""
+    its health compares progress with (a goal's reported progress, SPEC §9.3; on track
+    within 10 points below it)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
-            "help_text", "Expected progress by today (%): health compares progress with it."
+            "help_text",
+            "Expected progress by today (%): health compares progress (a goal's "
+            "`reported_progress`) with it.",
         )
         super().__init__(source="*", **kwargs)
 
@@ -35,12 +38,25 @@ class ExpectedField(serializers.ReadOnlyField):
 
 class GoalSerializer(OrgSerializer):
     progress = ProgressField()
+    reported_progress = ProgressField(
+        allow_null=True,
+        help_text="Progress of only the KPIs and goals below that have data (%), one decimal: "
+        "what health compares with `expected`; null while nothing is reported.",
+    )
     expected = ExpectedField()
     weight = NumberField(required=False)
 
     class Meta:
         model = Goal
-        fields = ["id", *GOAL_FIELDS, "progress", "expected", "health", "copied_from"]
+        fields = [
+            "id",
+            *GOAL_FIELDS,
+            "progress",
+            "reported_progress",
+            "expected",
+            "health",
+            "copied_from",
+        ]
         read_only_fields = ["health", "copied_from"]
         extra_kwargs = {
             "rationale": {"required": False},

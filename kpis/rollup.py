@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple, TypedDict, cast
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from core.db import bulk_write
@@ -51,14 +51,16 @@ LOGGED = 20  # changed rows logged one by one per roll-up; then a count
 
 def kpi_sums(goals: QuerySet[Goal]) -> QuerySet[Goal]:
     """Annotate each goal with `own_weight` (Σ weight) and `own_weighted` (Σ weight ×
-    progress) of its active KPIs, and `own_data`: whether one of them has a value."""
-    kpis = Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE).order_by().values("goal")
+    progress) of its active KPIs, and `reported_weight` and `reported_weighted`: the
+    same sums over those that have a value (None when none has one)."""
+    kpis = Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE).order_by()
+    reported = kpis.filter(current__isnull=False)
+    weighted = F("weight") * F("progress")
     return goals.annotate(
-        own_weight=Subquery(kpis.annotate(s=Sum("weight")).values("s")),
-        own_weighted=Subquery(kpis.annotate(s=Sum(F("weight") * F("progress"))).values("s")),
-        own_data=Exists(
-            Kpi.objects.filter(goal=OuterRef("pk"), state=KpiState.ACTIVE, current__isnull=False)
-        ),
+        own_weight=Subquery(kpis.values("goal").annotate(s=Sum("weight")).values("s")),
+        own_weighted=Subquery(kpis.values("goal").annotate(s=Sum(weighted)).values("s")),
+        reported_weight=Subquery(reported.values("goal").annotate(s=Sum("weight")).values("s")),
+        reported_weighted=Subquery(reported.values("goal").annotate(s=Sum(weighted)).values("s")),
     )
 
 
@@ -258,9 +260,9 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     today = today or cycle.organization.today()
     goals = goal_rollup.cycle_goals_for_update(cycle)
     own: dict[int, list[Weighted]] = defaultdict(list)
-    with_data: set[int] = set()  # goals with an active KPI that has a value
-    changed_kpis = _cycle_kpis(cycle, today, own, with_data)
-    changed_goals = goal_rollup.tree_recompute(goals, own, today, with_data)
+    reported: dict[int, list[Weighted]] = defaultdict(list)  # the active KPIs with a value
+    changed_kpis = _cycle_kpis(cycle, today, own, reported)
+    changed_goals = goal_rollup.tree_recompute(goals, own, reported, today)
     for goal in changed_goals[:LOGGED]:
         log.info(
             "Roll-up changed goal %s: progress %s, health %s", goal.id, goal.progress, goal.health
@@ -282,10 +284,14 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
 
 
 def _cycle_kpis(
-    cycle: Cycle, today: dt.date, own: dict[int, list[Weighted]], with_data: set[int]
+    cycle: Cycle,
+    today: dt.date,
+    own: dict[int, list[Weighted]],
+    reported: dict[int, list[Weighted]],
 ) -> list[Changed]:
     """Recompute every KPI of the cycle from its values: the ones whose stored figures
-    differ, and (into `own` and `with_data`) what each goal's active KPIs give it."""
+    differ, and (into `own`, and `reported` for those with a value) what each goal's
+    active KPIs give it."""
     kpis = Kpi.objects.filter(goal__cycle=cycle)
     values = _kpi_values(cycle, kpis)
     changed: list[Changed] = []
@@ -309,8 +315,9 @@ def _cycle_kpis(
             changed.append(new)
         if kpi.state == KpiState.ACTIVE:  # an archived KPI keeps its numbers, but counts no more
             own[kpi.goal_id].append(Weighted(kpi.weight, figures.progress))
-            if figures.current is not None:
-                with_data.add(kpi.goal_id)
+            kpi_reported = formulas.kpi_reported_progress(figures.current, figures.progress)
+            if kpi_reported is not None:
+                reported[kpi.goal_id].append(Weighted(kpi.weight, kpi_reported))
     return changed
 
 

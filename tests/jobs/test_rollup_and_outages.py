@@ -10,7 +10,7 @@ import pytest
 
 from cycles.tasks import cycle_rollup_task, rollup_all_cycles
 from goals.models import Goal
-from goals.progress import child_goal_contribution, goal_progress, health
+from goals.progress import child_goal_contribution, goal_health, goal_progress, reported_progress
 from kpis.models import Kpi, KpiUpdate
 from kpis.services import kpi_record_value
 
@@ -23,30 +23,33 @@ def from_scratch(cycle, today: dt.date) -> dict[int, tuple[float, str]]:
     only: the reference the stored numbers must equal."""
     goals = {g.pk: g for g in Goal.objects.filter(cycle=cycle)}
     pairs: dict[int, list] = {pk: [] for pk in goals}
-    has_data: set[int] = set()  # a value at or below the goal, or a done goal below (§8.3)
+    reported: dict[int, list] = {pk: [] for pk in goals}  # the parts with data (§9.3)
     for kpi in Kpi.objects.filter(goal__cycle=cycle, state="active"):
         pairs[kpi.goal_id].append((kpi.weight, kpi.progress))
         if kpi.current is not None:
-            has_data.add(kpi.goal_id)
+            reported[kpi.goal_id].append((kpi.weight, kpi.progress))
     result = {}
     for goal in sorted(goals.values(), key=lambda g: -g.rank):
-        progress = 100.0 if goal.state == "done" else goal_progress(pairs[goal.pk])
+        done = goal.state == "done"
+        progress = 100.0 if done else goal_progress(pairs[goal.pk])
+        graded = 100.0 if done else reported_progress(reported[goal.pk])
         result[goal.pk] = (
             progress,
-            health(
+            goal_health(
                 progress=progress,
+                reported=graded,
                 today=today,
                 start=goal.start,
                 due=goal.due,
                 state=goal.state,
-                has_data=goal.pk in has_data,
             ),
         )
         share = child_goal_contribution(goal.state, progress)
         if goal.parent_id and share is not None:
             pairs[goal.parent_id].append((goal.weight, share))
-        if goal.parent_id and (goal.pk in has_data or goal.state == "done"):
-            has_data.add(goal.parent_id)
+        graded_share = child_goal_contribution(goal.state, graded)
+        if goal.parent_id and graded_share is not None:
+            reported[goal.parent_id].append((goal.weight, graded_share))
     return result
 
 
