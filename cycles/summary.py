@@ -1,5 +1,6 @@
-"""The dashboard's whole-cycle figures (aligned counts and warnings), kept in the
-database by the writes and the roll-up so that a page view never scans the cycle.
+"""The dashboard's whole-cycle figures (aligned counts, warnings, and the leader's
+heatmap and check-in compliance: cycles/leader.py), kept in the database by the writes
+and the roll-up so that a page view never scans the cycle.
 
 1. Every change to a cycle's goals or KPIs ends in a roll-up, which reports the cycle
    changed (goals.signals.cycles_changed); once that commits, a task recounts the cycle
@@ -19,22 +20,33 @@ shared cache without a broker would recount inline, after each write's commit.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
-from core.periods import Period
+from core.periods import Period, period_containing
 from core.tasks import enqueue_on_commit
 from goals.models import Goal, GoalState, Health, Level
 from goals.selectors import CHAIN_RELATED, aligned_counts
 from kpis.models import Kpi, KpiState
+from kpis.reminders import checked_in, kpis_to_check_in
 from kpis.smart import failing_smart_filter, smart_failures, with_change
 
+from .leader import compliance_figures, heatmap_figures
 from .models import Cycle, CycleSummary
+
+
+def shown_period(cycle: Cycle, today: dt.date | None = None) -> Period:
+    """The check-in period the dashboard speaks of for a cycle (SPEC §9.3): the month
+    or quarter (by its cadence) holding the organization's today, clamped into the
+    cycle — a cycle still ahead shows its first period, one that ended its last."""
+    today = today or cycle.organization.today()
+    return period_containing(cycle.cadence, min(max(today, cycle.start), cycle.end))
 
 
 @dataclass
@@ -73,7 +85,7 @@ def cycle_warnings(cycle: Cycle) -> Warnings:
     """Fewer than 3 or more than 5 objectives, goals without KPIs, KPIs failing
     S.M.A.R.T., KPIs without a value this period, KPIs with no check-in at all yet
     (SPEC §5, Dashboard; §8.3)."""
-    period = cycle.current_period()
+    period = shown_period(cycle)
     active_objectives = Goal.objects.filter(
         cycle=cycle, level=Level.STRATEGIC, state=GoalState.ACTIVE
     ).count()
@@ -98,12 +110,9 @@ def cycle_warnings(cycle: Cycle) -> Warnings:
     )
     for kpi in warnings.kpis_failing_smart:
         kpi.failing = smart_failures(kpi)
-    # "A value dated in this period" is "the latest value's date is in it": values are
-    # never dated after today, and today lies in the period. A KPI that has not started
-    # yet (a cycle still ahead) can't have one, so it is not reported.
-    stale = active_kpis.filter(start__lte=cycle.organization.today()).filter(
-        Q(last_update_on__isnull=True) | Q(last_update_on__lt=period.start)
-    )
+    # A KPI that has not started yet (a cycle still ahead) can't have a value, so it is
+    # not reported; the check-in is the one compliance counts (kpis/reminders.py).
+    stale = kpis_to_check_in(cycle, cycle.organization.today()).exclude(checked_in(period))
     warnings.kpis_without_update_count = stale.count()
     warnings.kpis_without_update = list(stale.select_related("owner__user").order_by("id")[:SHOWN])
     never = active_kpis.filter(health=Health.NO_DATA)
@@ -126,19 +135,61 @@ COUNTS = [
     "kpis_without_update_count",
     "kpis_no_data_count",
 ]
+# Every figure a stored summary holds: one stored before a figure was added is recounted.
+FIGURES = {*COUNTS, *LISTS, "aligned", "heatmap", "compliance"}
 QUEUED_SECONDS = 120  # a queued recount that never ran is queued again after this
 
 
-def dashboard_summary(cycle: Cycle) -> tuple[dict[int, int], Warnings]:
-    """{objective id: goals aligned below it} and the cycle's warnings."""
+@dataclass
+class Summary:
+    """The dashboard's whole-cycle figures: {objective id: goals aligned below it}, the
+    warnings, and the leader's heatmap and compliance as cycles/leader.py counts them."""
+
+    aligned: dict[int, int]
+    warnings: Warnings
+    heatmap: dict[str, dict[str, dict[str, Any]]]
+    compliance: list[dict[str, Any]]
+
+
+def dashboard_summary(cycle: Cycle, *, leader: bool = True) -> Summary:
+    """The cycle's figures: counted now, or as stored (see the module's docstring).
+    Without `leader`, the heatmap and compliance may be left empty (a past day's
+    dashboard shows neither): they are not counted for it."""
     if not settings.SHARED_CACHE:
-        return aligned_counts(cycle), cycle_warnings(cycle)
+        today = cycle.organization.today()
+        return Summary(
+            aligned_counts(cycle),
+            cycle_warnings(cycle),
+            heatmap_figures(cycle, today) if leader else {},
+            compliance_figures(cycle, shown_period(cycle, today), today) if leader else [],
+        )
+    stored = _stored(cycle)
+    figures = stored.figures
+    return Summary(
+        {int(k): n for k, n in figures["aligned"].items()},
+        _warnings(cycle, stored),
+        figures["heatmap"],
+        figures["compliance"],
+    )
+
+
+def dashboard_compliance(cycle: Cycle) -> list[dict[str, Any]]:
+    """Only the compliance figures (the dashboard's part that *Remind now* redraws)."""
+    if not settings.SHARED_CACHE:
+        today = cycle.organization.today()
+        return compliance_figures(cycle, shown_period(cycle, today), today)
+    return _stored(cycle).figures["compliance"]
+
+
+def _stored(cycle: Cycle) -> CycleSummary:
+    """The cycle's stored figures, counted here if there are none yet (or they lack a
+    figure added since they were stored); a recount is queued on a new day."""
     stored = CycleSummary.objects.filter(cycle=cycle).first()
-    if stored is None:  # a cycle from before summaries were stored: counted once, here
+    if stored is None or not stored.figures.keys() >= FIGURES:
         stored = summary_refresh(cycle)
     elif stored.counted_on != cycle.organization.today():
         summary_refresh_soon({cycle.pk})  # shown as counted until the recount lands
-    return {int(k): n for k, n in stored.figures["aligned"].items()}, _warnings(cycle, stored)
+    return stored
 
 
 def summary_refresh(cycle: Cycle) -> CycleSummary:
@@ -157,6 +208,9 @@ def count_figures(cycle: Cycle) -> dict[str, Any]:
     figures = {name: getattr(warnings, name) for name in COUNTS}
     figures |= {name: [row.pk for row in getattr(warnings, name)] for name in LISTS}
     figures["aligned"] = {str(k): n for k, n in aligned_counts(cycle).items()}
+    today = cycle.organization.today()
+    figures["heatmap"] = heatmap_figures(cycle, today)
+    figures["compliance"] = compliance_figures(cycle, shown_period(cycle, today), today)
     return figures
 
 
@@ -186,7 +240,7 @@ def _warnings(cycle: Cycle, stored: CycleSummary) -> Warnings:
     """The stored figures as the dashboard shows them, with the goals and KPIs they
     name loaded afresh (two queries at most)."""
     figures = stored.figures
-    warnings = Warnings(period=cycle.current_period())
+    warnings = Warnings(period=shown_period(cycle))
     for name in COUNTS:
         setattr(warnings, name, figures[name])
     warnings.too_few = warnings.objective_count < 3

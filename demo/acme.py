@@ -4,6 +4,8 @@ services, safe to run again (it only adds what is missing)."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -12,12 +14,13 @@ from core.periods import Cadence, period_containing
 from cycles.history import cycle_history
 from cycles.models import Cycle
 from goals.models import Goal, Level
+from goals.progress import expected_progress
 from goals.services import goal_create
 from kpis.models import Kpi
 from kpis.services import kpi_create, kpi_record_value
 from org.models import Department, Member, Organization, Role
 from reviews.models import Review
-from reviews.services import review_create
+from reviews.services import review_complete, review_create, review_start
 
 PASSWORD = "cascade-demo"
 
@@ -138,6 +141,65 @@ CASCADE = [
 ]
 
 
+# Department goals that carry an objective beyond the department it started in, so the
+# dashboard's heatmap has departments under several objectives: (objective, department,
+# manager, title, why, KPI). A KPI here is (name, unit, baseline, target, behind, step):
+# its values, recorded week by week, keep its progress `behind` points below the
+# progress expected by each value's day (negative: ahead), rounded to `step` — so it is
+# on track, at risk or off track alike whatever day the demo is built on (but early in
+# the cycle, when nothing can be far behind yet).
+ACROSS = [
+    (
+        "Improve customer experience",
+        "Marketing",
+        "mia",
+        "Answer the top 20 customer questions in the help centre",
+        "Customers who find the answer themselves do not wait for one.",
+        ("Help-centre articles published", "articles", 0, 20, -4, 1),
+    ),
+    (
+        "Improve customer experience",
+        "Innovation",
+        "ian",
+        "Prototype a self-service assistant",
+        "An assistant answers the simple questions at any hour.",
+        ("Questions the assistant answers unaided", "%", 0, 40, 30, 0.1),
+    ),
+    (
+        "Expand market presence",
+        "Innovation",
+        "ian",
+        "Localise the product for three regions",
+        "People buy what speaks their language.",
+        ("Product text translated for the new regions", "%", 0, 100, 16, 0.1),
+    ),
+    (
+        "Strengthen innovation culture",
+        "Marketing",
+        "mia",
+        "Tell the story of every innovation lab",
+        "Stories of what a lab made bring the next people to one.",
+        ("Lab stories published", "stories", 0, 12, 2, 1),
+    ),
+]
+WEEKS_AGO = [56, 42, 28, 21, 12, 5, 2]  # the days before today a weekly value is dated
+# People who have not checked in this period yet: their values stop before it began.
+LATE = {"lee", "ivy"}
+REVIEW_DAYS_AGO = 21  # the leadership check-in the dashboard counts its movement since
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value the demo records on a KPI it has just made."""
+
+    kpi: Kpi
+    owner: Member
+    date: dt.date
+    value: float
+    confidence: str
+    note: str
+
+
 def _month_dates(today: dt.date, count: int) -> list[dt.date]:
     """The 15th of the last `count` months, oldest first, none after today."""
     dates, year, month = [], today.year, today.month
@@ -163,8 +225,11 @@ def build_demo() -> Organization:
     1. The organization, its departments and people (heads manage their departments).
     2. This year's cycle.
     3. The spec's table: objective → department goal → individual goal, a KPI each,
-       with four monthly values.
-    4. A check-in of Customer Support two days from now.
+       with four monthly values; and department goals that carry another department's
+       objective (ACROSS), with weekly values. Lee and Ivy have not checked in this
+       period yet (LATE).
+    4. A leadership check-in three weeks ago, completed (values dated after it are
+       recorded after it), and a check-in of Customer Support two days from now.
     """
     _refuse_foreign_logins()
     org, _ = Organization.objects.get_or_create(name="Acme", defaults={"timezone": "UTC"})
@@ -173,8 +238,12 @@ def build_demo() -> Organization:
     }
     people = _people(org, departments)
     cycle = _cycle(org)
+    today = org.today()
+    period = period_containing(cycle.cadence, today)
     # Four monthly values so far (early in the year, the first ones on the cycle's start).
-    dates = [max(day, cycle.start) for day in _month_dates(org.today(), 4)]
+    dates = sorted({max(day, cycle.start) for day in _month_dates(today, 4)})
+    values: list[Value] = []
+    objectives = {}
     for row in CASCADE:
         parent = None
         for level, who, title, why, department, kpi in _levels(row, people, departments):
@@ -188,10 +257,34 @@ def build_demo() -> Organization:
                 owner=who,
                 department=department,
             )
-            _kpi(parent, who, kpi, dates)
+            objectives.setdefault(row["title"], parent)
+            values += _kpi(parent, who, kpi, _dated(dates, who.user.username, period))
+    weeks = sorted({max(today - dt.timedelta(days=days), cycle.start) for days in WEEKS_AGO})
+    for objective, department, manager, title, why, kpi in ACROSS:
+        who = people[manager]
+        goal = _goal(
+            cycle,
+            who,
+            level=Level.DEPARTMENT,
+            title=title,
+            rationale=why,
+            parent=objectives[objective],
+            owner=who,
+            department=departments[department],
+        )
+        values += _paced_kpi(goal, who, kpi, _dated(weeks, manager, period))
+    review_day = max(today - dt.timedelta(days=REVIEW_DAYS_AGO), cycle.start)
+    _record([value for value in values if value.date <= review_day])
+    _past_review(org, cycle, people["lena"], review_day)
+    _record([value for value in values if value.date > review_day])
     _review(org, cycle, people["rey"], departments["Customer Support"])
     cycle_history(cycle)  # a demo built before history was kept gets its past filled in
     return org
+
+
+def _dated(dates: list[dt.date], username: str, period) -> list[dt.date]:
+    """The days someone records a value on: a LATE person none in this period."""
+    return [day for day in dates if username not in LATE or day < period.start]
 
 
 def _levels(row: dict, people: dict[str, Member], departments: dict[str, Department]):
@@ -302,31 +395,90 @@ def _goal(cycle: Cycle, actor: Member, *, title: str, **fields) -> Goal:
     return goal or goal_create(actor=actor, cycle=cycle, title=title, **fields)
 
 
-def _kpi(goal: Goal, owner: Member, spec: tuple, dates: list[dt.date]) -> Kpi:
+def _past_review(org: Organization, cycle: Cycle, leader: Member, day: dt.date) -> None:
+    """The leadership check-in of the whole organization on `day`, run and completed
+    (its agenda snapshots the goals as they stood: the values dated later come after)."""
+    title = "Leadership check-in"
+    if Review.objects.filter(organization=org, title=title).exists():
+        return
+    review = review_create(
+        actor=leader,
+        cycle=cycle,
+        title=title,
+        period=period_containing(cycle.cadence, day).key,
+        scheduled_for=dt.datetime.combine(day, dt.time(10, 0)),
+        facilitator=leader,
+    )
+    review_complete(actor=leader, review=review_start(actor=leader, review=review))
+    # It took place on `day` (the services stamp the moment they run).
+    zone = zoneinfo.ZoneInfo(org.timezone)
+    Review.objects.filter(pk=review.pk).update(
+        started_at=dt.datetime.combine(day, dt.time(10, 0), tzinfo=zone),
+        completed_at=dt.datetime.combine(day, dt.time(11, 0), tzinfo=zone),
+    )
+
+
+def _kpi(goal: Goal, owner: Member, spec: tuple, dates: list[dt.date]) -> list[Value]:
+    """The KPI (made if missing) and, if it has no values yet, the monthly ones to record."""
     name, unit, direction, aggregation, baseline, target, values = spec
+    kpi = _kpi_of(goal, owner, name, unit, direction, aggregation, baseline, target)
+    if kpi.updates.exists():
+        return []
+    confidences = ["medium", "medium", "high", "high"]
+    return [
+        Value(kpi, owner, date, value, confidence, "Monthly check-in")
+        for date, value, confidence in zip(dates, values, confidences, strict=False)
+    ]
+
+
+def _paced_kpi(goal: Goal, owner: Member, spec: tuple, dates: list[dt.date]) -> list[Value]:
+    """An ACROSS KPI and its weekly values, each `behind` points below the progress
+    expected by its day (see ACROSS)."""
+    name, unit, baseline, target, behind, step = spec
+    kpi = _kpi_of(goal, owner, name, unit, "increase", "latest", baseline, target)
+    if kpi.updates.exists():
+        return []
+    values = []
+    for date in dates:
+        share = min(max(expected_progress(date, kpi.start, kpi.due) - behind, 0.0), 100.0) / 100
+        value = round((baseline + (target - baseline) * share) / step) * step
+        confidence = "high" if behind <= 5 else "medium"
+        values.append(Value(kpi, owner, date, round(value, 1), confidence, "Weekly check-in"))
+    return values
+
+
+def _kpi_of(
+    goal: Goal,
+    owner: Member,
+    name: str,
+    unit: str,
+    direction: str,
+    aggregation: str,
+    baseline: float,
+    target: float,
+) -> Kpi:
     kpi = Kpi.objects.filter(goal=goal, name=name).first()
-    if kpi is None:
-        kpi = kpi_create(
-            actor=owner,
-            goal=goal,
-            name=name,
-            unit=unit,
-            direction=direction,
-            aggregation=aggregation,
-            baseline=baseline,
-            target=target,
-            owner=owner,
-            description=f"{name}, measured in {unit}.",
+    return kpi or kpi_create(
+        actor=owner,
+        goal=goal,
+        name=name,
+        unit=unit,
+        direction=direction,
+        aggregation=aggregation,
+        baseline=baseline,
+        target=target,
+        owner=owner,
+        description=f"{name}, measured in {unit}.",
+    )
+
+
+def _record(values: list[Value]) -> None:
+    for value in sorted(values, key=lambda value: (value.date, value.kpi.pk)):
+        kpi_record_value(
+            actor=value.owner,
+            kpi=value.kpi,
+            value=value.value,
+            date=value.date,
+            note=value.note,
+            confidence=value.confidence,
         )
-    if not kpi.updates.exists():
-        confidences = ["medium", "medium", "high", "high"]
-        for date, value, confidence in zip(dates, values, confidences, strict=False):
-            kpi_record_value(
-                actor=owner,
-                kpi=kpi,
-                value=value,
-                date=date,
-                note="Monthly check-in",
-                confidence=confidence,
-            )
-    return kpi

@@ -209,6 +209,32 @@ class CheckinReminder(OwedEmail):
         return f"{self.member} {self.period}"
 
 
+class CheckinNudge(OwedEmail):
+    """A check-in reminder someone sent by hand (the dashboard's *Remind now*): at most
+    one per person a day, however often or concurrently it is asked for — the unique
+    constraint decides which request sends it. It keeps what the email is about (the
+    cycle and period), so an email a failing mail server left owed is sent later."""
+
+    member = models.ForeignKey("org.Member", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="The organization's day it was sent on.")
+    cycle = models.ForeignKey("cycles.Cycle", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=8)  # "2027-03" or "2027-Q1"
+    kpi_count = models.PositiveIntegerField()
+    sent_by = models.ForeignKey(
+        "org.Member", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    run = models.UUIDField(help_text="The request that claimed it: only that one sends it.")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "day"], name="one_checkin_nudge_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.day}"
+
+
 class IdempotencyKey(models.Model):
     """A caller's `Idempotency-Key` on a recording request, with the response it got:
     the same key again within a day replays that response and records nothing."""

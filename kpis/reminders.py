@@ -1,6 +1,10 @@
 """Check-in reminders (SPEC §6): in the last 7 days of each month or quarter, every
 KPI owner whose active KPIs lack a value for that period gets one message listing
-them — never twice, however often or concurrently the job runs."""
+them — never twice, however often or concurrently the job runs.
+
+A leader or manager may also remind the people of a department who still owe a value
+for the period the dashboard shows (*Remind now*, SPEC §9.3): the same email and in-app
+notification, at most once per person a day (`CheckinNudge`)."""
 
 from __future__ import annotations
 
@@ -13,17 +17,19 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from core.email import send_owed, templated_email
-from core.periods import Period, period_containing
+from core.periods import Period, period_containing, period_from_key
 from goals.models import GoalState
+from goals.services import check_open
 from org.models import Member, Notification, Organization
+from org.permissions import REMIND_CHECKINS
 from org.selectors import each_organization
 
-from .models import CheckinReminder, Kpi, KpiState, KpiUpdate
+from .models import CheckinNudge, CheckinReminder, Kpi, KpiState, KpiUpdate
 
 if TYPE_CHECKING:
     from cycles.models import Cycle
@@ -95,12 +101,17 @@ def checkin_emails_resend(*, day: dt.date | None = None) -> int:
     """Send the check-in emails still owed for reminders due today (a dead mail server
     or a killed worker left them owed) whose backoff has passed; makes no new
     reminders. Returns how many went. Only organizations that owe one are read."""
-    owing = CheckinReminder.objects.filter(CheckinReminder.owed_now(timezone.now()))
+    now = timezone.now()
+    owing = CheckinReminder.objects.filter(CheckinReminder.owed_now(now))
+    nudges = CheckinNudge.objects.filter(CheckinNudge.owed_now(now))
     return each_organization(
         "Owed check-in emails",
-        lambda org, day: _email(org, reminders_due(org, day)),
+        lambda org, day: _email(org, reminders_due(org, day)) + _nudge_emails(org, day),
         day,
-        among=Organization.objects.filter(pk__in=owing.values("member__organization")),
+        among=Organization.objects.filter(
+            Q(pk__in=owing.values("member__organization"))
+            | Q(pk__in=nudges.values("member__organization"))
+        ),
     )
 
 
@@ -127,21 +138,38 @@ def _send_for(organization: Organization, day: dt.date) -> int:
     )
     mine = set(CheckinReminder.objects.filter(run=run).values_list("member_id", "period"))
     claimed = [d for d in due if (d.member.pk, d.period.key) in mine]
-    link = reverse("my-work")
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                member=d.member,
-                kind="checkin_reminder",
-                link=link,
-                title=f"Check-in for {d.period.key}: {_count(d.kpis)} without a value",
-                body="\n".join(f"{kpi.name} ({kpi.goal.title})" for kpi in d.kpis),
-            )
-            for d in claimed
-        ]
-    )
+    Notification.objects.bulk_create([_notification(d) for d in claimed])
     transaction.on_commit(lambda: _email(organization, due), robust=True)
     return len(claimed)
+
+
+def _notification(d: Due) -> Notification:
+    """The in-app side of a check-in reminder."""
+    return Notification(
+        member=d.member,
+        kind="checkin_reminder",
+        link=reverse("my-work"),
+        title=f"Check-in for {d.period.key}: {_count(d.kpis)} without a value",
+        body="\n".join(f"{kpi.name} ({kpi.goal.title})" for kpi in d.kpis),
+    )
+
+
+def _message(d: Due) -> EmailMultiAlternatives | None:
+    """The email of a check-in reminder (None: the person takes none)."""
+    if not d.member.wants_reminder_emails:
+        return None
+    return templated_email(
+        subject=f"Cascade check-in: {_count(d.kpis, 'KPI value')} due for {d.period.key}",
+        template="kpis/email/checkin_reminder",
+        context={
+            "member": d.member,
+            "period": d.period,
+            "kpis": d.kpis,
+            "my_work_url": settings.SITE_URL + reverse("my-work"),
+            "settings_url": settings.SITE_URL + reverse("notifications"),
+        },
+        to=d.member.user.email,
+    )
 
 
 def _count(kpis: list[Kpi], noun: str = "KPI") -> str:
@@ -158,19 +186,119 @@ def _email(organization: Organization, due: list[Due]) -> int:
 
     def message(reminder: CheckinReminder) -> EmailMultiAlternatives | None:
         d = by_key.get((reminder.member_id, reminder.period))
-        if d is None or not d.member.wants_reminder_emails:
-            return None
-        return templated_email(
-            subject=f"Cascade check-in: {_count(d.kpis, 'KPI value')} due for {d.period.key}",
-            template="kpis/email/checkin_reminder",
-            context={
-                "member": d.member,
-                "period": d.period,
-                "kpis": d.kpis,
-                "my_work_url": settings.SITE_URL + reverse("my-work"),
-                "settings_url": settings.SITE_URL + reverse("notifications"),
-            },
-            to=d.member.user.email,
-        )
+        return None if d is None else _message(d)
 
     return send_owed(owed, message, "check-in reminder")
+
+
+# --- Remind now ----------------------------------------------------------------------
+
+
+def kpis_to_check_in(cycle: Cycle, day: dt.date) -> QuerySet[Kpi]:
+    """The KPIs of a cycle that owe a value each period: active, on an active goal, and
+    started by `day` (a KPI whose start is still ahead owes nothing yet)."""
+    return Kpi.objects.filter(
+        goal__cycle=cycle, goal__state=GoalState.ACTIVE, state=KpiState.ACTIVE, start__lte=day
+    )
+
+
+def checked_in(period: Period) -> Q:
+    """KPIs with a value dated in `period`: their latest live value's date lies in it.
+    That is the same as "any live value dated in it" for the periods the dashboard
+    shows: values are dated inside their cycle and never after today, and the period
+    holds today, or is the cycle's last (a cycle that ended) or first (one still ahead,
+    whose KPIs have not started)."""
+    return Q(last_update_on__range=(period.start, period.end))
+
+
+@dataclass
+class Reminded:
+    """What a *Remind now* did: the people it reminded, and those it did not because
+    someone had reminded them today already (each sorted by name)."""
+
+    reminded: list[Member]
+    already: list[Member]
+
+
+@transaction.atomic
+def checkin_remind_now(
+    *, actor: Member, cycle: Cycle, period: Period, department_id: int | None
+) -> Reminded:
+    """Remind every active person of a department (`None`: of no department) whose
+    KPIs in `cycle` still lack a value dated in `period`, by email and in the app —
+    each at most once a day, whoever asks and however often.
+
+    1. The permission (REMIND_CHECKINS), then the state: a closed cycle takes no values.
+    2. Who owes what: their KPIs with no value in the period (`kpis_to_check_in`).
+    3. Claim a `CheckinNudge` per person for today: the unique (member, day) lets one
+       request win each person, even two at the same instant; the others are "already".
+    4. The claimed get the notification now and, once this commits, the email.
+    """
+    REMIND_CHECKINS.require(actor, department_id)
+    check_open(cycle)
+    organization = actor.organization
+    day = organization.today()
+    owing = (
+        kpis_to_check_in(cycle, day)
+        .exclude(checked_in(period))
+        .filter(owner__is_active=True)
+        .filter(
+            Q(owner__department_id=department_id)
+            if department_id is not None
+            else Q(owner__department__isnull=True)
+        )
+        .select_related("goal__cycle", "owner__user")
+        .order_by("owner_id", "id")
+    )
+    due: dict[int, Due] = {}
+    for kpi in owing:
+        due.setdefault(kpi.owner_id, Due(member=kpi.owner, period=period, kpis=[]))
+        due[kpi.owner_id].kpis.append(kpi)
+    run = uuid.uuid4()
+    CheckinNudge.objects.bulk_create(
+        [
+            CheckinNudge(
+                member=d.member,
+                day=day,
+                cycle=cycle,
+                period=period.key,
+                kpi_count=len(d.kpis),
+                sent_by=actor,
+                run=run,
+                email_due=d.member.wants_reminder_emails,
+            )
+            for d in due.values()
+        ],
+        ignore_conflicts=True,
+    )
+    mine = set(CheckinNudge.objects.filter(run=run).values_list("member_id", flat=True))
+    claimed = [d for pk, d in due.items() if pk in mine]
+    Notification.objects.bulk_create([_notification(d) for d in claimed])
+    transaction.on_commit(lambda: _nudge_emails(organization, day), robust=True)
+    by_name = sorted(due.values(), key=lambda d: d.member.display_name.casefold())
+    return Reminded(
+        reminded=[d.member for d in by_name if d.member.pk in mine],
+        already=[d.member for d in by_name if d.member.pk not in mine],
+    )
+
+
+def _nudge_emails(organization: Organization, day: dt.date) -> int:
+    """Send the emails still owed for today's *Remind now* reminders, each listing the
+    KPIs that still lack a value (one whose KPIs all got a value since is owed none)."""
+    owed = CheckinNudge.objects.filter(member__organization=organization, day=day)
+
+    def message(nudge: CheckinNudge) -> EmailMultiAlternatives | None:
+        member, cycle = nudge.member, nudge.cycle
+        period = period_from_key(cycle.cadence, nudge.period)
+        if period is None:
+            return None
+        kpis = list(
+            kpis_to_check_in(cycle, day)
+            .exclude(checked_in(period))
+            .filter(owner_id=member.pk)
+            .select_related("goal__cycle")
+            .order_by("id")
+        )
+        return _message(Due(member=member, period=period, kpis=kpis)) if kpis else None
+
+    return send_owed(owed.select_related("cycle", "member__user"), message, "check-in reminder")

@@ -4,7 +4,8 @@ KPIs. Each in a fixed number of queries."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -180,4 +181,32 @@ def kpis_of_goals(goals: list[Goal]) -> list[Kpi]:
         )
         .select_related("owner__user", *KPI_CHAIN)
         .order_by("goal_id", "id")
+    )
+
+
+class WithoutCheckIn(NamedTuple):
+    """A goal's parts that have no check-in yet: its active KPIs without a value and its
+    active child goals that reported nothing. They count as 0 % in its progress but are
+    left out of its health (SPEC §9.3)."""
+
+    kpis: int
+    goals: int
+
+    @property
+    def total(self) -> int:
+        return self.kpis + self.goals
+
+
+def without_check_in(goal: Goal, kpis: Iterable[Kpi], children: Iterable[Goal]) -> WithoutCheckIn:
+    """What of the goal's KPIs and child goals (as the goal page loaded them: no query)
+    has no check-in yet; nothing for a done goal, which reads 100 % whatever they say."""
+    if goal.state == GoalState.DONE:
+        return WithoutCheckIn(0, 0)
+    return WithoutCheckIn(
+        kpis=sum(1 for kpi in kpis if kpi.state == KpiState.ACTIVE and kpi.current is None),
+        goals=sum(
+            1
+            for child in children
+            if child.state == GoalState.ACTIVE and child.reported_progress is None
+        ),
     )

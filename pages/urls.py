@@ -6,6 +6,7 @@ from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("dashboard/remind/", views.checkin_remind, name="checkin-remind"),
     path("cascade/", views.cascade_map, name="cascade"),
     path("cascade/<int:goal_id>/children/", views.cascade_children, name="cascade-children"),
     path("goals/new/", views.goal_new, name="goal-new"),

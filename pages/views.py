@@ -9,15 +9,20 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from core.forms import save_form
-from cycles import history
-from cycles.selectors import cycle_for_request
-from cycles.summary import dashboard_summary
+from cycles import history, leader
+from cycles.models import Cycle
+from cycles.selectors import cycle_chosen, cycle_for_request
+from cycles.summary import dashboard_compliance, dashboard_summary, shown_period
 from goals import selectors as goals
 from goals.forms import GoalForm
 from goals.models import Goal, Health
@@ -27,10 +32,12 @@ from kpis import selectors as kpis
 from kpis.charts import progress_chart
 from kpis.forms import CONFIDENCES, RecordForm
 from kpis.models import KpiState
+from kpis.reminders import checkin_remind_now
 from kpis.smart import with_smart
 from org import selectors as org
 from org.decorators import member_required
-from org.permissions import SET_OBJECTIVES
+from org.models import Department
+from org.permissions import REMIND_CHECKINS, SET_OBJECTIVES
 from reviews import selectors as reviews
 
 
@@ -55,17 +62,94 @@ def dashboard(request):
     context = {"nav": "dashboard", "cycle": cycle, "cycles": cycles}
     day = as_of(request, context)
     if cycle is not None:
-        aligned, warnings = dashboard_summary(cycle)
-        objectives = goals.strategic_objectives(cycle, aligned)
+        summary = dashboard_summary(cycle, leader=day is None)
+        objectives = goals.strategic_objectives(cycle, summary.aligned)
         if day is not None:  # the past: the objectives as they stood; today's lists left out
             context["objectives"] = history.as_of(objectives, day)
         else:
+            shown = leader.leader_dashboard(
+                objectives, summary.heatmap, summary.compliance, context["as_of_max"]
+            )
+            review = reviews.last_completed_review(cycle)
+            review_day = timezone.localtime(review.completed_at).date() if review else None
+            for move in leader.movements(cycle, objectives, context["as_of_max"], review_day):
+                move.objective.movement = move  # shown in the objective's row
             context |= {
                 "objectives": objectives,
-                "warnings": warnings,
+                "last_review": review,
+                "heatmap": shown.heatmap,
+                "compliance": _may_remind(request.member, cycle, shown.compliance),
+                "period": summary.warnings.period,
+                "warnings": summary.warnings,
                 "upcoming_reviews": reviews.upcoming_reviews(cycle),
             }
     return render(request, "pages/dashboard.html", context)
+
+
+def _may_remind(member, cycle: Cycle, rows: list) -> list:
+    """Compliance rows, each saying whether `member` may remind its people now."""
+    for row in rows:
+        row.can_remind = bool(
+            row.missing_count and not cycle.is_closed and REMIND_CHECKINS(member, row.department_id)
+        )
+    return rows
+
+
+@require_POST
+@member_required
+def checkin_remind(request):
+    """*Remind now* on the dashboard: remind the people of one department (`none`: of
+    no department) who owe a value for the period shown. In place with htmx (the
+    compliance card again, with what was done), else back to the dashboard with it."""
+    organization = request.member.organization
+    cycle = get_object_or_404(
+        Cycle, organization=organization, pk=_int(request.POST.get("cycle", ""))
+    )
+    wanted = request.POST.get("department", "")
+    department = None
+    if wanted != "none":
+        department = get_object_or_404(Department, organization=organization, pk=_int(wanted))
+    where = f"in {department.name}" if department else "among the people in no department"
+    try:
+        done = checkin_remind_now(
+            actor=request.member,
+            cycle=cycle,
+            period=shown_period(cycle),
+            department_id=department.pk if department else None,
+        )
+    except ValidationError as error:  # a closed cycle (the page was older than its closing)
+        answer, kind = " ".join(error.messages), "error"
+    else:
+        answer, kind = _reminded(where, done), "saved" if done.reminded else "already"
+    if not request.htmx:
+        (messages.error if kind == "error" else messages.success)(request, answer)
+        return redirect(f"{reverse('dashboard')}?cycle={cycle.pk}#compliance")
+    today = organization.today()
+    rows = leader.leader_dashboard([], {}, dashboard_compliance(cycle), today).compliance
+    context = {
+        "cycle": cycle,
+        "period": shown_period(cycle),
+        "compliance": _may_remind(request.member, cycle, rows),
+        "answer": answer,
+        "answer_kind": kind,
+    }
+    status = 400 if kind == "error" else 200
+    return render(request, "pages/dashboard.html#compliance", context, status=status)
+
+
+def _reminded(where: str, done) -> str:
+    """What *Remind now* did, in words: how many were reminded, how many not again."""
+
+    def people(members: list) -> str:
+        names = ", ".join(member.display_name for member in members)
+        return f"{len(members)} {'person' if len(members) == 1 else 'people'} ({names})"
+
+    if not done.reminded and not done.already:
+        return f"Nobody {where} owes a check-in any more: no reminder sent."
+    said = f"Reminded {people(done.reminded)} {where}." if done.reminded else ""
+    if done.already:
+        said += f" {people(done.already)} already reminded today: not again."
+    return said.strip()
 
 
 def _int(value: str) -> int | None:
@@ -79,7 +163,9 @@ def _int(value: str) -> int | None:
 def cascade_map(request):
     cycle, cycles = cycle_for_request(request)
     organization = request.member.organization
-    filters = {name: request.GET.get(name, "") for name in ("department", "owner", "health")}
+    filters = {
+        name: request.GET.get(name, "") for name in ("objective", "department", "owner", "health")
+    }
     view = "tree" if request.GET.get("view") == "tree" else "list"
     context = {
         "view": view,
@@ -97,6 +183,10 @@ def cascade_map(request):
     context["list_query"] = urlencode(kept)
     context["tree_query"] = urlencode({**kept, "view": "tree"})
     if cycle is not None:
+        # The objectives to filter by (the dashboard's heatmap links to one of them).
+        context["objectives"] = list(
+            goals.map_roots(cycle).values_list("pk", "title", named=True).order_by("id")
+        )
         if any(filters.values()):
             health = filters["health"] if filters["health"] in Health.values else None
             matches = goals.map_matches(
@@ -105,6 +195,9 @@ def cascade_map(request):
                 owner_ids=org.member_ids_matching(organization, filters["owner"]),
                 health=health if day is None else None,  # that day's health, below
             )
+            if filters["objective"]:  # the objective and every goal below it
+                objective_id = _int(filters["objective"])
+                matches = matches.filter(Q(pk=objective_id) | goals.goal_ids_below([objective_id]))
             if day is None:
                 context["matches"] = list(kpis.with_kpi_count(matches)[: goals.SHOWN_MATCHES])
             else:
@@ -159,7 +252,7 @@ def goal_new(request):
         request,
         form,
         heading="New strategic objective",
-        action=reverse("goal-new"),
+        action=f"{reverse('goal-new')}?cycle={cycle.pk}",  # the cycle shown, not the pick
         nav="dashboard",
         cycle=cycle,
         cycles=cycles,
@@ -169,6 +262,7 @@ def goal_new(request):
 @member_required
 def goal_detail(request, goal_id: int):
     goal = goals.goal_with_chain(request.member.organization, goal_id)
+    cycle_chosen(request, back=reverse("dashboard"))  # a goal of another cycle: the banner
     today = request.member.organization.today()
     all_kpis = with_smart(kpis.kpis_with_history(goal, today))
     context = {
@@ -183,6 +277,7 @@ def goal_detail(request, goal_id: int):
         "past_reviews": reviews.past_reviews_of_goal(goal),
         "progress_chart": progress_chart(goal, history.goal_points(goal), today),
     }
+    context["without_check_in"] = kpis.without_check_in(goal, context["kpis"], context["children"])
     return render(request, "pages/goal_detail.html", context)
 
 

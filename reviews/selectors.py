@@ -90,3 +90,13 @@ def upcoming_reviews(cycle, limit: int = 5) -> list[Review]:
         .select_related("facilitator__user", "goal", "department")
         .order_by("scheduled_for", "id")[:limit]
     )
+
+
+def last_completed_review(cycle) -> Review | None:
+    """The cycle's review completed most recently (the dashboard's movement is counted
+    since it), or None."""
+    return (
+        Review.objects.filter(cycle=cycle, state=ReviewState.COMPLETED, completed_at__isnull=False)
+        .order_by("-completed_at", "-id")
+        .first()
+    )

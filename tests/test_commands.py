@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
 from org.models import Member, Organization
+from reviews.models import Review
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def test_demo_builds_acme_with_the_spec_logins_and_is_idempotent():
     counts = (Goal.objects.count(), Kpi.objects.count(), KpiUpdate.objects.count())
     run("demo")
     assert (Goal.objects.count(), Kpi.objects.count(), KpiUpdate.objects.count()) == counts
-    assert counts[0] == 9 and counts[1] == 9 and counts[2] > 9
+    assert counts[0] == 13 and counts[1] == 13 and counts[2] > 13
 
     roles = dict(Member.objects.values_list("user__username", "role"))
     assert roles == {
@@ -96,7 +97,16 @@ def test_demo_builds_acme_with_the_spec_logins_and_is_idempotent():
         "Submit 2 ideas per quarter",
     } <= titles
     assert all(goal.rationale for goal in Goal.objects.filter(level="strategic"))
-    assert Goal.objects.filter(progress__gt=0).count() == 9
+    # Lee and Ivy have not checked in yet (early in the cycle's first quarter: at all).
+    unreported = Kpi.objects.filter(updates__isnull=True)
+    assert set(unreported.values_list("owner__user__username", flat=True)) == {"lee", "ivy"}
+    # Departments carry objectives beyond their own (the dashboard's heatmap).
+    spread = Goal.objects.filter(level="department").values_list(
+        "department__name", "parent__title"
+    )
+    assert len(set(spread)) == 7 and len({department for department, _ in spread}) == 3
+    review = Review.objects.get(title="Leadership check-in")
+    assert review.state == "completed" and review.completed_at.date() < dt.date(2027, 3, 15)
 
 
 def test_rollup_command_repairs_every_cycle():
@@ -123,13 +133,16 @@ def test_rollup_counts_real_drift_and_not_float_noise():
 
 
 @time_machine.travel(dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC), tick=False)
-def test_demo_dashboard_warns_only_about_kpis_without_a_value_this_period(client):
-    """Late in a quarter the demo's KPIs all have a value this quarter: none is stale."""
+def test_demo_dashboard_warns_only_about_the_kpis_of_the_people_not_checked_in_yet(client):
+    """Late in a quarter every demo KPI has a value this quarter but Lee's and Ivy's:
+    the dashboard names those two, and offers to remind them."""
     run("demo")
     client.force_login(get_user_model().objects.get(username="lena"))
     page = client.get("/").content.decode()
-    assert "with no update in" not in page
-    assert "Nothing needs attention" in page
+    assert "2 KPIs with no update in 2026-Q4" in page
+    assert "(Lee Larsen)" in page and "(Ivy Ibsen)" in page
+    assert page.count("Remind now") == 2
+    assert "Leadership check-in</a> on Nov 5" in page  # movement counts since it
 
 
 def database() -> dict:
