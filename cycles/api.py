@@ -26,7 +26,7 @@ from org.permissions import MANAGE_CYCLES
 
 from .exporting import export_response
 from .history import as_of_day, goal_history
-from .importing import import_commit, import_plan
+from .importing import check_individual_kpi, import_commit, import_plan
 from .models import Cycle, CycleState
 from .rollover import cycle_rollover
 from .selectors import goal_tree
@@ -39,7 +39,16 @@ from .serializers import (
     TreeNodeSerializer,
 )
 from .services import cycle_create, cycle_set_state, cycle_update
-from .sheets import CSV, FORMATS, MEDIA_TYPES, XLSX, read_rows
+from .sheets import (
+    AS_KPI,
+    CSV,
+    FORMATS,
+    INDIVIDUAL_KPI,
+    INDIVIDUAL_KPI_READINGS,
+    MEDIA_TYPES,
+    XLSX,
+    read_rows,
+)
 
 if TYPE_CHECKING:
     from core.api import MemberRequest
@@ -49,6 +58,19 @@ if TYPE_CHECKING:
 else:
     _CycleViewSet = object
 
+INDIVIDUAL_KPI_PARAMETER = OpenApiParameter(
+    "individual_kpi",
+    OpenApiTypes.STR,
+    enum=list(INDIVIDUAL_KPI_READINGS),
+    default=AS_KPI,
+    description=(
+        f"How a sheet with an “{INDIVIDUAL_KPI}” column and no “KPI” column (the "
+        "article's table as written) is read: "
+        + "; ".join(f"`{value}`: {label}" for value, label in INDIVIDUAL_KPI_READINGS.items())
+        + f" (default `{AS_KPI}`). The preview's `individual_kpi` says which was applied; "
+        "send the same value to import what it showed. Other sheets ignore it."
+    ),
+)
 AS_OF = OpenApiParameter(
     "as_of",
     OpenApiTypes.DATE,
@@ -80,7 +102,8 @@ class CycleSpreadsheets(_CycleViewSet):
                 OpenApiTypes.BOOL,
                 description="Preview only: what each row would create or change, its "
                 "verdicts and errors; nothing is written.",
-            )
+            ),
+            INDIVIDUAL_KPI_PARAMETER,
         ],
         responses={200: ImportPreviewSerializer, 201: ImportResultSerializer},
         summary="Import goals and KPIs from a spreadsheet (CSV or XLSX), all rows or none",
@@ -104,13 +127,19 @@ class CycleSpreadsheets(_CycleViewSet):
         cycle = self.get_object()
         MANAGE_CYCLES.require(request.member)
         preview_only = dry_run(request)
+        individual_kpi = request.query_params.get("individual_kpi", AS_KPI)
+        check_individual_kpi(individual_kpi)
         fmt = spreadsheet_format(request)
         rows = read_rows(spreadsheet_body(request), fmt)
         if preview_only:
-            plan = import_plan(actor=request.member, cycle=cycle, rows=rows)
+            plan = import_plan(
+                actor=request.member, cycle=cycle, rows=rows, individual_kpi=individual_kpi
+            )
             return Response(plan.preview())
         try:
-            plan = import_commit(actor=request.member, cycle=cycle, rows=rows)
+            plan = import_commit(
+                actor=request.member, cycle=cycle, rows=rows, individual_kpi=individual_kpi
+            )
         except RowErrors as refused:
             return Response({"rows": refused.by_row}, status=status.HTTP_400_BAD_REQUEST)
         response = Response({"totals": plan.totals}, status=status.HTTP_201_CREATED)

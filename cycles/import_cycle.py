@@ -82,6 +82,9 @@ class Plan:
     rows: list[dict[str, Any]]
     goals: list[GoalPlan]
     kpis: list[KpiPlan]
+    # How the article's "Individual KPI" cells were read ({applied, message}); None
+    # when the file has none (cycles/sheets.py, read_as).
+    individual_kpi: dict[str, str] | None = None
 
     @property
     def errors(self) -> dict[str, dict[str, list[str]]]:
@@ -101,7 +104,7 @@ class Plan:
         }
 
     def preview(self) -> dict[str, Any]:
-        return {"rows": self.rows, "totals": self.totals}
+        return {"rows": self.rows, "totals": self.totals, "individual_kpi": self.individual_kpi}
 
 
 class Context:

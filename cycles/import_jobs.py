@@ -12,11 +12,12 @@ from org.models import Member
 from org.permissions import MANAGE_CYCLES
 
 from . import sheets
-from .importing import import_job_commit, import_job_plan
+from .importing import import_job_commit, import_job_plan, individual_kpi_reading
 from .models import Cycle, ImportJob, ImportState
 from .tasks import commit_import, plan_import
 
 INLINE_ROWS = 200  # up to this many rows, a file is planned and imported in the request
+ONLY_PREVIEWED = "The file is being read or imported already: wait for its preview."
 
 
 def import_job_start(*, actor: Member, cycle: Cycle, file_name: str, content: bytes) -> ImportJob:
@@ -38,6 +39,31 @@ def import_job_start(*, actor: Member, cycle: Cycle, file_name: str, content: by
         import_job_plan(job_id=job.pk)
     else:
         # Redis down: the person still gets a preview, read here instead.
+        enqueue_on_commit(plan_import, job.pk, here=lambda: import_job_plan(job_id=job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def import_job_read_as(*, actor: Member, job: ImportJob, individual_kpi: str) -> ImportJob:
+    """Plan a previewed job again, its "Individual KPI" cells read as the person chose
+    on the preview (cycles/sheets.py, read_as): now if it is small, else in a task. The
+    new preview says which reading it applied, and confirming imports exactly that."""
+    MANAGE_CYCLES.require(actor)
+    check_open(job.cycle)
+    reading = individual_kpi_reading([(n, cells) for n, cells in job.rows], individual_kpi)
+    if reading is None:
+        raise ValidationError(
+            {"individual_kpi": [f"The file has no “{sheets.INDIVIDUAL_KPI}” cells to read."]}
+        )
+    # The chosen reading waits in the preview until the plan replaces it with its own.
+    claimed = ImportJob.objects.filter(pk=job.pk, state=ImportState.PREVIEWED).update(
+        state=ImportState.QUEUED, preview={"individual_kpi": reading}, done=0
+    )
+    if not claimed:
+        raise ValidationError({"individual_kpi": [ONLY_PREVIEWED]})
+    if job.total <= INLINE_ROWS:
+        import_job_plan(job_id=job.pk)
+    else:
         enqueue_on_commit(plan_import, job.pk, here=lambda: import_job_plan(job_id=job.pk))
     job.refresh_from_db()
     return job

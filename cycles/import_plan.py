@@ -81,6 +81,11 @@ DEPENDS_ON = {
 }
 CREATE, CHANGE, UNCHANGED, REPEAT = "create", "change", "unchanged", "repeat"
 NO_KPI = "No KPI yet: the goal is not measurable until it has one."
+COUNTS_DONE = (
+    f"No {sheets.UNIT}, {sheets.BASELINE} or {sheets.TARGET} in the row: the KPI counts how "
+    f"far it is done, in {sheets.DONE_UNIT} from {sheets.DONE_BASELINE:g} to "
+    f"{sheets.DONE_TARGET:g}, until its owner sets them."
+)
 
 Cells = dict[str, str]
 
@@ -130,7 +135,9 @@ class _Row:
 
     number: int
     cells: Cells
+    renamed: dict[str, str] = field(default_factory=dict)  # column planned → in the file
     errors: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     named: list[tuple[GoalPlan | KpiPlan, str]] = field(default_factory=list)  # (plan, column)
 
@@ -145,8 +152,9 @@ class _Row:
 class Planner:
     """Plans the rows one after the other, remembering what earlier rows created."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, *, individual_kpi: str = sheets.AS_KPI) -> None:
         self.c = context
+        self.individual_kpi = individual_kpi  # how an "Individual KPI" cell is read
         self.new_goals: list[GoalPlan] = []
         self.new_kpis: list[KpiPlan] = []
 
@@ -158,8 +166,9 @@ class Planner:
 
     # -- one row -----------------------------------------------------------------------
 
-    def row(self, number: int, cells: Cells) -> dict[str, Any]:
-        row = _Row(number, cells)
+    def row(self, number: int, in_file: Cells) -> dict[str, Any]:
+        cells, renamed = sheets.read_as(in_file, self.individual_kpi)
+        row = _Row(number, cells, renamed)
         self._read_cells(row)
         levels = [(column, level) for column, level in LEVELS if cells.get(column)]
         if not levels:
@@ -189,8 +198,9 @@ class Planner:
                 or (" → ".join(path) + ": each goal sits below a higher level." if path else ""),
             },
             "smart": smart,
-            "warnings": warnings,
-            "errors": row.errors,
+            "warnings": row.warnings + warnings,
+            # Said of the file's own columns (an "Individual KPI" cell read as a KPI).
+            "errors": {row.renamed.get(column, column): m for column, m in row.errors.items()},
         }
 
     def _read_cells(self, row: _Row) -> None:
@@ -480,9 +490,13 @@ class Planner:
         ):
             if row.cell(column):
                 self._set(row, plan, attribute, row.cell(column).casefold(), column)
-        if row.cell(sheets.UNIT):
-            self._set(row, plan, "unit", row.cell(sheets.UNIT), sheets.UNIT)
-        self._amounts(row, plan)
+        measure = (sheets.UNIT, sheets.BASELINE, sheets.TARGET)
+        if plan.new and sheets.KPI in row.renamed and not any(row.cells.get(c) for c in measure):
+            self._counts_done(row, plan)
+        else:
+            if row.cell(sheets.UNIT):
+                self._set(row, plan, "unit", row.cell(sheets.UNIT), sheets.UNIT)
+            self._amounts(row, plan)
         if row.cell(sheets.KPI_OWNER):
             owner = self._member(row, sheets.KPI_OWNER)
             if owner is not None:
@@ -513,6 +527,17 @@ class Planner:
         goal.kpis[norm(name)] = plan
         self.new_kpis.append(plan)
         return plan
+
+    def _counts_done(self, row: _Row, plan: KpiPlan) -> None:
+        """A new KPI read from the article's "Individual KPI" column, whose row gives no
+        unit, baseline or target: it counts how far it is done until they are set."""
+        for name, value, column in (
+            ("unit", sheets.DONE_UNIT, sheets.UNIT),
+            ("baseline", sheets.DONE_BASELINE, sheets.BASELINE),
+            ("target", sheets.DONE_TARGET, sheets.TARGET),
+        ):
+            self._set(row, plan, name, value, column)
+        row.warnings.append(COUNTS_DONE)
 
     def _amounts(self, row: _Row, plan: KpiPlan) -> None:
         """The baseline and target cells: numbers as people type them."""

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from audit.record import items, record
 from core.db import bulk_write, lock_row
-from core.errors import RowErrors
+from core.errors import RowErrors, one_of
 from goals.models import LEVEL_RANK, Goal
 from goals.services import check_open
 from kpis.models import Kpi
@@ -34,7 +34,7 @@ from .history import cycle_history
 from .import_cycle import Context, GoalPlan, KpiPlan, Plan
 from .import_plan import Planner
 from .models import Cycle, ImportJob, ImportState
-from .sheets import Row
+from .sheets import AS_KPI, INDIVIDUAL_KPI, INDIVIDUAL_KPI_READINGS, Row, has_individual_kpis
 
 log = logging.getLogger("cascade.imports")
 
@@ -42,44 +42,70 @@ JOBS_KEPT = dt.timedelta(days=7)  # an import job (its file, preview and result)
 PROGRESS_EVERY = 500  # rows between two progress reports of a long plan
 
 
+def check_individual_kpi(individual_kpi: str) -> None:
+    """A reading of "Individual KPI" cells is one of INDIVIDUAL_KPI_READINGS; any other
+    is a ValidationError on `individual_kpi` (the API's parameter, the page's radio)."""
+    if individual_kpi not in INDIVIDUAL_KPI_READINGS:
+        raise ValidationError({"individual_kpi": [one_of(list(INDIVIDUAL_KPI_READINGS))]})
+
+
+def individual_kpi_reading(rows: list[Row], individual_kpi: str) -> dict[str, str] | None:
+    """What a preview says of how the article's "Individual KPI" cells are read (None:
+    the file has none). An unknown reading is a ValidationError on `individual_kpi`."""
+    check_individual_kpi(individual_kpi)
+    if not has_individual_kpis(rows):
+        return None
+    default = " (the default)" if individual_kpi == AS_KPI else ""
+    return {
+        "applied": individual_kpi,
+        "message": f"The “{INDIVIDUAL_KPI}” column, as chosen: "
+        f"{INDIVIDUAL_KPI_READINGS[individual_kpi]}{default}.",
+    }
+
+
 def import_plan(
     *,
     actor: Member,
     cycle: Cycle,
     rows: list[Row],
+    individual_kpi: str = AS_KPI,
     progress: Callable[[int], None] | None = None,
 ) -> Plan:
     """What importing `rows` into `cycle` would do, row by row, writing nothing.
 
     1. Refuse unless the actor manages cycles; a closed cycle is a conflict.
     2. Read the cycle once (Context).
-    3. Plan each row in file order: later rows reuse what earlier rows create.
+    3. Plan each row in file order, an "Individual KPI" cell read as `individual_kpi`
+       says (cycles/sheets.py, read_as): later rows reuse what earlier rows create.
     """
     MANAGE_CYCLES.require(actor)
     check_open(cycle)
-    planner = Planner(Context(actor=actor, cycle=cycle))
+    reading = individual_kpi_reading(rows, individual_kpi)
+    planner = Planner(Context(actor=actor, cycle=cycle), individual_kpi=individual_kpi)
     planned = []
     for done, (number, cells) in enumerate(rows, start=1):
         planned.append(planner.row(number, cells))
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done)
     goals, kpis = planner.plan()
-    return Plan(rows=planned, goals=goals, kpis=kpis)
+    return Plan(rows=planned, goals=goals, kpis=kpis, individual_kpi=reading)
 
 
 @transaction.atomic
-def import_commit(*, actor: Member, cycle: Cycle, rows: list[Row]) -> Plan:
+def import_commit(
+    *, actor: Member, cycle: Cycle, rows: list[Row], individual_kpi: str = AS_KPI
+) -> Plan:
     """Import `rows` into `cycle`: all of them or none.
 
     1. Lock the cycle (one import at a time; rule 1 counts its objectives), then plan
-       again: the cycle may have changed since the preview. Any error → RowErrors,
-       nothing written.
+       again, reading "Individual KPI" cells as the preview did: the cycle may have
+       changed since the preview. Any error → RowErrors, nothing written.
     2. Create the new goals level by level (each level's parents have their ids by
        then), then the new KPIs; write the changed ones; each kind in bulk.
     3. One roll-up of the whole cycle, and its history.
     """
     lock_row(cycle)
-    plan = import_plan(actor=actor, cycle=cycle, rows=rows)
+    plan = import_plan(actor=actor, cycle=cycle, rows=rows, individual_kpi=individual_kpi)
     if plan.errors:
         raise RowErrors(plan.errors)
     new_goals = [planned.goal for planned in plan.goals if planned.new]
@@ -153,6 +179,12 @@ def _job_rows(job: ImportJob) -> list[Row]:
     return [(number, cells) for number, cells in job.rows]
 
 
+def job_individual_kpi(job: ImportJob) -> str:
+    """How a job reads "Individual KPI" cells: as its preview says (chosen on it), so
+    that the import does what the preview showed; before the first one, the default."""
+    return str(((job.preview or {}).get("individual_kpi") or {}).get("applied", AS_KPI))
+
+
 def _job(job_id: int) -> ImportJob:
     return ImportJob.objects.select_related(
         "cycle__organization", "created_by__organization", "created_by__user"
@@ -180,7 +212,11 @@ def import_job_plan(*, job_id: int) -> str:
 
     try:
         plan = import_plan(
-            actor=job.created_by, cycle=job.cycle, rows=_job_rows(job), progress=progress
+            actor=job.created_by,
+            cycle=job.cycle,
+            rows=_job_rows(job),
+            individual_kpi=job_individual_kpi(job),
+            progress=progress,
         )
         ImportJob.objects.filter(pk=job.pk).update(
             state=ImportState.PREVIEWED, preview=plan.preview(), done=job.total
@@ -209,7 +245,12 @@ def import_job_commit(*, job_id: int) -> str:
         return job.state
     try:
         with transaction.atomic():  # the job is done exactly when its rows are in
-            plan = import_commit(actor=job.created_by, cycle=job.cycle, rows=_job_rows(job))
+            plan = import_commit(
+                actor=job.created_by,
+                cycle=job.cycle,
+                rows=_job_rows(job),
+                individual_kpi=job_individual_kpi(job),
+            )
             ImportJob.objects.filter(pk=job.pk).update(
                 state=ImportState.DONE, result=plan.totals, done=job.total
             )

@@ -16,6 +16,7 @@ from kpis.serializers import SmartVerdictSerializer
 
 from .import_plan import CHANGE, CREATE, REPEAT, UNCHANGED
 from .models import Cycle
+from .sheets import INDIVIDUAL_KPI_READINGS
 
 if TYPE_CHECKING:
     from rest_framework.utils.serializer_helpers import ReturnList
@@ -142,9 +143,22 @@ class ImportTotalsSerializer(serializers.Serializer):
     kpis_created = serializers.IntegerField()
 
 
+class ImportReadingSerializer(serializers.Serializer):
+    applied = serializers.ChoiceField(
+        choices=list(INDIVIDUAL_KPI_READINGS.items()),
+        help_text="How the “Individual KPI” cells were read (the `individual_kpi` parameter).",
+    )
+    message = serializers.CharField(help_text="The same, in words.")
+
+
 class ImportPreviewSerializer(serializers.Serializer):
     rows = ImportRowSerializer(many=True)
     totals = ImportTotalsSerializer()
+    individual_kpi = ImportReadingSerializer(
+        allow_null=True,
+        help_text="How a sheet with an “Individual KPI” column and no “KPI” column (the "
+        "article's table) was read; null for any other sheet.",
+    )
 
 
 class ImportResultSerializer(serializers.Serializer):

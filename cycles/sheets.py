@@ -60,9 +60,25 @@ COLUMNS = (
 PROGRESS, HEALTH, CURRENT, LAST_UPDATE = "Progress", "Health", "Current", "Last update"
 EXPORT_COLUMNS = (*COLUMNS, PROGRESS, HEALTH, CURRENT, LAST_UPDATE)
 COMPUTED = {column.casefold() for column in (PROGRESS, HEALTH, CURRENT, LAST_UPDATE)}
-# Other names for a column: the source article's table says "Individual KPI" for the
-# individual goal (only when the file has no "Individual goal" column).
+# Other names for a column: "KPI name" for the KPI; and "Individual KPI", the source
+# article's column, for the individual goal when the file names a KPI otherwise (and
+# has no "Individual goal" column).
 ALIASES = {"individual kpi": INDIVIDUAL_GOAL, "kpi name": KPI}
+# The article's table as written (SPEC §9.3): an "Individual KPI" column and no "KPI" or
+# "Individual goal" one. The file does not say what it is, so the person chooses how it
+# is read (`read_as`): each a KPI of the row's department goal, owned by its Owner (the
+# default), or an individual goal, as the preview says.
+INDIVIDUAL_KPI = "Individual KPI"
+AS_KPI, AS_GOAL = "kpi", "goal"
+INDIVIDUAL_KPI_READINGS = {
+    AS_KPI: "make each individual KPI a KPI of the department goal, owned by its Owner",
+    AS_GOAL: "make each individual KPI an individual goal, owned by its Owner",
+}
+# A KPI read from it, with no unit, baseline or target in its row, counts how far it
+# is done, until its owner sets them.
+DONE_UNIT, DONE_BASELINE, DONE_TARGET = "%", 0.0, 100.0
+# The columns as a preview shows them: the import's, and the article's.
+SHOWN_COLUMNS = (*COLUMNS[: COLUMNS.index(OWNER)], INDIVIDUAL_KPI, *COLUMNS[COLUMNS.index(OWNER) :])
 TEMPLATE_ROW = {
     STRATEGIC_GOAL: "Improve customer experience",
     DEPARTMENT_GOAL: "Reduce average response time by 20%",
@@ -122,12 +138,15 @@ def header_columns(cells: list[str]) -> list[str | None]:
     unknown or repeated header is an error that lists the known ones."""
     known = {column.casefold(): column for column in COLUMNS}
     named = {" ".join(cell.split()).casefold() for cell in cells}
+    article = not named & {INDIVIDUAL_GOAL.casefold(), KPI.casefold(), "kpi name"}
     columns: list[str | None] = []
     unknown, seen = [], set()
     for cell in cells:
         name = " ".join(cell.split()).casefold()
         column = known.get(name)
-        if column is None and name in ALIASES and ALIASES[name].casefold() not in named:
+        if name == INDIVIDUAL_KPI.casefold() and article:
+            column = INDIVIDUAL_KPI  # read as the person chooses (read_as)
+        elif column is None and name in ALIASES and ALIASES[name].casefold() not in named:
             column = ALIASES[name]
         if not name or name in COMPUTED:
             column = None  # an empty header, or a figure the export adds: not imported
@@ -145,14 +164,35 @@ def header_columns(cells: list[str]) -> list[str | None]:
             f"The known columns are: {', '.join(COLUMNS)} (and the export's "
             f"{', '.join(EXPORT_COLUMNS[len(COLUMNS) :])}, which are not imported)."
         )
-    if not any(column in seen for column in (STRATEGIC_GOAL, DEPARTMENT_GOAL, TEAM_GOAL)) and (
-        INDIVIDUAL_GOAL not in seen
-    ):
+    goal_columns = (STRATEGIC_GOAL, DEPARTMENT_GOAL, TEAM_GOAL, INDIVIDUAL_GOAL, INDIVIDUAL_KPI)
+    if not any(column in seen for column in goal_columns):
         raise file_error(
             "The first row must be the column headers, naming at least one goal column "
             f"({STRATEGIC_GOAL}, {DEPARTMENT_GOAL}, {TEAM_GOAL} or {INDIVIDUAL_GOAL})."
         )
     return columns
+
+
+def has_individual_kpis(rows: list[Row]) -> bool:
+    """Whether the rows hold the article's "Individual KPI" cells, to be read as chosen."""
+    return any(INDIVIDUAL_KPI in cells for _number, cells in rows)
+
+
+def read_as(cells: dict[str, str], individual_kpi: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A row's cells as the import plans them, with an "Individual KPI" cell read as
+    chosen: AS_KPI, the KPI (of the row's deepest goal, its department goal in the
+    article's table), its Owner the KPI's owner; AS_GOAL, the individual goal. Also
+    {column planned: column in the file} of the cells renamed, so that what the plan
+    says of them is said of the file's own columns."""
+    if INDIVIDUAL_KPI not in cells:
+        return cells, {}
+    renamed = (
+        {KPI: INDIVIDUAL_KPI} if individual_kpi == AS_KPI else {INDIVIDUAL_GOAL: INDIVIDUAL_KPI}
+    )
+    if individual_kpi == AS_KPI and OWNER in cells and KPI_OWNER not in cells:
+        renamed[KPI_OWNER] = OWNER
+    in_file = {column: planned for planned, column in renamed.items()}
+    return {in_file.get(column, column): text for column, text in cells.items()}, renamed
 
 
 def guard(value: Any) -> Any:

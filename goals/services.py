@@ -14,7 +14,14 @@ from django.db.models import ProtectedError
 from audit.record import created, deleted, diff, record, snapshot
 from core.errors import Conflict, Errors, check_same_organization, refuse_unless
 from org.models import Department, Member
-from org.permissions import CHANGE_GOAL, CREATE_GOAL, MOVE_GOAL, REMOVE_GOAL, WEIGH_GOAL
+from org.permissions import (
+    CHANGE_GOAL,
+    CREATE_GOAL,
+    GIVE_GOAL,
+    MOVE_GOAL,
+    REMOVE_GOAL,
+    WEIGH_GOAL,
+)
 
 from . import rollup
 from .models import GOAL_FIELDS, Goal, GoalState
@@ -62,7 +69,8 @@ def goal_create(
     external_id: str | None = None,
 ) -> Goal:
     """A new goal, active, weighing 1 in its parent unless someone who may edit the
-    parent gives it another weight (SPEC §8.1)."""
+    parent gives it another weight (SPEC §8.1). Its owner must be someone the actor may
+    give goals to: a manager, the people of their departments (SPEC §9.3)."""
     # Another organization's department or owner is unknown (a 400 on its field, never a
     # 403): resolve the objects the permission depends on before deciding it.
     errors = Errors()
@@ -95,14 +103,15 @@ def goal_create(
     goal.save()
     record(actor, "goal.created", goal, changes=created(goal, GOAL_FIELDS))
     rollup.goal_rollup_ancestors(goal_ids=[goal.pk], today=actor.organization.today())
-    goal.refresh_from_db(fields=["progress", "health"])
+    goal.refresh_from_db(fields=["progress", "health", "has_data", "reported_progress"])
     return goal
 
 
 @transaction.atomic
 def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     """Edit any field of a goal: title, why, dates, weight, state, and moves (level,
-    cycle, parent). The goal must be editable where it is and where it goes."""
+    cycle, parent). The goal must be editable where it is and where it goes, and a new
+    owner someone the actor may give goals to."""
     unknown = set(changes) - set(GOAL_FIELDS)
     if unknown:
         raise TypeError(f"goal_update() got unknown fields: {', '.join(sorted(unknown))}")
@@ -122,11 +131,12 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     )
     for permission, allowed in (
         (MOVE_GOAL, MOVE_GOAL(actor, goal)),
+        (GIVE_GOAL, goal.owner == original["owner"] or GIVE_GOAL(actor, goal.owner)),
         (WEIGH_GOAL, not weighed or WEIGH_GOAL(actor, goal.parent)),
     ):
         if not allowed:
             _restore(goal, original)  # callers see what is stored
-            refuse_unless(False, permission.refusal)
+            refuse_unless(False, permission.message(actor))
     if original["cycle"].is_closed or goal.cycle.is_closed:
         _restore(goal, original)
         check_open(original["cycle"], goal.cycle)
@@ -145,7 +155,7 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     rollup.goal_rollup_ancestors(
         goal_ids=[goal.pk, old_parent_id], today=actor.organization.today()
     )
-    goal.refresh_from_db(fields=["progress", "health"])
+    goal.refresh_from_db(fields=["progress", "health", "has_data", "reported_progress"])
     return goal
 
 

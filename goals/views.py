@@ -140,6 +140,7 @@ def goal_edit(request: MemberHttpRequest, goal_id: int) -> HttpResponse:
         goal=goal,
         weighs=can_set_weight(request.member, goal.parent),
     )
+    form.fit_to(request.member)  # offered: what they may make of it; parsed: as before
     if save_form(form, lambda _: goal_update(actor=request.member, goal=goal, **form.changes())):
         return redirect("goal-detail", goal_id=goal.pk)
     return form_page(

@@ -14,7 +14,7 @@ from core.errors import Conflict, RowErrors, by_field, refuse_unless
 from core.tasks import enqueue_on_commit
 from goals.rollup import lock_chains
 from org.models import Member
-from org.permissions import RECORD_VALUE
+from org.permissions import RECORD_VALUE, may_record
 
 from .models import Kpi, KpiUpdate
 from .rollup import kpi_rollup
@@ -30,7 +30,8 @@ def require_recording(actor: Member, kpis: Sequence[tuple[str, Kpi]]) -> None:
     saying which rows."""
     refused = [index for index, kpi in kpis if not RECORD_VALUE(actor, kpi)]
     if refused:
-        refuse_unless(False, RECORD_VALUES_REFUSED.format(rows=", ".join(refused[:20])))
+        refusal = RECORD_VALUES_REFUSED.format(rows=", ".join(refused[:20]))
+        refuse_unless(False, f"{refusal} {may_record(actor)}")
 
 
 @transaction.atomic

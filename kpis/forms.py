@@ -6,8 +6,11 @@ from django import forms
 
 from core.errors import NOT_A_NUMBER
 from core.forms import DateInput, RuleForm
+from goals.forms import offer_owners
+from goals.models import Goal
 from org.forms import limit_to_people
 from org.models import Member, Organization
+from org.permissions import can_give_to
 
 from .models import KPI_FIELDS, Aggregation, Confidence, Direction, Kpi
 
@@ -44,7 +47,20 @@ class KpiForm(RuleForm):
                 "initial", {name: getattr(kpi, name) for name in KPI_FIELDS if name != "goal"}
             )
         super().__init__(*args, **kwargs)
+        self.kpi = kpi
         limit_to_people(cast("forms.ModelChoiceField[Member]", self.fields["owner"]), organization)
+
+    def fit_to(self, member: Member, goal: Goal) -> None:
+        """Offer as owners only the people `member` may give KPIs to (SPEC §9.3), and
+        the KPI's owner when editing one; a new KPI's owner is its goal's owner where
+        they may give it to them, else themselves."""
+        keep = self.kpi.owner if self.kpi is not None else None
+        offer_owners(self.fields["owner"], member, keep=keep)
+        if self.kpi is None and not self.is_bound:
+            owner = (
+                goal.owner if goal.owner is not None and can_give_to(member, goal.owner) else member
+            )
+            self.initial["owner"] = owner.pk
 
     def typed(self) -> dict[str, Any]:
         """What was typed, blanks left out (the service's defaults apply to them)."""

@@ -17,7 +17,7 @@ from goals.models import Goal
 from goals.rollup import lock_chains
 from goals.services import check_open
 from org.models import Member, WebhookEvent
-from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, MOVE_KPI, RECORD_VALUE
+from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, GIVE_KPI, MOVE_KPI, RECORD_VALUE
 from org.webhooks import emit
 
 from .models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState, KpiUpdate
@@ -51,10 +51,13 @@ def kpi_create(
     state: str = KpiState.ACTIVE,
     external_id: str | None = None,
 ) -> Kpi:
-    """A new KPI on a goal, active (it may be archived once it exists)."""
+    """A new KPI on a goal, active (it may be archived once it exists), owned by the
+    actor or by someone they may give KPIs to (SPEC §9.3)."""
     if goal.organization_id != actor.organization_id:
         raise ValidationError({"goal": [NOT_FOUND]})
     ADD_KPI.require(actor, goal)
+    if owner is not None and owner != actor:
+        GIVE_KPI.require(actor, owner)
     check_open(goal.cycle)
     kpi = Kpi(
         organization_id=actor.organization_id,
@@ -92,6 +95,8 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     if new_goal is not None and new_goal.organization_id != kpi.organization_id:
         raise ValidationError({"goal": [NOT_FOUND]})
     MOVE_KPI.require(actor, new_goal, kpi)
+    if changes.get("owner", kpi.owner) != kpi.owner:
+        GIVE_KPI.require(actor, changes["owner"])
     check_open(kpi.goal.cycle, new_goal.cycle if new_goal else None)
     original = {field: getattr(kpi, field) for field in KPI_FIELDS}
     if isinstance(changes.get("name"), str):

@@ -47,6 +47,7 @@ def kpi_new(request: MemberHttpRequest, goal_id: int) -> HttpResponse:
         organization=request.member.organization,
         initial={"owner": goal.owner_id or request.member.pk, "weight": 1},
     )
+    form.fit_to(request.member, goal)  # the owners offered: whom they may give it to
     return add_in_place(
         request,
         form,
@@ -116,6 +117,7 @@ def kpi_record(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
 def kpi_edit_view(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
     kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
     form = KpiForm(request.POST or None, organization=request.member.organization, kpi=kpi)
+    form.fit_to(request.member, kpi.goal)
     if save_form(form, lambda _: kpi_edit(actor=request.member, kpi=kpi, **form.changes())):
         return redirect("goal-detail", goal_id=kpi.goal_id)
     return form_page(

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from django.db.models import Q
+
 from core.errors import refuse_unless
 
 from .models import Department, Member, Role, TokenScope
@@ -251,6 +253,39 @@ def can_edit_goal(member: Member | None, goal: GoalLike) -> bool:
     return False
 
 
+def can_give_to(member: Member | None, owner: Member | None) -> bool:
+    """May `member` make `owner` the owner of a goal or KPI they write (a new one, or a
+    new owner of one): leaders and admins anyone, a manager the people of their
+    departments (SPEC §9.3), a member themselves. No owner yet is validation's to say,
+    and so is another organization's person (not found)."""
+    if member is None or not _acting(member, member.organization_id):
+        return False
+    if owner is None or owner.organization_id != member.organization_id:
+        return True
+    if member.role in LEADERSHIP:
+        return True
+    if member.role == Role.MANAGER:
+        return owner.department_id is not None and owner.department_id in manager_scope(member)
+    return member.role == Role.MEMBER and owner.pk == member.pk
+
+
+def people_given_to(member: Member) -> Q:
+    """The people `member` may make owners of goals and KPIs (can_give_to), as a filter
+    of Member: what a form offers."""
+    if member.role in LEADERSHIP:
+        return Q()
+    if member.role == Role.MANAGER:
+        return Q(department_id__in=manager_scope(member))
+    if member.role == Role.MEMBER:
+        return Q(pk=member.pk)
+    return Q(pk__in=[])
+
+
+def can_create_goal(member: Member | None, goal: GoalLike) -> bool:
+    """Create this goal where it would stand, owned by whom it names."""
+    return can_edit_goal(member, goal) and can_give_to(member, goal.owner)
+
+
 def can_set_weight(member: Member | None, parent: GoalLike | None) -> bool:
     """A weight says how much a goal counts in its parent: only someone who may edit
     the parent sets or changes it (anyone else's goals below it weigh 1)."""
@@ -345,6 +380,17 @@ def can_schedule_review_of(
     return can_run_reviews(member, member.organization_id, scope)
 
 
+def review_departments(member: Member) -> set[int] | None:
+    """The departments whose reviews `member` may schedule (can_schedule_review_of), to
+    offer on the form (None: every one, and the whole organization): a manager's own and
+    those below it; anyone who may run no review, none."""
+    if can_run_reviews(member, member.organization_id):
+        return None
+    if member.role == Role.MANAGER:
+        return manager_scope(member)
+    return set()
+
+
 def default_review_department_id(member: Member) -> int | None:
     """The scope a new review starts from: a manager may only review their own
     department (and below), so theirs; everyone else, the whole organization."""
@@ -358,6 +404,15 @@ def can_run_review(member: Member | None, review: ReviewLike) -> bool:
         review.organization_id,
         review_scope_department_id(review.goal, review.department),
     )
+
+
+def can_remind_checkins(member: Member | None, department_id: int | None) -> bool:
+    """Remind the people of a department who owe a check-in (the dashboard's Remind
+    now): leaders and admins anyone (`None`: people in no department), a manager the
+    people of their own departments."""
+    if member is None or not _acting(member, member.organization_id):
+        return False
+    return member.role in LEADERSHIP or in_manager_scope(member, department_id)
 
 
 def can_mark_action_done(member: Member | None, action: ActionLike) -> bool:
@@ -374,18 +429,159 @@ def can_change_action(member: Member | None, action: ActionLike, fields: set[str
     return fields <= {"done"} and can_mark_action_done(member, action)
 
 
-class Permission[**P]:
-    """A verdict of this module and what a refused person is told (a 403's message)."""
+# -- What a refused person may do instead (SPEC §9.3: every refusal names it) -----------
 
-    def __init__(self, allows: Callable[P, bool], refusal: str) -> None:
-        self.allows, self.refusal = allows, refusal
+MAX_NAMED = 10  # departments named in a refusal; more are "…"
+NO_DEPARTMENT = (
+    "As a manager without a department you may {what} nowhere yet: an admin sets your "
+    "department on the People page."
+)
+
+
+def _role_named(member: Member) -> str:
+    label = Role(member.role).label.lower()
+    return f"{'an' if label[:1] in 'aeiou' else 'a'} {label}"
+
+
+def _not_acting(member: Member | None) -> str:
+    """What someone who may do nothing at all (signed out, or deactivated) is told."""
+    if member is None:
+        return "Sign in first."
+    return "Your membership is deactivated: an admin may reactivate it on the People page."
+
+
+def _departments_of(member: Member) -> tuple[str, str]:
+    """A manager's own department, and all of their scope as a refusal says it:
+    ("Customer Support", "Customer Support (and the department below it: Support
+    Tier 2)"). One query."""
+    scope = manager_scope(member)
+    names = dict(Department.objects.filter(pk__in=scope).values_list("id", "name"))
+    own = names.pop(member.department_id, "your department")
+    below = sorted(names.values())
+    if not below:
+        return own, own
+    listed = ", ".join(below[:MAX_NAMED]) + (", …" if len(below) > MAX_NAMED else "")
+    plural = "s" if len(below) > 1 else ""
+    return own, f"{own} (and the department{plural} below it: {listed})"
+
+
+def may_write_goals(member: Member | None) -> str:
+    """What `member` may add and change of the goal tree (SPEC §3), as a refusal says it."""
+    if member is None or not member.is_active:
+        return _not_acting(member)
+    if member.role in LEADERSHIP:
+        return f"As {_role_named(member)} you may add and change any goal and KPI."
+    if member.role == Role.MANAGER:
+        if member.department_id is None:
+            return NO_DEPARTMENT.format(what="add or change goals")
+        own, scope = _departments_of(member)
+        return (
+            f"As manager of {own} you may add and change department, team and individual "
+            f"goals and their KPIs in {scope}, owned by people there."
+        )
+    if member.role == Role.MEMBER:
+        return (
+            "As a member you may add individual goals of your own below any goal, and "
+            "change them and their KPIs, owned by you."
+        )
+    return (
+        f"As {_role_named(member)} you may read every goal and KPI and run reviews; goals "
+        "are changed by their department's managers, leaders and admins."
+    )
+
+
+def may_record(member: Member | None) -> str:
+    """On which KPIs `member` may record values (SPEC §3), as a refusal says it."""
+    if member is None or not member.is_active:
+        return _not_acting(member)
+    if member.role in LEADERSHIP:
+        return f"As {_role_named(member)} you may record values on any KPI."
+    if member.role == Role.MANAGER:
+        if member.department_id is None:
+            return NO_DEPARTMENT.format(what="record values")
+        own, scope = _departments_of(member)
+        return f"As manager of {own} you may record values on the KPIs of the goals in {scope}."
+    if member.role == Role.MEMBER:
+        return (
+            "As a member you may record values on the KPIs you own and on those of the "
+            "goals you own."
+        )
+    return f"As {_role_named(member)} you record no values: you may schedule and run reviews."
+
+
+def may_correct(member: Member | None) -> str:
+    """Whose values `member` may correct or retract (SPEC §8.1), as a refusal says it."""
+    if member is None or not member.is_active:
+        return _not_acting(member)
+    return (
+        "You may correct or retract the values you recorded yourself and those on the "
+        f"KPIs you own. {may_record(member)}"
+    )
+
+
+def may_run_reviews(member: Member | None) -> str:
+    """Which reviews `member` may schedule and run (SPEC §3), as a refusal says it."""
+    if member is None or not member.is_active:
+        return _not_acting(member)
+    if member.role in REVIEW_RUNNERS:
+        return (
+            f"As {_role_named(member)} you may schedule and run reviews of any goal, any "
+            "department or the whole organization."
+        )
+    if member.role == Role.MANAGER:
+        if member.department_id is None:
+            return NO_DEPARTMENT.format(what="run reviews")
+        own, scope = _departments_of(member)
+        return (
+            f"As manager of {own} you may schedule and run reviews of {scope} and of the "
+            "goals there."
+        )
+    return (
+        f"As {_role_named(member)} you may tick off the action items you own; reviews are "
+        "run by reviewers, leaders, admins and the managers of a department."
+    )
+
+
+def may_remind(member: Member | None) -> str:
+    """Whose check-ins `member` may remind people of (the dashboard's Remind now), as a
+    refusal says it."""
+    if member is None or not member.is_active:
+        return _not_acting(member)
+    if member.role in LEADERSHIP:
+        return f"As {_role_named(member)} you may remind anyone who owes a check-in."
+    if member.role == Role.MANAGER:
+        if member.department_id is None:
+            return NO_DEPARTMENT.format(what="remind people")
+        _own, scope = _departments_of(member)
+        return f"You may remind the people of {scope}."
+    return "Leaders, admins and the managers of a department remind its people."
+
+
+class Permission[**P]:
+    """A verdict of this module and what a refused person is told (a 403's message):
+    what they may not do, then, where `instead` says it, what they may do instead
+    (SPEC §9.3), worded for them."""
+
+    def __init__(
+        self,
+        allows: Callable[P, bool],
+        refusal: str,
+        instead: Callable[[Member | None], str] | None = None,
+    ) -> None:
+        self.allows, self.refusal, self.instead = allows, refusal, instead
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> bool:
         return self.allows(*args, **kwargs)
 
+    def message(self, member: Member | None) -> str:
+        """What `member` is told when refused."""
+        return f"{self.refusal} {self.instead(member)}" if self.instead else self.refusal
+
     def require(self, *args: P.args, **kwargs: P.kwargs) -> None:
-        """Refuse (PermissionDenied: a 403 on a page or in the API) unless allowed."""
-        refuse_unless(self.allows(*args, **kwargs), self.refusal)
+        """Refuse (PermissionDenied: a 403 on a page or in the API) unless allowed. The
+        first argument of every predicate here is the member asking."""
+        if not self.allows(*args, **kwargs):
+            refuse_unless(False, self.message(args[0] if args else None))
 
     def __repr__(self) -> str:
         return f"Permission({self.allows.__name__}, {self.refusal!r})"
@@ -419,25 +615,45 @@ MANAGE_MFA_POLICY = Permission(can_administer, "Only admins set the two-factor p
 READ_AUDIT_LOG = Permission(can_manage_org, "Only admins read the audit log.")
 MANAGE_CYCLES = Permission(can_manage_cycles, "Only leaders and admins manage cycles.")
 SET_OBJECTIVES = Permission(can_set_objectives, "Only leaders and admins set strategic objectives.")
-CREATE_GOAL = Permission(can_edit_goal, "You may not create this goal here.")
-CHANGE_GOAL = Permission(can_edit_goal, "You may not change this goal.")
-MOVE_GOAL = Permission(can_edit_goal, "You may not move this goal there.")  # as it would stand
-REMOVE_GOAL = Permission(can_edit_goal, "You may not remove this goal.")
-ADD_CHILD_GOAL = Permission(can_add_child_goal, "You may not add goals below this one.")
+CREATE_GOAL = Permission(can_create_goal, "You may not create this goal here.", may_write_goals)
+CHANGE_GOAL = Permission(can_edit_goal, "You may not change this goal.", may_write_goals)
+MOVE_GOAL = Permission(  # the goal as it would stand
+    can_edit_goal, "You may not move this goal there.", may_write_goals
+)
+GIVE_GOAL = Permission(
+    can_give_to, "You may not make this person the owner of the goal.", may_write_goals
+)
+REMOVE_GOAL = Permission(can_edit_goal, "You may not remove this goal.", may_write_goals)
+ADD_CHILD_GOAL = Permission(
+    can_add_child_goal, "You may not add goals below this one.", may_write_goals
+)
 WEIGH_GOAL = Permission(
     can_weigh_below,
-    "Only someone who may change the goal above sets how much this goal weighs in it.",
+    "Only someone who may change the goal above sets how much this goal weighs in it: "
+    "leave its weight at 1.",
 )
-ADD_KPI = Permission(can_place_kpi, "You may not add KPIs to this goal.")
-CHANGE_KPI = Permission(can_edit_kpi, "You may not change this KPI.")
-MOVE_KPI = Permission(can_place_kpi, "You may not move this KPI to that goal.")
-RECORD_VALUE = Permission(can_record_update, "You may not record values on this KPI.")
-CORRECT_VALUE = Permission(can_correct_update, "You may not correct or retract values on this KPI.")
-SCHEDULE_REVIEWS = Permission(can_schedule_reviews, "You may not schedule reviews.")
+ADD_KPI = Permission(can_place_kpi, "You may not add KPIs to this goal.", may_write_goals)
+CHANGE_KPI = Permission(can_edit_kpi, "You may not change this KPI.", may_write_goals)
+MOVE_KPI = Permission(can_place_kpi, "You may not move this KPI to that goal.", may_write_goals)
+GIVE_KPI = Permission(
+    can_give_to, "You may not make this person the owner of the KPI.", may_write_goals
+)
+RECORD_VALUE = Permission(can_record_update, "You may not record values on this KPI.", may_record)
+CORRECT_VALUE = Permission(
+    can_correct_update, "You may not correct or retract values on this KPI.", may_correct
+)
+SCHEDULE_REVIEWS = Permission(
+    can_schedule_reviews, "You may not schedule reviews.", may_run_reviews
+)
 SCHEDULE_REVIEW_OF = Permission(
-    can_schedule_review_of, "You may not schedule a review of this scope."
+    can_schedule_review_of, "You may not schedule a review of this scope.", may_run_reviews
 )
-RUN_REVIEW = Permission(can_run_review, "You may not run this review.")
-CHANGE_REVIEW = Permission(can_run_review, "You may not change this review.")
-MOVE_REVIEW = Permission(can_run_review, "You may not move the review to that scope.")
-CHANGE_ACTION = Permission(can_change_action, "You may not change this action.")
+RUN_REVIEW = Permission(can_run_review, "You may not run this review.", may_run_reviews)
+CHANGE_REVIEW = Permission(can_run_review, "You may not change this review.", may_run_reviews)
+MOVE_REVIEW = Permission(
+    can_run_review, "You may not move the review to that scope.", may_run_reviews
+)
+CHANGE_ACTION = Permission(can_change_action, "You may not change this action.", may_run_reviews)
+REMIND_CHECKINS = Permission(
+    can_remind_checkins, "You may not remind the people of this department.", may_remind
+)

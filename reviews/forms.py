@@ -4,9 +4,11 @@ from django import forms
 
 from core.errors import too_long
 from core.forms import DateInput, DateTimeInput
+from goals.forms import offer_only
 from goals.models import Goal, GoalState, Level
 from org.forms import limit_to_departments, limit_to_people
 from org.models import Department, Member
+from org.permissions import review_departments
 
 from .models import Assessment
 from .services import MAX_TITLE
@@ -48,6 +50,21 @@ class ReviewForm(forms.Form):
         )
         limit_to_departments(self.fields["department"], organization)
         limit_to_people(self.fields["facilitator"], organization)
+
+    def fit_to(self, member):
+        """Offer only the scopes `member` may review (SPEC §9.3): a manager their
+        departments and the goals there, never the whole organization. Every scope is
+        still parsed: one sent by hand is the service's to refuse, saying what is allowed."""
+        scope = review_departments(member)
+        if scope is None:
+            return
+        offer_only(
+            self.fields["goal"], self.fields["goal"].queryset.filter(department_id__in=scope)
+        )
+        offer_only(
+            self.fields["department"], self.fields["department"].queryset.filter(pk__in=scope)
+        )
+        self.fields["department"].help_text = "One of your departments, or a goal of theirs above."
 
 
 class ItemForm(forms.Form):

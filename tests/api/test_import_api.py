@@ -48,8 +48,9 @@ def test_a_dry_run_previews_every_row_and_writes_nothing(innovation):
     assert first["row"] == 2
     assert [a["action"] for a in first["actions"]] == ["create"] * 3
     assert first["tree"]["ok"] is True
-    assert first["smart"]["measurable"]["ok"] is False
+    assert first["smart"]["measurable"]["ok"] is True  # the individual KPI: a KPI, 0 → 100 %
     assert first["errors"] == {}
+    assert body["individual_kpi"]["applied"] == "kpi"  # the default (test_import_article_api)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -58,9 +59,10 @@ def test_an_import_creates_the_tree_and_answers_201_with_the_totals(innovation, 
     body, media = (EXAMPLE, CSV_TYPE) if fmt == "csv" else (xlsx(EXAMPLE), XLSX_TYPE)
     response = post(client_for(acme.admin), acme.cycle, body, media)
     assert response.status_code == 201, response.content
-    assert response.json()["totals"]["goals_created"] == 9
+    assert response.json()["totals"]["goals_created"] == 6  # and a KPI on each department goal
+    assert response.json()["totals"]["kpis_created"] == 3
     assert response["Location"].endswith(f"{API}/goals/?cycle={acme.cycle.pk}")
-    assert Goal.objects.filter(cycle=acme.cycle).count() == 9
+    assert Goal.objects.filter(cycle=acme.cycle).count() == 6
 
     again = post(client_for(acme.admin), acme.cycle, body, media)
     assert again.status_code == 201

@@ -79,7 +79,8 @@ def test_the_tree_is_typed_recursively_and_alignment_is_a_plain_list(schema):
 # Query parameters of single-object operations: what they change, not list filters.
 OPTIONS = {
     f"{API}/goals/{{id}}/tree/": {"as_of"},  # the tree as it stood that day
-    f"{API}/cycles/{{id}}/import/": {"dry_run"},  # preview only
+    # preview only; how the article's "Individual KPI" column is read (SPEC §9.3)
+    f"{API}/cycles/{{id}}/import/": {"dry_run", "individual_kpi"},
     f"{API}/members/import/": {"dry_run"},  # preview only
     f"{API}/cycles/{{id}}/export/": {"format"},  # the file's format
 }

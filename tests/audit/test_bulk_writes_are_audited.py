@@ -57,7 +57,11 @@ def test_an_import_is_one_entry_listing_the_goals_it_created(innovation):
         "id": goals.get(title="Expand market presence").pk,
         "label": "Expand market presence",
     } in (created)
-    assert listed(entry, "kpis_created") == []
+    kpis = Kpi.objects.filter(goal__cycle=acme.cycle)  # each individual KPI, a KPI
+    assert sorted(item["id"] for item in listed(entry, "kpis_created")) == sorted(
+        kpis.values_list("pk", flat=True)
+    )
+    assert len(created) == 6 and kpis.count() == 3
     assert listed(entry, "goals_updated") == []
     # one entry for the operation, none per goal
     assert not Entry.objects.filter(action="goal.created").exists()
@@ -65,9 +69,10 @@ def test_an_import_is_one_entry_listing_the_goals_it_created(innovation):
 
 def test_an_import_that_changes_goals_lists_each_with_old_and_new(innovation):
     acme = innovation
-    import_file(acme.admin, acme.cycle, EXAMPLE)
+    as_goals = "?individual_kpi=goal"  # each individual KPI an individual goal
+    import_file(acme.admin, acme.cycle, EXAMPLE, as_goals)
     changed = EXAMPLE.replace("Customer Support,sam", "Customer Support,tia")
-    response = import_file(acme.admin, acme.cycle, changed)
+    response = import_file(acme.admin, acme.cycle, changed, as_goals)
     assert response.status_code == 201, response.content
     first, second = Entry.objects.filter(action="cycle.imported").order_by("id")
     assert listed(second, "goals_created") == []
@@ -96,7 +101,7 @@ def test_the_import_page_records_nothing_until_confirmed_then_one_entry(client, 
     confirmed = client.post(f"/cycles/{acme.cycle.pk}/import/{job.pk}/confirm/")
     assert confirmed.status_code == 302
     [entry] = Entry.objects.filter(action="cycle.imported")
-    assert len(listed(entry, "goals_created")) == 9
+    assert len(listed(entry, "goals_created")) == 6  # and a KPI on each department goal
     assert entry.actor_id == acme.leader.pk
 
 

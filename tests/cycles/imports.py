@@ -30,11 +30,12 @@ def xlsx(text: str) -> bytes:
     return out.getvalue()
 
 
-def plan(actor, cycle, text: str, fmt: str = "csv"):
+def plan(actor, cycle, text: str, fmt: str = "csv", **reading):
+    """The plan of a file's text; `individual_kpi=` reads the article's column so."""
     content = text.encode() if isinstance(text, str) else text
-    return import_plan(actor=actor, cycle=cycle, rows=read_rows(content, fmt))
+    return import_plan(actor=actor, cycle=cycle, rows=read_rows(content, fmt), **reading)
 
 
-def commit(actor, cycle, text: str, fmt: str = "csv"):
+def commit(actor, cycle, text: str, fmt: str = "csv", **reading):
     content = text.encode() if isinstance(text, str) else text
-    return import_commit(actor=actor, cycle=cycle, rows=read_rows(content, fmt))
+    return import_commit(actor=actor, cycle=cycle, rows=read_rows(content, fmt), **reading)

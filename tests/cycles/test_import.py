@@ -78,10 +78,12 @@ def tree_of(cycle) -> list[tuple]:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_the_spec_example_table_imports_with_departments_and_owners_added(innovation, fmt):
+def test_the_spec_example_table_imports_as_individual_goals_when_so_chosen(innovation, fmt):
+    """With a Department and an Owner column added. The default reading, each individual
+    KPI a KPI of its department goal: test_import_article.py."""
     acme = innovation
     content = EXAMPLE if fmt == "csv" else xlsx(EXAMPLE)
-    preview = plan(acme.leader, acme.cycle, content, fmt)
+    preview = plan(acme.leader, acme.cycle, content, fmt, individual_kpi="goal")
     assert preview.totals["errors"] == 0, preview.errors
     assert preview.totals["create"] == 9
     for row in preview.rows:
@@ -90,7 +92,7 @@ def test_the_spec_example_table_imports_with_departments_and_owners_added(innova
         assert row["smart"]["measurable"]["ok"] is False  # a warning, not an error
         assert row["warnings"]
 
-    commit(acme.leader, acme.cycle, content, fmt)
+    commit(acme.leader, acme.cycle, content, fmt, individual_kpi="goal")
 
     assert tree_of(acme.cycle) == sorted(
         [

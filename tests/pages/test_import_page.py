@@ -69,16 +69,16 @@ def test_the_upload_previews_every_row_and_writes_nothing_until_confirmed(client
     for row in (2, 3, 4):
         assert page.find(id=f"import-row-{row}") is not None
     assert "Submit 2 ideas per quarter" in text
-    assert "No KPI yet" in text  # the S.M.A.R.T. warning
+    assert "counts how far it is done" in text  # each individual KPI a KPI, 0 → 100 %
     assert "each goal sits below a higher level" in text
     assert "Import 3 rows" in text
 
     confirmed = client.post(f"/cycles/{acme.cycle.pk}/import/{job.pk}/confirm/")
 
     assert confirmed.status_code == 302
-    assert Goal.objects.filter(cycle=acme.cycle).count() == 9
+    assert Goal.objects.filter(cycle=acme.cycle).count() == 6
     done = client.get(confirmed["Location"]).content.decode()
-    assert "9 goals and 0 KPIs created" in done
+    assert "6 goals and 3 KPIs created" in done
     assert f"/cascade/?cycle={acme.cycle.pk}" in done
 
 
@@ -94,7 +94,7 @@ def test_confirming_in_place_answers_with_the_result(client, innovation):
     assert response.status_code == 200
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="job-state">')
-    assert "9 goals and 0 KPIs created" in body
+    assert "6 goals and 3 KPIs created" in body
 
 
 def test_errors_are_shown_in_their_cells_and_nothing_can_be_imported(client, acme):

@@ -34,7 +34,8 @@ def test_a_refused_in_place_form_swaps_nothing_and_sends_its_reason(acme, tree):
     assert (response.status_code, response["X-Answer-Status"]) == (200, "403")
     assert response["HX-Reswap"] == "none"
     assert json.loads(response["HX-Trigger"]) == {
-        "refused": "You may not record values on this KPI. Nothing was changed."
+        "refused": "You may not record values on this KPI. As a reviewer you record no "
+        "values: you may schedule and run reviews. Nothing was changed."
     }
     assert not KpiUpdate.objects.exists()
 
