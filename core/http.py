@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         caller's membership (org/middleware.py sets it; the decorator refuses None)."""
 
         member: Member
+        viewing: Any  # cycles.selectors.Viewing, set by the pages that show a cycle
 
 
 def go_to(request: HtmxHttpRequest, url: str) -> HttpResponse:

@@ -5,9 +5,11 @@ tree below a goal as it stands or stood on a past day."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from goals.models import Goal, GoalState, Level
@@ -71,16 +73,61 @@ def cycle_current(
     return default_cycle(cycles, organization.today())
 
 
-def cycle_for_request(request: MemberHttpRequest) -> tuple[Cycle | None, list[Cycle]]:
-    """The cycle this request shows: `?cycle=` (remembered for the person: the
-    switcher's pick is theirs on every device), else their last pick, else the default."""
+@dataclass(frozen=True)
+class Viewing:
+    """The cycle a person chose (their pick in the switcher, else the organization's
+    default) and, when a page shows another one, the way back to theirs (the banner's
+    "Back to …")."""
+
+    chosen: Cycle | None
+    back: str
+
+
+def _without_cycle(request: HttpRequest) -> str:
+    """This page's address without `?cycle=`: the same page in the chosen cycle."""
+    query = request.GET.copy()
+    query.pop("cycle", None)
+    return f"{request.path}?{query.urlencode()}" if query else request.path
+
+
+def cycle_chosen(request: MemberHttpRequest, back: str | None = None) -> list[Cycle]:
+    """The organization's cycles, with the person's chosen one set as `request.viewing`
+    (read by the banner in base.html); `back` is where "Back to …" goes (by default,
+    this page without `?cycle=`)."""
     member = request.member
     cycles = cycles_of(member.organization, member)
-    wanted = request.GET.get("cycle")
-    cycle = cycle_current(member.organization, wanted, cycles)
-    if cycle is not None and wanted and str(cycle.pk) == wanted and not cycle.picked:
-        CyclePick.objects.update_or_create(member=member, defaults={"cycle": cycle})
+    chosen = cycle_current(member.organization, None, cycles)
+    request.viewing = Viewing(chosen, back if back is not None else _without_cycle(request))
+    return cycles
+
+
+def cycle_for_request(request: MemberHttpRequest) -> tuple[Cycle | None, list[Cycle]]:
+    """The cycle this request shows: `?cycle=` (a link's: shown, never stored — SPEC
+    §9.3), else the one the person picked in the switcher, else the default. Only
+    `pick_cycle` changes the stored pick."""
+    cycles = cycle_chosen(request)
+    cycle = cycle_current(request.member.organization, request.GET.get("cycle"), cycles)
     return cycle, cycles
+
+
+def pick_cycle(member: Member, cycle_id: str | None) -> Cycle | None:
+    """The switcher: remember this cycle as the person's pick (on every device). A cycle
+    that is not their organization's is None, and nothing is stored."""
+    cycle_pk = _id(cycle_id)
+    if cycle_pk is None:
+        return None
+    cycle = Cycle.objects.filter(organization=member.organization, pk=cycle_pk).first()
+    if cycle is None:
+        return None
+    CyclePick.objects.update_or_create(member=member, defaults={"cycle": cycle})
+    return cycle
+
+
+def _id(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
 
 
 def cycles_listed(organization: Organization) -> QuerySet[Cycle]:

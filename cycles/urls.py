@@ -6,6 +6,7 @@ from . import views
 
 urlpatterns = [
     path("cycles/", views.cycles_page, name="cycles"),
+    path("cycles/pick/", views.cycle_pick, name="cycle-pick"),
     path("cycles/<int:cycle_id>/edit/", views.cycle_edit, name="cycle-edit"),
     path("cycles/<int:cycle_id>/state/", views.cycle_state, name="cycle-state"),
     path("cycles/<int:cycle_id>/rollover/", views.cycle_rollover_page, name="cycle-rollover"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core.errors import Conflict, by_field
@@ -25,14 +27,40 @@ from org.permissions import MANAGE_CYCLES
 from . import selectors
 from .exporting import export_response
 from .forms import CycleForm, ImportForm, RolloverForm
-from .import_jobs import import_job_confirm, import_job_start
+from .import_jobs import import_job_confirm, import_job_read_as, import_job_start
 from .models import Cycle, CycleState, ImportJob, ImportState
 from .rollover import cycle_rollover
 from .services import cycle_create, cycle_set_state, cycle_update
-from .sheets import COLUMNS, CSV, FORMATS, MAX_BYTES, MEDIA_TYPES, TOO_LARGE, template
+from .sheets import (
+    COLUMNS,
+    CSV,
+    FORMATS,
+    INDIVIDUAL_KPI_READINGS,
+    MAX_BYTES,
+    MEDIA_TYPES,
+    SHOWN_COLUMNS,
+    TOO_LARGE,
+    template,
+)
 
 if TYPE_CHECKING:
     from core.http import MemberHttpRequest
+
+
+@member_required
+@require_POST
+def cycle_pick(request: MemberHttpRequest) -> HttpResponse:
+    """The cycle switcher: the one way a person's chosen cycle changes (SPEC §9.3). Back
+    to the page they were on (`next`, this site's only), now in the picked cycle."""
+    cycle = selectors.pick_cycle(request.member, request.POST.get("cycle"))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = reverse("dashboard")
+    url = urlsplit(back)
+    query = [(key, value) for key, value in parse_qsl(url.query) if key != "cycle"]
+    if cycle is None:
+        messages.error(request, "That cycle does not exist: pick one from the list.")
+    return redirect(urlunsplit(("", "", url.path or reverse("dashboard"), urlencode(query), "")))
 
 
 @member_required
@@ -193,7 +221,7 @@ def _job_context(cycle: Cycle, job: ImportJob) -> dict[str, Any]:
     preview = job.preview or {}
     cells = {number: values for number, values in job.rows} if preview else {}
     rows = [
-        {**row, "cells": [(c, cells.get(row["row"], {}).get(c, "")) for c in COLUMNS]}
+        {**row, "cells": [(c, cells.get(row["row"], {}).get(c, "")) for c in SHOWN_COLUMNS]}
         for index, row in enumerate(preview.get("rows", []))
         if index < PREVIEW_SHOWN or row["errors"]
     ]
@@ -203,6 +231,9 @@ def _job_context(cycle: Cycle, job: ImportJob) -> dict[str, Any]:
             for column, text in row["cells"]
             if text or column in row["errors"]
         ]
+        # The warnings the S.M.A.R.T. verdicts beside them do not say already.
+        verdicts = {verdict["message"] for verdict in row["smart"].values()}
+        row["notes"] = [warning for warning in row["warnings"] if warning not in verdicts]
     return {
         "nav": "cycles",
         "target": cycle,
@@ -213,21 +244,36 @@ def _job_context(cycle: Cycle, job: ImportJob) -> dict[str, Any]:
         "rows": rows,
         "hidden": len(preview.get("rows", [])) - len(rows),
         "totals": preview.get("totals", {}),
+        "individual_kpi": preview.get("individual_kpi"),
+        "readings": INDIVIDUAL_KPI_READINGS,
     }
 
 
 @member_required
 def cycle_import_job(request: MemberHttpRequest, cycle_id: int, job_id: int) -> HttpResponse:
     """An import's progress, then its preview and, once confirmed, its result. htmx
-    polls the job's state piece until it is finished."""
+    polls the job's state piece until it is finished. A POST reads the file's
+    "Individual KPI" cells as chosen on the preview, and previews it again."""
     cycle = selectors.access_cycle_by_id(request.member, cycle_id, MANAGE_CYCLES)
     job = get_object_or_404(
         ImportJob.objects.select_related("created_by__user"), pk=job_id, cycle=cycle
     )
+    message, status = "", 200
+    if request.method == "POST":
+        try:
+            job = import_job_read_as(
+                actor=request.member, job=job, individual_kpi=request.POST.get("individual_kpi", "")
+            )
+        except ValidationError as error:
+            message, status = " ".join(error.messages), 409 if isinstance(error, Conflict) else 400
+        else:
+            if not request.htmx:
+                return redirect("cycle-import-job", cycle.pk, job.pk)
     template = "cycles/cycle_import_job.html"
     if request.htmx:
         template += "#job-state"
-    return render(request, template, _job_context(cycle, job))
+    context = {**_job_context(cycle, job), "message": message}
+    return render(request, template, context, status=status)
 
 
 @require_POST

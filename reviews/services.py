@@ -111,6 +111,11 @@ def review_create(
     )
     errors.raise_if_any()
     SCHEDULE_REVIEW_OF.require(actor, goal, department)
+    if cycle.is_closed:
+        raise Conflict(
+            f"“{cycle.name}” is closed: no check-in can be scheduled in it. Schedule it in "
+            "an open cycle, or reopen this one on the Cycles page."
+        )
     review = Review(
         organization_id=actor.organization_id,
         cycle=cycle,

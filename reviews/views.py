@@ -46,7 +46,8 @@ def review_list(request):
     member = request.member
     cycle, cycles = cycle_for_request(request)
     form = None
-    if cycle is not None and can_schedule_reviews(member):
+    closed = cycle is not None and cycle.is_closed and request.method != "POST"
+    if cycle is not None and can_schedule_reviews(member) and not closed:
         initial = {
             "period": period_containing(cycle.cadence, member.organization.today()).key,
             "facilitator": member.pk,
@@ -55,6 +56,7 @@ def review_list(request):
         form = ReviewForm(
             request.POST or None, organization=member.organization, cycle=cycle, initial=initial
         )
+        form.fit_to(member)  # the scopes they may review
         review = save_form(form, lambda data: review_create(actor=member, cycle=cycle, **data))
         if review is not None:
             return redirect("review-detail", review_id=review.pk)
@@ -69,6 +71,7 @@ def review_list(request):
             "cycle": cycle,
             "cycles": cycles,
             "form": form,
+            "may_schedule": can_schedule_reviews(member),
             "upcoming": [r for r in reviews if r.state != ReviewState.COMPLETED][::-1],
             "past": [r for r in reviews if r.state == ReviewState.COMPLETED],
         },

@@ -233,13 +233,43 @@ def test_a_persons_pick_is_remembered_for_them_only(acme, client):
         organization=acme.org, name="2028", start=dt.date(2028, 1, 1), end=dt.date(2028, 12, 31)
     )
     client.force_login(acme.member.user)
-    client.get(f"/?cycle={other.pk}")
+    answer = client.post(
+        "/cycles/pick/", {"cycle": other.pk, "next": "/cascade/?cycle=1&view=tree"}
+    )
+    assert answer.status_code == 302 and answer["Location"] == "/cascade/?view=tree"
     assert CyclePick.objects.get(member=acme.member).cycle == other
     client.logout()
     client.force_login(acme.member.user)  # a new session, the same person
     assert client.get("/").context["cycle"] == other
     client.force_login(acme.manager.user)
     assert client.get("/").context["cycle"] == acme.cycle
+
+
+def test_a_link_to_another_cycle_shows_it_with_a_banner_and_stores_nothing(acme, client):
+    old = CycleFactory(
+        organization=acme.org, name="Q3 2026", start=dt.date(2026, 7, 1), end=dt.date(2026, 9, 30)
+    )
+    cycle_set_state(actor=acme.leader, cycle=old, state="closed")
+    client.force_login(acme.member.user)
+    for url in ("/", "/cascade/", "/my/", "/department/", "/reviews/"):
+        page = client.get(f"{url}?cycle={old.pk}")
+        assert page.context["cycle"] == old, url
+        body = page.content.decode()
+        assert "Viewing Q3 2026</strong> — closed" in body, url
+        assert f'href="{url}">Back to {acme.cycle.name}</a>' in body, url
+        assert not CyclePick.objects.filter(member=acme.member).exists(), url
+    assert client.get("/").context["cycle"] == acme.cycle
+    assert 'id="viewing-banner"' not in client.get("/").content.decode()
+
+
+def test_the_switcher_refuses_another_organizations_cycle_and_foreign_next(acme, outsider, client):
+    client.force_login(acme.member.user)
+    answer = client.post(
+        "/cycles/pick/", {"cycle": outsider.cycle.pk, "next": "https://evil.example/"}
+    )
+    assert answer["Location"] == "/"
+    assert not CyclePick.objects.filter(member=acme.member).exists()
+    assert client.get("/cycles/pick/").status_code == 405  # a GET changes nothing
 
 
 # The API -------------------------------------------------------------------------
