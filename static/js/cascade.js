@@ -107,3 +107,22 @@ document.addEventListener("click", (event) => {
   button.setAttribute("aria-expanded", String(open));
   below.hidden = !open;
 });
+
+// The menu button of the top bar (shown on phones only, by the stylesheet, once this
+// script has marked the bar): it opens and closes the sections; Escape closes them.
+for (const button of document.querySelectorAll("[data-menu]")) {
+  button.closest(".topbar").classList.add("menu-ready");
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-menu]");
+  if (!button) return;
+  button.setAttribute("aria-expanded", String(button.getAttribute("aria-expanded") !== "true"));
+});
+
+document.addEventListener("keydown", (event) => {
+  const button = document.querySelector('[data-menu][aria-expanded="true"]');
+  if (event.key !== "Escape" || !button) return;
+  button.setAttribute("aria-expanded", "false");
+  button.focus();
+});
