@@ -23,7 +23,7 @@ def debug(request, settings):
 
 
 def test_an_invalid_value_and_a_refused_one_are_answered_inside_the_row(
-    debug, demo, login, page, snap
+    debug, demo, login, page, snap, axe
 ):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -32,6 +32,8 @@ def test_an_invalid_value_and_a_refused_one_are_answered_inside_the_row(
     login("sam")
     page.get_by_role("link", name="My work").click()
     row = page.locator(f"#kpi-row-{kpi.pk}")
+    expect(row).to_be_visible()
+    axe("my work")
     before = KpiUpdate.objects.count()
 
     row.get_by_label(f"New value of {kpi.name}").fill("four")
@@ -55,7 +57,7 @@ def test_an_invalid_value_and_a_refused_one_are_answered_inside_the_row(
 
 
 def test_values_entered_with_the_enter_key_on_my_work_break_no_content_policy(
-    debug, demo, login, page
+    debug, demo, login, page, axe
 ):
     """A wrong value, then a right one, each sent with Enter: htmx swaps the row twice
     and must not copy an inline `style` across (style-src 'self' refuses it)."""
@@ -72,10 +74,12 @@ def test_values_entered_with_the_enter_key_on_my_work_break_no_content_policy(
     row.get_by_label(f"New value of {kpi.name}").fill("four")
     row.get_by_label(f"New value of {kpi.name}").press("Enter")
     expect(row.get_by_role("alert")).to_contain_text("Enter a number")
+    axe("invalid, sent with Enter")
     row.get_by_label(f"New value of {kpi.name}").fill("4")
     row.get_by_label(f"New value of {kpi.name}").press("Enter")
     expect(row.get_by_role("alert")).to_have_count(0)
     expect(row).to_contain_text("4")
+    axe("recorded, sent with Enter")
 
     assert KpiUpdate.objects.filter(kpi=kpi).count() == before + 1
     assert errors == []

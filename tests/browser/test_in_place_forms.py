@@ -305,7 +305,7 @@ def counts() -> tuple[int, ...]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_each_in_place_form_answers_wrong_and_refused_submits_inside_itself(
-    debug, demo, login, page, live_server, snap, case
+    debug, demo, login, page, live_server, snap, axe, case
 ):
     c = CASES[case]
     problems = []
@@ -316,6 +316,7 @@ def test_each_in_place_form_answers_wrong_and_refused_submits_inside_itself(
     login(c.user)
     form = c.open(page, live_server.url)
     expect(form).to_be_visible()
+    axe(f"{debug}-open")
     before = counts()
 
     c.invalid(form)

@@ -64,8 +64,10 @@ def watch_console(page) -> list[str]:
     return errors
 
 
-def password_step(page, live_server, username: str) -> None:
+def password_step(page, live_server, username: str, axe=None) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
+    if axe:
+        axe("login page")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -77,7 +79,7 @@ def sign_out(page, live_server) -> None:
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
 
 
-def enrol(page, snap=None) -> tuple[App, list[str]]:
+def enrol(page, snap=None, axe=None) -> tuple[App, list[str]]:
     """On the enrolment page: read the secret, refuse a wrong code, confirm a right one;
     returns the app and the recovery codes shown."""
     expect(page.get_by_role("heading", name="Set up two-factor authentication")).to_be_visible()
@@ -90,6 +92,8 @@ def enrol(page, snap=None) -> tuple[App, list[str]]:
     page.get_by_label("Code from the app").fill(app.wrong())
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_role("alert").filter(has_text="That code is not right")).to_be_visible()
+    if axe:
+        axe("a wrong code at enrolment")
     time.sleep(1.2)  # django-otp checks no code for a second after a wrong one
     page.get_by_label("Code from the app").fill(app.code())
     page.get_by_role("button", name="Turn on").click()
@@ -102,17 +106,20 @@ def enrol(page, snap=None) -> tuple[App, list[str]]:
 
 
 def test_a_member_enrols_signs_in_with_a_code_and_with_a_recovery_code_once(
-    demo, page, live_server, snap
+    demo, page, live_server, snap, axe
 ):
     errors = watch_console(page)
-    password_step(page, live_server, "sam")
+    password_step(page, live_server, "sam", axe)
     expect(page).to_have_url(f"{live_server.url}/")
+    axe("home page")
     # The account page (the bell: Notifications) leads to two-factor authentication.
     page.goto(f"{live_server.url}/notifications/")
+    axe("notifications")
     page.get_by_role("link", name="Two-factor authentication").click()
     expect(page).to_have_url(f"{live_server.url}/mfa/")
+    axe("two-factor authentication, off")
     page.get_by_role("link", name="Set up two-factor authentication").click()
-    app, codes = enrol(page, snap)
+    app, codes = enrol(page, snap, axe)
     page.get_by_role("link", name="I have saved them: continue").click()
     expect(page).to_have_url(f"{live_server.url}/")
     assert Entry.objects.filter(action="mfa.enabled", actor="Sam Silva").count() == 1
@@ -157,12 +164,12 @@ def test_a_member_enrols_signs_in_with_a_code_and_with_a_recovery_code_once(
 
 
 def test_an_admin_whose_organization_requires_it_reaches_no_page_until_enrolled(
-    demo, page, live_server, snap
+    demo, page, live_server, snap, axe
 ):
     errors = watch_console(page)
     Organization.objects.filter(name="Acme").update(mfa_policy=MfaPolicy.ADMINS)
     goal = Goal.objects.filter(organization__name="Acme").order_by("pk").first()
-    password_step(page, live_server, "ada")
+    password_step(page, live_server, "ada", axe)
     expect(page).to_have_url(re.compile(r"/mfa/setup/\?next="))
     expect(page.get_by_role("alert").first).to_contain_text("requires two-factor authentication")
     for path in ("/admin/", "/identity/", "/people/", "/cascade/", f"/goals/{goal.pk}/", "/"):
@@ -177,6 +184,7 @@ def test_an_admin_whose_organization_requires_it_reaches_no_page_until_enrolled(
     for path in ("/", "/cascade/", f"/goals/{goal.pk}/", "/people/"):
         page.goto(f"{live_server.url}{path}")
         expect(page).to_have_url(f"{live_server.url}{path}")
+        axe(f"enrolled admin at {path}")
     expect(page.get_by_role("heading", name="People", level=1)).to_be_visible()
 
     # The People page leads to the Identity page, whose last part is the policy.
@@ -190,6 +198,7 @@ def test_an_admin_whose_organization_requires_it_reaches_no_page_until_enrolled(
     expect(page).to_have_url(f"{live_server.url}/identity/")
     expect(page.get_by_text("Two-factor authentication: Required for everyone.")).to_be_visible()
     expect(page.locator("#mfa-policy").get_by_label("Required for everyone")).to_be_checked()
+    axe("policy saved")
     assert Organization.objects.get(name="Acme").mfa_policy == MfaPolicy.EVERYONE
     entry = Entry.objects.get(action="mfa.policy_changed")
     assert entry.changes == {"mfa_policy": ["admins", "everyone"]}

@@ -22,15 +22,17 @@ def saved_notes(item_id: int, wanted: str, timeout: float = 5.0) -> str:
         time.sleep(0.1)
 
 
-def test_notes_typed_then_left_with_next_are_saved(demo, login, page, live_server, snap):
+def test_notes_typed_then_left_with_next_are_saved(demo, login, page, live_server, snap, axe):
     problems = []
     page.on("console", lambda m: m.type == "error" and problems.append(m.text))
     review = Review.objects.get(title="Customer Support check-in")
     login("rey")
     page.goto(f"{live_server.url}/reviews/{review.pk}/")
+    axe("scheduled review")
     page.get_by_role("button", name="Start the review").click()
     form = page.locator(".item-form")
     first = int(form.get_attribute("id").removeprefix("item-form-"))
+    axe("first item")
 
     form.get_by_label("Notes").fill("Backlog halved since February.")
     page.get_by_role("link", name="Next:").click()  # at once, no Save
@@ -44,7 +46,7 @@ def test_notes_typed_then_left_with_next_are_saved(demo, login, page, live_serve
     assert problems == []
 
 
-def test_a_note_that_can_not_be_saved_says_so(demo, login, page, live_server):
+def test_a_note_that_can_not_be_saved_says_so(demo, login, page, live_server, axe):
     review = Review.objects.get(title="Customer Support check-in")
     login("rey")
     page.goto(f"{live_server.url}/reviews/{review.pk}/")
@@ -54,3 +56,4 @@ def test_a_note_that_can_not_be_saved_says_so(demo, login, page, live_server):
     notes.evaluate("(el) => el.removeAttribute('maxlength')")
     notes.fill("n" * 10001)  # over the limit: the autosave is refused
     expect(form.locator("[data-autosave-status]")).to_contain_text("Not saved")
+    axe("note not saved")

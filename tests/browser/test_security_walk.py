@@ -36,10 +36,11 @@ def test_five_wrong_passwords_lock_the_login_page_and_it_says_so(demo, page, liv
 
 
 def test_an_admin_makes_a_service_token_copies_its_key_and_revokes_it(
-    demo, login, page, live_server, snap
+    demo, login, page, live_server, snap, axe
 ):
     login("ada")
     page.goto(f"{live_server.url}/people/")
+    axe("people page")
     page.get_by_label("Name").fill("Nightly BI sync")
     page.get_by_label("Scope").select_option("read")
     page.get_by_role("button", name="Make the token").click()
@@ -53,6 +54,7 @@ def test_an_admin_makes_a_service_token_copies_its_key_and_revokes_it(
 
     page.reload()
     expect(page.locator("#new-key")).to_have_count(0)
+    axe("key no longer shown")
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     row = page.locator("#tokens tr", has_text="Nightly BI sync")
@@ -65,15 +67,17 @@ def test_an_admin_makes_a_service_token_copies_its_key_and_revokes_it(
 
 
 def test_removing_a_webhook_asks_first_and_leaves_one_people_page(
-    demo, login, page, live_server, snap, settings
+    demo, login, page, live_server, snap, settings, axe
 ):
     settings.OUTBOUND_ALLOW_PRIVATE = True
     login("ada")
     page.goto(f"{live_server.url}/people/")
+    axe("people page")
     page.get_by_label("Address").fill("https://10.0.0.7/cascade")
     page.locator("#webhooks").get_by_label("A review was completed").check()
     page.get_by_role("button", name="Add the webhook").click()
     expect(page.locator("#webhooks .hook")).to_have_count(1)
+    axe("webhook added")
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.locator("#webhooks").get_by_role("button", name="Remove").click()

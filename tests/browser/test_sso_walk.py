@@ -77,7 +77,7 @@ def sign_in_at_the_provider(page, login: str) -> None:
     page.get_by_role("button", name=re.compile("Continue", re.I)).click()
 
 
-def set_up_single_sign_on(page, live_server, provider, snap) -> None:
+def set_up_single_sign_on(page, live_server, provider, snap, axe) -> None:
     """Ada, the admin, signs in with her password and fills in the Identity page."""
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("ada")
@@ -85,8 +85,10 @@ def set_up_single_sign_on(page, live_server, provider, snap) -> None:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r".*/$"))
     page.goto(f"{live_server.url}/people/")
+    axe("people page")
     page.get_by_role("link", name=re.compile("Identity")).click()
     expect(page.get_by_role("heading", name="Identity", exact=True)).to_be_visible()
+    axe("identity page")
     expect(page.locator("#redirect-uri")).to_have_text(f"{live_server.url}/sso/acme/oidc/callback/")
     page.get_by_role("radio", name="OpenID Connect").check()
     page.get_by_label("Issuer URL (OpenID Connect)").fill(provider.issuer)
@@ -95,7 +97,7 @@ def set_up_single_sign_on(page, live_server, provider, snap) -> None:
     page.get_by_label("Email domains").fill("acme.example")
     page.get_by_role("button", name="Save single sign-on settings").click()
     # No secret yet: said beside its field, what was typed kept.
-    expect(page.locator("#id_client_secret-error")).to_have_text(
+    expect(page.locator("#id_client_secret_error")).to_have_text(
         "The client secret is required for OpenID Connect."
     )
     expect(page.get_by_label("Issuer URL (OpenID Connect)")).to_have_value(provider.issuer)
@@ -116,9 +118,10 @@ def test_a_member_signs_in_through_the_organizations_provider_and_a_newcomer_joi
     page,
     live_server,
     snap,
+    axe,
     console,
 ):
-    set_up_single_sign_on(page, live_server, oidc_provider, snap)
+    set_up_single_sign_on(page, live_server, oidc_provider, snap, axe)
     config = SSOConfig.objects.get(organization=walk.org)
     assert config.issuer == oidc_provider.issuer and config.default_role == "reviewer"
 
@@ -163,6 +166,7 @@ def test_with_single_sign_on_enforced_the_password_leads_to_the_organizations_si
     page,
     live_server,
     snap,
+    axe,
     console,
 ):
     SSOConfig.objects.create(
@@ -182,6 +186,8 @@ def test_with_single_sign_on_enforced_the_password_leads_to_the_organizations_si
     snap("enforced")
     page.get_by_label("Work email").fill("alice@acme.example")
     page.get_by_role("button", name="Sign in with your organization").click()
+    expect(page.get_by_role("heading", name="Sign in with Acme")).to_be_visible()
+    axe("found")
     page.get_by_role("link", name="Continue to Acme's sign-in").click()
     sign_in_at_the_provider(page, "alice")
     page.wait_for_url(f"{live_server.url}/")

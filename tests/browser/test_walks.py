@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_leader_creates_a_strategic_objective_with_a_why_and_sees_it_on_the_dashboard(
-    demo, login, page, snap
+    demo, login, page, snap, axe
 ):
     login("lena")
     page.get_by_role("link", name="New strategic objective").first.click()
@@ -25,6 +25,7 @@ def test_leader_creates_a_strategic_objective_with_a_why_and_sees_it_on_the_dash
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Grow recurring revenue")
     expect(page.locator("p.why")).to_have_text("Predictable income lets us invest in people.")
+    axe("objective saved")
 
     page.get_by_role("link", name="Dashboard").click()
     objective = page.locator("#objective-list li", has_text="Grow recurring revenue")
@@ -39,9 +40,11 @@ def test_leader_creates_a_strategic_objective_with_a_why_and_sees_it_on_the_dash
     )
 
 
-def test_manager_cascades_a_department_goal_with_a_kpi_under_an_objective(demo, login, page, snap):
+def test_manager_cascades_a_department_goal_with_a_kpi_under_an_objective(
+    demo, login, page, snap, axe
+):
     login("max")
-    page.get_by_role("link", name="Improve customer experience").click()
+    page.locator("#objective-list").get_by_role("link", name="Improve customer experience").click()
     page.get_by_role("link", name="Add goal below").click()
     form = page.locator("#child-form")
     form.get_by_label("Title").fill("Answer every chat within 2 minutes")
@@ -52,10 +55,12 @@ def test_manager_cascades_a_department_goal_with_a_kpi_under_an_objective(demo, 
     form.get_by_role("button", name="Add goal").click()
     child = page.locator(".goal-row", has_text="Answer every chat within 2 minutes")
     expect(child).to_be_visible()
+    axe("department goal added")
     child.get_by_role("link", name="Answer every chat within 2 minutes").click()
 
     page.get_by_role("link", name="Add KPI").click()
     kpi_form = page.locator("#kpi-form")
+    axe("KPI form")
     kpi_form.get_by_label("Name").fill("Median chat wait time")
     kpi_form.get_by_label("Unit").fill("minutes")
     kpi_form.get_by_label("Direction").select_option("decrease")
@@ -77,6 +82,13 @@ def test_manager_cascades_a_department_goal_with_a_kpi_under_an_objective(demo, 
     )
 
 
+def siblings(parent: Goal, child: Goal) -> list[tuple[float, float]]:
+    """The other goals below `parent`, as they count in it: a done one as 100, a
+    cancelled one not at all."""
+    others = parent.children.exclude(pk=child.pk).exclude(state="cancelled")
+    return [(g.weight, 100.0 if g.state == "done" else g.progress) for g in others]
+
+
 def expected_after(kpi: Kpi, value: float) -> tuple[float, float, float, float]:
     """What the SPEC formulas give for the KPI, its goal, the department goal and the
     strategic objective once `value` is the KPI's latest value (computed from the rows,
@@ -87,9 +99,11 @@ def expected_after(kpi: Kpi, value: float) -> tuple[float, float, float, float]:
     kpi_pct = kpi_progress(value, kpi.baseline, kpi.target)
     individual_pct = goal_progress([(kpi.weight, kpi_pct)])
     dept_pairs = [(k.weight, k.progress) for k in department.kpis.all()]
+    dept_pairs += siblings(department, individual)
     dept_pairs.append((individual.weight, individual_pct))
     department_pct = goal_progress(dept_pairs)
     strategic_pairs = [(k.weight, k.progress) for k in strategic.kpis.all()]
+    strategic_pairs += siblings(strategic, department)
     strategic_pairs.append((department.weight, department_pct))
     return kpi_pct, individual_pct, department_pct, goal_progress(strategic_pairs)
 
@@ -143,11 +157,14 @@ def test_member_records_a_value_and_the_kpi_goal_and_objective_bars_move_without
     assert round(Goal.objects.get(pk=kpi.goal.parent.parent_id).progress, 1) == strategic_pct
 
 
-def test_member_cannot_edit_or_record_on_someone_elses_kpi(demo, login, page, live_server, snap):
+def test_member_cannot_edit_or_record_on_someone_elses_kpi(
+    demo, login, page, live_server, snap, axe
+):
     others = Kpi.objects.get(name="Qualified leads per month")  # lee's
     login("sam")
     page.goto(f"{live_server.url}/my/")
     expect(page.locator(f"#kpi-row-{others.pk}")).to_have_count(0)
+    axe("my work")
     page.goto(f"{live_server.url}/goals/{others.goal_id}/")
     kpi_card = page.locator(f"#kpi-{others.pk}")
     expect(kpi_card).to_be_visible()  # everyone may read it
@@ -185,7 +202,7 @@ def test_member_cannot_edit_or_record_on_someone_elses_kpi(demo, login, page, li
 
 
 def test_decreasing_kpi_with_target_above_baseline_shows_the_message_and_creates_nothing(
-    demo, login, page, snap
+    demo, login, page, snap, axe
 ):
     goal = Goal.objects.get(title="Reduce average response time by 20%")
     count = Kpi.objects.count()
@@ -193,6 +210,8 @@ def test_decreasing_kpi_with_target_above_baseline_shows_the_message_and_creates
     page.goto(page.url.rstrip("/") + f"/goals/{goal.pk}/")
     page.get_by_role("link", name="Add KPI").click()
     form = page.locator("#kpi-form")
+    expect(form).to_be_visible()
+    axe("KPI form")
     form.get_by_label("Name").fill("Escalations per week")
     form.get_by_label("Unit").fill("escalations")
     form.get_by_label("Direction").select_option("decrease")
@@ -212,7 +231,7 @@ def test_decreasing_kpi_with_target_above_baseline_shows_the_message_and_creates
 
 
 def test_member_corrects_a_mistyped_value_on_my_work_and_retracts_one_on_the_goal_page(
-    demo, login, page, live_server, snap
+    demo, login, page, live_server, snap, axe
 ):
     kpi = Kpi.objects.select_related("goal__parent__parent").get(
         name="Average ticket resolution time"
@@ -224,6 +243,8 @@ def test_member_corrects_a_mistyped_value_on_my_work_and_retracts_one_on_the_goa
     row = page.locator(f"#kpi-row-{kpi.pk}")
     row.locator("summary", has_text="History").click()
     entry = page.locator(f"#update-{latest.pk}")
+    expect(entry).to_be_visible()
+    axe("history open")
     entry.get_by_role("link", name="Correct").click()
     entry = page.locator(f"#update-{latest.pk}")
     entry.get_by_label("Value").fill("4")
@@ -250,6 +271,8 @@ def test_member_corrects_a_mistyped_value_on_my_work_and_retracts_one_on_the_goa
     entry = page.locator(f"#update-{correction.pk}")
     entry.get_by_role("link", name="Retract").click()
     entry = page.locator(f"#update-{correction.pk}")
+    expect(entry.get_by_label("Why")).to_be_visible()
+    axe("retract form")
     entry.get_by_label("Why").fill("Measured on the wrong queue")
     entry.get_by_role("button", name="Retract the value").click()
     expect(page.locator(f"#update-{correction.pk}")).to_contain_text("Retracted by")

@@ -225,7 +225,7 @@ def test_an_issuer_that_does_not_answer_is_said_beside_its_field_and_nothing_is_
     )
     assert answer.status_code == 400
     html = answer.content.decode()
-    error = re.search(r'<p class="field-error" id="id_issuer-error" role="alert">([^<]+)<', html)
+    error = re.search(r'<p class="field-error" id="id_issuer_error" role="alert">([^<]+)<', html)
     assert error and error.group(1).startswith(
         f"Could not read the discovery document at {nobody}/.well-known/openid-configuration"
     )

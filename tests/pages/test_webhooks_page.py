@@ -48,7 +48,7 @@ def test_a_refused_address_is_refused_beside_the_field(client, acme, url, says):
     client.force_login(acme.admin.user)
     page = client.post("/people/webhooks/", {"hook-url": url, "hook-events": ["review.completed"]})
     assert page.status_code == 400
-    field = parse(page).find(id="id_hook-url-error")
+    field = parse(page).find(id="id_hook-url_error")
     assert field is not None and says in field.text
     assert not Webhook.objects.exists()
 
