@@ -182,7 +182,9 @@ def add_links(result, generator, request, public):
 def type_nullable_enums(result, generator, request, public):
     """OpenAPI 3.0 reads `nullable` only beside a `type`: a nullable choice, which
     drf-spectacular writes as `oneOf` its enum and a NullEnum, becomes the enum with the
-    enum's type and `nullable` (the single sign-on protocol, null until set)."""
+    enum's type and `nullable` (the single sign-on protocol, null until set); a nullable
+    nested object gets its component's type beside `nullable` (an import preview's
+    `individual_kpi`)."""
     schemas = result.get("components", {}).get("schemas", {})
     null = "#/components/schemas/NullEnum"
     for schema in schemas.values():
@@ -196,6 +198,13 @@ def type_nullable_enums(result, generator, request, public):
                 del prop["oneOf"]
                 prop["allOf"] = [{"$ref": enum}]
                 prop["type"] = component["type"]
+        for prop in schema.get("properties", {}).values():
+            # A nullable nested object (`allOf` its component, and `nullable`) says its type too.
+            parts = prop.get("allOf", [])
+            if prop.get("nullable") and "type" not in prop and len(parts) == 1:
+                component = schemas.get(parts[0].get("$ref", "").rsplit("/", 1)[-1], {})
+                if "type" in component:
+                    prop["type"] = component["type"]
     if not any(null in json.dumps(schema) for schema in schemas.values()):
         schemas.pop("NullEnum", None)
     return result
