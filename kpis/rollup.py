@@ -28,7 +28,7 @@ from core.numbers import same_row
 from goals import progress as formulas
 from goals import rollup as goal_rollup
 from goals.models import Goal
-from goals.rows import DatedValue, KpiValues, Weighted
+from goals.rows import DatedValue, GoalFigures, GoalRow, KpiValues, Weighted
 from goals.signals import cycles_changed
 
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
@@ -258,11 +258,7 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     4. Write only the rows that changed, one statement per table.
     """
     today = today or cycle.organization.today()
-    goals = goal_rollup.cycle_goals_for_update(cycle)
-    own: dict[int, list[Weighted]] = defaultdict(list)
-    reported: dict[int, list[Weighted]] = defaultdict(list)  # the active KPIs with a value
-    changed_kpis = _cycle_kpis(cycle, today, own, reported)
-    changed_goals = goal_rollup.tree_recompute(goals, own, reported, today)
+    goals, changed_kpis, changed_goals = cycle_drift(cycle, today=today)
     for goal in changed_goals[:LOGGED]:
         log.info(
             "Roll-up changed goal %s: progress %s, health %s", goal.id, goal.progress, goal.health
@@ -281,6 +277,25 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     if changed_kpis or changed_goals:
         cycles_changed({cycle.pk})
     return len(changed_kpis) + len(changed_goals)
+
+
+class Drift(NamedTuple):
+    """What a cycle's stored figures would become: its goals as stored, and the KPIs and
+    goals whose figures differ from what the roll-up computes."""
+
+    goals: list[GoalRow]
+    kpis: list[Changed]
+    changed_goals: list[GoalFigures]
+
+
+def cycle_drift(cycle: Cycle, *, today: dt.date) -> Drift:
+    """Steps 1–3 of `cycle_rollup`, writing nothing (`manage.py rollup --check` reads it
+    alone). Inside a transaction: the cycle's goals stay locked until it ends."""
+    goals = goal_rollup.cycle_goals_for_update(cycle)
+    own: dict[int, list[Weighted]] = defaultdict(list)
+    reported: dict[int, list[Weighted]] = defaultdict(list)  # the active KPIs with a value
+    changed_kpis = _cycle_kpis(cycle, today, own, reported)
+    return Drift(goals, changed_kpis, goal_rollup.tree_recompute(goals, own, reported, today))
 
 
 def _cycle_kpis(

@@ -132,6 +132,21 @@ def test_rollup_counts_real_drift_and_not_float_noise():
     assert Goal.objects.get(pk=goal.pk).progress == pytest.approx(goal.progress)
 
 
+def test_rollup_check_writes_nothing_and_names_the_drifting_rows():
+    run("demo")
+    assert "No drift: every stored figure is as computed." in run("rollup", "--check")
+    goal = Goal.objects.filter(progress__gt=0, state="active").first()
+    Goal.objects.filter(pk=goal.pk).update(progress=goal.progress + 7)
+    stored = dict(Goal.objects.values_list("id", "progress"))
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 rows drift from their inputs"):
+        call_command("rollup", "--check", stdout=out)
+    assert f"  goal {goal.pk}: stored {goal.progress + 7}" in out.getvalue()
+    assert dict(Goal.objects.values_list("id", "progress")) == stored  # nothing repaired
+    run("rollup")
+    assert "No drift" in run("rollup", "--check")
+
+
 @time_machine.travel(dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC), tick=False)
 def test_demo_dashboard_warns_only_about_the_kpis_of_the_people_not_checked_in_yet(client):
     """Late in a quarter every demo KPI has a value this quarter but Lee's and Ivy's:
