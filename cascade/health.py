@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import JsonResponse
 
 from .celery import app
+from .views import RETRY_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +20,14 @@ def healthz(request):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception:  # any database failure means "not ready"; the log says which
-        log.exception("Health check: the database is unreachable")
-        return JsonResponse(
+    except Exception as exc:  # any database failure means "not ready"; the log says which
+        # An expected outage: one line, not a traceback (a probe asks every few seconds).
+        log.warning("Health check: the database is unreachable (%s: %s)", type(exc).__name__, exc)
+        response = JsonResponse(
             {"status": "error", "database": "unreachable", "broker": broker}, status=503
         )
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     return JsonResponse({"status": "ok", "database": "ok", "broker": broker})
 
 

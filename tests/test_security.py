@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -201,6 +202,7 @@ def test_healthz_never_shows_the_exception_text(client, monkeypatch, db):
     monkeypatch.setattr("cascade.health.connection", Unreachable())
     response = client.get("/healthz/")
     assert response.status_code == 503
+    assert response["Retry-After"] == "30"  # a load balancer knows when to ask again
     body = response.json()
     assert (body["status"], body["database"]) == ("error", "unreachable")
     assert "password" not in response.content.decode()
@@ -282,3 +284,30 @@ def test_behind_one_proxy_the_address_it_saw_counts_not_what_the_client_wrote(
     assert sign_in(client, "sam", "pw-cascade-test", proxy, "198.51.100.7").status_code == 429
     other = type(client)()
     assert sign_in(other, "rey", "pw-cascade-test", proxy, "10.9.9.1").status_code == 302
+
+
+def test_healthz_with_its_database_unreachable_is_a_503_with_retry_after_and_one_log_line(
+    client, monkeypatch, db, caplog, tmp_path
+):
+    """A real driver failing to connect (PostgreSQL: a port nobody listens on; SQLite: a
+    file in a folder that does not exist)."""
+    from django.db import connections
+
+    connection = connections["default"]
+    settings = {**connection.settings_dict}
+    if connection.vendor == "postgresql":
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        settings |= {"HOST": "127.0.0.1", "PORT": str(port), "OPTIONS": {"connect_timeout": 2}}
+    else:
+        settings["NAME"] = str(tmp_path / "missing" / "db.sqlite3")
+    unreachable = type(connection)(settings, alias="default")  # its own, unopened
+    monkeypatch.setattr("cascade.health.connection", unreachable)
+    with caplog.at_level("WARNING", logger="cascade.health"):
+        response = client.get("/healthz/")
+    assert (response.status_code, response["Retry-After"]) == (503, "30")
+    lines = [r for r in caplog.records if r.name == "cascade.health"]
+    assert len(lines) == 1 and lines[0].exc_info is None  # one line, no traceback
+    assert "the database is unreachable (OperationalError" in lines[0].getMessage()
+    unreachable.close()
