@@ -12,6 +12,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.client import HTTPResponse
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -164,13 +167,17 @@ def test_env_example_says_how_to_make_each_key():
     assert "WEB_PORT" not in text
 
 
-def test_bin_run_serves_on_the_port_it_is_given(tmp_path):
+@contextmanager
+def bin_run(tmp_path: Path, tries: int, **settings: str) -> Iterator[tuple[int, HTTPResponse]]:
+    """`bin/run` on a free port with its own SQLite file and `settings`, until its login
+    page answers (checked 200): yields the port and that answer; stopped afterwards."""
     port = free_port()
     env = {
         **os.environ,
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "cascade.settings",
+        **settings,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     server = subprocess.Popen(
@@ -183,7 +190,7 @@ def test_bin_run_serves_on_the_port_it_is_given(tmp_path):
     )
     try:
         answer = None
-        for _ in range(600):
+        for _ in range(tries):
             try:
                 answer = urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
                 break
@@ -192,54 +199,34 @@ def test_bin_run_serves_on_the_port_it_is_given(tmp_path):
                     break
                 time.sleep(0.2)
         assert answer is not None and answer.status == 200, server.stdout.read().decode()[-2000:]
+        yield port, answer
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_bin_run_serves_on_the_port_it_is_given(tmp_path):
+    with bin_run(tmp_path, 600):
+        pass  # its login page answered 200 on that port
 
 
 def test_bin_run_with_debug_off_serves_pages_and_their_static_files(tmp_path):
     """Trying the production settings locally (README, "Run it"): the static files are
     collected first, so a page names them by hash and they are served."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "cascade.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": "production-like-" + "k" * 40 + "0123456789",
-        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "SECURE_COOKIES": "false",
-        "STATIC_ROOT": str(tmp_path / "static"),
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    server = subprocess.Popen(
-        [str(ROOT / "bin" / "run")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        answer = None
-        for _ in range(900):
-            try:
-                answer = urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    break
-                time.sleep(0.2)
-        assert answer is not None and answer.status == 200, server.stdout.read().decode()[-2000:]
+    with bin_run(
+        tmp_path,
+        900,
+        DEBUG="false",
+        SECRET_KEY="production-like-" + "k" * 40 + "0123456789",
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        SECURE_COOKIES="false",
+        STATIC_ROOT=str(tmp_path / "static"),
+    ) as (port, answer):
         page = answer.read().decode()
         stylesheet = re.search(r'href="(/static/css/cascade\.[0-9a-f]{12}\.css)"', page)
         assert stylesheet, page[:2000]
         css = urlopen(f"http://127.0.0.1:{port}{stylesheet.group(1)}", timeout=5)
         assert css.status == 200 and b"{" in css.read()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def test_bin_run_refuses_a_port_that_is_not_a_number():
