@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,13 +66,8 @@ def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
         if not in_reminder_window(period, day):
             continue
         kpis = (
-            Kpi.objects.filter(
-                state=KpiState.ACTIVE,
-                goal__cycle__in=cadence_cycles,
-                goal__state=GoalState.ACTIVE,
-                start__lte=day,
-                owner__is_active=True,
-            )
+            Kpi.objects.filter(owes_values(day), goal__cycle__in=cadence_cycles)
+            .filter(owner__is_active=True)
             .exclude(
                 Exists(
                     KpiUpdate.objects.live().filter(
@@ -82,12 +78,17 @@ def reminders_due(organization: Organization, day: dt.date) -> list[Due]:
             .select_related("goal__cycle", "owner__user")
             .order_by("owner_id", "goal__cycle_id", "id")
         )
-        for kpi in kpis:
-            key = (kpi.owner_id, period.key)
-            if key not in due:
-                due[key] = Due(member=kpi.owner, period=period, kpis=[])
-            due[key].kpis.append(kpi)
+        _add_due(due, kpis, period)
     return list(due.values())
+
+
+def _add_due(due: dict[tuple[int, str], Due], kpis: Iterable[Kpi], period: Period) -> None:
+    """Group KPIs that lack a value in `period` by their owner (and the period)."""
+    for kpi in kpis:
+        key = (kpi.owner_id, period.key)
+        if key not in due:
+            due[key] = Due(member=kpi.owner, period=period, kpis=[])
+        due[key].kpis.append(kpi)
 
 
 def checkin_reminders_send_due(*, day: dt.date | None = None) -> int:
@@ -194,12 +195,15 @@ def _email(organization: Organization, due: list[Due]) -> int:
 # --- Remind now ----------------------------------------------------------------------
 
 
+def owes_values(day: dt.date) -> Q:
+    """KPIs that owe a value each period: active, on an active goal, and started by
+    `day` (a KPI whose start is still ahead owes nothing yet)."""
+    return Q(state=KpiState.ACTIVE, goal__state=GoalState.ACTIVE, start__lte=day)
+
+
 def kpis_to_check_in(cycle: Cycle, day: dt.date) -> QuerySet[Kpi]:
-    """The KPIs of a cycle that owe a value each period: active, on an active goal, and
-    started by `day` (a KPI whose start is still ahead owes nothing yet)."""
-    return Kpi.objects.filter(
-        goal__cycle=cycle, goal__state=GoalState.ACTIVE, state=KpiState.ACTIVE, start__lte=day
-    )
+    """The KPIs of a cycle that owe a value each period (`owes_values`)."""
+    return Kpi.objects.filter(owes_values(day), goal__cycle=cycle)
 
 
 def checked_in(period: Period) -> Q:
@@ -250,10 +254,8 @@ def checkin_remind_now(
         .select_related("goal__cycle", "owner__user")
         .order_by("owner_id", "id")
     )
-    due: dict[int, Due] = {}
-    for kpi in owing:
-        due.setdefault(kpi.owner_id, Due(member=kpi.owner, period=period, kpis=[]))
-        due[kpi.owner_id].kpis.append(kpi)
+    due: dict[tuple[int, str], Due] = {}
+    _add_due(due, owing, period)
     run = uuid.uuid4()
     CheckinNudge.objects.bulk_create(
         [
@@ -272,7 +274,7 @@ def checkin_remind_now(
         ignore_conflicts=True,
     )
     mine = set(CheckinNudge.objects.filter(run=run).values_list("member_id", flat=True))
-    claimed = [d for pk, d in due.items() if pk in mine]
+    claimed = [d for d in due.values() if d.member.pk in mine]
     Notification.objects.bulk_create([_notification(d) for d in claimed])
     transaction.on_commit(lambda: _nudge_emails(organization, day), robust=True)
     by_name = sorted(due.values(), key=lambda d: d.member.display_name.casefold())
