@@ -33,3 +33,11 @@ def go_to(request: HtmxHttpRequest, url: str) -> HttpResponse:
         response["HX-Location"] = url
         return response
     return redirect(url)
+
+
+def int_param(value: str | None) -> int | None:
+    """A whole number sent as a query or form parameter (an id), or None for anything else."""
+    try:
+        return int(value or "")
+    except ValueError:
+        return None

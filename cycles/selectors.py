@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
+from core.http import int_param
 from goals.models import Goal, GoalState, Level
 from kpis.models import Kpi, KpiState
 from org.models import Member, Organization
@@ -113,7 +114,7 @@ def cycle_for_request(request: MemberHttpRequest) -> tuple[Cycle | None, list[Cy
 def pick_cycle(member: Member, cycle_id: str | None) -> Cycle | None:
     """The switcher: remember this cycle as the person's pick (on every device). A cycle
     that is not their organization's is None, and nothing is stored."""
-    cycle_pk = _id(cycle_id)
+    cycle_pk = int_param(cycle_id)
     if cycle_pk is None:
         return None
     cycle = Cycle.objects.filter(organization=member.organization, pk=cycle_pk).first()
@@ -121,13 +122,6 @@ def pick_cycle(member: Member, cycle_id: str | None) -> Cycle | None:
         return None
     CyclePick.objects.update_or_create(member=member, defaults={"cycle": cycle})
     return cycle
-
-
-def _id(value: str | None) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
 
 
 def cycles_listed(organization: Organization) -> QuerySet[Cycle]:

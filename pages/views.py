@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.forms import save_form
+from core.http import int_param
 from cycles import history, leader
 from cycles.models import Cycle
 from cycles.selectors import cycle_chosen, cycle_for_request
@@ -103,18 +104,19 @@ def checkin_remind(request):
     compliance card again, with what was done), else back to the dashboard with it."""
     organization = request.member.organization
     cycle = get_object_or_404(
-        Cycle, organization=organization, pk=_int(request.POST.get("cycle", ""))
+        Cycle, organization=organization, pk=int_param(request.POST.get("cycle", ""))
     )
     wanted = request.POST.get("department", "")
     department = None
     if wanted != "none":
-        department = get_object_or_404(Department, organization=organization, pk=_int(wanted))
+        department = get_object_or_404(Department, organization=organization, pk=int_param(wanted))
     where = f"in {department.name}" if department else "among the people in no department"
+    period = shown_period(cycle)
     try:
         done = checkin_remind_now(
             actor=request.member,
             cycle=cycle,
-            period=shown_period(cycle),
+            period=period,
             department_id=department.pk if department else None,
         )
     except ValidationError as error:  # a closed cycle (the page was older than its closing)
@@ -128,7 +130,7 @@ def checkin_remind(request):
     rows = leader.leader_dashboard([], {}, dashboard_compliance(cycle), today).compliance
     context = {
         "cycle": cycle,
-        "period": shown_period(cycle),
+        "period": period,
         "compliance": _may_remind(request.member, cycle, rows),
         "answer": answer,
         "answer_kind": kind,
@@ -150,13 +152,6 @@ def _reminded(where: str, done) -> str:
     if done.already:
         said += f" {people(done.already)} already reminded today: not again."
     return said.strip()
-
-
-def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @member_required
@@ -191,12 +186,12 @@ def cascade_map(request):
             health = filters["health"] if filters["health"] in Health.values else None
             matches = goals.map_matches(
                 cycle,
-                department_id=_int(filters["department"]),
+                department_id=int_param(filters["department"]),
                 owner_ids=org.member_ids_matching(organization, filters["owner"]),
                 health=health if day is None else None,  # that day's health, below
             )
             if filters["objective"]:  # the objective and every goal below it
-                objective_id = _int(filters["objective"])
+                objective_id = int_param(filters["objective"])
                 matches = matches.filter(Q(pk=objective_id) | goals.goal_ids_below([objective_id]))
             if day is None:
                 context["matches"] = list(kpis.with_kpi_count(matches)[: goals.SHOWN_MATCHES])
