@@ -20,7 +20,6 @@ from .sheets import INDIVIDUAL_KPI_READINGS
 
 if TYPE_CHECKING:
     from rest_framework.utils.serializer_helpers import ReturnList
-    from rest_framework.validators import Validator
 
     from core.api import RelatedRows
     from org.models import Organization
@@ -32,7 +31,7 @@ class CycleSerializer(OrgSerializer):
         fields = ["id", "name", "start", "end", "cadence", "state", "is_current"]
         read_only_fields = ["state"]  # changed by close/ and reopen/
 
-    def get_validators(self) -> list[Validator[Any]]:
+    def get_validators(self) -> list[Any]:
         return []  # the service checks the name and the dates, after permissions
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -11,9 +11,6 @@ from core.numbers import display
 
 from .models import GOAL_FIELDS, Goal, Tracked
 from .progress import expected_progress
-
-if TYPE_CHECKING:
-    from rest_framework.validators import Validator
 
 
 @extend_schema_field(serializers.FloatField(read_only=True))
@@ -67,7 +64,7 @@ class GoalSerializer(OrgSerializer):
 
     scoped_fields = ("cycle", "parent", "department", "owner")
 
-    def get_validators(self) -> list[Validator[Any]]:
+    def get_validators(self) -> list[Any]:
         return []  # the tree rules are the service's
 
 

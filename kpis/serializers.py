@@ -12,8 +12,6 @@ from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
 from .smart import Verdicts, kpi_smart
 
 if TYPE_CHECKING:
-    from rest_framework.validators import Validator
-
     from org.models import Organization
 
 
@@ -65,7 +63,7 @@ class KpiSerializer(OrgSerializer):
 
     scoped_fields = ("goal", "owner")
 
-    def get_validators(self) -> list[Validator[Any]]:
+    def get_validators(self) -> list[Any]:
         return []
 
     @extend_schema_field(SmartSerializer)
