@@ -321,10 +321,16 @@ OUTBOUND_ALLOW_PRIVATE = envbool(
 WEBHOOK_RETRY_SECONDS = float(os.getenv("WEBHOOK_RETRY_SECONDS", "30"))
 
 CELERY_BEAT_SCHEDULE = {
-    # Webhook deliveries whose next attempt is overdue (a lost task): tried again.
+    # The outbox (org/outbox.py, SPEC §9.4): what writes owe and no task did (the
+    # broker was down, a worker died) is done within a minute or two.
+    "outbox-sweep": {
+        "task": "org.outbox.sweep_owed_jobs",
+        "schedule": crontab(minute="*"),
+    },
+    # Webhook deliveries whose attempt is overdue (a lost task): tried now.
     "webhook-resend": {
         "task": "org.webhooks.resend_due_webhooks",
-        "schedule": crontab(minute="*/5"),
+        "schedule": crontab(minute="*"),
     },
     # Check-in reminders: idempotent, so a missed or doubled run is harmless.
     "checkin-reminders": {

@@ -18,6 +18,7 @@ def enqueue_on_commit(
     task: Task[..., object] | Signature[object],  # a signature: a task named, not imported
     *args: object,
     here: Callable[[], object] | None = None,
+    owed: bool = False,
     **kwargs: object,
 ) -> None:
     """Send `task` to the broker once the current transaction commits.
@@ -26,6 +27,8 @@ def enqueue_on_commit(
     task is lost, not the write, and the failure is logged loudly for operators —
     unless the caller gives `here`, a callable that does the same work in this
     process: then it runs instead (work a person is waiting for, like an import).
+    `owed`: the task only hurries work an outbox row holds (org/outbox.py, webhook
+    deliveries), which a sweep does anyway: a lost send is a warning, nothing is lost.
     """
 
     def send() -> None:
@@ -43,6 +46,15 @@ def enqueue_on_commit(
                     *_named(exc),
                 )
                 here()
+                return
+            elif owed:
+                log.warning(
+                    "Could not enqueue %s%r: broker unreachable (%s: %s); "
+                    "it stays owed in the outbox, and the sweep does it.",
+                    task.name,
+                    args,
+                    *_named(exc),
+                )
                 return
             else:
                 problem = "Could not enqueue %s%r: broker unreachable (%s: %s)"

@@ -79,17 +79,6 @@ def lock_chains(goal_ids: Iterable[int | None]) -> None:
         )
 
 
-def health_changed(
-    organization_id: int, goal_id: int, before: str, after: str, progress: float
-) -> None:
-    """Tell the organization's webhooks (SPEC §8.4: `goal.health_changed`)."""
-    emit(
-        organization_id,
-        WebhookEvent.GOAL_HEALTH_CHANGED,
-        {"goal": goal_id, "from": before, "to": after, "progress": round(progress, 1)},
-    )
-
-
 def goal_rollup_ancestors(
     *, goal_ids: Iterable[int | None], today: dt.date, kpis: dict[int, KpiValues] | None = None
 ) -> None:
@@ -225,10 +214,20 @@ def write_goals(organization_id: int, goals: Iterable[GoalRow], changed: list[Go
     """Store what tree_recompute changed, in one statement, and tell the webhooks of
     every health that moved."""
     health_before = {row.id: row.health for row in goals}
-    for figures in changed:
-        before = health_before[figures.id]
-        if figures.health != before:
-            health_changed(organization_id, figures.id, before, figures.health, figures.progress)
+    emit(  # SPEC §8.4: `goal.health_changed`
+        organization_id,
+        WebhookEvent.GOAL_HEALTH_CHANGED,
+        *(
+            {
+                "goal": figures.id,
+                "from": health_before[figures.id],
+                "to": figures.health,
+                "progress": round(figures.progress, 1),
+            }
+            for figures in changed
+            if figures.health != health_before[figures.id]
+        ),
+    )
     now = timezone.now()  # changed rows are "updated" for `?updated_since=`
     bulk_write(
         Goal,

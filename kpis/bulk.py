@@ -11,12 +11,13 @@ from django.db import transaction
 
 from audit.record import record
 from core.errors import Conflict, RowErrors, by_field, refuse_unless
-from core.tasks import enqueue_on_commit
 from goals.rollup import lock_chains
 from org.models import Member
+from org.outbox import owe
 from org.permissions import RECORD_VALUE, may_record
 
 from .models import Kpi, KpiUpdate
+from .notifications import slipped
 from .rollup import kpi_rollup
 from .services import check_value_of, recorded
 from .tasks import notify_kpi_health
@@ -80,16 +81,20 @@ def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[
     latest: dict[int, KpiUpdate] = {}
     for update in updates:
         latest[update.kpi_id] = update
-    for kpi_id, health in after.items():
-        if health != before[kpi_id]:
-            enqueue_on_commit(notify_kpi_health, latest[kpi_id].pk, before[kpi_id])
+    owe(
+        notify_kpi_health,
+        *(
+            {"update_id": latest[kpi_id].pk, "health_before": before[kpi_id]}
+            for kpi_id, health in after.items()
+            if slipped(before[kpi_id], health)
+        ),
+    )
     shown = list(  # as the API shows them, each with what it needs read in one query
         KpiUpdate.objects.filter(pk__in=[update.pk for update in updates])
         .select_related("replaced_by", "author__user", "kpi")
         .order_by("id")
     )
-    for update in shown:
-        recorded(update.kpi, update)
+    recorded(*shown)
     # The audit log: one entry for the whole request, listing every value recorded.
     values = [{"id": u.pk, "kpi": u.kpi, "value": u.value, "date": u.date} for u in shown]
     record(actor, "kpi.values_recorded", object_type="kpi", changes={"values": [None, values]})

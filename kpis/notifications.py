@@ -24,6 +24,11 @@ WORSE: dict[str, int] = {
 }
 
 
+def slipped(before: str, after: str) -> bool:
+    """Whether a KPI whose health went from `before` to `after` got worse."""
+    return WORSE.get(after, 0) > WORSE.get(before, 0)
+
+
 def kpi_health_notify(*, update_id: int, health_before: str) -> int:
     """Notify the goal's owner (when not the author) that a KPI's health got worse;
     once per value, even when the task runs twice."""
@@ -37,7 +42,7 @@ def kpi_health_notify(*, update_id: int, health_before: str) -> int:
     kpi, owner = update.kpi, update.kpi.goal.owner
     if owner is None or owner.pk == update.author_id:
         return 0
-    if WORSE.get(kpi.health, 0) <= WORSE.get(health_before, 0):
+    if not slipped(health_before, kpi.health):
         return 0
     _, made = Notification.objects.get_or_create(
         member=owner,

@@ -12,15 +12,16 @@ from django.utils import timezone as django_timezone
 
 from audit.record import created, diff, record, snapshot
 from core.errors import NOT_FOUND, Conflict, Errors, too_long
-from core.tasks import enqueue_on_commit
 from goals.models import Goal
 from goals.rollup import lock_chains
 from goals.services import check_open
 from org.models import Member, WebhookEvent
+from org.outbox import owe
 from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, GIVE_KPI, MOVE_KPI, RECORD_VALUE
 from org.webhooks import emit
 
 from .models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState, KpiUpdate
+from .notifications import slipped
 from .rollup import kpi_rollup
 from .rules import StoredKpis, kpi_errors, value_errors
 from .tasks import notify_kpi_health
@@ -251,7 +252,7 @@ def _append(
     actor: Member, kpi: Kpi, *, replaces: KpiUpdate | None = None, **fields: Any
 ) -> KpiUpdate:
     """Insert a checked value and refresh the KPI and its chain (locked by the caller);
-    tell the goal's owner once this commits if the KPI's health changed."""
+    if the KPI's health got worse, owe its goal's owner a word (org/outbox.py)."""
     today = actor.organization.today()
     update = KpiUpdate.objects.create(
         kpi=kpi,
@@ -264,28 +265,32 @@ def _append(
         replaces=replaces,
     )
     health_before = _roll_up(kpi, today=today)
-    if kpi.health != health_before:
-        enqueue_on_commit(notify_kpi_health, update.pk, health_before)
+    if slipped(health_before, kpi.health):
+        owe(notify_kpi_health, {"update_id": update.pk, "health_before": health_before})
     KpiUpdate.replaced_by.related.set_cached_value(update, None)  # nothing corrects it yet
-    recorded(kpi, update)
+    recorded(update)
     return update
 
 
-def recorded(kpi: Kpi, update: KpiUpdate) -> None:
-    """Tell the organization's webhooks (SPEC §8.4: `kpi.update_recorded`), with where
-    the KPI stands after it."""
-    emit(
-        kpi.organization_id,
-        WebhookEvent.KPI_UPDATE_RECORDED,
-        {
-            "kpi": kpi.pk,
-            "external_id": kpi.external_id,
-            "update": update.pk,
-            "value": update.value,
-            "date": update.date.isoformat(),
-            "replaces": update.replaces_id,
-            "current": kpi.current,
-            "progress": round(kpi.progress, 1),
-            "health": kpi.health,
-        },
-    )
+def recorded(*updates: KpiUpdate) -> None:
+    """Tell the organization's webhooks (SPEC §8.4: `kpi.update_recorded`) of each
+    value, with where its KPI stands after it (each update's `kpi` loaded)."""
+    if updates:
+        emit(
+            updates[0].kpi.organization_id,
+            WebhookEvent.KPI_UPDATE_RECORDED,
+            *(
+                {
+                    "kpi": update.kpi.pk,
+                    "external_id": update.kpi.external_id,
+                    "update": update.pk,
+                    "value": update.value,
+                    "date": update.date.isoformat(),
+                    "replaces": update.replaces_id,
+                    "current": update.kpi.current,
+                    "progress": round(update.kpi.progress, 1),
+                    "health": update.kpi.health,
+                }
+                for update in updates
+            ),
+        )

@@ -292,3 +292,33 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook_id} ({self.state})"
+
+
+class OwedJob(models.Model):
+    """The outbox (SPEC §9.4, org/outbox.py): one piece of work a write owes to someone
+    (a notification, a message), written in the write's own transaction and done by a
+    Celery task once it commits, or by the sweep when that task was lost."""
+
+    task = models.CharField(max_length=200, help_text="The registered Celery task to run.")
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_try = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts so far.")
+    last_error = models.CharField(max_length=500, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Given up: it failed for a whole day."
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["next_try"],
+                name="owed_job_pending",
+                condition=models.Q(done_at__isnull=True, failed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}({self.kwargs})"

@@ -1,6 +1,7 @@
 """Webhooks (SPEC §8.4): an admin names an address and the events to hear of; each
-event becomes a delivery, sent by Celery as signed JSON and retried with a growing
-pause for 24 hours, every attempt kept in the delivery log.
+event becomes a delivery, written in the transaction of the change it tells of (an
+outbox: nothing is lost when the broker is down), sent by Celery as signed JSON and
+retried with a growing pause for 24 hours, every attempt kept in the delivery log.
 
 Every request goes through core/egress.py, which refuses addresses on private,
 loopback, link-local or reserved networks (a webhook must not reach into the network
@@ -12,13 +13,11 @@ one older than five minutes. The secret is stored encrypted (core/crypto.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import hmac
 import json
 import logging
 import secrets
-import threading
 import time
 from typing import Any
 
@@ -39,7 +38,9 @@ log = logging.getLogger("cascade.webhooks")
 SIGNATURE = "X-Cascade-Signature"
 KEPT_TRYING = dt.timedelta(hours=24)
 TIMEOUT = 10  # seconds an attempt may take, answer included
-AUDITED = ("url", "events", "is_active")  # audited (of the secret, only that it changed)
+AUDITED = ("url", "events", "is_active")
+# An attempt's task may run this much before its time (clocks differ between machines).
+EARLY = dt.timedelta(seconds=5)  # audited (of the secret, only that it changed)
 
 
 def _check(errors: Errors, url: str, events: Any) -> None:
@@ -126,48 +127,28 @@ def webhooks_of(organization_id: int) -> list[Webhook]:
     return hooks
 
 
-class _Deliveries:
-    """The webhook deliveries of one transaction's events for one organization. The
-    organization's webhooks are read once, when the first event is delivered; each event
-    is its own on-commit callback, so Django drops the events of a savepoint that rolls
-    back, and a transaction that rolls back tells no one."""
-
-    def __init__(self, organization_id: int) -> None:
-        self.organization_id = organization_id
-        self.hooks: list[Webhook] | None = None  # read at the first delivery
-
-    def deliver(self, event: str, data: dict[str, Any]) -> None:
-        if self.hooks is None:
-            self.hooks = list(
-                Webhook.objects.filter(organization_id=self.organization_id, is_active=True)
-            )
-        for hook in self.hooks:
-            if event in hook.events:
-                delivery = WebhookDelivery.objects.create(
-                    webhook=hook, event=event, payload={"event": event, "data": data}
-                )
-                enqueue_on_commit(deliver_webhook, delivery.pk)
-
-
-_pending = threading.local()  # per thread: {organization id: its _Deliveries}
-
-
-def emit(organization_id: int, event: str, data: dict[str, Any]) -> None:
-    """Tell the organization's webhooks that hear `event`, once the current transaction
-    commits (a write that is rolled back tells no one).
-
-    The events a transaction emits for one organization share one read of its webhooks:
-    a whole-cycle roll-up (after an import, say) moves the health of thousands of goals,
-    and must not read the webhooks once for each. A batch whose webhooks were read has
-    been committed: the next transaction's events start another.
-    """
-    if not hasattr(_pending, "batches"):
-        _pending.batches = {}
-    batches: dict[int, _Deliveries] = _pending.batches
-    batch = batches.get(organization_id)
-    if batch is None or batch.hooks is not None:
-        batch = batches[organization_id] = _Deliveries(organization_id)
-    transaction.on_commit(functools.partial(batch.deliver, event, data), robust=True)
+def emit(organization_id: int, event: str, *data: dict[str, Any]) -> None:
+    """Tell the organization's webhooks that hear `event` of each of `data`: one
+    delivery per event and webhook, written in the current transaction (the outbox:
+    a write that rolls back tells no one, and one that commits owes every delivery, even
+    if the broker is down), each sent once the transaction commits. One read of the
+    webhooks and one insert for all of `data`, however many goals a roll-up moved."""
+    if not data:
+        return
+    hooks = [
+        hook
+        for hook in Webhook.objects.filter(organization_id=organization_id, is_active=True).only(
+            "id", "events"
+        )
+        if event in hook.events
+    ]
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(webhook=hook, event=event, payload={"event": event, "data": one})
+        for one in data
+        for hook in hooks
+    )
+    for delivery in deliveries:
+        enqueue_on_commit(deliver_webhook, delivery.pk, owed=True)
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:
@@ -198,12 +179,20 @@ def deliver_webhook(delivery_id: int) -> str:
     state."""
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # Only the delivery's row: locking its webhook too would make the deliveries
+            # of one webhook skip each other when two workers send them at once.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("webhook")
-            .filter(pk=delivery_id, state=DeliveryState.PENDING)
+            .filter(
+                pk=delivery_id,
+                state=DeliveryState.PENDING,
+                next_attempt_at__lte=timezone.now() + EARLY,
+            )
             .first()
         )
-        if delivery is None:  # delivered, given up, or being tried right now
+        # Delivered, given up, being tried right now, or not due: a second task for the
+        # same attempt (the sweep's, or one the broker gave out again) does nothing.
+        if delivery is None:
             return "skipped"
         delivery.attempts += 1
         hook = delivery.webhook
@@ -260,11 +249,12 @@ def _try_again_in(pause: float, delivery_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def resend_due_webhooks() -> int:
-    """Every few minutes: deliveries whose next attempt is overdue (their task was lost
-    with the broker, say) are tried again. Returns how many were sent."""
+    """Every minute: deliveries due for an attempt that no task has made yet (it was
+    lost with the broker, say) are tried now. A delivery's own task may come too: the
+    first takes it, the other finds it delivered or not due and does nothing. Returns
+    how many were sent."""
     overdue = WebhookDelivery.objects.filter(
-        state=DeliveryState.PENDING,
-        next_attempt_at__lt=timezone.now() - dt.timedelta(minutes=1),
+        state=DeliveryState.PENDING, next_attempt_at__lte=timezone.now()
     ).values_list("pk", flat=True)[:1000]
     for delivery_id in overdue:
         deliver_webhook.apply_async(args=(delivery_id,))
