@@ -298,10 +298,25 @@ CELERY_TIMEZONE = "UTC"
 # A write must not hang when the broker is down or frozen: try once, briefly, then log.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
+# Redis holds a task a worker took but has not acknowledged (acks late, below) for the
+# visibility timeout, then gives it to another worker: a worker killed mid-task, or cut
+# off from a frozen Redis, has its task run again within 15 minutes, not kombu's hour:
+# 14 minutes, and the workers look for such tasks every minute (`unacked_restore_*`;
+# kombu's own pace is every 100 s). A task running longer than this is started a second time (the jobs
+# claim and lease their rows, so a second run sends nothing twice). A task scheduled
+# further ahead than this (countdown, eta) is given again every visibility timeout while
+# it waits, and every copy runs when it is due (org/webhooks.py retries up to an hour
+# ahead: deliver_webhook skips a copy whose delivery is not due yet).
+_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", "840")
+if _VISIBILITY_TIMEOUT < 1:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be at least 1 (seconds)")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 0.5,
     "socket_timeout": 0.5,
     "max_retries": 0,
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": min(60, _VISIBILITY_TIMEOUT),
+    "unacked_restore_throttle": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task is acknowledged when it has run, not when it arrives: a worker killed mid-task
@@ -337,15 +352,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpis.tasks.send_checkin_reminders",
         "schedule": crontab(minute=0, hour=envint("REMINDER_HOUR_UTC", "7")),
     },
-    # Reminder emails still owed (the mail server was down, a worker was killed): each
-    # sent once its backoff (5 minutes, doubling up to 6 hours) has passed.
+    # Reminder emails still owed (the mail server was down, a worker was killed): every
+    # minute, so each goes within a minute of its backoff (5 minutes, doubling up to
+    # 6 hours) passing. A minute with nothing owed costs one query per kind.
     "checkin-emails-owed": {
         "task": "kpis.tasks.resend_owed_checkin_emails",
-        "schedule": crontab(minute="*/5"),
+        "schedule": crontab(minute="*"),
     },
     "review-emails-owed": {
         "task": "reviews.tasks.resend_owed_review_emails",
-        "schedule": crontab(minute="*/5"),
+        "schedule": crontab(minute="*"),
     },
     # Review reminders: participants of reviews in the next two days, once each.
     "review-reminders": {

@@ -4,13 +4,20 @@ and an owed email is sent at least once, however a run ends.
 
 The outbox is the reminder rows themselves (`OwedEmail`): a row owes its email until
 one went out. A run leases a row, sends, and only then marks it delivered; a failure
-counts the attempt, keeps the error and waits before the next try (`backoff`)."""
+counts the attempt, keeps the error and waits before the next try (`backoff`).
+
+At least once, not exactly once: a run killed after the mail server accepted a message
+but before its reply leaves the row owed, and a later run sends it again. Every try of
+a row carries the same `Message-ID` (`message_id`), so that rare duplicate is
+recognizable as one (some mail services show it only once)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Mapping
+from email.utils import parseaddr
 from typing import ClassVar, Self
 
 from django.conf import settings
@@ -19,6 +26,7 @@ from django.db import models
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +76,34 @@ class OwedEmail(models.Model):
         )
 
 
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+
+
+def message_id(row: models.Model, sender: str) -> str:
+    """The `Message-ID` of a row's email, the same on every try of that row and on any
+    worker: `<kpis.checkinreminder.42.3f9c0a1b2d4e5f60@example.com>`. The row's model
+    and key make it unique within this installation; a digest keyed by SECRET_KEY keeps
+    two installations sending from the same domain apart (rotating SECRET_KEY between a
+    try and its retry changes it). The domain is the sender's; nothing about the
+    recipient is in it."""
+    key = f"{row._meta.label_lower}.{row.pk}"
+    digest = salted_hmac("core.email.message_id", key).hexdigest()[:16]
+    return f"<{key}.{digest}@{_domain(sender)}>"
+
+
+def _domain(sender: str) -> str:
+    """The sender address's domain as the right side of a Message-ID (RFC 5322
+    dot-atom; an international name in its ASCII form), or `cascade.invalid`."""
+    _, at, domain = parseaddr(sender)[1].rpartition("@")
+    if not at:
+        return "cascade.invalid"
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "cascade.invalid"
+    return domain if _DOMAIN.fullmatch(domain) else "cascade.invalid"
+
+
 def templated_email(
     *, subject: str, template: str, context: Mapping[str, object], to: str
 ) -> EmailMultiAlternatives:
@@ -87,7 +123,8 @@ def send_owed[E: OwedEmail](
 
     For each row that may be tried now (`OwedEmail.owed_now`):
     1. Lease it (`email_lease`): one run sends it, not two at once.
-    2. Build its message (`message_for`; None: no longer needed) and send it alone.
+    2. Build its message (`message_for`; None: no longer needed), give it the row's
+       `message_id` and send it alone.
     3. Mark it delivered (`emailed_at`); on failure log it, count the attempt, keep the
        error and release it for a later run after its backoff.
     """
@@ -113,6 +150,7 @@ def send_owed[E: OwedEmail](
             try:
                 message = message_for(row)
                 if message is not None:
+                    message.extra_headers["Message-ID"] = message_id(row, message.from_email)
                     connection.send_messages([message])
             except Exception as error:  # this recipient only: the others are still served
                 log.exception("Could not send the %s email of %s", what, _name(row))

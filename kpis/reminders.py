@@ -1,6 +1,7 @@
 """Check-in reminders (SPEC §6): in the last 7 days of each month or quarter, every
-KPI owner whose active KPIs lack a value for that period gets one message listing
-them — never twice, however often or concurrently the job runs.
+KPI owner whose active KPIs lack a value for that period gets one reminder listing
+them — never two, however often or concurrently the job runs; its email goes at least
+once (core/email.py).
 
 A leader or manager may also remind the people of a department who still owe a value
 for the period the dashboard shows (*Remind now*, SPEC §9.3): the same email and in-app

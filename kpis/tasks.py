@@ -26,7 +26,7 @@ def send_checkin_reminders(day: str | None = None) -> int:
 
 @shared_task
 def resend_owed_checkin_emails(day: str | None = None) -> int:
-    """Every 5 minutes: the check-in emails a dead mail server or a killed worker left
+    """Every minute: the check-in emails a dead mail server or a killed worker left
     owed, each once its backoff has passed (for reminders due today, or on `day`)."""
     return checkin_emails_resend(day=dt.date.fromisoformat(day) if day else None)
 

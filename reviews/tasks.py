@@ -23,6 +23,6 @@ def send_review_reminders(day: str | None = None) -> int:
 
 @shared_task
 def resend_owed_review_emails(day: str | None = None) -> int:
-    """Every 5 minutes: the review emails a dead mail server or a killed worker left
+    """Every minute: the review emails a dead mail server or a killed worker left
     owed, each once its backoff has passed."""
     return review_emails_resend(day=dt.date.fromisoformat(day) if day else None)
