@@ -36,7 +36,9 @@ def test_a_failing_job_waits_its_pause_and_is_given_up_after_a_day(caplog):
     assert do_owed_job(job.pk) == "retry"
     job.refresh_from_db()
     assert job.attempts == 1 and "NotRegistered" in job.last_error and job.done_at is None
-    assert job.next_try - timezone.now() == pytest.approx(dt.timedelta(minutes=1), abs=dt.timedelta(seconds=5))
+    assert job.next_try - timezone.now() == pytest.approx(
+        dt.timedelta(minutes=1), abs=dt.timedelta(seconds=5)
+    )
     assert do_owed_job(job.pk) == "skipped"  # not due yet
     assert sweep_owed_jobs() == 0
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=1, seconds=1)):
