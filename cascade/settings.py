@@ -303,10 +303,11 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
 # off from a frozen Redis, has its task run again within 15 minutes, not kombu's hour:
 # 14 minutes, and the workers look for such tasks every minute (`unacked_restore_*`;
 # kombu's own pace is every 100 s). A task running longer than this is started a
-# second time (the jobs claim and lease their rows, so a second run sends nothing twice). A task scheduled
-# further ahead than this (countdown, eta) is given again every visibility timeout while
-# it waits, and every copy runs when it is due (org/webhooks.py retries up to an hour
-# ahead: deliver_webhook skips a copy whose delivery is not due yet).
+# second time (the jobs claim and lease their rows, so a second run sends nothing
+# twice). A task scheduled further ahead than this (countdown, eta) is given again
+# every visibility timeout while it waits, and every copy runs when it is due
+# (org/webhooks.py retries up to an hour ahead: deliver_webhook skips a copy whose
+# delivery is not due yet).
 _VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", "840")
 if _VISIBILITY_TIMEOUT < 1:
     raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be at least 1 (seconds)")
