@@ -19,4 +19,5 @@ RUN pip install . \
 
 USER cascade
 EXPOSE 8000
-CMD ["gunicorn", "cascade.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Logging (access log with duration and request id; JSON with LOG_FORMAT=json): cascade/gunicorn_conf.py.
+CMD ["gunicorn", "cascade.wsgi:application", "--config", "cascade/gunicorn_conf.py", "--bind", "0.0.0.0:8000", "--workers", "3"]

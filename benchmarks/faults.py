@@ -2,11 +2,14 @@
 cache, gunicorn, a Celery worker), under a bounded load, while Redis is stopped,
 frozen and PostgreSQL is stopped and started again. It prints, per phase, the
 requests, their answers and their latency, and at the end the writes that were
-acknowledged but lost, and the writes stored twice.
+acknowledged but lost, and the writes stored twice. It also reads what gunicorn and
+the worker logged (LOG_FORMAT=json, the gunicorn configuration of compose): every line
+must be a JSON object, and each 503 of the database outage one line, no traceback.
 
     bin/faults                      # about two minutes
     bin/faults --seconds 5          # each phase 5 s instead of 15
     bin/faults --writers 8 --readers 4 --workers 4
+    bin/faults --log-format text    # the text log instead (its tracebacks are counted)
 
 Everything runs on this machine, in processes of its own (its own PostgreSQL cluster
 and redis-server on free ports, in a temporary folder): nothing else is stopped.
@@ -266,6 +269,9 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--log-format", choices=("json", "text"), default="json", help="LOG_FORMAT of the run"
+    )
     options = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="cascade-faults-"))
@@ -289,6 +295,7 @@ def main() -> None:
             "SECURE_COOKIES": "false",
             "TRUSTED_PROXY_COUNT": "0",
             "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": options.log_format,
             # Its own static files, not the checkout's staticfiles/ (which every test
             # client's WhiteNoise would then scan).
             "STATIC_ROOT": str(folder / "static"),
@@ -306,6 +313,7 @@ def main() -> None:
                     *(sys.executable, "-m", "gunicorn", "cascade.wsgi:application"),
                     *("--bind", f"127.0.0.1:{port}", "--workers", str(options.workers)),
                     *("--control-socket", str(folder / "gunicorn.ctl"), "--timeout", "60"),
+                    *("--config", str(ROOT / "cascade" / "gunicorn_conf.py")),
                 ],
                 cwd=ROOT,
                 env=env,
@@ -410,11 +418,18 @@ def main() -> None:
             },
             "worker_after_faults": "ran a task" if job.returncode == 0 else job.stderr[-300:],
             "worker_restarts": worker.restarts(),
+            "logs": read_logs(options.log_format, folder / "processes.log", folder / "worker.log"),
         }
         print(report(results))
         if options.json:
             options.json.write_text(json.dumps(results, indent=2) + "\n")
-        failed = results["writes"]["lost"] or results["writes"]["duplicated"] or job.returncode
+        logs_failed = results["logs"]["not_json"] or results["logs"]["outage_503s_not_one_line"]
+        failed = (
+            results["writes"]["lost"]
+            or results["writes"]["duplicated"]
+            or job.returncode
+            or logs_failed
+        )
         if failed:
             print("\nThe worker's log ends with:\n" + (folder / "worker.log").read_text()[-20000:])
         sys.exit(1 if failed else 0)
@@ -431,6 +446,63 @@ def main() -> None:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             postgres.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+OUTAGE_LOGGERS = ("cascade.outage", "cascade.health")  # the one line of a 503 (database down)
+
+
+def read_logs(log_format: str, web: Path, worker: Path) -> dict:
+    """What gunicorn (with Django) and the worker logged. With JSON: the lines that are
+    no JSON object (none may be), and each 503 answer of the database outage, found
+    by its request id in the access log: logged in exactly one other line, with no
+    traceback. With text: the tracebacks in gunicorn's log."""
+    texts = {"web": web.read_text(errors="replace"), "worker": worker.read_text(errors="replace")}
+    lines = {
+        name: [line for line in text.splitlines() if line.strip()] for name, text in texts.items()
+    }
+    result: dict = {
+        "format": log_format,
+        "lines": {name: len(found) for name, found in lines.items()},
+        "not_json": 0,
+        "not_json_examples": [],
+        "answers_503": 0,
+        "outage_503s_not_one_line": 0,
+        "tracebacks": sum(
+            text.count("Traceback (most recent call last)") for text in texts.values()
+        ),
+    }
+    if log_format != "json":
+        return result
+    by_request: dict[str, list[dict]] = defaultdict(list)
+    answered_503: set[str] = set()
+    for name, found in lines.items():
+        for line in found:
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                result["not_json"] += 1
+                if len(result["not_json_examples"]) < 5:
+                    result["not_json_examples"].append(f"{name}: {line[:200]}")
+                continue
+            request_id = record.get("request_id")
+            if name != "web" or not request_id:
+                continue
+            if record.get("logger") == "gunicorn.access":
+                if record.get("status") == 503:
+                    answered_503.add(request_id)
+            else:
+                by_request[request_id].append(record)
+    result["answers_503"] = len(answered_503)
+    result["outage_503s_not_one_line"] = sum(
+        1
+        for request_id in answered_503
+        if len(by_request[request_id]) != 1
+        or by_request[request_id][0].get("logger") not in OUTAGE_LOGGERS
+        or "exception" in by_request[request_id][0]
+    )
+    return result
 
 
 def report(results: dict) -> str:
@@ -454,6 +526,18 @@ def report(results: dict) -> str:
         f"Celery worker after the faults: {results['worker_after_faults']}; it exited and was "
         f"started again {results['worker_restarts']} time(s).",
     ]
+    logs = results["logs"]
+    lines.append(
+        f"Logs ({logs['format']}): {logs['lines']['web']} lines from gunicorn and Django, "
+        f"{logs['lines']['worker']} from the worker; {logs['tracebacks']} with a traceback."
+    )
+    if logs["format"] == "json":
+        lines.append(
+            f"  {logs['not_json']} lines not JSON; {logs['answers_503']} answers 503, of "
+            f"which {logs['outage_503s_not_one_line']} not logged in exactly one line "
+            "without a traceback."
+        )
+        lines += [f"  not JSON: {example}" for example in logs["not_json_examples"]]
     return "\n".join(lines)
 
 

@@ -9,6 +9,8 @@ import logging
 from django.db import connection
 from django.http import JsonResponse
 
+from core.logs import current_request_id
+
 from .celery import app
 from .views import RETRY_AFTER
 
@@ -24,7 +26,13 @@ def healthz(request):
         # An expected outage: one line, not a traceback (a probe asks every few seconds).
         log.warning("Health check: the database is unreachable (%s: %s)", type(exc).__name__, exc)
         response = JsonResponse(
-            {"status": "error", "database": "unreachable", "broker": broker}, status=503
+            {
+                "status": "error",
+                "database": "unreachable",
+                "broker": broker,
+                "request_id": current_request_id() or "",
+            },
+            status=503,
         )
         response["Retry-After"] = str(RETRY_AFTER)
         return response

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "log_request_id",
     "audit",
     "goals",
     "kpis",
@@ -87,6 +88,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request carries its id (LOG_REQUEST_ID_HEADER).
+    "core.middleware.ValidRequestIdMiddleware",
+    "log_request_id.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.PrivateResponsesMiddleware",
@@ -479,20 +483,48 @@ SPECTACULAR_SETTINGS = {
     "(POST /api/v1/auth/token/; admins create service tokens at /api/v1/tokens/).",
 }
 
-# One format for web and worker (the worker keeps this configuration): LOG_FORMAT=text
-# (timestamped lines) or json (one object per line, for a log collector).
+# Request ids (django-log-request-id; core/logs.py): a sound incoming X-Request-ID
+# (core.middleware.ValidRequestIdMiddleware) or a new one, answered in the response and
+# written in every log line of the request and of the tasks it enqueues.
+LOG_REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
+REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"
+NO_REQUEST_ID = "-"  # in the lines of no request: start-up, beat, scheduled tasks
+
+# One format for web, worker and beat (cascade/celery.py keeps this configuration for
+# Celery; cascade/gunicorn_conf.py gives gunicorn's own lines the same): LOG_FORMAT=text
+# (timestamped lines) or json (one object per line, a traceback inside it, for a log
+# collector).
 LOG_FORMAT = os.getenv("LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be text or json")
+LOGGING_CONFIG = "core.logs.configure"  # dictConfig, and warnings as log lines
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(process)d] [%(request_id)s] "
+            "%(message)s"
+        },
         "json": {"()": "core.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {"request_id": {"()": "log_request_id.filters.RequestIDFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    # Inline (eager) tasks would log every run at INFO; a worker logs them itself.
-    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
+    "loggers": {
+        # Without Django's own handlers (a bare-message console with DEBUG on, and
+        # mail_admins, with no ADMINS): its lines go to the root's, in this format.
+        "django": {"handlers": [], "level": os.getenv("LOG_LEVEL", "INFO")},
+        # Inline (eager) tasks would log every run at INFO; a worker logs them itself.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # runserver's request lines (bin/run), in this format rather than their own.
+        "django.server": {"handlers": [], "propagate": True},
+    },
 }

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+
+from core.logs import current_request_id
+
+log = logging.getLogger("cascade.outage")
 
 
 def page_not_found(request, exception):
@@ -44,15 +49,31 @@ RETRY_AFTER = 30  # seconds: a database restart or failover
 
 def server_error(request):
     """A 500, or a 503 with `Retry-After` when the database is unreachable (nothing was
-    saved, and trying again later is the answer)."""
-    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+    saved, and trying again later is the answer). Both say the request's id, which is
+    in every log line of the request, so a report can be matched to its lines.
+
+    A 500 is logged by Django with its traceback. The 503 is an expected outage: it is
+    logged here in one line, and Django's traceback for it is left out."""
+    request_id = getattr(request, "id", None) or current_request_id() or ""
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
         if request.path.startswith("/api/"):
             detail = "The database is unreachable: nothing was saved; try again shortly."
-            response = JsonResponse({"detail": detail}, status=503)
+            response = JsonResponse({"detail": detail, "request_id": request_id}, status=503)
         else:
-            response = HttpResponse(render_to_string("503.html"), status=503)
+            page = render_to_string("503.html", {"request_id": request_id})
+            response = HttpResponse(page, status=503)
         response["Retry-After"] = str(RETRY_AFTER)
+        log.warning(
+            "Database unreachable: %s %s answered 503 (%s: %s)",
+            request.method,
+            request.path,
+            type(error).__name__,
+            str(error).strip().splitlines()[0] if str(error).strip() else "",
+        )
+        response._has_been_logged = True  # Django's log_response: logged already
         return response
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Server error: it was logged; try again."}, status=500)
-    return defaults.server_error(request)
+        detail = "Server error: it was logged; try again."
+        return JsonResponse({"detail": detail, "request_id": request_id}, status=500)
+    return HttpResponseServerError(render_to_string("500.html", {"request_id": request_id}))

@@ -24,6 +24,7 @@ from rest_framework.views import exception_handler
 
 from .dates import out_of_range
 from .errors import NOT_A_NUMBER, Conflict, RowErrors, by_field, one_of, too_long
+from .logs import current_request_id
 from .numbers import display
 
 if TYPE_CHECKING:
@@ -302,7 +303,7 @@ class ProgressField(serializers.ReadOnlyField):
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """A service's ValidationError is a 400 with its per-field messages, a Conflict (a
     write the state refuses: a closed cycle, a completed review) a 409 with the same
-    body; its PermissionDenied a 403 with its message."""
+    body; its PermissionDenied a 403 with its message; a 5xx body has `request_id`."""
     if isinstance(exc, RowErrors):
         code = status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_400_BAD_REQUEST
         return Response(exc.by_row, status=code)
@@ -313,4 +314,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = ValidationError(detail)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = PermissionDenied(str(exc) or None)
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    # A server-side failure says the request's id (as cascade/views.py's 500 and 503 do),
+    # the key to its log lines.
+    if response is not None and response.status_code >= 500 and isinstance(response.data, dict):
+        response.data["request_id"] = current_request_id() or ""
+    return response

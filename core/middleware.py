@@ -1,5 +1,6 @@
-"""At the door: input no field accepts, refused with a 400 rather than a 500 deeper
-in; and the headers that keep every answer private."""
+"""At the door: a request id kept only when it is sound; input no field accepts,
+refused with a 400 rather than a 500 deeper in; and the headers that keep every answer
+private."""
 
 from __future__ import annotations
 
@@ -13,10 +14,28 @@ from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 
+from .logs import valid_request_id
+
 type GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 NUL = "\x00"
 MESSAGE = "The request holds a NUL character, which no field accepts."
+
+
+class ValidRequestIdMiddleware:
+    """An incoming `X-Request-ID` is kept only when it is 1 to 64 printable ASCII
+    characters; any other is dropped here, so the next middleware
+    (django-log-request-id's) makes a new one. That one answers it in the response's
+    `X-Request-ID` and writes it in every log line of the request (core/logs.py)."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        given = request.META.get("HTTP_X_REQUEST_ID")
+        if given is not None and not valid_request_id(given):
+            del request.META["HTTP_X_REQUEST_ID"]
+        return self.get_response(request)
 
 
 class RefuseNulMiddleware:

@@ -1,9 +1,11 @@
-"""Operations signals: a database outage is a 503 with Retry-After (not a 500), and
-log lines carry their time, in text or JSON (LOG_FORMAT)."""
+"""Operations signals: a database outage is a 503 with Retry-After (not a 500), logged
+in one line that says the request's id, and log lines carry their time and request id
+(`-` outside a request), in text or JSON (LOG_FORMAT)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from log_request_id.filters import RequestIDFilter
 
 from .api.helpers import API, client_for
 
@@ -56,6 +59,34 @@ def test_a_database_outage_is_a_503_with_retry_after(acme, tree, client, stop_da
     assert "nothing was saved" in response.json()["detail"]
 
 
+def test_a_database_outage_is_one_log_line_without_a_traceback_with_the_request_id(
+    acme, client, stop_database, caplog
+):
+    """An expected outage: no traceback per request (a busy server would write
+    thousands). The 503 says the id that is in its line, as the 500 does."""
+    caplog.handler.addFilter(RequestIDFilter())
+    client.force_login(acme.member.user)
+    api = client_for(acme.member)
+    stop_database()
+    client.raise_request_exception = api.raise_request_exception = False
+    with caplog.at_level(logging.INFO):
+        caplog.clear()
+        answer = api.get(f"{API}/goals/", headers={"X-Request-ID": "outage-api"})
+        page = client.get("/", headers={"X-Request-ID": "outage-page"})
+
+    assert (answer.status_code, page.status_code) == (503, 503)
+    assert answer.json()["request_id"] == "outage-api"
+    assert "<code>outage-page</code>" in page.content.decode()
+    lines = [(r.request_id, r.levelname, r.exc_info, r.getMessage()) for r in caplog.records]
+    assert [line[:3] for line in lines] == [
+        ("outage-api", "WARNING", None),
+        ("outage-page", "WARNING", None),
+    ], lines
+    assert lines[0][3].startswith(
+        "Database unreachable: GET /api/v1/goals/ answered 503 (OperationalError: "
+    )
+
+
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_log_lines_carry_their_time_in_the_chosen_format(log_format):
     script = "import django, logging; django.setup(); logging.getLogger('cascade.x').warning('hi')"
@@ -70,7 +101,7 @@ def test_log_lines_carry_their_time_in_the_chosen_format(log_format):
     line = run.stderr.strip().splitlines()[-1]
     if log_format == "text":
         assert re.fullmatch(
-            r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING cascade.x \[\d+\] hi", line
+            r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING cascade.x \[\d+\] \[-\] hi", line
         )
     else:
         record = json.loads(line)
