@@ -46,7 +46,14 @@ class AutoSchema(SpectacularAutoSchema):
 
 ERROR = {
     "type": "object",
-    "properties": {"detail": {"type": "string"}},
+    "properties": {
+        "detail": {"type": "string"},
+        "request_id": {
+            "type": "string",
+            "description": "On a 5xx: the request's id (also its X-Request-ID header), "
+            "the key to its log lines.",
+        },
+    },
     "required": ["detail"],
 }
 VALIDATION_ERROR = {
