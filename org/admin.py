@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import Department, Member, Organization
+from .models import Department, Member, Organization, OwedJob
 
 # Organizations are made with `manage.py createorg`; their people and departments by
 # their admins, in the app, where every rule is checked (the last admin stays, names
@@ -33,3 +33,13 @@ class MemberAdmin(ReadOnlyAdmin):
     search_fields = ("user__username", "user__email")
     list_select_related = ("user", "organization", "department", "manager__user")
     raw_id_fields = ("user", "department", "manager")
+
+
+@admin.register(OwedJob)
+class OwedJobAdmin(ReadOnlyAdmin):
+    """The outbox (org/outbox.py): what is still owed, how often it failed and why, when
+    it is tried next; the ones given up after a day (`failed_at`)."""
+
+    list_display = ("id", "task", "created_at", "attempts", "last_error", "next_try", "done_at")
+    list_filter = ("task", ("done_at", admin.EmptyFieldListFilter), "failed_at")
+    search_fields = ("task", "last_error")

@@ -12,7 +12,7 @@ from cycles.models import Cycle
 from goals.models import Goal
 from kpis.models import CheckinReminder, Kpi, KpiUpdate
 from kpis.services import kpi_record_value
-from org.models import Department, Member
+from org.models import Department, Member, OwedJob
 from tests.identity.mfa_helpers import enrol, verify
 
 
@@ -134,3 +134,17 @@ def test_the_admin_shows_each_owed_email_with_its_attempts_and_last_error(operat
     assert b"SMTPRecipientsRefused: no such mailbox" in page.content
     assert operator.get("/admin/reviews/reviewreminder/").status_code == 200
     assert operator.get("/admin/kpis/checkinreminder/add/").status_code == 403
+
+
+def test_the_admin_shows_the_outbox_and_what_failed_but_cannot_change_it(operator, db):
+    job = OwedJob.objects.create(
+        task="kpis.tasks.notify_kpi_health",
+        kwargs={"update_id": 1},
+        attempts=2,
+        last_error="OperationalError: the database went away",
+    )
+    listed = operator.get("/admin/org/owedjob/?done_at__isnull=True")
+    assert listed.status_code == 200 and b"the database went away" in listed.content
+    assert operator.get(f"/admin/org/owedjob/{job.pk}/change/").status_code == 200
+    assert operator.post(f"/admin/org/owedjob/{job.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert OwedJob.objects.filter(pk=job.pk, attempts=2).exists()
