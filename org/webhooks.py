@@ -40,7 +40,9 @@ KEPT_TRYING = dt.timedelta(hours=24)
 TIMEOUT = 10  # seconds an attempt may take, answer included
 AUDITED = ("url", "events", "is_active")
 # An attempt's task may run this much before its time (clocks differ between machines).
-EARLY = dt.timedelta(seconds=5)  # audited (of the secret, only that it changed)
+EARLY = dt.timedelta(seconds=5)
+# An attempt under way holds its delivery this long (longer than it can take).
+CLAIMED = dt.timedelta(seconds=TIMEOUT + 30)  # audited (of the secret, only that it changed)
 
 
 def _check(errors: Errors, url: str, events: Any) -> None:
@@ -177,7 +179,7 @@ def deliver_webhook(delivery_id: int) -> str:
     else (an error status, a timeout, a host that does not resolve) is logged on it, and
     the next attempt is scheduled until 24 hours have passed. Returns the delivery's
     state."""
-    with transaction.atomic():
+    with transaction.atomic():  # claim this attempt, briefly: no other task makes it
         delivery = (
             # Only the delivery's row: locking its webhook too would make the deliveries
             # of one webhook skip each other when two workers send them at once.
@@ -195,54 +197,66 @@ def deliver_webhook(delivery_id: int) -> str:
         if delivery is None:
             return "skipped"
         delivery.attempts += 1
-        hook = delivery.webhook
-        body = body_of(delivery)
-        status, error, refused = None, "", False
-        try:
-            answer = egress.send(
-                "POST",
-                hook.url,
-                headers={
-                    "Content-Type": "application/json",
-                    "User-Agent": "Cascade-Webhooks/1",
-                    "X-Cascade-Event": delivery.event,
-                    "X-Cascade-Delivery": str(delivery.pk),
-                    SIGNATURE: signature(hook.secret, body),
-                },
-                body=body,
-                timeout=TIMEOUT,
-            )
-            status = answer.status
-            error = "" if 200 <= status < 300 else f"Answered {status}."
-        except egress.Refused as exc:  # nothing was sent
-            error, refused = str(exc)[:500], True
-        except egress.EgressError as exc:
-            error = str(exc)[:500]
-        now = timezone.now()
-        delivery.last_status, delivery.last_error = status, error
-        if status is not None and 200 <= status < 300:
-            delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
-        elif refused or now - delivery.created_at >= KEPT_TRYING:
-            delivery.state = DeliveryState.FAILED
-        else:
-            pause = pause_after(delivery.attempts)
-            delivery.next_attempt_at = now + dt.timedelta(seconds=pause)
-            _try_again_in(pause, delivery.pk)
-        delivery.save()
-        return delivery.state
+        # Until the attempt is over: a worker killed while sending leaves it to the sweep.
+        delivery.next_attempt_at = timezone.now() + CLAIMED
+        delivery.save(update_fields=["attempts", "next_attempt_at"])
+    # No transaction is open while the receiver takes its time: nothing waits on it.
+    hook = delivery.webhook
+    body = body_of(delivery)
+    status, error, refused = None, "", False
+    try:
+        answer = egress.send(
+            "POST",
+            hook.url,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Cascade-Webhooks/1",
+                "X-Cascade-Event": delivery.event,
+                "X-Cascade-Delivery": str(delivery.pk),
+                SIGNATURE: signature(hook.secret, body),
+            },
+            body=body,
+            timeout=TIMEOUT,
+        )
+        status = answer.status
+        error = "" if 200 <= status < 300 else f"Answered {status}."
+    except egress.Refused as exc:  # nothing was sent
+        error, refused = str(exc)[:500], True
+    except egress.EgressError as exc:
+        error = str(exc)[:500]
+    now = timezone.now()
+    delivery.last_status, delivery.last_error = status, error
+    if status is not None and 200 <= status < 300:
+        delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
+    elif refused or now - delivery.created_at >= KEPT_TRYING:
+        delivery.state = DeliveryState.FAILED
+    else:
+        pause = pause_after(delivery.attempts)
+        delivery.next_attempt_at = now + dt.timedelta(seconds=pause)
+        _try_again_in(pause, delivery.pk)
+    delivery.save(
+        update_fields=["last_status", "last_error", "state", "delivered_at", "next_attempt_at"]
+    )
+    return delivery.state
 
 
 def _try_again_in(pause: float, delivery_id: int) -> None:
-    """Schedule the next attempt once this one is saved. Tasks run inline (no broker,
-    the embedded setup): nothing is scheduled; the sweep below tries again."""
+    """Schedule the next attempt (once this one is saved). Tasks run inline (no broker:
+    the tests, a shell): nothing is scheduled; the sweep below tries again."""
     if deliver_webhook.app.conf.task_always_eager:
         return
 
     def send() -> None:
         try:
             deliver_webhook.apply_async(args=(delivery_id,), countdown=pause)
-        except Exception:  # the broker is down: the sweep tries again
-            log.exception("Could not schedule webhook delivery %s", delivery_id)
+        except Exception as exc:  # the broker is down: the sweep tries again
+            log.warning(
+                "Could not schedule webhook delivery %s: broker unreachable (%s: %s); "
+                "the sweep tries it when it is due.",
+                delivery_id,
+                type(exc).__name__,
+                exc,
+            )
 
     transaction.on_commit(send, robust=True)
 

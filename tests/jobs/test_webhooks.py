@@ -15,8 +15,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import transaction
 
 from org.models import WebhookDelivery
+from org.webhooks import deliver_webhook, webhook_create
 
 from ..api.helpers import API, client_for
 
@@ -24,15 +26,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Receiver:
-    """An HTTP server answering POSTs with the given statuses in turn (then 200),
-    keeping every request's headers and body."""
+    """An HTTP server answering POSTs with the given statuses in turn (then 200), after
+    `pause` seconds, keeping every request's headers and body."""
 
-    def __init__(self, statuses: list[int]):
+    def __init__(self, statuses: list[int], pause: float = 0.0):
         self.statuses, self.seen = list(statuses), []
+        self.arrived = threading.Event()  # a request came (its answer may wait)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 — http.server's name
+                receiver.arrived.set()
+                time.sleep(pause)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 receiver.seen.append((status, dict(self.headers), body))
@@ -56,8 +61,8 @@ def receiver(settings):
     settings.WEBHOOK_RETRY_SECONDS = 0.3  # 0.3 s, then 0.6 s
     made = []
 
-    def start(statuses: list[int]) -> Receiver:
-        made.append(Receiver(statuses))
+    def start(statuses: list[int], pause: float = 0.0) -> Receiver:
+        made.append(Receiver(statuses, pause))
         return made[-1]
 
     yield start
@@ -143,3 +148,27 @@ def test_an_address_gone_private_is_not_reached_by_the_worker(
         "127.0.0.1 is a loopback address: outbound requests go to the public internet only."
     )
     assert hook_at.seen == []
+
+
+def test_an_attempt_under_way_holds_no_lock_and_a_second_task_skips_it(acme, receiver):
+    """While a slow receiver takes its time the delivery is claimed (its next attempt
+    pushed past the attempt's end), not locked: a second task for it does nothing, and
+    the row can be locked and written meanwhile (PostgreSQL would refuse NOWAIT if the
+    attempt held it, and SQLite's writers would queue behind the receiver)."""
+    hook_at = receiver([], pause=2.0)
+    hook = webhook_create(actor=acme.admin, url=hook_at.url, events=["review.completed"])
+    delivery = WebhookDelivery.objects.create(
+        webhook=hook, event="review.completed", payload={"event": "review.completed", "data": {}}
+    )
+    attempt = threading.Thread(target=deliver_webhook, args=(delivery.pk,))
+    attempt.start()
+    assert hook_at.arrived.wait(10)  # the attempt is under way
+    began = time.monotonic()
+    assert deliver_webhook(delivery.pk) == "skipped"
+    with transaction.atomic():
+        [claimed] = WebhookDelivery.objects.select_for_update(nowait=True).filter(pk=delivery.pk)
+        claimed.save(update_fields=["last_error"])
+    assert time.monotonic() - began < 1.0  # nothing waited on the receiver
+    attempt.join(10)
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, len(hook_at.seen)) == ("delivered", 1, 1)
