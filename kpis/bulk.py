@@ -15,6 +15,7 @@ from goals.rollup import lock_chains
 from org.models import Member
 from org.outbox import owe
 from org.permissions import RECORD_VALUE, may_record
+from org.webhooks import webhooks_read_once
 
 from .models import Kpi, KpiUpdate
 from .notifications import slipped
@@ -36,6 +37,7 @@ def require_recording(actor: Member, kpis: Sequence[tuple[str, Kpi]]) -> None:
 
 
 @transaction.atomic
+@webhooks_read_once()  # the roll-up's events and the values': one read
 def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[KpiUpdate]:
     """Record every row ({kpi, value, date?, note?, confidence?}, `kpi` a Kpi) or none.
 

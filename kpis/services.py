@@ -18,7 +18,7 @@ from goals.services import check_open
 from org.models import Member, WebhookEvent
 from org.outbox import owe
 from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, GIVE_KPI, MOVE_KPI, RECORD_VALUE
-from org.webhooks import emit
+from org.webhooks import emit, webhooks_read_once
 
 from .models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState, KpiUpdate
 from .notifications import slipped
@@ -248,6 +248,7 @@ def _check_value(kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.
     value_errors(kpi, value=value, date=date, confidence=confidence, today=today).raise_if_any()
 
 
+@webhooks_read_once()  # the roll-up's events and the value's: one read
 def _append(
     actor: Member, kpi: Kpi, *, replaces: KpiUpdate | None = None, **fields: Any
 ) -> KpiUpdate:

@@ -12,13 +12,16 @@ one older than five minutes. The secret is stored encrypted (core/crypto.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import json
 import logging
 import secrets
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from celery import shared_task
@@ -129,21 +132,46 @@ def webhooks_of(organization_id: int) -> list[Webhook]:
     return hooks
 
 
+_read = threading.local()  # per thread: {organization id: its active webhooks}
+
+
+@contextlib.contextmanager
+def webhooks_read_once() -> Iterator[None]:
+    """Within this block (one write: a value recorded, with the roll-up it moves) the
+    webhooks are read once per organization, whatever events the write emits. A block
+    inside another shares the outer one's read."""
+    if hasattr(_read, "hooks"):
+        yield
+        return
+    _read.hooks = {}
+    try:
+        yield
+    finally:
+        del _read.hooks
+
+
+def _active(organization_id: int) -> list[Webhook]:
+    known: dict[int, list[Webhook]] | None = getattr(_read, "hooks", None)
+    if known is not None and organization_id in known:
+        return known[organization_id]
+    hooks = list(
+        Webhook.objects.filter(organization_id=organization_id, is_active=True).only("id", "events")
+    )
+    if known is not None:
+        known[organization_id] = hooks
+    return hooks
+
+
 def emit(organization_id: int, event: str, *data: dict[str, Any]) -> None:
     """Tell the organization's webhooks that hear `event` of each of `data`: one
     delivery per event and webhook, written in the current transaction (the outbox:
     a write that rolls back tells no one, and one that commits owes every delivery, even
     if the broker is down), each sent once the transaction commits. One read of the
-    webhooks and one insert for all of `data`, however many goals a roll-up moved."""
+    webhooks (none more inside `webhooks_read_once`) and one insert for all of `data`,
+    however many goals a roll-up moved."""
     if not data:
         return
-    hooks = [
-        hook
-        for hook in Webhook.objects.filter(organization_id=organization_id, is_active=True).only(
-            "id", "events"
-        )
-        if event in hook.events
-    ]
+    hooks = [hook for hook in _active(organization_id) if event in hook.events]
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(webhook=hook, event=event, payload={"event": event, "data": one})
         for one in data

@@ -61,8 +61,8 @@ def test_recording_a_value_costs_the_same_queries_in_a_small_and_a_large_tree(ac
     assert small_count == large_count
     # savepoint, lock (PostgreSQL), insert, KPI read + write, goal read + write, history:
     # two reads and the day's points upserted (one statement per table), the webhooks
-    # that hear of a value and of a goal's health (the outbox is written in the write's
-    # transaction: one read per event, none of them listening here), release
+    # read once (the outbox is written in the write's transaction; none listen here),
+    # release
     assert large_count <= 14
     again = count_queries(lambda: kpi_record_value(actor=acme.member, kpi=large[-1], value=50))
     assert again <= 14  # the day's points already exist: changed in place
