@@ -148,8 +148,14 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL I know: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Let concurrent writers wait for each other instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # bin/run's web server and worker share the file. Write-ahead logging lets them read
+    # while the other writes. A transaction takes the write lock as it begins
+    # (IMMEDIATE), so it waits for another's write to commit (up to 20 s) instead of
+    # failing with "database is locked" when its reads turn out to be older than that
+    # write; no transaction waits on the network (a webhook's receiver, the mail server).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, init_command="PRAGMA journal_mode=WAL;", transaction_mode="IMMEDIATE"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A cache shared by every web process (Redis) lets pages reuse whole-cycle summaries
@@ -293,7 +299,9 @@ else:
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")
 EMAIL_LEASE_SECONDS = envint("EMAIL_LEASE_SECONDS", "900")
 
-# Celery: with no broker configured every task runs inline (the embedded default).
+# Celery: with no broker configured every task runs inline (the tests, a shell). bin/run
+# names one that needs no service, kombu's filesystem transport (`filesystem://localhost/`:
+# a file per message under var/broker), and starts a worker and beat on it.
 CELERY_TASK_ALWAYS_EAGER = not os.getenv("CELERY_BROKER_URL")
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -323,6 +331,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": min(60, _VISIBILITY_TIMEOUT),
     "unacked_restore_throttle": 1,
 }
+if CELERY_BROKER_URL.startswith("filesystem:"):
+    # The web server and the worker share the folder (the socket options above are
+    # Redis's; this transport ignores them). A message leaves the folder when a worker
+    # takes it: one killed mid-task loses it, and the sweeps send what was owed.
+    _broker_folder = BASE_DIR / "var" / "broker"
+    for _folder in ("queue", "control"):
+        (_broker_folder / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        data_folder_in=str(_broker_folder / "queue"),
+        data_folder_out=str(_broker_folder / "queue"),
+        control_folder=str(_broker_folder / "control"),
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task is acknowledged when it has run, not when it arrives: a worker killed mid-task
 # leaves it on the queue for another. The jobs claim their rows and mark an email sent

@@ -8,13 +8,7 @@ import importlib
 import os
 import re
 import shlex
-import signal
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.client import HTTPResponse
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -23,13 +17,9 @@ import yaml
 from cryptography.fernet import Fernet
 from django.core.management import get_commands
 
+from .bin_run import bin_run
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -167,44 +157,6 @@ def test_env_example_says_how_to_make_each_key():
     assert "WEB_PORT" not in text
 
 
-@contextmanager
-def bin_run(tmp_path: Path, tries: int, **settings: str) -> Iterator[tuple[int, HTTPResponse]]:
-    """`bin/run` on a free port with its own SQLite file and `settings`, until its login
-    page answers (checked 200): yields the port and that answer; stopped afterwards."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "cascade.settings",
-        **settings,
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    server = subprocess.Popen(
-        [str(ROOT / "bin" / "run")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        answer = None
-        for _ in range(tries):
-            try:
-                answer = urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    break
-                time.sleep(0.2)
-        assert answer is not None and answer.status == 200, server.stdout.read().decode()[-2000:]
-        yield port, answer
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-
-
 def test_bin_run_serves_on_the_port_it_is_given(tmp_path):
     with bin_run(tmp_path, 600):
         pass  # its login page answered 200 on that port
@@ -221,11 +173,11 @@ def test_bin_run_with_debug_off_serves_pages_and_their_static_files(tmp_path):
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         SECURE_COOKIES="false",
         STATIC_ROOT=str(tmp_path / "static"),
-    ) as (port, answer):
-        page = answer.read().decode()
+    ) as running:
+        page = running.login_page.decode()
         stylesheet = re.search(r'href="(/static/css/cascade\.[0-9a-f]{12}\.css)"', page)
         assert stylesheet, page[:2000]
-        css = urlopen(f"http://127.0.0.1:{port}{stylesheet.group(1)}", timeout=5)
+        css = urlopen(f"{running.url}{stylesheet.group(1)}", timeout=5)
         assert css.status == 200 and b"{" in css.read()
 
 
