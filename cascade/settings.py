@@ -546,5 +546,9 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
         # runserver's request lines (bin/run), in this format rather than their own.
         "django.server": {"handlers": [], "propagate": True},
+        # Celery's process pool (billiard) logs as "multiprocessing", a logger it keeps
+        # from propagating: without a handler of its own, an error there (a callback
+        # failing while Redis is away) would be a bare traceback on stderr.
+        "multiprocessing": {"handlers": ["console"], "level": "WARNING"},
     },
 }

@@ -111,3 +111,29 @@ def test_log_lines_carry_their_time_in_the_chosen_format(log_format):
             "cascade.x",
             "hi",
         )
+
+
+def test_the_worker_pools_errors_are_log_lines_in_json_too():
+    """billiard (Celery's process pool) logs as `multiprocessing` and stops it from
+    propagating; its errors, traceback included, are JSON lines like every other."""
+    script = (
+        "import django; django.setup()\n"
+        "from billiard.util import error, get_logger\n"
+        "get_logger()\n"
+        "try:\n    raise ConnectionError('Redis went away')\n"
+        "except ConnectionError as exc:\n"
+        "    error('Pool callback raised exception: %r', exc, exc_info=1)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "cascade.settings", "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [line] = run.stderr.strip().splitlines()
+    record = json.loads(line)
+    assert (record["level"], record["logger"]) == ("ERROR", "multiprocessing")
+    assert "Pool callback raised exception" in record["message"]
+    assert "ConnectionError: Redis went away" in record["exception"]
