@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from celery import Celery
+from celery.apps import worker
 from celery.signals import (
     before_task_publish,
     celeryd_after_setup,
@@ -23,6 +24,7 @@ from celery.signals import (
     worker_ready,
     worker_shutting_down,
 )
+from django.conf import settings
 
 from core import logs
 
@@ -47,8 +49,6 @@ def use_django_logging(**kwargs: Any) -> None:
     LOGGING applies (and `--loglevel` gives way to LOG_LEVEL). The worker applies it
     first at celeryd_init, so that its start-up warnings (as root: the SecurityWarning)
     are log lines in that format too."""
-    from django.conf import settings
-
     logs.configure(settings.LOGGING)
 
 
@@ -56,8 +56,6 @@ def use_django_logging(**kwargs: Any) -> None:
 def banner_as_one_line(sender: str, instance: Any, **kwargs: Any) -> None:
     """With LOG_FORMAT=json the worker's start-up banner (printed, not logged) is one
     log line instead, so every line the worker writes is JSON."""
-    from django.conf import settings
-
     if settings.LOG_FORMAT == "json" and not instance.quiet:
         instance.quiet = True
         log.info("Worker %s starting\n%s", sender, instance.startup_info(artlines=False))
@@ -68,16 +66,11 @@ def shutdown_as_one_line(sender: Any, **kwargs: Any) -> None:
     """With LOG_FORMAT=json the worker's "Warm shutdown" notice (printed on SIGTERM)
     is a log line instead: its handler is installed again, silent, and the signal
     below logs it."""
-    from celery.apps import worker
-    from django.conf import settings
-
     if settings.LOG_FORMAT == "json":
         worker.install_worker_term_handler(sender.controller, verbose=False)
 
 
 @worker_shutting_down.connect(weak=False)
 def log_shutdown(sig: str, how: str, **kwargs: Any) -> None:
-    from django.conf import settings
-
     if settings.LOG_FORMAT == "json":
         log.info("Worker: %s shutdown (%s)", how, sig)
