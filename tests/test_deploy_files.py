@@ -157,9 +157,8 @@ def test_env_example_says_how_to_make_each_key():
     assert "WEB_PORT" not in text
 
 
-def test_bin_run_serves_on_the_port_it_is_given(tmp_path):
-    with bin_run(tmp_path, 600):
-        pass  # its login page answered 200 on that port
+# bin/run on the port it is given, with its jobs, stopped by Ctrl-C with nothing left:
+# tests/jobs/test_embedded_default.py.
 
 
 def test_bin_run_with_debug_off_serves_pages_and_their_static_files(tmp_path):
