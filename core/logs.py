@@ -113,11 +113,7 @@ class TaskRequest(Request):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        request_id = self.request_dict.get(TASK_HEADER)
-        if isinstance(request_id, str) and valid_request_id(request_id):
-            local.request_id = request_id
-        else:
-            forget_request_id()
+        _carry(self.request_dict.get(TASK_HEADER))
 
 
 class TaskWithRequestId(Task[Any, Any]):
@@ -139,7 +135,12 @@ def take_request_id_from_task(task: Any = None, **kwargs: Any) -> None:
     inline (eager) task runs inside that request, whose id stays as it is."""
     if task is None or task.request.is_eager:
         return
-    request_id = task.request.get(TASK_HEADER)
+    _carry(task.request.get(TASK_HEADER))
+
+
+def _carry(request_id: object) -> None:
+    """Set the id a task's message carries for this thread's lines (a missing or
+    unsound one: none)."""
     if isinstance(request_id, str) and valid_request_id(request_id):
         local.request_id = request_id
     else:
