@@ -5,6 +5,8 @@ must run (a skip fails there)."""
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import pytest
@@ -82,3 +84,21 @@ def worker(broker):
 def wait(results, timeout: float = 60):
     """Each task's return value, once the worker has run it."""
     return [result.get(timeout=timeout) for result in results]
+
+
+def until[T](
+    condition: Callable[[], T],
+    timeout: float = 30.0,
+    what: str = "it",
+    explain: Callable[[], str] = lambda: "",
+) -> T:
+    """Poll `condition` (a worker's or a server's work showing in the database, a log,
+    a receiver) until it is truthy, and return it; fail after `timeout` seconds, naming
+    `what` and adding `explain()` (a log's tail, say). No assertion on how long it took."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout} s{explain()}")

@@ -35,6 +35,7 @@ import time_machine
 
 from ..bin_run import Running, bin_run
 from ..outbound import Answer, Listener
+from .conftest import until as jobs_until
 
 pytestmark = pytest.mark.slow
 
@@ -149,13 +150,8 @@ def embedded_bin_run(folder: Path) -> Iterator[Embedded]:
 
 
 def until(condition: Callable[[], Any], timeout: float, what: str, running: Running) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout} s: {what}\n{running.output()[-4000:]}")
+    """conftest's `until`, failing with the tail of everything bin/run wrote."""
+    return jobs_until(condition, timeout, what, explain=lambda: f"\n{running.output()[-4000:]}")
 
 
 def lenas_kpi(embedded: Embedded) -> int:

@@ -5,7 +5,6 @@ total, and the import ends with one roll-up of the cycle."""
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,7 +18,7 @@ from kpis.models import Kpi
 from kpis.rollup import cycle_rollup
 from kpis.services import kpi_record_value
 
-from .conftest import broker_at
+from .conftest import broker_at, until
 from .test_rollup_and_outages import closed_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,15 +36,6 @@ def large_file() -> bytes:
             f"Team goal {n},Support Tier 2,Tickets closed {n},tickets,0,{n + 10}"
         )
     return ("\n".join(lines) + "\n").encode()
-
-
-def until(condition, timeout: float = 60) -> None:
-    """Wait for the worker (no assertion on how long it takes)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the worker did not finish the job")
-        time.sleep(0.5)
 
 
 def test_a_large_file_is_planned_and_imported_by_the_worker_with_one_rollup(
@@ -71,7 +61,7 @@ def test_a_large_file_is_planned_and_imported_by_the_worker_with_one_rollup(
     assert response.status_code == 302
     job = ImportJob.objects.get()
     assert job.total == ROWS
-    until(lambda: ImportJob.objects.get().state == "previewed")
+    until(lambda: ImportJob.objects.get().state == "previewed", 60, "the worker's preview")
     piece = client.get(response["Location"], headers=HTMX).content.decode()
     assert "hx-trigger" not in piece  # finished: the page stops polling
     assert f"Import {ROWS} rows" in piece
@@ -83,7 +73,7 @@ def test_a_large_file_is_planned_and_imported_by_the_worker_with_one_rollup(
     confirmed = client.post(f"/cycles/{acme.cycle.pk}/import/{job.pk}/confirm/", headers=HTMX)
 
     assert "Importing" in confirmed.content.decode()  # the progress bar, polling
-    until(lambda: ImportJob.objects.get().state == "done")
+    until(lambda: ImportJob.objects.get().state == "done", 60, "the worker's import")
     job.refresh_from_db()
     assert (job.done, job.total) == (ROWS, ROWS)
     assert job.result["goals_created"] == ROWS and job.result["kpis_created"] == ROWS

@@ -22,9 +22,9 @@ from org.outbox import sweep_owed_jobs
 from org.webhooks import resend_due_webhooks, webhook_create
 
 from ..api.helpers import API, client_for
-from .conftest import broker_at
+from .conftest import broker_at, until
 from .test_redis_faults import RedisProcess
-from .test_webhooks import Receiver, until
+from .test_webhooks import Receiver
 
 pytestmark = pytest.mark.slow  # run first (tests/conftest.py)
 

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from django.test import Client
 
 from cycles.models import ImportJob
 
+from .conftest import until
 from .test_import_job import large_file
 from .test_worker_killed_mid_send import free_port
 
@@ -57,14 +57,6 @@ def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
-
-
-def _until(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen in {timeout} s")
-        time.sleep(0.2)
 
 
 def _answers(url: str) -> bool:
@@ -116,8 +108,8 @@ def test_every_line_is_json_and_a_request_id_follows_the_request_into_its_task(
     request_id = f"import {uuid.uuid4().hex[:8]} (from the test)"
     base = f"http://127.0.0.1:{port}"
     try:
-        _until(lambda: _answers(f"{base}/healthz/live/"), "gunicorn answering")
-        _until(lambda: "ready." in worker_log.read_text(), "the worker ready")
+        until(lambda: _answers(f"{base}/healthz/live/"), 60, "gunicorn answering")
+        until(lambda: "ready." in worker_log.read_text(), 60, "the worker ready")
         signed_in = Client()
         signed_in.force_login(acme.leader.user)
         session = requests.Session()
@@ -141,8 +133,8 @@ def test_every_line_is_json_and_a_request_id_follows_the_request_into_its_task(
         assert upload.headers["X-Request-ID"] == request_id
         assert missing.status_code == 404 and missing.headers["X-Request-ID"] == request_id
         assert unsound.headers["X-Request-ID"] != "x" * 65
-        _until(lambda: ImportJob.objects.get().state == "previewed", "the planning task")
-        _until(lambda: " succeeded in " in worker_log.read_text(), "the task's last line")
+        until(lambda: ImportJob.objects.get().state == "previewed", 60, "the planning task")
+        until(lambda: " succeeded in " in worker_log.read_text(), 60, "the task's last line")
     finally:
         _stop(web)
         _stop(worker)

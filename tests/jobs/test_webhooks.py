@@ -21,6 +21,7 @@ from org.models import WebhookDelivery
 from org.webhooks import deliver_webhook, webhook_create
 
 from ..api.helpers import API, client_for
+from .conftest import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,16 +69,6 @@ def receiver(settings):
     yield start
     for r in made:
         r.close()
-
-
-def until(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def test_a_receiver_failing_twice_gets_the_event_once_signed_and_the_log_shows_it(
