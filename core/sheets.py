@@ -42,6 +42,9 @@ MEDIA_TYPES = {
     CSV: "text/csv",
     XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+# The Content-Type of a file Cascade sends: a CSV says its text is UTF-8 (a client that
+# decodes it then reads the byte-order mark and the names as they are).
+DOWNLOAD_TYPES = {CSV: f"{MEDIA_TYPES[CSV]}; charset=utf-8", XLSX: MEDIA_TYPES[XLSX]}
 MB = 1024 * 1024
 MAX_FILE_BYTES = 10 * MB
 MAX_UNPACKED_BYTES = 50 * MB  # all members of an XLSX, unpacked

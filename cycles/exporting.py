@@ -114,6 +114,6 @@ def export_filename(cycle: Cycle, fmt: str) -> str:
 
 def export_response(cycle: Cycle, fmt: str) -> HttpResponse:
     """The cycle's export as a download (the API and the page serve the same)."""
-    response = HttpResponse(cycle_export(cycle, fmt), content_type=sheets.MEDIA_TYPES[fmt])
+    response = HttpResponse(cycle_export(cycle, fmt), content_type=sheets.DOWNLOAD_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{export_filename(cycle, fmt)}"'
     return response

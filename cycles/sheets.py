@@ -16,8 +16,10 @@ from core import sheets as core_sheets
 from core.sheets import CSV, XLSX, file_error
 from core.sheets import sniff_format as sniff_format  # the import jobs' sniffing
 
-# The formats and their media types (core/sheets.py), as the cycles' modules name them.
+# The formats, their media types and a download's Content-Type (core/sheets.py), as the
+# cycles' modules name them.
 FORMATS, MEDIA_TYPES = core_sheets.FORMATS, core_sheets.MEDIA_TYPES
+DOWNLOAD_TYPES = core_sheets.DOWNLOAD_TYPES
 
 # The import's columns, in the template's order (README, "Import and export").
 STRATEGIC_GOAL = "Strategic goal"

@@ -34,10 +34,10 @@ from .services import cycle_create, cycle_set_state, cycle_update
 from .sheets import (
     COLUMNS,
     CSV,
+    DOWNLOAD_TYPES,
     FORMATS,
     INDIVIDUAL_KPI_READINGS,
     MAX_BYTES,
-    MEDIA_TYPES,
     SHOWN_COLUMNS,
     TOO_LARGE,
     template,
@@ -304,7 +304,7 @@ def import_template(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("format", CSV)
     if fmt not in FORMATS:
         return HttpResponse(CHOOSE_FORMAT, status=400)
-    response = HttpResponse(template(fmt), content_type=MEDIA_TYPES[fmt])
+    response = HttpResponse(template(fmt), content_type=DOWNLOAD_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="cascade-import-template.{fmt}"'
     return response
 

@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from core.errors import RowErrors, by_field
-from core.sheets import CSV, MAX_FILE_BYTES, MEDIA_TYPES, sniff_format, too_large
+from core.sheets import CSV, DOWNLOAD_TYPES, MAX_FILE_BYTES, sniff_format, too_large
 
 from .decorators import member_required
 from .forms import PeopleImportForm
@@ -187,6 +187,6 @@ def people_import_confirm(request: MemberHttpRequest) -> HttpResponse:
 def people_import_template(request: MemberHttpRequest) -> HttpResponse:
     """The downloadable template: a CSV with the header row."""
     MANAGE_PEOPLE.require(request.member)
-    response = HttpResponse(template_csv(), content_type=MEDIA_TYPES[CSV])
+    response = HttpResponse(template_csv(), content_type=DOWNLOAD_TYPES[CSV])
     response["Content-Disposition"] = 'attachment; filename="cascade-people-template.csv"'
     return response

@@ -71,7 +71,7 @@ def test_the_template_is_a_csv_of_the_header_row_that_the_import_reads(acme):
     client = signed_in(acme.admin)
     response = client.get(TEMPLATE)
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="cascade-people-template.csv"' in response["Content-Disposition"]
     assert response.content.decode("utf-8-sig").splitlines() == [",".join(COLUMNS)]
     refused = upload(client, response.content, "cascade-people-template.csv")
