@@ -60,6 +60,12 @@ def _degrades[**P, R, D](
     return decorate
 
 
+def unreachable() -> bool:
+    """Whether the cache failed within the last PAUSE seconds: its answers until then
+    are stand-ins ("not cached"), not what it holds."""
+    return time.monotonic() < _down_until
+
+
 def _default(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return kwargs.get("default", args[1] if len(args) > 1 else None)
 
