@@ -27,6 +27,7 @@ from goals.models import LEVEL_RANK, Goal
 from goals.services import check_open
 from kpis.models import Kpi
 from kpis.rollup import cycle_rollup
+from org.changes import ChangeAction, ChangeKind, changes_collected, note_change
 from org.models import Member
 from org.permissions import MANAGE_CYCLES
 
@@ -35,6 +36,7 @@ from .import_cycle import Context, GoalPlan, KpiPlan, Plan
 from .import_plan import Planner
 from .models import Cycle, ImportJob, ImportState
 from .sheets import AS_KPI, INDIVIDUAL_KPI, INDIVIDUAL_KPI_READINGS, Row, has_individual_kpis
+from .webhook_data import tell_created
 
 log = logging.getLogger("cascade.imports")
 
@@ -92,6 +94,7 @@ def import_plan(
 
 
 @transaction.atomic
+@changes_collected()  # every goal and KPI written: one INSERT in the changes feed
 def import_commit(
     *, actor: Member, cycle: Cycle, rows: list[Row], individual_kpi: str = AS_KPI
 ) -> Plan:
@@ -121,9 +124,17 @@ def import_commit(
         kpi.goal = kpi.goal  # the goal's id, now that it has one
     Kpi.objects.bulk_create(new_kpis, batch_size=1000)
     _write_changes(Kpi, [(p.kpi, p.changes) for p in plan.kpis if not p.new], now)
+    for kind, action, objects in (
+        (ChangeKind.GOAL, ChangeAction.CREATED, new_goals),
+        (ChangeKind.GOAL, ChangeAction.UPDATED, [p.goal for p in plan.goals if p.changes]),
+        (ChangeKind.KPI, ChangeAction.CREATED, new_kpis),
+        (ChangeKind.KPI, ChangeAction.UPDATED, [p.kpi for p in plan.kpis if p.changes]),
+    ):
+        note_change(cycle.organization_id, kind, action, *((o.pk, o.external_id) for o in objects))
     cycle_rollup(cycle, today=actor.organization.today())
     import_history_rebuild(cycle)
     _audit(actor, cycle, plan, new_goals, new_kpis)
+    tell_created(cycle.organization_id, new_goals, new_kpis)
     return plan
 
 

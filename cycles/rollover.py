@@ -17,15 +17,18 @@ from goals.rules import check_objectives
 from goals.services import check_open
 from kpis.models import Aggregation, Direction, Kpi, KpiState
 from kpis.rollup import kpi_rollup
+from org.changes import ChangeAction, ChangeKind, changes_collected, note_change
 from org.models import Member
 from org.permissions import MANAGE_CYCLES
 
 from .models import Cycle
+from .webhook_data import tell_created
 
 PICK_GOALS = "Pick at least one goal to roll over."
 
 
 @transaction.atomic
+@changes_collected()  # the copies: one INSERT in the changes feed
 def cycle_rollover(
     *, actor: Member, source: Cycle, to_cycle: Cycle, goals: Iterable[Goal]
 ) -> list[Goal]:
@@ -73,6 +76,10 @@ def cycle_rollover(
         "kpis_created": items(new_kpis),
     }
     record(actor, "cycle.rolled_over", to_cycle, changes={k: [None, v] for k, v in copied.items()})
+    organization_id = to_cycle.organization_id
+    for kind, objects in ((ChangeKind.GOAL, created), (ChangeKind.KPI, new_kpis)):
+        made = ((obj.pk, obj.external_id) for obj in objects)
+        note_change(organization_id, kind, ChangeAction.CREATED, *made)
     if created:
         roots = [copy.pk for copy in created]
         lock_chains(roots)
@@ -81,6 +88,7 @@ def cycle_rollover(
             goal_ids=roots,
             today=actor.organization.today(),
         )
+    tell_created(organization_id, created, new_kpis)
     return created
 
 

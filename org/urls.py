@@ -25,6 +25,12 @@ urlpatterns = [
         views.webhook_delete_view,
         name="webhook-delete",
     ),
+    path("people/webhooks/<int:webhook_id>/ping/", views.webhook_ping_view, name="webhook-ping"),
+    path(
+        "people/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver/",
+        views.webhook_redeliver_view,
+        name="webhook-redeliver",
+    ),
     path(
         "people/tokens/<int:token_id>/revoke/",
         views.service_token_revoke_view,

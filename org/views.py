@@ -11,7 +11,7 @@ from core.forms import save_form
 
 from .decorators import member_required
 from .forms import InviteForm, MemberEditForm, ServiceTokenForm, WebhookForm
-from .models import ApiToken, Member, Notification, Webhook
+from .models import ApiToken, Member, Notification, Webhook, WebhookDelivery
 from .people_import_views import import_offer
 from .permissions import MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
 from .services import (
@@ -22,7 +22,13 @@ from .services import (
     notifications_mark_all_read,
 )
 from .tokens import service_token_create, service_token_revoke, service_tokens, stopped_because
-from .webhooks import webhook_create, webhook_delete, webhooks_of
+from .webhooks import (
+    webhook_create,
+    webhook_delete,
+    webhook_ping,
+    webhook_redeliver,
+    webhooks_of,
+)
 
 
 def _edit_form(person: Member, organization) -> MemberEditForm:
@@ -96,6 +102,38 @@ def webhook_delete_view(request, webhook_id: int):
     hook = get_object_or_404(Webhook, pk=webhook_id, organization=member.organization)
     webhook_delete(actor=member, webhook=hook)
     messages.success(request, f"The webhook to {hook.url} is removed: nothing more is sent.")
+    return redirect(reverse("people") + "#webhooks-h")
+
+
+@require_POST
+@member_required
+def webhook_ping_view(request, webhook_id: int):
+    """Send the webhook a test delivery (`ping`); the log below it shows how it went."""
+    member = request.member
+    MANAGE_WEBHOOKS.require(member)
+    hook = get_object_or_404(Webhook, pk=webhook_id, organization=member.organization)
+    webhook_ping(actor=member, webhook=hook)
+    messages.success(request, f"A test delivery is on its way to {hook.url}.")
+    return redirect(reverse("people") + "#webhooks-h")
+
+
+@require_POST
+@member_required
+def webhook_redeliver_view(request, webhook_id: int, delivery_id: int):
+    """Send a delivery's payload again, as a new delivery."""
+    member = request.member
+    MANAGE_WEBHOOKS.require(member)
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.select_related("webhook"),
+        pk=delivery_id,
+        webhook_id=webhook_id,
+        webhook__organization=member.organization,
+    )
+    again = webhook_redeliver(actor=member, delivery=delivery)
+    url = delivery.webhook.url
+    messages.success(
+        request, f"The {delivery.event} event is sent again to {url}: delivery {again.pk}."
+    )
     return redirect(reverse("people") + "#webhooks-h")
 
 

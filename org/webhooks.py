@@ -34,7 +34,7 @@ from core import egress
 from core.errors import Errors
 from core.tasks import enqueue_on_commit
 
-from .models import DeliveryState, Member, Webhook, WebhookDelivery, WebhookEvent
+from .models import PING, DeliveryState, Member, Webhook, WebhookDelivery, WebhookEvent
 from .permissions import MANAGE_WEBHOOKS
 
 log = logging.getLogger("cascade.webhooks")
@@ -179,6 +179,38 @@ def emit(organization_id: int, event: str, *data: dict[str, Any]) -> None:
     )
     for delivery in deliveries:
         enqueue_on_commit(deliver_webhook, delivery.pk, owed=True)
+
+
+@transaction.atomic
+def webhook_ping(*, actor: Member, webhook: Webhook) -> WebhookDelivery:
+    """A `ping` delivery to `webhook` (whatever events it hears, paused or not), sent now
+    by the worker as every delivery is: signed, logged, retried. Its `data` says which
+    webhook it is and what it hears of."""
+    MANAGE_WEBHOOKS.require(actor, webhook.organization_id)
+    data = {"webhook": webhook.pk, "url": webhook.url, "events": webhook.events}
+    return _send(
+        WebhookDelivery(webhook=webhook, event=PING, payload={"event": PING, "data": data})
+    )
+
+
+@transaction.atomic
+def webhook_redeliver(*, actor: Member, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery's payload again as a new delivery (a new id, signed anew, its own
+    attempts in the log), whatever became of the first: a receiver that lost or refused
+    it gets it again, and tells the two apart by the id."""
+    MANAGE_WEBHOOKS.require(actor, delivery.webhook.organization_id)
+    again = WebhookDelivery(
+        webhook=delivery.webhook, event=delivery.event, payload=delivery.payload
+    )
+    return _send(again)
+
+
+def _send(delivery: WebhookDelivery) -> WebhookDelivery:
+    """Save a delivery and have the worker send it once the transaction commits (the
+    sweep sends it if the broker is down)."""
+    delivery.save()
+    enqueue_on_commit(deliver_webhook, delivery.pk, owed=True)
+    return delivery
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:

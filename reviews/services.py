@@ -37,6 +37,7 @@ from org.webhooks import emit
 
 from . import selectors
 from .models import ActionItem, Assessment, Review, ReviewItem, ReviewState
+from .webhook_data import action_assigned_data
 
 # Agenda: what needs the meeting's attention first.
 AGENDA_RANK = {Health.OFF_TRACK: 0, Health.AT_RISK: 1}
@@ -338,6 +339,7 @@ def action_create(
             title=fit(f"Action for you: {action.title}", TITLE_LENGTH),
             body=f"{actor.display_name} gave it to you in “{review.title}”, due {due:%Y-%m-%d}.",
         )
+    emit(review.organization_id, WebhookEvent.ACTION_ASSIGNED, action_assigned_data(action, actor))
     return action
 
 
@@ -366,10 +368,14 @@ def action_update(*, actor: Member, action: ActionItem, **changes: Any) -> Actio
                 for field in set(changes) - {"done"}
             }
         )
+    owner_before = action.owner_id
     for field, value in changes.items():
         setattr(action, field, value)
     if "done" in changes:
         action.done_at = timezone.now() if action.done else None
     _validate_action(action)
     action.save()
+    if action.owner_id != owner_before:  # it changed hands
+        assigned = action_assigned_data(action, actor)
+        emit(review.organization_id, WebhookEvent.ACTION_ASSIGNED, assigned)
     return action

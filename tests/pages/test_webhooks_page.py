@@ -71,3 +71,46 @@ def test_others_may_not_add_webhooks(client, acme, settings):
         "/people/webhooks/", {"hook-url": "https://10.0.0.7/", "hook-events": ["review.completed"]}
     )
     assert response.status_code == 403 and not Webhook.objects.exists()
+
+
+def test_an_admin_sends_a_test_and_redelivers_from_the_page(client, acme):
+    hook = Webhook.objects.create(
+        organization=acme.org, url="https://10.0.0.7/", secret="s" * 32, events=["cycle.closed"]
+    )
+    first = WebhookDelivery.objects.create(
+        webhook=hook, event="cycle.closed", payload={"event": "cycle.closed", "data": {}}
+    )
+    client.force_login(acme.admin.user)
+    page = parse(client.get("/people/"))
+    ping = page.find(action=f"/people/webhooks/{hook.pk}/ping/")
+    assert ping is not None and "Send test" in ping.text
+    redeliver = page.find(action=f"/people/webhooks/{hook.pk}/deliveries/{first.pk}/redeliver/")
+    assert redeliver is not None and "Redeliver" in redeliver.text
+    assert "again?" in redeliver.attrs["hx-confirm"]  # asked before it is sent twice
+
+    assert client.post(f"/people/webhooks/{hook.pk}/ping/").status_code == 302
+    assert WebhookDelivery.objects.filter(webhook=hook, event="ping").count() == 1
+    url = f"/people/webhooks/{hook.pk}/deliveries/{first.pk}/redeliver/"
+    assert client.post(url).status_code == 302
+    again = WebhookDelivery.objects.filter(event="cycle.closed").exclude(pk=first.pk).get()
+    assert again.payload == first.payload
+    page = client.get("/people/").content.decode()
+    assert "ping · Pending after 0 attempts" in page
+
+
+def test_others_may_not_send_tests_or_redeliver_and_other_organizations_are_404(
+    client, acme, outsider
+):
+    hook = Webhook.objects.create(
+        organization=acme.org, url="https://10.0.0.7/", secret="s" * 32, events=["cycle.closed"]
+    )
+    first = WebhookDelivery.objects.create(webhook=hook, event="cycle.closed", payload={})
+    ping, redeliver = (
+        f"/people/webhooks/{hook.pk}/ping/",
+        f"/people/webhooks/{hook.pk}/deliveries/{first.pk}/redeliver/",
+    )
+    client.force_login(acme.leader.user)
+    assert client.post(ping).status_code == 403 and client.post(redeliver).status_code == 403
+    client.force_login(outsider.user)
+    assert client.post(ping).status_code == 404 and client.post(redeliver).status_code == 404
+    assert WebhookDelivery.objects.count() == 1
