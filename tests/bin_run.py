@@ -77,13 +77,18 @@ class Running:
 
 @contextmanager
 def bin_run(
-    tmp_path: Path, tries: int, stop_with: int = signal.SIGTERM, **settings: str
+    tmp_path: Path,
+    tries: int,
+    stop_with: int = signal.SIGTERM,
+    checkout: Path | None = None,
+    **settings: str,
 ) -> Iterator[Running]:
-    """`bin/run` in a fresh clone under `tmp_path`, with `settings` added to the
-    environment, until its login page answers 200. Afterwards it is sent `stop_with`
-    (as Ctrl-C sends SIGINT to the terminal's foreground process group: its own), and
-    every process it started must be gone once it has exited."""
-    checkout = fresh_clone(tmp_path / "clone")
+    """`bin/run` in a fresh clone under `tmp_path` (or in `checkout`, where bin/run ran
+    before), with `settings` added to the environment, until its login page answers 200.
+    Afterwards it is sent `stop_with` (as Ctrl-C sends SIGINT to the terminal's
+    foreground process group: its own), and every process it started must be gone once
+    it has exited."""
+    checkout = checkout or fresh_clone(tmp_path / "clone")
     port = free_port()
     env = {**os.environ, "PORT": str(port), **settings}
     for name in NOT_IN_A_FRESH_CLONE:

@@ -10,14 +10,10 @@ import re
 import shlex
 import subprocess
 from pathlib import Path
-from urllib.request import urlopen
 
 import pytest
 import yaml
-from cryptography.fernet import Fernet
 from django.core.management import get_commands
-
-from .bin_run import bin_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,27 +153,9 @@ def test_env_example_says_how_to_make_each_key():
     assert "WEB_PORT" not in text
 
 
-# bin/run on the port it is given, with its jobs, stopped by Ctrl-C with nothing left:
+# bin/run on the port it is given, with its jobs, stopped by Ctrl-C with nothing left,
+# then again with DEBUG off serving its static files (README, "Run it"):
 # tests/jobs/test_embedded_default.py.
-
-
-def test_bin_run_with_debug_off_serves_pages_and_their_static_files(tmp_path):
-    """Trying the production settings locally (README, "Run it"): the static files are
-    collected first, so a page names them by hash and they are served."""
-    with bin_run(
-        tmp_path,
-        900,
-        DEBUG="false",
-        SECRET_KEY="production-like-" + "k" * 40 + "0123456789",
-        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
-        SECURE_COOKIES="false",
-        STATIC_ROOT=str(tmp_path / "static"),
-    ) as running:
-        page = running.login_page.decode()
-        stylesheet = re.search(r'href="(/static/css/cascade\.[0-9a-f]{12}\.css)"', page)
-        assert stylesheet, page[:2000]
-        css = urlopen(f"{running.url}{stylesheet.group(1)}", timeout=5)
-        assert css.status == 200 and b"{" in css.read()
 
 
 def test_bin_run_refuses_a_port_that_is_not_a_number():

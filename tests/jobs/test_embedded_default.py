@@ -32,6 +32,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
 
 from ..bin_run import Running, bin_run
 from ..outbound import Answer, Listener
@@ -245,10 +246,41 @@ def check_beat_sends_the_check_in_reminders_due_today_at_the_reminder_hour(
     assert re.search(rf"Subject: Cascade check-in: \d+ KPI values? due for {quarter}", output)
 
 
-def test_bin_run_in_a_fresh_clone_runs_the_real_jobs(tmp_path):
-    """One bin/run (starting it takes half a minute; pytest-xdist would start one for
-    each test of a module), three checks in turn, then Ctrl-C stops it all."""
+def check_bin_run_again_with_debug_off_serves_pages_and_their_static_files(
+    folder: Path, checkout: Path
+) -> None:
+    """Trying the production settings locally (README, "Run it"), in the checkout bin/run
+    has just stopped in: its migrations and the demo are there already, so bin/run starts
+    on them; the static files are collected first, so a page names them by hash and they
+    are served."""
+    folder.mkdir()
+    with bin_run(
+        folder,
+        900,
+        checkout=checkout,
+        DEBUG="false",
+        SECRET_KEY="production-like-" + "k" * 40 + "0123456789",
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        SECURE_COOKIES="false",
+        STATIC_ROOT=str(folder / "static"),
+    ) as running:
+        page = running.login_page.decode()
+        stylesheet = re.search(r'href="(/static/css/cascade\.[0-9a-f]{12}\.css)"', page)
+        assert stylesheet, page[:2000]
+        with urlopen(f"{running.url}{stylesheet.group(1)}", timeout=5) as css:
+            assert css.status == 200 and b"{" in css.read()
+
+
+def test_bin_run_runs_the_real_jobs_in_a_fresh_clone_and_serves_static_files_with_debug_off(
+    tmp_path,
+):
+    """One bin/run in a fresh clone (starting it takes half a minute; pytest-xdist would
+    start one for each test of a module), three checks in turn, then Ctrl-C stops it
+    all; then bin/run again in the same checkout, with DEBUG off."""
     with embedded_bin_run(tmp_path) as embedded:
         check_a_webhook_answered_500_is_retried_and_delivered_within_two_minutes(embedded)
         check_a_receiver_taking_3_seconds_adds_under_100_ms_to_recording_a_value(embedded)
         check_beat_sends_the_check_in_reminders_due_today_at_the_reminder_hour(embedded)
+    check_bin_run_again_with_debug_off_serves_pages_and_their_static_files(
+        tmp_path / "debug-off", embedded.running.checkout
+    )
