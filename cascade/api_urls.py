@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from cycles.api import CycleViewSet, GoalTreeViewSet
+from cycles.changes_api import ChangesView
 from goals.api import GoalViewSet
 from identity.api import SSOView
 from kpis.api import KpiViewSet
@@ -54,8 +55,11 @@ urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("v1/me/", MeView.as_view(), name="api-me"),
     path("v1/sso/", SSOView.as_view(), name="api-sso"),
-    path("v1/", include(tree_router.urls)),
+    path("v1/changes/", ChangesView.as_view(), name="api-changes"),
+    # The router first: goals/by-external-id/{external_id}/ is a goal, whatever its id
+    # (tree_router would take `…/tree/` for goals/{id}/tree/).
     path("v1/", include(router.urls)),
+    path("v1/", include(tree_router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", API_DOCS, name="api-docs"),
     re_path(r"", api_not_found),

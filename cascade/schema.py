@@ -7,7 +7,10 @@ import json
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
+from core.api import ConditionalRequests
 from core.parsers import RawBodyParser
+
+from . import webhook_payloads  # noqa: F401 (its extension types a delivery's payload)
 
 ACTIONS = {
     "list": "List {plural}",
@@ -34,6 +37,22 @@ class AutoSchema(SpectacularAutoSchema):
         article = "an" if one[:1].lower() in "aeiou" else "a"
         return ACTIONS[action].format(plural=str(meta.verbose_name_plural), one=f"{article} {one}")
 
+    def _resolve_path_parameters(self, variables):
+        """An id in a path that only digits match (a value's, an agenda item's, an
+        action's: `(?P<update_id>[0-9]+)`) is an integer, as the resources' own ids are."""
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["schema"] == {"type": "string", "pattern": DIGITS}:
+                parameter["schema"] = {"type": "integer"}
+        return parameters
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        view = self.view
+        if operation and isinstance(view, ConditionalRequests) and view.conditional():
+            document_conditional(operation, method)
+        return operation
+
     def _get_request_body(self, direction="request"):
         """A file sent as the body (the imports' spreadsheets) is required: without one
         there is nothing to read, and the answer is a 415."""
@@ -43,6 +62,8 @@ class AutoSchema(SpectacularAutoSchema):
             body["required"] = True
         return body
 
+
+DIGITS = "^[0-9]+$"
 
 ERROR = {
     "type": "object",
@@ -56,17 +77,39 @@ ERROR = {
     },
     "required": ["detail"],
 }
+MESSAGES = {"type": "array", "items": {"type": "string"}}
+FIELD_ERRORS = {
+    "type": "object",
+    "description": "Messages per field (or per index of a list).",
+    "additionalProperties": MESSAGES,
+}
 VALIDATION_ERROR = {
     "type": "object",
     "description": "Messages per field (`non_field_errors` for the whole body); "
-    "`detail` when the body could not be parsed.",
+    "`detail` when the body could not be parsed. A list sent at once (values recorded "
+    'in bulk) has them per row index: {"3": {"value": ["…"]}}; a list field, per item.',
     "additionalProperties": {
         "oneOf": [
-            {"type": "array", "items": {"type": "string"}},
+            MESSAGES,
             {"type": "string"},
-            {"type": "object"},
+            {"$ref": "#/components/schemas/FieldErrors"},
         ]
     },
+}
+# An import's 400 (cycles/ID/import/, members/import/): messages per row (its line in the
+# file) and column, or about the request as a whole.
+IMPORT_ERRORS = {
+    "type": "object",
+    "description": "Messages per row (its line in the file; the headers are line 1) and "
+    'column under `rows`: {"rows": {"3": {"Owner": ["…"]}}}; else about the request '
+    "(`dry_run`, `individual_kpi`, `file`, `non_field_errors`).",
+    "properties": {
+        "rows": {
+            "type": "object",
+            "additionalProperties": {"$ref": "#/components/schemas/FieldErrors"},
+        }
+    },
+    "additionalProperties": {"oneOf": [MESSAGES, {"type": "string"}]},
 }
 
 
@@ -94,9 +137,14 @@ def add_error_responses(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = ERROR
     schemas["ValidationError"] = VALIDATION_ERROR
+    schemas["FieldErrors"] = FIELD_ERRORS
+    schemas["ImportErrors"] = IMPORT_ERRORS
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            body = operation.get("requestBody", {}).get("content", {})
+            if body and "application/json" not in body:  # a spreadsheet: an import
+                responses.setdefault("400", {"description": "Invalid rows", **_ref("ImportErrors")})
             responses.setdefault("400", {"description": "Invalid input", **_ref("ValidationError")})
             # A token that is sent is checked everywhere, signing in included.
             responses.setdefault("401", {"description": "Not signed in", **_ref("Error")})
@@ -187,31 +235,111 @@ def add_links(result, generator, request, public):
 
 
 def type_nullable_enums(result, generator, request, public):
-    """OpenAPI 3.0 reads `nullable` only beside a `type`: a nullable choice, which
-    drf-spectacular writes as `oneOf` its enum and a NullEnum, becomes the enum with the
-    enum's type and `nullable` (the single sign-on protocol, null until set); a nullable
-    nested object gets its component's type beside `nullable` (an import preview's
-    `individual_kpi`)."""
+    """A nullable reference — a choice, which drf-spectacular writes as `oneOf` its enum
+    and a NullEnum (the single sign-on protocol, null until set), or a nested object,
+    `allOf` its component and `nullable` (an import preview's `individual_kpi`) —
+    becomes `anyOf` the component and a null of its type: OpenAPI 3.0 reads `nullable`
+    only beside a `type`, and a generated client then types it as the component or
+    null (beside a lone `$ref`, openapi-python-client drops the null)."""
     schemas = result.get("components", {}).get("schemas", {})
     null = "#/components/schemas/NullEnum"
     for schema in schemas.values():
         for prop in schema.get("properties", {}).values():
-            refs = [part.get("$ref", "") for part in prop.get("oneOf", [])]
-            if not prop.get("nullable") or len(refs) != 2 or null not in refs:
+            one_of = [part.get("$ref", "") for part in prop.get("oneOf", [])]
+            all_of = [part.get("$ref", "") for part in prop.get("allOf", [])]
+            if not prop.get("nullable"):
                 continue
-            (enum,) = [ref for ref in refs if ref != null]
-            component = schemas.get(enum.rsplit("/", 1)[-1], {})
-            if "type" in component:
-                del prop["oneOf"]
-                prop["allOf"] = [{"$ref": enum}]
-                prop["type"] = component["type"]
-        for prop in schema.get("properties", {}).values():
-            # A nullable nested object (`allOf` its component, and `nullable`) says its type too.
-            parts = prop.get("allOf", [])
-            if prop.get("nullable") and "type" not in prop and len(parts) == 1:
-                component = schemas.get(parts[0].get("$ref", "").rsplit("/", 1)[-1], {})
-                if "type" in component:
-                    prop["type"] = component["type"]
+            if len(one_of) == 2 and null in one_of:
+                (ref,) = [ref for ref in one_of if ref != null]
+            elif len(all_of) == 1 and all_of[0] and not one_of:
+                ref = all_of[0]
+            else:
+                continue
+            component = schemas.get(ref.rsplit("/", 1)[-1], {})
+            if "type" not in component:
+                continue
+            for key in ("oneOf", "allOf", "nullable", "type"):
+                prop.pop(key, None)
+            prop["anyOf"] = [
+                {"$ref": ref},
+                {"type": component["type"], "nullable": True, "enum": [None]},
+            ]
     if not any(null in json.dumps(schema) for schema in schemas.values()):
         schemas.pop("NullEnum", None)
+    return result
+
+
+ETAG = {
+    "ETag": {
+        "schema": {"type": "string"},
+        "required": True,
+        "description": "The object's version, a strong ETag: send it in If-Match to change "
+        "it only if no one else has since, or in If-None-Match to read it only if it changed.",
+    }
+}
+
+
+def _header(name: str, description: str) -> dict:
+    return {"in": "header", "name": name, "schema": {"type": "string"}, "description": description}
+
+
+def document_conditional(operation, method: str) -> None:
+    """A single object's GET, PATCH, PUT and DELETE (core.api.ConditionalRequests): the
+    ETag it answers, the If-None-Match and If-Match it heeds, their 304 and 412."""
+    parameters = operation.setdefault("parameters", [])
+    responses = operation["responses"]
+    if "200" in responses:
+        responses["200"]["headers"] = {**responses["200"].get("headers", {}), **ETAG}
+    if method == "GET":
+        parameters.append(
+            _header(
+                "If-None-Match",
+                "ETags the caller holds (or `*`): if one is the object's current ETag, "
+                "the answer is a 304 with no body.",
+            )
+        )
+        responses["304"] = {
+            "description": "Not modified: the object's ETag is one If-None-Match names.",
+            "headers": ETAG,
+        }
+        return
+    parameters.append(
+        _header(
+            "If-Match",
+            "Change the object only if its current ETag is one of these (`*`: any "
+            "existing object); otherwise a 412, and nothing changes.",
+        )
+    )
+    responses["412"] = {
+        "description": "Precondition failed: the object changed since the ETag If-Match "
+        "names was read; nothing was changed",
+        **_ref("Error"),
+    }
+
+
+# The IETF draft httpapi-ratelimit-headers' fields (core/throttles.py), on every answer
+# of the API while its rate counts are readable.
+RATE_LIMIT_FIELDS = {
+    "RateLimit-Policy": {
+        "schema": {"type": "string"},
+        "description": "The rates that apply, one item per policy: "
+        '`"caller";q=1200;w=60, "address";q=3000;w=60` (q requests a window of w seconds).',
+    },
+    "RateLimit": {
+        "schema": {"type": "string"},
+        "description": "Where the caller stands under each policy: "
+        '`"caller";r=1187;t=42, "address";r=2990;t=42` (r requests left for at least the '
+        "next t seconds).",
+    },
+}
+
+
+def add_rate_limit_fields(result, generator, request, public):
+    headers = result.setdefault("components", {}).setdefault("headers", {})
+    headers.update(RATE_LIMIT_FIELDS)
+    refs = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_FIELDS}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                response["headers"] = {**response.get("headers", {}), **refs}
     return result

@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.PrivateResponsesMiddleware",
+    # RateLimit-Policy and RateLimit on the API's answers, from its throttles (core/throttles.py).
+    "core.throttles.RateLimitFields",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "core.middleware.RefuseNulMiddleware",
@@ -408,6 +410,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.purge_old_entries",
         "schedule": crontab(minute=15, hour=4),
     },
+    # The changes feed keeps deletions, and changes a later one supersedes, 90 days.
+    "changes-purge": {
+        "task": "org.tasks.purge_old_changes",
+        "schedule": crontab(minute=25, hour=4),
+    },
 }
 
 # Secrets Cascade must send back out (webhook and data-source secrets) are encrypted at
@@ -465,6 +472,8 @@ REST_KNOX = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cascade API",
     "VERSION": "1.0.0",
+    # The repository has no open-source license: its code and API are the owner's.
+    "LICENSE": {"name": "Proprietary"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -474,7 +483,13 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "WebhookEventEnum": "org.models.WebhookEvent",
+        # Named once, though webhook payloads use them under other names (`from`, `to`).
+        "HealthEnum": "goals.models.Health",
+        "GoalStateEnum": "goals.models.GoalState",
+        "KpiStateEnum": "kpis.models.KpiState",
         "ProtocolEnum": "identity.models.Protocol",
+        "ChangeTypeEnum": "org.models.ChangeKind",
+        "ChangeActionEnum": "org.models.ChangeAction",
     },
     "TAGS": [
         {"name": "auth", "description": "API tokens for a username and password."},
@@ -489,6 +504,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "tokens", "description": "Service tokens for integrations (admins)."},
         {"name": "webhooks", "description": "Events sent to your address, signed (admins)."},
         {"name": "audit", "description": "Who changed what, when, from where (admins)."},
+        {"name": "changes", "description": "What changed since a cursor, for incremental sync."},
         {"name": "sso", "description": "Single sign-on settings: OpenID Connect or SAML (admins)."},
     ],
     "SERVERS": [{"url": "/", "description": "This Cascade server (paths start at /api/)."}],
@@ -496,6 +512,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "cascade.schema.type_nullable_enums",
         "cascade.schema.add_error_responses",
+        "cascade.schema.add_rate_limit_fields",
         "cascade.schema.add_links",
     ],
     "DESCRIPTION": "Cascade's HTTP API: goals, KPIs and their values, for BI tools and "

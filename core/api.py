@@ -1,31 +1,38 @@
 """The API base every app's endpoints stand on: the tenant-scoped viewset and
 serializer, reading raw input for permission checks made before validation (decided
-by org/permissions.py, refused with core.errors.refuse_unless), list filters, number
-fields, and the exception handler that turns a service's errors into 400 and 403."""
+by org/permissions.py, refused with core.errors.refuse_unless), conditional requests
+(ETag, If-Match, If-None-Match), list filters, number fields, and the exception handler
+that turns a service's errors into 400 and 403."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
+from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import exception_handler
 
 from .dates import out_of_range
 from .errors import NOT_A_NUMBER, Conflict, RowErrors, by_field, one_of, too_long
 from .logs import current_request_id
 from .numbers import display
+from .throttles import look_unless_counted
 
 if TYPE_CHECKING:
     from org.models import Member, Organization
@@ -52,11 +59,112 @@ else:
     _Serializer = object
 
 
-class OrgScopedViewSet[M: Model](viewsets.GenericViewSet[M]):
+STALE = (
+    "The object has changed since you read it: its ETag is no longer the one If-Match "
+    "names, and nothing was changed. Read it again (GET), then send the change with "
+    "its new ETag."
+)
+EXISTS = "It already exists (If-None-Match: *): nothing was changed."
+WRITES = ("PUT", "PATCH", "DELETE")
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = STALE
+    default_code = "precondition_failed"
+
+
+def etag_of(data: Any) -> str:
+    """A strong ETag of a representation: a hash of its JSON, so it changes whenever
+    anything the caller would read does (progress rolled up from a value recorded
+    below a goal included), and costs no query."""
+    text = json.dumps(data, cls=JSONEncoder, sort_keys=True, separators=(",", ":"))
+    return f'"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+
+
+def preconditions_given(request: Request) -> bool:
+    return "If-Match" in request.headers or "If-None-Match" in request.headers
+
+
+def check_if_match(request: Request, current: str | None) -> None:
+    """Before a write (PUT, PATCH, DELETE): refuse it with a 412, changing nothing,
+    when `If-Match` names no current representation of the object. `current` is its
+    ETag now (etag_of what a GET would answer), None when it does not exist. `*`
+    matches any existing object; a weak or malformed tag matches nothing. And
+    `If-None-Match: *` (create only) refuses when the object exists."""
+    given = request.headers.get("If-Match")
+    if given is not None:
+        tags = parse_etags(given)
+        if current is None or (tags != ["*"] and current not in tags):
+            raise PreconditionFailed()
+    refused = request.headers.get("If-None-Match")
+    if refused is not None and current is not None and _matches_weakly(current, refused):
+        raise PreconditionFailed(EXISTS if refused.strip() == "*" else STALE)
+
+
+def _matches_weakly(etag: str, header: str) -> bool:
+    """If-None-Match's comparison: any of the tags, weak or strong, or `*`."""
+    tags = parse_etags(header)
+    return tags == ["*"] or etag.removeprefix("W/") in {t.removeprefix("W/") for t in tags}
+
+
+class ConditionalRequests[M: Model](viewsets.GenericViewSet[M]):
+    """Conditional requests on a viewset's single objects (RFC 9110 §13), for
+    integrations that read, change and write back without losing another's change:
+
+    - a GET of one object answers its `ETag` (etag_of its body), and `If-None-Match`
+      naming it (or `*`) a 304 with no body;
+    - PATCH, PUT and DELETE check `If-Match` (check_if_match): a stale tag is a 412 and
+      nothing changes. A PATCH or PUT checks it when it reads its body (after the
+      permission checks, before validation: 404, 403, then 412, then 400); a DELETE
+      when it loads the object;
+    - a write that answers the object (200) answers its new `ETag`.
+
+    Only viewsets that serve their objects (`retrieve`): a tag is of what a GET
+    answers."""
+
+    conditional_actions = ("retrieve", "update", "partial_update", "destroy")
+
+    def conditional(self) -> bool:
+        """Whether this operation answers conditional requests (its ETag, If-Match)."""
+        return isinstance(self, mixins.RetrieveModelMixin) and (
+            getattr(self, "action", None) in self.conditional_actions
+        )
+
+    def check_precondition(self, instance: Model) -> None:
+        """A write's If-Match against what a GET of `instance` answers now."""
+        if self.conditional() and preconditions_given(self.request):
+            check_if_match(self.request, etag_of(self.get_serializer(instance).data))
+
+    def get_object(self) -> M:
+        instance = super().get_object()
+        if self.request.method == "DELETE":
+            self.check_precondition(instance)
+        return instance
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        if (
+            self.conditional()
+            and response.status_code == status.HTTP_200_OK
+            and isinstance(response.data, Mapping)
+        ):
+            etag = etag_of(response.data)
+            if request.method in ("GET", "HEAD") and _matches_weakly(
+                etag, request.headers.get("If-None-Match", "")
+            ):
+                response = Response(status=status.HTTP_304_NOT_MODIFIED)
+            response["ETag"] = etag
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class OrgScopedViewSet[M: Model](ConditionalRequests[M]):
     """Rows of the caller's organization only; another organization's id is a 404.
 
     Who may call at all is the API's default permission class (settings: an active
-    member of an organization, which sets `request.member`)."""
+    member of an organization, which sets `request.member`). Single objects answer
+    conditional requests (ConditionalRequests)."""
 
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset: QuerySet[M]  # each viewset's rows (all of them, every organization's)
@@ -83,6 +191,8 @@ class OrgScopedViewSet[M: Model](viewsets.GenericViewSet[M]):
         instance: Model | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
+        if instance is not None and self.request.method in WRITES:
+            self.check_precondition(instance)
         serializer = serializer_class(
             instance,
             data=self.request.data,
@@ -104,6 +214,77 @@ class OrgScopedViewSet[M: Model](viewsets.GenericViewSet[M]):
 class OrgViewSet[M: Model](mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet[M]):
     """List and retrieve within the caller's organization; create and partial update
     are written per resource, each calling one service."""
+
+
+EXTERNAL_ID_ELSEWHERE = "Leave it out, or give the external id of the path."
+# The route of UpsertByExternalId.upsert_by_external_id (any text but a line break).
+BY_EXTERNAL_ID = r"by-external-id/(?P<external_id>.+)"
+EXTERNAL_ID_PATH = OpenApiParameter(
+    "external_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The integration's own id for it (at most 200 characters).",
+)
+
+
+def upsert_description(noun: str) -> str:
+    """What the schema says of a resource's PUT by external id."""
+    return (
+        f"The {noun} of your organization with this external id is changed as PATCH "
+        f"changes it (200; fields left out keep their values), or, when there is none, "
+        f"created as POST creates one (201, with `Location`), with this external id. "
+        f"The same permissions and rules: a 403 before a 400, and nothing is written "
+        f"when either is answered. A body's `external_id`, if given, must be the path's. "
+        f"Another organization's {noun} with the same external id is never touched. "
+        f"`If-Match` applies to the change; on a create it matches nothing (412)."
+    )
+
+
+class UpsertByExternalId[M: Model](OrgViewSet[M]):
+    """`PUT …/by-external-id/{external_id}/`: the row of the caller's organization with
+    this external id is updated as a PATCH would (200), or, when there is none, created
+    as a POST would (201) with this external id: the same permissions, checks and
+    service, through the viewset's own `create` and `partial_update`."""
+
+    http_method_names = [*OrgViewSet.http_method_names, "put"]
+
+    def conditional(self) -> bool:
+        # An upsert that changes the row checks If-Match and answers its ETag, as PATCH.
+        return super().conditional() or getattr(self, "action", None) == "upsert"
+
+    if TYPE_CHECKING:  # each resource writes its own
+
+        def create(self, request: MemberRequest) -> Response: ...
+
+        def partial_update(self, request: MemberRequest, pk: str | None = None) -> Response: ...
+
+    def upsert_by_external_id(self, request: MemberRequest, external_id: str) -> Response:
+        """1. A body's `external_id` other than the path's is a 400; else the path's
+        is put in the body. 2. Found: the PATCH (If-Match checked there). 3. Not found:
+        the POST (If-Match can match nothing: a 412), its `Location` the new row's; if
+        another request created it meanwhile (the unique constraint), the PATCH."""
+        body = request.data
+        if isinstance(body, dict):
+            if body.get("external_id", external_id) != external_id:
+                raise ValidationError({"external_id": [EXTERNAL_ID_ELSEWHERE]})
+            body["external_id"] = external_id
+        found = self.get_queryset().filter(external_id=external_id).first()
+        if found is None:
+            check_if_match(request, None)
+            try:
+                response = self.create(request)
+            except IntegrityError:
+                found = self.get_queryset().filter(external_id=external_id).first()
+                if found is None:
+                    raise
+            else:
+                # The new row lives at the list's path plus its id.
+                listed = request.path[: request.path.index("/by-external-id/") + 1]
+                obj_id = response.data["id"] if isinstance(response.data, Mapping) else ""
+                response["Location"] = request.build_absolute_uri(f"{listed}{obj_id}/")
+                return response
+        self.kwargs[self.lookup_url_kwarg or self.lookup_field] = str(found.pk)
+        return self.partial_update(request, pk=str(found.pk))
 
 
 def updated_since[M: Model](
@@ -303,7 +484,9 @@ class ProgressField(serializers.ReadOnlyField):
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """A service's ValidationError is a 400 with its per-field messages, a Conflict (a
     write the state refuses: a closed cycle, a completed review) a 409 with the same
-    body; its PermissionDenied a 403 with its message; a 5xx body has `request_id`."""
+    body; its PermissionDenied a 403 with its message; a 5xx body has `request_id`.
+    An answer given before the throttles ran still says the caller's rate-limit standing."""
+    look_unless_counted(context["request"], context["view"])
     if isinstance(exc, RowErrors):
         code = status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_400_BAD_REQUEST
         return Response(exc.by_row, status=code)

@@ -4,8 +4,9 @@ export), and the tree below a goal as it stands or stood with its progress over 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -17,9 +18,15 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import OrgScopedViewSet, OrgViewSet
+from core.api import UPDATED_SINCE, OrgScopedViewSet, OrgViewSet, updated_since
 from core.errors import RowErrors, one_of
-from core.parsers import SPREADSHEET_PARSERS, dry_run, spreadsheet_body, spreadsheet_format
+from core.parsers import (
+    SPREADSHEET_BODY,
+    SPREADSHEET_PARSERS,
+    dry_run,
+    spreadsheet_body,
+    spreadsheet_format,
+)
 from goals.models import Goal
 from goals.serializers import GoalSerializer
 from org.permissions import MANAGE_CYCLES
@@ -42,10 +49,10 @@ from .services import cycle_create, cycle_set_state, cycle_update
 from .sheets import (
     AS_KPI,
     CSV,
+    DOWNLOAD_TYPES,
     FORMATS,
     INDIVIDUAL_KPI,
     INDIVIDUAL_KPI_READINGS,
-    MEDIA_TYPES,
     XLSX,
     read_rows,
 )
@@ -95,7 +102,7 @@ class CycleSpreadsheets(_CycleViewSet):
         return super().perform_content_negotiation(request, force)
 
     @extend_schema(
-        request={MEDIA_TYPES[CSV]: OpenApiTypes.BINARY, MEDIA_TYPES[XLSX]: OpenApiTypes.BINARY},
+        request=SPREADSHEET_BODY,
         parameters=[
             OpenApiParameter(
                 "dry_run",
@@ -158,8 +165,8 @@ class CycleSpreadsheets(_CycleViewSet):
             )
         ],
         responses={
-            (200, MEDIA_TYPES[CSV]): OpenApiTypes.BINARY,
-            (200, MEDIA_TYPES[XLSX]): OpenApiTypes.BINARY,
+            (200, DOWNLOAD_TYPES[CSV]): OpenApiTypes.BINARY,
+            (200, DOWNLOAD_TYPES[XLSX]): OpenApiTypes.BINARY,
         },
         summary="Export the cycle's goals and KPIs as a spreadsheet (CSV or XLSX)",
         description="The import's columns plus Progress, Health, Current and Last update: "
@@ -181,7 +188,17 @@ class CycleSpreadsheets(_CycleViewSet):
 class CycleViewSet(CycleSpreadsheets, OrgViewSet[Cycle]):
     queryset = Cycle.objects.order_by("-start", "id")
     serializer_class = CycleSerializer
-    ordering_fields = ["id", "name", "start", "end"]
+    ordering_fields = ["id", "name", "start", "end", "updated_at"]
+
+    def get_queryset(self) -> QuerySet[Cycle]:
+        cycles = super().get_queryset()
+        if self.action != "list":
+            return cycles
+        return updated_since(cycles, self.request.query_params)
+
+    @extend_schema(parameters=[UPDATED_SINCE])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def create(self, request: MemberRequest) -> Response:
         MANAGE_CYCLES.require(request.member)

@@ -26,6 +26,7 @@ class Cycle(models.Model):
     is_current = models.BooleanField(
         default=False, help_text="The organization's current cycle: who picked none sees it."
     )
+    updated_at = models.DateTimeField(auto_now=True)
 
     # Set on the cycles read, never stored (an annotation only: no field, no column).
     picked: bool  # by cycles.selectors.cycles_of, given a member: the one they last picked

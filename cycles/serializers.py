@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 class CycleSerializer(OrgSerializer):
     class Meta:
         model = Cycle
-        fields = ["id", "name", "start", "end", "cadence", "state", "is_current"]
-        read_only_fields = ["state"]  # changed by close/ and reopen/
+        fields = ["id", "name", "start", "end", "cadence", "state", "is_current", "updated_at"]
+        read_only_fields = ["state", "updated_at"]  # state: changed by close/ and reopen/
 
     def get_validators(self) -> list[Any]:
         return []  # the service checks the name and the dates, after permissions

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from audit.record import created, diff, record, snapshot
 from core.dates import out_of_range, years_after
@@ -23,11 +24,14 @@ from core.errors import (
 from core.periods import Cadence
 from goals.models import Goal
 from goals.signals import cycles_changed
-from org.models import Member
+from org.changes import ChangeAction, ChangeKind, changes_collected, note_change
+from org.models import Member, WebhookEvent
 from org.permissions import MANAGE_CYCLES
+from org.webhooks import emit
 
 from .models import Cycle, CycleState
 from .selectors import default_cycle
+from .webhook_data import cycle_closed_data
 
 CYCLE_FIELDS = ("name", "start", "end", "cadence", "is_current")
 MAX_YEARS = 5  # the longest cycle (SPEC §9.3): a strategy period, not a calendar
@@ -36,6 +40,7 @@ AUDITED_FIELDS = (*CYCLE_FIELDS, "state")  # what the audit log says a new cycle
 
 
 @transaction.atomic
+@changes_collected()
 def cycle_create(
     *, actor: Member, name: str, start: dt.date, end: dt.date, cadence: str = Cadence.QUARTERLY
 ) -> Cycle:
@@ -51,14 +56,17 @@ def cycle_create(
     if not any(c.is_current for c in cycles):
         shown = default_cycle(list(cycles), actor.organization.today())
         if shown is not None:
-            Cycle.objects.filter(pk=shown.pk).update(is_current=True)
+            Cycle.objects.filter(pk=shown.pk).update(is_current=True, updated_at=timezone.now())
+            _feed(ChangeAction.UPDATED, shown)
             record(actor, "cycle.updated", shown, changes={"is_current": [False, True]})
     cycle.save()
+    _feed(ChangeAction.CREATED, cycle)
     record(actor, "cycle.created", cycle, changes=created(cycle, AUDITED_FIELDS))
     return cycle
 
 
 @transaction.atomic
+@changes_collected()
 def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
     """Rename, re-date, change the cadence, or mark the organization's current cycle
     (at most one: marking one unmarks the other)."""
@@ -82,9 +90,11 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
         ).exclude(pk=cycle.pk)
         for other in others.select_for_update():
             record(actor, "cycle.updated", other, changes={"is_current": [True, False]})
-        others.update(is_current=False)
-    cycle.save()
-    if changed := diff(original, snapshot(cycle, original)):
+            _feed(ChangeAction.UPDATED, other)
+        others.update(is_current=False, updated_at=timezone.now())
+    if changed := diff(original, snapshot(cycle, original)):  # else nothing is written
+        cycle.save()
+        _feed(ChangeAction.UPDATED, cycle)
         record(actor, "cycle.updated", cycle, changes=changed)
     # No progress or health depends on a cycle's own dates (goals and KPIs have theirs),
     # but what counts as time-bound does: cached warnings are stale.
@@ -93,6 +103,7 @@ def cycle_update(*, actor: Member, cycle: Cycle, **changes: Any) -> Cycle:
 
 
 @transaction.atomic
+@changes_collected()
 def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
     """Close a cycle (its goals, KPIs and values become read-only) or reopen it."""
     MANAGE_CYCLES.require(actor)
@@ -100,12 +111,20 @@ def cycle_set_state(*, actor: Member, cycle: Cycle, state: str) -> Cycle:
     if state not in CycleState.values:
         raise ValidationError({"state": [one_of(CycleState.values)]})
     before, cycle.state = cycle.state, state
-    cycle.save(update_fields=["state"])
     if before != state:
+        cycle.save(update_fields=["state", "updated_at"])
+        _feed(ChangeAction.UPDATED, cycle)
         action = "cycle.closed" if state == CycleState.CLOSED else "cycle.reopened"
         record(actor, action, cycle, changes={"state": [before, state]})
+        if state == CycleState.CLOSED:
+            emit(cycle.organization_id, WebhookEvent.CYCLE_CLOSED, cycle_closed_data(cycle, actor))
     cycles_changed({cycle.pk})
     return cycle
+
+
+def _feed(action: str, cycle: Cycle) -> None:
+    """Tell the changes feed (org/changes.py) of a cycle written."""
+    note_change(cycle.organization_id, ChangeKind.CYCLE, action, (cycle.pk, None))
 
 
 def validate_cycle(cycle: Cycle) -> None:

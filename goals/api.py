@@ -16,7 +16,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import UPDATED_SINCE, OrgViewSet, list_filters, lookup, raw_data, updated_since
+from core.api import (
+    BY_EXTERNAL_ID,
+    EXTERNAL_ID_PATH,
+    UPDATED_SINCE,
+    UpsertByExternalId,
+    list_filters,
+    lookup,
+    raw_data,
+    updated_since,
+    upsert_description,
+)
 from org.models import Department, Member
 from org.permissions import CHANGE_GOAL, CREATE_GOAL, MOVE_GOAL, WEIGH_GOAL
 
@@ -77,12 +87,12 @@ def placed_goal(member: Member, data: Mapping[str, Any], goal: Goal | None = Non
     return Goal(organization_id=organization.pk, level=level, department=department, owner=owner)
 
 
-class GoalViewSet(OrgViewSet[Goal]):
+class GoalViewSet(UpsertByExternalId[Goal]):
     """The goal tree. `progress` and `health` are computed and read-only."""
 
     queryset = Goal.objects.order_by("id")
     serializer_class = GoalSerializer
-    http_method_names = [*OrgViewSet.http_method_names, "delete"]
+    http_method_names = [*UpsertByExternalId.http_method_names, "delete"]
     ordering_fields = ["id", "title", "level", "progress", "start", "due", "updated_at"]
 
     def get_queryset(self) -> QuerySet[Goal]:
@@ -151,6 +161,24 @@ class GoalViewSet(OrgViewSet[Goal]):
         require_leave_to_weigh(request.member, data, goal)
         goal = goal_update(actor=request.member, goal=goal, **self.parsed(GoalSerializer, goal))
         return Response(self.get_serializer(goal).data)
+
+    @extend_schema(
+        request=GoalSerializer,
+        responses={200: GoalSerializer, 201: GoalSerializer},
+        parameters=[EXTERNAL_ID_PATH],
+        summary="Create or update the goal with this external id",
+        description=upsert_description("goal"),
+    )
+    @action(
+        detail=False,
+        methods=["put"],
+        url_path=BY_EXTERNAL_ID,
+        url_name="by-external-id",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def upsert(self, request: MemberRequest, external_id: str) -> Response:
+        return self.upsert_by_external_id(request, external_id)
 
     @extend_schema(
         responses={204: None, 200: GoalSerializer},

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from core.db import bulk_write
 from core.numbers import same_row
+from org.changes import ChangeAction, ChangeKind, note_change
 from org.models import WebhookEvent
 from org.webhooks import emit
 
@@ -233,4 +234,11 @@ def write_goals(organization_id: int, goals: Iterable[GoalRow], changed: list[Go
         Goal,
         ["progress", "health", "has_data", "reported_progress", "updated_at"],
         [(*row, now) for row in changed],
+    )
+    # and for the changes feed (with the write's other rows, when it collects them)
+    note_change(
+        organization_id,
+        ChangeKind.GOAL,
+        ChangeAction.UPDATED,
+        *((figures.id, None) for figures in changed),
     )

@@ -53,8 +53,9 @@ class GoalSerializer(OrgSerializer):
             "expected",
             "health",
             "copied_from",
+            "updated_at",
         ]
-        read_only_fields = ["health", "copied_from"]
+        read_only_fields = ["health", "copied_from", "updated_at"]
         extra_kwargs = {
             "rationale": {"required": False},
             "start": {"required": False},

@@ -13,7 +13,8 @@ from django.db.models import ProtectedError
 
 from audit.record import created, deleted, diff, record, snapshot
 from core.errors import Conflict, Errors, check_same_organization, refuse_unless
-from org.models import Department, Member
+from org.changes import ChangeAction, ChangeKind, changes_collected, note_change
+from org.models import Department, Member, WebhookEvent
 from org.permissions import (
     CHANGE_GOAL,
     CREATE_GOAL,
@@ -22,11 +23,13 @@ from org.permissions import (
     REMOVE_GOAL,
     WEIGH_GOAL,
 )
+from org.webhooks import emit, webhooks_read_once
 
 from . import rollup
 from .models import GOAL_FIELDS, Goal, GoalState
 from .rules import StoredGoals, goal_errors
 from .signals import cycles_changed
+from .webhook_data import goal_created_data, goal_state_changed_data, goal_updated_data
 
 if TYPE_CHECKING:
     from cycles.models import Cycle
@@ -34,6 +37,9 @@ if TYPE_CHECKING:
 # What the audit log keeps of a goal removed for good (its other fields name rows that
 # may go with it).
 REMOVED_FIELDS = ("cycle", "level", "title", "weight", "state", "start", "due")
+
+# What the roll-up writes on a goal: read back after a write, before the webhooks hear of it.
+ROLLED_UP = ("progress", "health", "has_data", "reported_progress")
 
 CLOSED = "This cycle is closed: reopen it on the Cycles page to change its goals, KPIs or values."
 
@@ -52,6 +58,8 @@ def validate_goal(goal: Goal, *, original: dict[str, Any] | None) -> None:
 
 
 @transaction.atomic
+@changes_collected()  # the goal and what the roll-up moved: one row each, one INSERT
+@webhooks_read_once()  # `goal.created` and the roll-up's events: one read
 def goal_create(
     *,
     actor: Member,
@@ -102,12 +110,16 @@ def goal_create(
     validate_goal(goal, original=None)
     goal.save()
     record(actor, "goal.created", goal, changes=created(goal, GOAL_FIELDS))
+    note_change(goal.organization_id, ChangeKind.GOAL, ChangeAction.CREATED, _feed(goal))
     rollup.goal_rollup_ancestors(goal_ids=[goal.pk], today=actor.organization.today())
-    goal.refresh_from_db(fields=["progress", "health", "has_data", "reported_progress"])
+    goal.refresh_from_db(fields=[*ROLLED_UP, "updated_at"])
+    emit(goal.organization_id, WebhookEvent.GOAL_CREATED, goal_created_data(goal))
     return goal
 
 
 @transaction.atomic
+@changes_collected()
+@webhooks_read_once()  # `goal.updated`, `goal.state_changed`, the roll-up's: one read
 def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
     """Edit any field of a goal: title, why, dates, weight, state, and moves (level,
     cycle, parent). The goal must be editable where it is and where it goes, and a new
@@ -150,13 +162,24 @@ def goal_update(*, actor: Member, goal: Goal, **changes: Any) -> Goal:
         _restore(goal, original)
         raise
     goal.save()
+    note_change(goal.organization_id, ChangeKind.GOAL, ChangeAction.UPDATED, _feed(goal))
     if changed := diff(original, snapshot(goal, GOAL_FIELDS)):
         record(actor, "goal.updated", goal, changes=changed)
     rollup.goal_rollup_ancestors(
         goal_ids=[goal.pk, old_parent_id], today=actor.organization.today()
     )
-    goal.refresh_from_db(fields=["progress", "health", "has_data", "reported_progress"])
+    goal.refresh_from_db(fields=[*ROLLED_UP, "updated_at"])
+    if changed:
+        emit(goal.organization_id, WebhookEvent.GOAL_UPDATED, goal_updated_data(goal, changed))
+    if goal.state != original["state"]:
+        moved = goal_state_changed_data(goal, original["state"])
+        emit(goal.organization_id, WebhookEvent.GOAL_STATE_CHANGED, moved)
     return goal
+
+
+def _feed(goal: Goal) -> tuple[int, str | None]:
+    """A goal as the changes feed (org/changes.py) names it."""
+    return goal.pk, goal.external_id
 
 
 def _restore(goal: Goal, original: dict[str, Any]) -> None:
@@ -166,6 +189,7 @@ def _restore(goal: Goal, original: dict[str, Any]) -> None:
 
 
 @transaction.atomic
+@changes_collected()
 def goal_delete(*, actor: Member, goal: Goal) -> bool:
     """Remove a goal (SPEC §8.1): deleted if nothing hangs on it, else cancelled, so
     its goals below, KPIs, values and reviews keep their history. True if deleted.
@@ -185,6 +209,7 @@ def goal_delete(*, actor: Member, goal: Goal) -> bool:
         goal_update(actor=actor, goal=goal, state=GoalState.CANCELLED)
         return False
     record(actor, "goal.deleted", goal, changes=deleted(goal, REMOVED_FIELDS))
+    note_change(goal.organization_id, ChangeKind.GOAL, ChangeAction.DELETED, _feed(goal))
     rollup.goal_rollup_ancestors(goal_ids=[parent_id], today=actor.organization.today())
     cycles_changed({goal.cycle_id})
     return True

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from audit.record import created, record
+from org.changes import ChangeAction, ChangeKind, note_change
 from org.models import Member
 from org.selectors import member_for_user
 
@@ -153,6 +154,9 @@ def _make_member(config: SSOConfig, email: str, first_name: str, last_name: str)
             )
             member = Member.objects.create(
                 organization=config.organization, user=user, role=config.default_role
+            )
+            note_change(
+                member.organization_id, ChangeKind.MEMBER, ChangeAction.CREATED, (member.pk, None)
             )
     except IntegrityError:
         # The same person's second sign-in, a moment behind: theirs made the member.

@@ -16,12 +16,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import (
+    BY_EXTERNAL_ID,
+    EXTERNAL_ID_PATH,
     UPDATED_SINCE,
-    OrgViewSet,
+    UpsertByExternalId,
     list_filters,
     lookup,
     raw_data,
     updated_since,
+    upsert_description,
 )
 from goals.models import Goal, Health
 from org.models import Member
@@ -102,7 +105,7 @@ def bulk_rows(request: Request, kpis: dict[int, Kpi]) -> list[dict[str, Any]]:
     return parsed
 
 
-class KpiViewSet(OrgViewSet[Kpi]):
+class KpiViewSet(UpsertByExternalId[Kpi]):
     """KPIs with their computed `current`, `progress`, `health` and S.M.A.R.T. check."""
 
     queryset = Kpi.objects.select_related(*KPI_CHAIN).order_by("id")
@@ -183,6 +186,24 @@ class KpiViewSet(OrgViewSet[Kpi]):
         return Response(self.get_serializer(self.get_queryset().get(pk=kpi.pk)).data)
 
     @extend_schema(
+        request=KpiSerializer,
+        responses={200: KpiSerializer, 201: KpiSerializer},
+        parameters=[EXTERNAL_ID_PATH],
+        summary="Create or update the KPI with this external id",
+        description=upsert_description("KPI"),
+    )
+    @action(
+        detail=False,
+        methods=["put"],
+        url_path=BY_EXTERNAL_ID,
+        url_name="by-external-id",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def upsert(self, request: MemberRequest, external_id: str) -> Response:
+        return self.upsert_by_external_id(request, external_id)
+
+    @extend_schema(
         methods=["GET"],
         responses=KpiUpdateSerializer(many=True),
         parameters=[UPDATED_SINCE],
@@ -191,7 +212,7 @@ class KpiViewSet(OrgViewSet[Kpi]):
     @extend_schema(
         methods=["POST"],
         request=KpiUpdateSerializer,
-        responses={201: KpiUpdateSerializer, 409: OpenApiTypes.OBJECT},
+        responses={201: KpiUpdateSerializer},
         parameters=[idempotency.PARAMETER],
         summary="Record a value",
         examples=[

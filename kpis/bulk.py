@@ -12,6 +12,7 @@ from django.db import transaction
 from audit.record import record
 from core.errors import Conflict, RowErrors, by_field, refuse_unless
 from goals.rollup import lock_chains
+from org.changes import ChangeAction, ChangeKind, changes_collected, note_change
 from org.models import Member
 from org.outbox import owe
 from org.permissions import RECORD_VALUE, may_record
@@ -37,6 +38,7 @@ def require_recording(actor: Member, kpis: Sequence[tuple[str, Kpi]]) -> None:
 
 
 @transaction.atomic
+@changes_collected()  # the values, KPIs and goals: one INSERT in the changes feed
 @webhooks_read_once()  # the roll-up's events and the values': one read
 def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[KpiUpdate]:
     """Record every row ({kpi, value, date?, note?, confidence?}, `kpi` a Kpi) or none.
@@ -78,6 +80,8 @@ def kpi_record_values(*, actor: Member, rows: Sequence[dict[str, Any]]) -> list[
         )
         for row in rows
     )
+    created = ((update.pk, None) for update in updates)
+    note_change(actor.organization_id, ChangeKind.UPDATE, ChangeAction.CREATED, *created)
     kpi_rollup(kpi_ids=kpis, today=today)
     after = dict(Kpi.objects.filter(pk__in=kpis).values_list("pk", "health"))
     latest: dict[int, KpiUpdate] = {}

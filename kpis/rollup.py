@@ -30,6 +30,7 @@ from goals import rollup as goal_rollup
 from goals.models import Goal
 from goals.rows import DatedValue, GoalFigures, GoalRow, KpiValues, Weighted
 from goals.signals import cycles_changed
+from org.changes import ChangeAction, ChangeKind, changes_collected, note_change
 
 from .models import Aggregation, Kpi, KpiState, KpiUpdate
 
@@ -127,6 +128,7 @@ class _KpiBesideValue(NamedTuple):
     start: dt.date
     due: dt.date
     health: str
+    organization_id: int
     date: dt.date | None
     created_at: dt.datetime | None
     update_id: int | None
@@ -143,7 +145,7 @@ class _KpiBesideValue(NamedTuple):
 
 
 _KPI_BESIDE_VALUE = (
-    *_KpiBesideValue._fields[:8],
+    *_KpiBesideValue._fields[:9],
     *(f"updates__{name}" for name in ("date", "created_at", "id", "value", "retracted_at")),
     "updates__replaced_by",
 )
@@ -198,6 +200,7 @@ def kpi_state(
     return KpiFigures(current, progress, health)
 
 
+@changes_collected()  # the KPIs and goals it moves: one INSERT in the changes feed
 def kpi_rollup(
     *, kpi_ids: Iterable[int], goal_ids: Iterable[int] = (), today: dt.date
 ) -> dict[int, Recomputed]:
@@ -239,6 +242,11 @@ def kpi_rollup(
         STORED,
         [(pk, r.current, r.progress, r.health, r.last_update_on, now) for pk, r in after.items()],
     )
+    for organization_id in {kpi.organization_id for kpi in kpis.values()}:  # and the feed
+        touched = (pk for pk, kpi in kpis.items() if kpi.organization_id == organization_id)
+        note_change(
+            organization_id, ChangeKind.KPI, ChangeAction.UPDATED, *((pk, None) for pk in touched)
+        )
     recomputed = {
         pk: KpiValues(kpi.aggregation, kpi.baseline, kpi.target, values[pk])
         for pk, kpi in kpis.items()
@@ -248,6 +256,7 @@ def kpi_rollup(
 
 
 @transaction.atomic
+@changes_collected()
 def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
     """Recompute every KPI and goal of a cycle from scratch; returns how many rows changed.
 
@@ -273,6 +282,8 @@ def cycle_rollup(cycle: Cycle, *, today: dt.date | None = None) -> int:
         )
     now = timezone.now()  # changed rows are "updated" for `?updated_since=`
     bulk_write(Kpi, STORED, [(*row, now) for row in changed_kpis])
+    kpis_changed = ((row.id, None) for row in changed_kpis)
+    note_change(cycle.organization_id, ChangeKind.KPI, ChangeAction.UPDATED, *kpis_changed)
     goal_rollup.write_goals(cycle.organization_id, goals, changed_goals)
     if changed_kpis or changed_goals:
         cycles_changed({cycle.pk})

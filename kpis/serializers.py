@@ -50,8 +50,9 @@ class KpiSerializer(OrgSerializer):
             "health",
             "smart",
             "copied_from",
+            "updated_at",
         ]
-        read_only_fields = ["health", "copied_from"]
+        read_only_fields = ["health", "copied_from", "updated_at"]
         extra_kwargs = {
             "description": {"required": False},
             "start": {"required": False},
@@ -103,11 +104,13 @@ class KpiUpdateSerializer(OrgSerializer):
             "retracted_at",
             "retracted_by",
             "retract_reason",
+            "updated_at",
         ]
         read_only_fields = [
             "kpi",
             "author",
             "created_at",
+            "updated_at",
             "replaces",
             "retracted_at",
             "retracted_by",

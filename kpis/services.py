@@ -15,6 +15,7 @@ from core.errors import NOT_FOUND, Conflict, Errors, too_long
 from goals.models import Goal
 from goals.rollup import lock_chains
 from goals.services import check_open
+from org.changes import ChangeAction, ChangeKind, changes_collected, note_change
 from org.models import Member, WebhookEvent
 from org.outbox import owe
 from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, GIVE_KPI, MOVE_KPI, RECORD_VALUE
@@ -25,6 +26,7 @@ from .notifications import slipped
 from .rollup import kpi_rollup
 from .rules import StoredKpis, kpi_errors, value_errors
 from .tasks import notify_kpi_health
+from .webhook_data import kpi_event_data
 
 
 def validate_kpi(kpi: Kpi, *, new: bool = False) -> None:
@@ -34,6 +36,8 @@ def validate_kpi(kpi: Kpi, *, new: bool = False) -> None:
 
 
 @transaction.atomic
+@changes_collected()  # the KPI and what the roll-up moved: one row each, one INSERT
+@webhooks_read_once()  # `kpi.created` and the roll-up's events: one read
 def kpi_create(
     *,
     actor: Member,
@@ -81,11 +85,17 @@ def kpi_create(
     validate_kpi(kpi, new=True)
     kpi.save()
     record(actor, "kpi.created", kpi, changes=created(kpi, KPI_FIELDS))
+    note_change(
+        kpi.organization_id, ChangeKind.KPI, ChangeAction.CREATED, (kpi.pk, kpi.external_id)
+    )
     _roll_up(kpi, today=actor.organization.today())
+    emit(kpi.organization_id, WebhookEvent.KPI_CREATED, kpi_event_data(kpi))
     return kpi
 
 
 @transaction.atomic
+@changes_collected()
+@webhooks_read_once()  # `kpi.archived` and the roll-up's events: one read
 def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
     """Edit a KPI, or move it to another goal (`goal=`); both goals must be editable."""
     unknown = set(changes) - set(KPI_FIELDS)
@@ -112,9 +122,14 @@ def kpi_edit(*, actor: Member, kpi: Kpi, **changes: Any) -> Kpi:
             setattr(kpi, field, value)
         raise
     kpi.save()
+    note_change(
+        kpi.organization_id, ChangeKind.KPI, ChangeAction.UPDATED, (kpi.pk, kpi.external_id)
+    )
     if changed := diff(original, snapshot(kpi, KPI_FIELDS)):
         record(actor, _edit_action(changed), kpi, changes=changed)
     _roll_up(kpi, goal_ids=[original["goal"].pk], today=actor.organization.today())
+    if kpi.state == KpiState.ARCHIVED and original["state"] != KpiState.ARCHIVED:
+        emit(kpi.organization_id, WebhookEvent.KPI_ARCHIVED, kpi_event_data(kpi))
     return kpi
 
 
@@ -126,6 +141,7 @@ def _edit_action(changed: dict[str, list[Any]]) -> str:
 
 
 @transaction.atomic
+@changes_collected()
 def kpi_record_value(
     *,
     actor: Member,
@@ -152,6 +168,7 @@ def kpi_record_value(
 
 
 @transaction.atomic
+@changes_collected()
 def kpi_value_correct(
     *,
     actor: Member,
@@ -185,6 +202,7 @@ def kpi_value_correct(
 
 
 @transaction.atomic
+@changes_collected()
 def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUpdate:
     """Withdraw a recorded value, saying why; it stays in the history, struck, and no
     longer counts. Allowed as for corrections."""
@@ -203,6 +221,7 @@ def kpi_value_retract(*, actor: Member, update: KpiUpdate, reason: str) -> KpiUp
     KpiUpdate.objects.filter(pk=update.pk).update(
         retracted_at=now, retracted_by=actor, retract_reason=reason.strip(), updated_at=now
     )
+    note_change(kpi.organization_id, ChangeKind.UPDATE, ChangeAction.UPDATED, (update.pk, None))
     kpi_rollup(kpi_ids=[kpi.pk], today=actor.organization.today())
     update.refresh_from_db()
     return update
@@ -265,6 +284,12 @@ def _append(
         author_token=actor.via_token,
         replaces=replaces,
     )
+    corrected = []
+    if replaces is not None:  # its `replaced_by` changed: for `?updated_since=` and the feed
+        KpiUpdate.objects.filter(pk=replaces.pk).update(updated_at=update.created_at)
+        corrected.append((replaces.pk, None))
+    note_change(kpi.organization_id, ChangeKind.UPDATE, ChangeAction.UPDATED, *corrected)
+    note_change(kpi.organization_id, ChangeKind.UPDATE, ChangeAction.CREATED, (update.pk, None))
     health_before = _roll_up(kpi, today=today)
     if slipped(health_before, kpi.health):
         owe(notify_kpi_health, {"update_id": update.pk, "health_before": health_before})

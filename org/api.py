@@ -4,6 +4,7 @@ tokens/ (service tokens)."""
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -15,8 +16,13 @@ from rest_framework.views import APIView
 
 from core.api import UPDATED_SINCE, OrgScopedViewSet, OrgViewSet, updated_since
 from core.errors import RowErrors
-from core.parsers import SPREADSHEET_PARSERS, dry_run, spreadsheet_body, spreadsheet_format
-from core.sheets import CSV, MEDIA_TYPES, XLSX
+from core.parsers import (
+    SPREADSHEET_BODY,
+    SPREADSHEET_PARSERS,
+    dry_run,
+    spreadsheet_body,
+    spreadsheet_format,
+)
 
 from .drf import IsOrganizationMember, WithinTokenScope
 from .models import ApiToken, Department, Member, Notification, Role, Webhook
@@ -50,7 +56,13 @@ from .tokens import (
     token_issue,
     token_revoke,
 )
-from .webhooks import webhook_create, webhook_delete, webhook_update
+from .webhooks import (
+    webhook_create,
+    webhook_delete,
+    webhook_ping,
+    webhook_redeliver,
+    webhook_update,
+)
 
 
 class TokenView(APIView):
@@ -65,6 +77,8 @@ class TokenView(APIView):
         request=CredentialsSerializer,
         responses={200: TokenSerializer},
         summary="Get a token for a username and password",
+        # Anyone may sign in: no token or session is needed ({}), one sent is checked.
+        auth=[{"tokenAuth": []}, {"cookieAuth": []}, {}],
     )
     def post(self, request):
         credentials = CredentialsSerializer(data=request.data)
@@ -167,7 +181,7 @@ class MemberViewSet(OrgViewSet):
         return Response(self.get_serializer(member).data)
 
     @extend_schema(
-        request={MEDIA_TYPES[CSV]: OpenApiTypes.BINARY, MEDIA_TYPES[XLSX]: OpenApiTypes.BINARY},
+        request=SPREADSHEET_BODY,
         parameters=[
             OpenApiParameter(
                 "dry_run",
@@ -335,3 +349,33 @@ class WebhookViewSet(
         hook = self.get_object()
         page = self.paginate_queryset(hook.deliveries.order_by("-id"))
         return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+        summary="Send a test delivery (a `ping` event)",
+    )
+    @action(detail=True, methods=["post"])
+    def ping(self, request, pk=None):
+        """A `ping` delivery, made now and sent by the worker as every event is (signed,
+        retried, in the log), whatever events the webhook hears, paused or not."""
+        delivery = webhook_ping(actor=request.member, webhook=self.get_object())
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={202: WebhookDeliverySerializer},
+        summary="Send a delivery's payload again, as a new delivery",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"deliveries/(?P<delivery_id>[0-9]+)/redeliver",
+    )
+    def redeliver(self, request, pk=None, delivery_id=None):
+        """The same event and payload under a new delivery id, signed anew, with its own
+        attempts in the log; the first delivery stays as it was."""
+        hook = self.get_object()
+        delivery = get_object_or_404(hook.deliveries.select_related("webhook"), pk=delivery_id)
+        again = webhook_redeliver(actor=request.member, delivery=delivery)
+        return Response(WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)

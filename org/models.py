@@ -240,9 +240,23 @@ class Notification(models.Model):
 
 
 class WebhookEvent(models.TextChoices):
+    """What a webhook may hear of (README "Webhooks" gives each event's `data`)."""
+
     KPI_UPDATE_RECORDED = "kpi.update_recorded", "A KPI value was recorded"
     GOAL_HEALTH_CHANGED = "goal.health_changed", "A goal's health changed"
     REVIEW_COMPLETED = "review.completed", "A review was completed"
+    GOAL_CREATED = "goal.created", "A goal was created"
+    GOAL_UPDATED = "goal.updated", "A goal was changed"
+    GOAL_STATE_CHANGED = "goal.state_changed", "A goal was marked done, cancelled or active"
+    KPI_CREATED = "kpi.created", "A KPI was created"
+    KPI_ARCHIVED = "kpi.archived", "A KPI was archived"
+    ACTION_ASSIGNED = "action.assigned", "A review's action was given to someone"
+    CYCLE_CLOSED = "cycle.closed", "A cycle was closed"
+
+
+# Sent to a webhook when an admin asks (webhooks/{id}/ping/), whatever its events.
+PING = "ping"
+DELIVERY_EVENTS = [*WebhookEvent.choices, (PING, "A test delivery")]
 
 
 class Webhook(models.Model):
@@ -274,7 +288,7 @@ class WebhookDelivery(models.Model):
     """One event for one webhook, and every attempt to deliver it: the delivery log."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    event = models.CharField(max_length=40, choices=DELIVERY_EVENTS)
     payload = models.JSONField()
     state = models.CharField(
         max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
@@ -322,3 +336,48 @@ class OwedJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}({self.kwargs})"
+
+
+class ChangeKind(models.TextChoices):
+    """What the changes feed (org/changes.py) speaks of."""
+
+    GOAL = "goal", "Goal"
+    KPI = "kpi", "KPI"
+    UPDATE = "update", "KPI update"
+    MEMBER = "member", "Member"
+    DEPARTMENT = "department", "Department"
+    CYCLE = "cycle", "Cycle"
+
+
+class ChangeAction(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    DELETED = "deleted", "Deleted"
+
+
+class Change(models.Model):
+    """One object created, changed or deleted (SPEC §9.7, the changes feed): written in
+    the transaction of the write it tells of (org/changes.py), read in commit order."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # PostgreSQL: the writing transaction's id (`pg_current_xact_id()`); the feed reads a
+    # row only once every transaction that could still write a lower one has ended.
+    # SQLite (one writer at a time): 0, and the id alone is the commit order.
+    txid = models.BigIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=ChangeKind.choices)
+    object_id = models.BigIntegerField()
+    action = models.CharField(max_length=8, choices=ChangeAction.choices)
+    # The object's external id when the write knew it (a deleted object's stays here).
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["txid", "id"]
+        indexes = [
+            models.Index(fields=["organization", "txid", "id"], name="change_feed"),
+            models.Index(fields=["organization", "kind", "object_id"], name="change_object"),
+            models.Index(fields=["at"], name="change_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} {self.action}"

@@ -37,6 +37,7 @@ from core.db import bulk_write, lock_row
 from core.errors import CONTROL, NOT_FOUND, ONE_LINE, RowErrors, one_of, too_long
 from core.sheets import file_error
 
+from .changes import ChangeAction, ChangeKind, changes_collected, note_change
 from .models import Department, Member, Role
 from .permissions import MANAGE_PEOPLE, is_admin, is_admin_role
 from .services import send_password_link
@@ -477,6 +478,7 @@ def _free_usernames(emails: list[str]) -> list[str]:
 
 
 @transaction.atomic
+@changes_collected()  # every department and member written: one INSERT in the feed
 def people_import_commit(*, actor: Member, rows: list[PersonRow]) -> PeoplePlan:
     """Import `rows`: all of them or none.
 
@@ -545,6 +547,14 @@ def people_import_commit(*, actor: Member, rows: list[PersonRow]) -> PeoplePlan:
         p.member.user.first_name, p.member.user.last_name = p.first_name, p.last_name
     _end_sessions(actor, [p.member for p in changed if p.member and "role" in p.changes], now)
     _audit(actor, plan, new, changed)
+    organization_id = actor.organization_id
+    for kind, action, objects in (
+        (ChangeKind.DEPARTMENT, ChangeAction.CREATED, plan.departments),
+        (ChangeKind.MEMBER, ChangeAction.CREATED, [p.member for p in new]),
+        (ChangeKind.MEMBER, ChangeAction.UPDATED, [p.member for p in changed]),
+    ):
+        written = ((obj.pk, obj.external_id) for obj in objects if obj is not None)
+        note_change(organization_id, kind, action, *written)
     for user in [p.member.user for p in new if p.member]:
         transaction.on_commit(partial(send_password_link, user, invited_by=actor), robust=True)
     return plan

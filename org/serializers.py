@@ -197,7 +197,31 @@ class WebhookCreatedSerializer(WebhookSerializer):
         pass
 
 
+class WebhookPayloadSerializer(serializers.Serializer):
+    """The body a delivery sends, without the `id` and `created_at` added at sending."""
+
+    event = serializers.CharField(help_text="The event, as the delivery's `event`.")
+    data = serializers.DictField(
+        help_text="What happened (README, “Webhooks”, gives each event's fields)."
+    )
+
+
+class PingEventSerializer(serializers.Serializer):
+    """`data` of a `ping` (webhooks/{id}/ping/): which webhook it is, what it hears of."""
+
+    webhook = serializers.IntegerField(help_text="The webhook's id.")
+    url = serializers.URLField()
+    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices))
+
+
+class WebhookPayloadField(serializers.JSONField):
+    """A delivery's payload as it was stored. In the schema (cascade/webhook_payloads.py)
+    `WebhookPayload`: one WebhookPayloadSerializer per event, its `data` typed."""
+
+
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    payload = WebhookPayloadField(read_only=True)
+
     class Meta:
         model = WebhookDelivery
         fields = [

@@ -31,6 +31,7 @@ from core.errors import (
     too_long,
 )
 
+from .changes import ChangeAction, ChangeKind, note_change
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
 from .permissions import MANAGE_DEPARTMENTS, MANAGE_PEOPLE, is_admin
 from .sessions import sessions_end_others
@@ -65,7 +66,9 @@ def organization_create(
     errors.raise_if_any()
     organization = Organization.objects.create(name=name, timezone=timezone)
     user = User.objects.create_user(admin_username, email=admin_email, password=admin_password)
-    return Member.objects.create(organization=organization, user=user, role=Role.ADMIN)
+    admin = Member.objects.create(organization=organization, user=user, role=Role.ADMIN)
+    _feed(ChangeKind.MEMBER, ChangeAction.CREATED, admin)
+    return admin
 
 
 NOT_YOURS = "Not your organization."
@@ -91,6 +94,7 @@ def department_create(
     _validate_department(department)
     department.save()
     record(actor, "department.created", department, changes=created(department, DEPARTMENT_FIELDS))
+    _feed(ChangeKind.DEPARTMENT, ChangeAction.CREATED, department)
     return department
 
 
@@ -109,9 +113,15 @@ def department_update(*, actor: Member, department: Department, **changes) -> De
         setattr(department, field, value)
     _validate_department(department)
     department.save()
+    _feed(ChangeKind.DEPARTMENT, ChangeAction.UPDATED, department)
     if changed := diff(original, snapshot(department, DEPARTMENT_FIELDS)):
         record(actor, "department.updated", department, changes=changed)
     return department
+
+
+def _feed(kind: str, action: str, obj: Member | Department) -> None:
+    """Tell the changes feed (org/changes.py) of a member or department written."""
+    note_change(obj.organization_id, kind, action, (obj.pk, obj.external_id))
 
 
 def _validate_department(department: Department) -> None:
@@ -179,6 +189,7 @@ def department_delete(*, actor: Member, department: Department) -> None:
         department,
         changes={"name": [department.name, None], "members": [people, 0]},
     )
+    _feed(ChangeKind.DEPARTMENT, ChangeAction.DELETED, department)
     department.delete()
 
 
@@ -245,6 +256,7 @@ def member_create(
     )
     account = {"username": [None, username], "email": [None, user.email or None]}
     record(actor, "member.created", member, changes=account | created(member, MEMBER_FIELDS))
+    _feed(ChangeKind.MEMBER, ChangeAction.CREATED, member)
     return member
 
 
@@ -283,6 +295,7 @@ def member_update(*, actor: Member, member: Member, **changes) -> Member:
             setattr(member, field, value)
         errors.raise_if_any()
     member.save()
+    _feed(ChangeKind.MEMBER, ChangeAction.UPDATED, member)
     if changed := diff(original, snapshot(member, MEMBER_FIELDS)):
         record(actor, "member.updated", member, changes=changed)
     if original["is_active"] and not member.is_active:
@@ -356,6 +369,10 @@ def member_account_update(*, actor: Member, member: Member, **changes: str) -> M
     for field, value in changes.items():
         setattr(user, field, value)
     user.save(update_fields=list(changes))
+    # The member's payload shows the account: it changed (`?updated_since=`, the feed).
+    member.updated_at = django_timezone.now()
+    Member.objects.filter(pk=member.pk).update(updated_at=member.updated_at)
+    _feed(ChangeKind.MEMBER, ChangeAction.UPDATED, member)
     record(
         actor,
         "member.updated",

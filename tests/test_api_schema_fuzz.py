@@ -70,8 +70,10 @@ def hostile_cases(operation) -> list:
         return cases
     declared = SCHEMA["components"]["schemas"].get(json_bodies[0].resource_name, {})
     fields = list(declared.get("properties", {})) or ["value"]
+    # An operation without path parameters has one target: each body is sent to it once.
+    targets = [huge, dict.fromkeys(path_names, REAL)] if path_names else [{}]
     for raw in hostile_bodies(fields):
-        for path in (huge, dict.fromkeys(path_names, REAL)):
+        for path in targets:
             cases.append(
                 operation.Case(path_parameters=path, body=raw, media_type="application/json")
             )
@@ -104,11 +106,17 @@ def real_ids(token):
     action = ActionItem.objects.filter(review=review).first()
     item = review.items.first() if review else None
     note = ada.notifications.first()
+    goal = Goal.objects.filter(organization=ada.organization).first()
     return {
         "cycles": {"id": ada.organization.cycles.first().pk},
         "departments": {"id": ada.organization.departments.first().pk},
-        "goals": {"id": Goal.objects.filter(organization=ada.organization).first().pk},
-        "kpis": {"id": update.kpi_id, "update_id": update.pk},
+        # by-external-id/{external_id}/: the upsert of an existing goal or KPI
+        "goals": {"id": goal.pk, "external_id": goal.external_id or "fuzz-goal"},
+        "kpis": {
+            "id": update.kpi_id,
+            "update_id": update.pk,
+            "external_id": update.kpi.external_id or "fuzz-kpi",
+        },
         "members": {"id": ada.pk},
         "notifications": {"id": note.pk if note else HUGE_ID},
         "webhooks": {

@@ -433,7 +433,9 @@ def test_update_allowed(acme, places, role, place):
         "retracted_at": None,
         "retracted_by": None,
         "retract_reason": "",
+        "updated_at": data["updated_at"],
     }
+    assert data["updated_at"].startswith(acme.org.today().isoformat())
     assert update.author_id == caller.pk
     kpi.refresh_from_db()
     assert kpi.current == 42.5

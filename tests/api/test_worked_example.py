@@ -16,6 +16,7 @@ import datetime as dt
 import pytest
 from rest_framework.test import APIClient
 
+from cycles.models import Cycle
 from goals.progress import health
 
 from .helpers import API, is_id, is_iso_date, is_number
@@ -186,7 +187,10 @@ def test_created_objects_echo_the_input_and_defaults(acme, example):
         "cadence": "monthly",
         "state": "open",
         "is_current": False,  # creating a cycle changes no one's view (SPEC §8.3)
+        "updated_at": e.cycle["updated_at"],
     }
+    stored = Cycle.objects.get(pk=e.cycle["id"]).updated_at
+    assert e.cycle["updated_at"] == stored.isoformat().replace("+00:00", "Z")
     assert e.strategic["parent"] is None
     assert e.strategic["rationale"] == "Customers who are heard stay."
     assert e.department["parent"] == e.strategic["id"]
