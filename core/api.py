@@ -22,7 +22,7 @@ from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
@@ -257,6 +257,12 @@ class UpsertByExternalId[M: Model](OrgViewSet[M]):
         def create(self, request: MemberRequest) -> Response: ...
 
         def partial_update(self, request: MemberRequest, pk: str | None = None) -> Response: ...
+
+    def get_object(self) -> M:
+        if (self.lookup_url_kwarg or self.lookup_field) not in self.kwargs:
+            # OPTIONS on the upsert's route: there the row is named by its external id.
+            raise NotFound()
+        return super().get_object()
 
     def upsert_by_external_id(self, request: MemberRequest, external_id: str) -> Response:
         """1. A body's `external_id` other than the path's is a 400; else the path's

@@ -130,7 +130,13 @@ class ChangesView(APIView):
         operation_id="changes_list",
     )
     def get(self, request: MemberRequest) -> Response:
-        query = ChangesQuerySerializer(data=request.query_params)
+        params = request.query_params
+        for name in ("since", "limit"):  # one value each: a repeated one would hide a typo
+            if len(params.getlist(name)) > 1:
+                raise ValidationError({name: [f"Give `{name}` once."]})
+        if params.get("limit") == "":
+            raise ValidationError({"limit": [f"Give a whole number from 1 to {MAX_PAGE}."]})
+        query = ChangesQuerySerializer(data=params)
         query.is_valid(raise_exception=True)
         since = query.validated_data.get("since")
         cursor = Cursor.decode(since) if since else Cursor()

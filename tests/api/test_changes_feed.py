@@ -349,3 +349,18 @@ def test_reading_the_feed_takes_the_same_queries_at_two_sizes(acme, django_asser
     assert small == large, f"{small} queries for {small_items} changes, {large} for {large_items}"
     with django_assert_max_num_queries(3):  # the token, the membership, the feed
         read(client, None, limit=1000)
+
+
+@pytest.mark.django_db
+def test_a_repeated_or_empty_limit_is_a_400_and_an_empty_since_starts_at_the_beginning(acme):
+    client = client_for(acme.admin)
+    for query in ("?limit=5&limit=6", "?since=a&since=b", "?limit="):
+        response = client.get(f"{API}/changes/{query}")
+        assert response.status_code == 400, (query, response.content)
+    assert client.get(f"{API}/changes/?since=").status_code == 200
+
+
+@pytest.mark.django_db
+def test_options_on_the_upsert_route_describes_it(acme):
+    response = client_for(acme.admin).options(f"{API}/goals/by-external-id/crm-1/")
+    assert response.status_code == 200, response.content
