@@ -20,8 +20,9 @@ from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -238,6 +239,31 @@ def upsert_description(noun: str) -> str:
         f"Another organization's {noun} with the same external id is never touched. "
         f"`If-Match` applies to the change; on a create it matches nothing (412)."
     )
+
+
+def upsert_route(serializer: type[serializers.BaseSerializer[Any]], noun: str) -> Any:
+    """A viewset's `upsert` action: `PUT by-external-id/{external_id}/`, described in the
+    schema for `serializer`'s resource (a `noun`)."""
+
+    @extend_schema(
+        request=serializer,
+        responses={200: serializer, 201: serializer},
+        parameters=[EXTERNAL_ID_PATH],
+        summary=f"Create or update the {noun} with this external id",
+        description=upsert_description(noun),
+    )
+    @action(
+        detail=False,
+        methods=["put"],
+        url_path=BY_EXTERNAL_ID,
+        url_name="by-external-id",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def upsert(self: UpsertByExternalId[Any], request: MemberRequest, external_id: str) -> Response:
+        return self.upsert_by_external_id(request, external_id)
+
+    return upsert
 
 
 class UpsertByExternalId[M: Model](OrgViewSet[M]):

@@ -17,15 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import (
-    BY_EXTERNAL_ID,
-    EXTERNAL_ID_PATH,
     UPDATED_SINCE,
     UpsertByExternalId,
     list_filters,
     lookup,
     raw_data,
     updated_since,
-    upsert_description,
+    upsert_route,
 )
 from org.models import Department, Member
 from org.permissions import CHANGE_GOAL, CREATE_GOAL, MOVE_GOAL, WEIGH_GOAL
@@ -162,23 +160,7 @@ class GoalViewSet(UpsertByExternalId[Goal]):
         goal = goal_update(actor=request.member, goal=goal, **self.parsed(GoalSerializer, goal))
         return Response(self.get_serializer(goal).data)
 
-    @extend_schema(
-        request=GoalSerializer,
-        responses={200: GoalSerializer, 201: GoalSerializer},
-        parameters=[EXTERNAL_ID_PATH],
-        summary="Create or update the goal with this external id",
-        description=upsert_description("goal"),
-    )
-    @action(
-        detail=False,
-        methods=["put"],
-        url_path=BY_EXTERNAL_ID,
-        url_name="by-external-id",
-        filter_backends=[],
-        pagination_class=None,
-    )
-    def upsert(self, request: MemberRequest, external_id: str) -> Response:
-        return self.upsert_by_external_id(request, external_id)
+    upsert = upsert_route(GoalSerializer, "goal")
 
     @extend_schema(
         responses={204: None, 200: GoalSerializer},

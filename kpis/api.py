@@ -16,15 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import (
-    BY_EXTERNAL_ID,
-    EXTERNAL_ID_PATH,
     UPDATED_SINCE,
     UpsertByExternalId,
     list_filters,
     lookup,
     raw_data,
     updated_since,
-    upsert_description,
+    upsert_route,
 )
 from goals.models import Goal, Health
 from org.models import Member
@@ -185,23 +183,7 @@ class KpiViewSet(UpsertByExternalId[Kpi]):
         kpi = kpi_edit(actor=request.member, kpi=kpi, **self.parsed(KpiSerializer, kpi))
         return Response(self.get_serializer(self.get_queryset().get(pk=kpi.pk)).data)
 
-    @extend_schema(
-        request=KpiSerializer,
-        responses={200: KpiSerializer, 201: KpiSerializer},
-        parameters=[EXTERNAL_ID_PATH],
-        summary="Create or update the KPI with this external id",
-        description=upsert_description("KPI"),
-    )
-    @action(
-        detail=False,
-        methods=["put"],
-        url_path=BY_EXTERNAL_ID,
-        url_name="by-external-id",
-        filter_backends=[],
-        pagination_class=None,
-    )
-    def upsert(self, request: MemberRequest, external_id: str) -> Response:
-        return self.upsert_by_external_id(request, external_id)
+    upsert = upsert_route(KpiSerializer, "KPI")
 
     @extend_schema(
         methods=["GET"],
