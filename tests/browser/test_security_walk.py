@@ -78,10 +78,16 @@ def test_removing_a_webhook_asks_first_and_leaves_one_people_page(
     page.get_by_role("button", name="Add the webhook").click()
     expect(page.locator("#webhooks .hook")).to_have_count(1)
     axe("webhook added")
+    # A test delivery says so, and the secret shown once stays on the page to copy.
+    page.locator("#webhooks").get_by_role("button", name="Send test").click()
+    expect(page.locator("#messages")).to_contain_text("A test delivery is on its way")
+    expect(page.locator("#webhooks .deliveries li")).to_have_count(1)
+    expect(page.locator("#webhooks .new-key")).to_contain_text("copy it now")
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     page.locator("#webhooks").get_by_role("button", name="Remove").click()
     expect(page.locator("#webhooks")).to_contain_text("No webhook yet")
+    expect(page.locator("#messages")).to_contain_text("is removed: nothing more is sent")
     assert dialogs and "Remove the webhook to https://10.0.0.7/cascade?" in dialogs[0]
     expect(page.locator("h1")).to_have_count(1)  # the list, not a second page inside it
     expect(page.locator("#webhooks")).to_have_count(1)
