@@ -103,6 +103,9 @@ def bin_run(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # As from a terminal: Ctrl-C's signal is heard. A pytest-xdist worker ignores
+            # SIGINT, and a shell cannot trap a signal ignored when it started.
+            preexec_fn=heed_ctrl_c,
         )
     running = Running(port, b"", checkout, log)
     try:
@@ -124,6 +127,10 @@ def bin_run(
         server.wait(timeout=60)
         left = [pid for pid in started if alive(pid)]
         assert not left, f"still running after bin/run stopped: {left}\n{running.output()[-3000:]}"
+
+
+def heed_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def descendants(pid: int) -> list[int]:

@@ -137,6 +137,7 @@ def page_urls(ada: Member) -> list[str]:
         "token_id": token.pk,
         "cycle_id": org.cycles.first().pk,
         "job_id": 1,  # an import job: none yet, so its page is a 404 (headers alike)
+        "delivery_id": 1,  # a webhook delivery: redelivering is a POST (a GET is a 405)
         "webhook_id": Webhook.objects.create(
             organization=org, url="https://hooks.example/x", secret="s" * 32, events=[]
         ).pk,

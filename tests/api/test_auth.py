@@ -318,8 +318,13 @@ def test_openapi_schema(acme):
     ):
         assert path in schema["paths"], path
     for path, operations in schema["paths"].items():
-        # SPEC §9.1: the single sign-on settings are replaced whole; nothing else is PUT
-        assert ("put" in operations) == (path == "/api/v1/sso/"), path
+        # SPEC §9.1: the single sign-on settings are replaced whole; §9.7: goals and KPIs
+        # are upserted by external id; nothing else is PUT
+        put = (
+            "/api/v1/sso/",
+            *(f"/api/v1/{r}/by-external-id/{{external_id}}/" for r in ("goals", "kpis")),
+        )
+        assert ("put" in operations) == (path in put), path
         # SPEC §8.1: a goal may be removed; §8.2: tokens revoked; §8.4: webhooks removed;
         # nothing else is deleted
         deletable = (
