@@ -359,6 +359,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 OUTBOUND_ALLOW_PRIVATE = envbool(
     "OUTBOUND_ALLOW_PRIVATE", os.getenv("WEBHOOK_ALLOW_PRIVATE", "false")
 )
+# A KPI data source's answer, connection or query may take this long (kpis/sources.py).
+KPI_SOURCE_TIMEOUT = envint("KPI_SOURCE_TIMEOUT", "10")
 # Webhook retries double from this pause.
 WEBHOOK_RETRY_SECONDS = float(os.getenv("WEBHOOK_RETRY_SECONDS", "30"))
 
@@ -409,6 +411,11 @@ CELERY_BEAT_SCHEDULE = {
     "audit-purge": {
         "task": "audit.tasks.purge_old_entries",
         "schedule": crontab(minute=15, hour=4),
+    },
+    # KPI data sources (kpis/feeds.py): each one due is fetched once for its hour or day.
+    "kpi-sources": {
+        "task": "kpis.feeds.fetch_due_sources",
+        "schedule": crontab(minute="*"),
     },
     # The changes feed keeps deletions, and changes a later one supersedes, 90 days.
     "changes-purge": {

@@ -1,6 +1,6 @@
 """Every request Cascade makes to an address someone typed in (webhooks, KPI data
-sources) goes through here, so none of them can be turned against the network
-Cascade runs in.
+sources, a SQL source's database server) goes through here, so none of them can be
+turned against the network Cascade runs in.
 
 1. `check_url(url)` reads the address with one parser and refuses what another
    parser could read differently (userinfo, backslashes, whitespace, control
@@ -120,6 +120,28 @@ def check_url(url: str) -> Target:
     """The address `url` names, resolved once, every address checked; `Refused` (or,
     when its name does not resolve, `Unreachable`) otherwise."""
     scheme, host, port, path, literal = _parse(url)
+    return Target(scheme, host, port, path, _checked(host, port, literal))
+
+
+def check_host(host: str, port: int) -> tuple[str, tuple[IPAddress, ...]]:
+    """A host and port given apart from a URL (a data source's database server):
+    the host as the server knows itself and its addresses, resolved once and checked
+    as `check_url` checks a URL's. Connect to these addresses, never to the name."""
+    if not isinstance(host, str) or not host or host.startswith("/"):
+        raise Refused("Give the database server's host name (not a socket path).")
+    if not 0 < port < 65536:
+        raise Refused("A port is a number from 1 to 65535.")
+    if any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in host) or "," in host:
+        raise Refused(f"“{host}” is not one host name.")
+    v6 = host[1:-1] if host.startswith("[") and host.endswith("]") else None
+    if v6 is None and ":" in host:
+        v6 = host
+    name, literal = _host(v6, None if v6 is not None else host)
+    return name, _checked(name, port, literal)
+
+
+def _checked(host: str, port: int, literal: IPAddress | None) -> tuple[IPAddress, ...]:
+    """The addresses `host` resolves to (once), each one allowed; `Refused` otherwise."""
     if literal is not None:
         addresses = [literal]
     else:
@@ -141,7 +163,7 @@ def check_url(url: str) -> Target:
                 else:
                     said = f"{shown} carries {inner}," if inner else f"{shown} is"
                 raise Refused(f"{said} {kind}: {PUBLIC_ONLY}")
-    return Target(scheme, host, port, path, tuple(addresses))
+    return tuple(addresses)
 
 
 def refusal(url: str) -> str | None:

@@ -30,13 +30,16 @@ from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, MOVE_KPI, RECORD
 
 from . import idempotency
 from .bulk import MAX_ROWS, kpi_record_values, require_recording
-from .models import Kpi, KpiState, KpiUpdate
+from .feeds import source_fetch, source_remove, source_set
+from .models import Kpi, KpiSource, KpiState, KpiUpdate
 from .selectors import KPI_CHAIN
 from .serializers import (
     BulkValueSerializer,
     KpiRetractionSerializer,
     KpiSerializer,
+    KpiSourceSerializer,
     KpiUpdateSerializer,
+    SourceFetchSerializer,
 )
 from .services import (
     kpi_create,
@@ -342,3 +345,113 @@ class KpiViewSet(UpsertByExternalId[Kpi]):
             actor=request.member, update=update, reason=serializer.validated_data["reason"]
         )
         return Response(KpiUpdateSerializer(update).data)
+
+    # -- its data source (SPEC §9.6) ----------------------------------------------------
+
+    @extend_schema(
+        methods=["GET"],
+        responses=KpiSourceSerializer,
+        summary="The KPI's data source (404 if it has none)",
+    )
+    @extend_schema(
+        methods=["PUT"],
+        request=KpiSourceSerializer,
+        responses={200: KpiSourceSerializer, 201: KpiSourceSerializer},
+        summary="Feed the KPI from a data source (201), or change its source (200)",
+        examples=[
+            OpenApiExample(
+                "Qualified leads from a CRM",
+                request_only=True,
+                value={
+                    "kind": "http_json",
+                    "name": "CRM",
+                    "url": "https://crm.example.com/api/reports/leads?period=month",
+                    "pointer": "/data/qualified",
+                    "headers": {"Authorization": "Bearer …"},
+                    "schedule": "daily",
+                },
+            ),
+            OpenApiExample(
+                "A number from the warehouse",
+                request_only=True,
+                value={
+                    "kind": "sql",
+                    "name": "Warehouse",
+                    "database_url": "postgresql://reader:…@warehouse.example.com/analytics",
+                    "query": "SELECT count(*) FROM ideas WHERE submitted >= current_date - 30",
+                    "schedule": "hourly",
+                },
+            ),
+        ],
+    )
+    @extend_schema(
+        methods=["DELETE"], responses={204: None}, summary="Stop feeding the KPI from its source"
+    )
+    @action(
+        detail=True,
+        methods=["get", "put", "delete"],
+        url_path="source",
+        serializer_class=KpiSourceSerializer,
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def source(self, request: MemberRequest, pk: str | None = None) -> Response:
+        kpi = self.get_object()
+        if request.method == "GET":
+            found = get_object_or_404(KpiSource, kpi=kpi)
+            may_see = CHANGE_KPI(request.member, kpi)
+            return Response(KpiSourceSerializer(found, may_see=may_see).data)
+        CHANGE_KPI.require(request.member, kpi)
+        if request.method == "DELETE":
+            source_remove(actor=request.member, kpi=kpi)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = KpiSourceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        new = not KpiSource.objects.filter(kpi=kpi).exists()
+        saved = source_set(actor=request.member, kpi=kpi, **serializer.validated_data)
+        return Response(
+            KpiSourceSerializer(saved).data,
+            status=status.HTTP_201_CREATED if new else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        request=None,
+        responses=SourceFetchSerializer,
+        parameters=[
+            OpenApiParameter(
+                "dry_run",
+                OpenApiTypes.BOOL,
+                description="true: only read, and say what would be recorded.",
+            )
+        ],
+        summary="Fetch the KPI's source now (dry_run=true: preview, nothing recorded)",
+        description="A failure of the source is an answer too (`ok` false, `error` says "
+        "why); it is kept on the source unless it was a dry run.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="source/fetch",
+        serializer_class=SourceFetchSerializer,
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def source_fetch(self, request: MemberRequest, pk: str | None = None) -> Response:
+        kpi = self.get_object()
+        CHANGE_KPI.require(request.member, kpi)
+        get_object_or_404(KpiSource, kpi=kpi)
+        dry_run = request.query_params.get("dry_run", "false")
+        if dry_run not in ("true", "false"):
+            raise ValidationError({"dry_run": ["Give true or false."]})
+        fetched = source_fetch(actor=request.member, kpi=kpi, dry_run=dry_run == "true")
+        return Response(
+            {
+                "ok": fetched.ok,
+                "dry_run": dry_run == "true",
+                "value": fetched.value,
+                "error": fetched.error,
+                "recorded": fetched.update is not None,
+                "would_record": fetched.would_record,
+                "update": KpiUpdateSerializer(fetched.update).data if fetched.update else None,
+            }
+        )

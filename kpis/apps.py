@@ -13,6 +13,7 @@ class KpisConfig(AppConfig):
         # not at the top: models can't be imported before the app registry is ready.
         from goals.measures import Measures, register
 
+        from . import feeds  # noqa: F401 - its Celery tasks, for the worker and beat
         from .rollup import kpi_sums
         from .selectors import kpis_outside
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Q
 
+from core.crypto import EncryptedTextField
 from core.email import OwedEmail
 from goals.models import Tracked
 
@@ -136,11 +138,29 @@ class KpiUpdate(models.Model):
     date = models.DateField()
     note = models.TextField(blank=True)
     confidence = models.CharField(max_length=8, choices=Confidence.choices, blank=True)
-    author = models.ForeignKey("org.Member", on_delete=models.PROTECT, related_name="kpi_updates")
+    author = models.ForeignKey(
+        "org.Member",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="kpi_updates",
+        help_text="Who recorded it; none when a data source did (`source_name`).",
+    )
     author_token = models.CharField(
         max_length=100,
         blank=True,
         help_text="The service token it was recorded with (its author then), if any.",
+    )
+    source = models.ForeignKey(
+        "KpiSource",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The data source that fetched it, if one did (its author then).",
+    )
+    source_name = models.CharField(
+        max_length=100, blank=True, help_text="The source's name then (kept if it goes)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)  # retracted, corrected
@@ -170,8 +190,12 @@ class KpiUpdate(models.Model):
 
     @property
     def author_name(self) -> str:
-        """Who recorded it as people read it: the person, or the service token."""
-        return self.author_token or self.author.display_name
+        """Who recorded it as people read it: the person, the service token, or "from
+        <source>" for a value a data source fetched."""
+        author = self.author  # None, with no query, when a source fetched it
+        if author is None:
+            return f"from {self.source_name}"
+        return self.author_token or author.display_name
 
     @property
     def correction(self) -> KpiUpdate | None:
@@ -184,6 +208,68 @@ class KpiUpdate(models.Model):
     @property
     def is_live(self) -> bool:
         return self.retracted_at is None and self.correction is None
+
+
+class SourceKind(models.TextChoices):
+    HTTP_JSON = "http_json", "JSON over HTTP"
+    SQL = "sql", "SQL query"
+
+
+class SourceSchedule(models.TextChoices):
+    HOURLY = "hourly", "Hourly"
+    DAILY = "daily", "Daily"
+
+
+class KpiSource(models.Model):
+    """Where a KPI's values come from when no one types them (SPEC §9.6): a number in a
+    JSON answer (`url` and `pointer`, with secret `headers`) or the one number a SQL
+    query returns (`database_url`, secret, and `query`), fetched hourly or daily
+    (kpis/sources.py reads it, kpis/feeds.py records it).
+
+    The schedule's bookkeeping: `next_fetch_at` is when it is due; a dispatch marks it
+    `queued_until` (not asked again before); a fetch claims its slot ("2027-01-05T09"
+    hourly, "2027-01-05" daily) until `claim_until`, and `done_slot` says the slot was
+    fetched and recorded, so neither a redelivered task nor a second worker fetches it
+    twice. `failures` counts failures in a row (3: the KPI's owner is told)."""
+
+    organization = models.ForeignKey("org.Organization", on_delete=models.CASCADE, related_name="+")
+    kpi = models.OneToOneField(Kpi, on_delete=models.CASCADE, related_name="source")
+    name = models.CharField(max_length=100, help_text="Shown as “from <name>” on its values.")
+    kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    url = models.CharField(max_length=2000, blank=True)
+    pointer = models.CharField(max_length=500, blank=True, help_text="RFC 6901 JSON Pointer.")
+    headers = EncryptedTextField(blank=True, help_text="A JSON object of secret headers.")
+    database_url = EncryptedTextField(blank=True)
+    query = models.TextField(blank=True)
+    schedule = models.CharField(
+        max_length=8, choices=SourceSchedule.choices, default=SourceSchedule.DAILY
+    )
+    next_fetch_at = models.DateTimeField(db_index=True)
+    queued_until = models.DateTimeField(null=True, blank=True)
+    claimed_slot = models.CharField(max_length=20, blank=True)
+    claim_until = models.DateTimeField(null=True, blank=True)
+    done_slot = models.CharField(max_length=20, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Failed fetches in a row.")
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_value = models.FloatField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "org.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "KPI data source"
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.kpi_id}"
+
+    @property
+    def header_names(self) -> list[str]:
+        """The secret headers' names (their values are never shown)."""
+        return sorted(json.loads(self.headers)) if self.headers else []
 
 
 class CheckinReminder(OwedEmail):

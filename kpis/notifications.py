@@ -51,8 +51,12 @@ def kpi_health_notify(*, update_id: int, health_before: str) -> int:
             kind="kpi_health",
             link=f"/goals/{kpi.goal_id}/#kpi-{kpi.pk}",
             title=fit(f"“{kpi.name}” is now {kpi.get_health_display().lower()}", TITLE_LENGTH),
-            body=f"{update.author.display_name} recorded {update.value:g} {kpi.unit} "
-            f"on {update.date}.",
+            body=f"{_who(update)} recorded {update.value:g} {kpi.unit} on {update.date}.",
         ),
     )
     return int(made)
+
+
+def _who(update: KpiUpdate) -> str:
+    """The value's author as a sentence starts: "Ada Lovelace", "The source CRM"."""
+    return update.author_name if update.author_id else f"The source {update.source_name}"

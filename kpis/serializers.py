@@ -8,7 +8,7 @@ from rest_framework import serializers
 from core.api import InputSerializer, NumberField, OrgSerializer, ProgressField
 from goals.serializers import ExpectedField
 
-from .models import KPI_FIELDS, Confidence, Kpi, KpiUpdate
+from .models import KPI_FIELDS, Confidence, Kpi, KpiSource, KpiUpdate, SourceKind, SourceSchedule
 from .smart import Verdicts, kpi_smart
 
 if TYPE_CHECKING:
@@ -84,7 +84,12 @@ class KpiUpdateSerializer(OrgSerializer):
     )
     replaced_by = serializers.SerializerMethodField()
     author_name = serializers.CharField(
-        read_only=True, help_text="The person who recorded it, or the service token's name."
+        read_only=True,
+        help_text="The person who recorded it, the service token's name, or "
+        "“from <source>” for a value a data source fetched.",
+    )
+    source = serializers.SerializerMethodField(  # type: ignore[assignment]  # a field, popped
+        help_text="The name of the data source that fetched it (then `author` is null)."
     )
 
     class Meta:
@@ -98,6 +103,7 @@ class KpiUpdateSerializer(OrgSerializer):
             "confidence",
             "author",
             "author_name",
+            "source",
             "created_at",
             "replaces",
             "replaced_by",
@@ -116,6 +122,10 @@ class KpiUpdateSerializer(OrgSerializer):
             "retracted_by",
             "retract_reason",
         ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_source(self, update: KpiUpdate) -> str | None:
+        return update.source_name if update.author_id is None else None
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_replaced_by(self, update: KpiUpdate) -> int | None:
@@ -156,3 +166,109 @@ class BulkValueSerializer(InputSerializer):
         if value not in self.kpis:
             raise serializers.ValidationError("No such KPI in your organization.")
         return self.kpis[value]
+
+
+class KpiSourceSerializer(InputSerializer):
+    """A KPI's data source (SPEC §9.6). Secrets (`headers`, `database_url`) are
+    write-only: left out of a PUT they stay as they were (for the same kind). The
+    address, pointer, query and header names show only to whoever may edit the KPI
+    (null for others, who see its name and how it fares)."""
+
+    kind = serializers.ChoiceField(choices=SourceKind.choices)
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="Shown as “from <name>” on its values; the host when not given.",
+    )
+    schedule = serializers.ChoiceField(choices=SourceSchedule.choices, required=False)
+    url = serializers.CharField(
+        required=False, allow_null=True, max_length=2000, help_text="http_json: the address."
+    )
+    pointer = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=500,
+        trim_whitespace=False,
+        help_text="http_json: an RFC 6901 JSON Pointer to the number (empty: the whole answer).",
+    )
+    headers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        write_only=True,
+        help_text="http_json: secret request headers ({} removes them); never shown again.",
+    )
+    database_url = serializers.CharField(
+        required=False,
+        write_only=True,
+        max_length=2000,
+        help_text="sql: postgresql://user:password@host:5432/database; never shown again.",
+    )
+    query = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=10000,
+        help_text="sql: one read-only statement returning one number.",
+    )
+    header_names = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True
+    )
+    database_url_set = serializers.BooleanField(read_only=True)
+    next_fetch_at = serializers.DateTimeField(read_only=True)
+    last_success_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_value = serializers.FloatField(read_only=True, allow_null=True)
+    last_error = serializers.CharField(read_only=True)
+    last_error_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    failures = serializers.IntegerField(read_only=True, help_text="Failed fetches in a row.")
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def __init__(self, *args: Any, may_see: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.may_see = may_see
+
+    def to_representation(self, source: KpiSource) -> dict[str, Any]:
+        shown: dict[str, Any] = {
+            "kind": source.kind,
+            "name": source.name,
+            "schedule": source.schedule,
+            "url": None,
+            "pointer": None,
+            "query": None,
+            "header_names": None,
+            "database_url_set": bool(source.database_url) if self.may_see else False,
+            "next_fetch_at": serializers.DateTimeField().to_representation(source.next_fetch_at),
+            "last_success_at": _when(source.last_success_at),
+            "last_value": source.last_value,
+            "last_error": source.last_error,
+            "last_error_at": _when(source.last_error_at),
+            "failures": source.failures,
+            "updated_at": _when(source.updated_at),
+        }
+        if self.may_see:
+            kind_http = source.kind == SourceKind.HTTP_JSON
+            shown["url"] = source.url if kind_http else None
+            shown["pointer"] = source.pointer if kind_http else None
+            shown["header_names"] = source.header_names if kind_http else None
+            shown["query"] = source.query if not kind_http else None
+        return shown
+
+
+def _when(moment: Any) -> Any:
+    return None if moment is None else serializers.DateTimeField().to_representation(moment)
+
+
+class SourceFetchSerializer(serializers.Serializer):
+    """What a fetch came to: the value read (or the error), and what was recorded."""
+
+    ok = serializers.BooleanField()
+    dry_run = serializers.BooleanField()
+    value = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    recorded = serializers.BooleanField(
+        help_text="A value was recorded (false: a dry run, a failure, or unchanged)."
+    )
+    would_record = serializers.BooleanField(
+        help_text="Dry run: the value differs from the latest (or its period does)."
+    )
+    update = KpiUpdateSerializer(allow_null=True)  # type: ignore[assignment]  # a field, popped

@@ -21,7 +21,7 @@ from org.outbox import owe
 from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, GIVE_KPI, MOVE_KPI, RECORD_VALUE
 from org.webhooks import emit, webhooks_read_once
 
-from .models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiState, KpiUpdate
+from .models import KPI_FIELDS, Aggregation, Direction, Kpi, KpiSource, KpiState, KpiUpdate
 from .notifications import slipped
 from .rollup import kpi_rollup
 from .rules import StoredKpis, kpi_errors, value_errors
@@ -164,7 +164,9 @@ def kpi_record_value(
     date = min(today, kpi.goal.cycle.end) if date is None else date
     _check_value(kpi, value=value, date=date, confidence=confidence, today=today)
     lock_chains([kpi.goal_id])
-    return _append(actor, kpi, value=value, date=date, note=note, confidence=confidence)
+    return append_value(
+        kpi, actor=actor, today=today, value=value, date=date, note=note, confidence=confidence
+    )
 
 
 @transaction.atomic
@@ -193,11 +195,17 @@ def kpi_value_correct(
     lock_chains([kpi.goal_id])
     _require_live(update)
     date = update.date if date is None else date
-    _check_value(
-        kpi, value=value, date=date, confidence=confidence, today=actor.organization.today()
-    )
-    return _append(
-        actor, kpi, value=value, date=date, note=note, confidence=confidence, replaces=update
+    today = actor.organization.today()
+    _check_value(kpi, value=value, date=date, confidence=confidence, today=today)
+    return append_value(
+        kpi,
+        actor=actor,
+        today=today,
+        value=value,
+        date=date,
+        note=note,
+        confidence=confidence,
+        replaces=update,
     )
 
 
@@ -268,20 +276,28 @@ def _check_value(kpi: Kpi, *, value: Any, date: Any, confidence: str, today: dt.
 
 
 @webhooks_read_once()  # the roll-up's events and the value's: one read
-def _append(
-    actor: Member, kpi: Kpi, *, replaces: KpiUpdate | None = None, **fields: Any
+def append_value(
+    kpi: Kpi,
+    *,
+    actor: Member | None,
+    today: dt.date,
+    replaces: KpiUpdate | None = None,
+    source: KpiSource | None = None,
+    **fields: Any,
 ) -> KpiUpdate:
     """Insert a checked value and refresh the KPI and its chain (locked by the caller);
-    if the KPI's health got worse, owe its goal's owner a word (org/outbox.py)."""
-    today = actor.organization.today()
+    if the KPI's health got worse, owe its goal's owner a word (org/outbox.py). Its
+    author is `actor`, or, for a value a data source fetched, `source` (kpis/feeds.py)."""
     update = KpiUpdate.objects.create(
         kpi=kpi,
         value=float(fields["value"]),
         date=fields["date"],
-        note=fields["note"] or "",
-        confidence=fields["confidence"] or "",
+        note=fields.get("note") or "",
+        confidence=fields.get("confidence") or "",
         author=actor,
-        author_token=actor.via_token,
+        author_token=actor.via_token if actor is not None else "",
+        source=source,
+        source_name=source.name if source is not None else "",
         replaces=replaces,
     )
     corrected = []
