@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 
 from audit.record import items, record
 from core.db import lock_row
@@ -15,7 +16,7 @@ from goals.models import LEVEL_RANK, Goal, GoalState, Level
 from goals.rollup import lock_chains
 from goals.rules import check_objectives
 from goals.services import check_open
-from kpis.models import Aggregation, Direction, Kpi, KpiState
+from kpis.models import Aggregation, Direction, Kpi, KpiSource, KpiState
 from kpis.rollup import kpi_rollup
 from org.changes import ChangeAction, ChangeKind, changes_collected, note_change
 from org.models import Member
@@ -163,7 +164,34 @@ def _copy_kpis(source: Cycle, copied: dict[int | None, Goal]) -> list[Kpi]:
                 copied_from=kpi,
             )
         )
-    return Kpi.objects.bulk_create(new_kpis)
+    made = Kpi.objects.bulk_create(new_kpis)
+    _copy_sources(made)
+    return made
+
+
+def _copy_sources(copies: list[Kpi]) -> None:
+    """Each copied KPI fed by a data source is fed by the same source in the new cycle
+    (secrets included), due at once; the closed cycle's source stops with its cycle."""
+    of = {kpi.copied_from_id: kpi for kpi in copies}
+    sources = KpiSource.objects.filter(kpi_id__in=list(of))
+    now = timezone.now()
+    KpiSource.objects.bulk_create(
+        KpiSource(
+            organization_id=source.organization_id,
+            kpi=of[source.kpi_id],
+            name=source.name,
+            kind=source.kind,
+            url=source.url,
+            pointer=source.pointer,
+            headers=source.headers,
+            database_url=source.database_url,
+            query=source.query,
+            schedule=source.schedule,
+            next_fetch_at=now,
+            created_by_id=source.created_by_id,
+        )
+        for source in sources
+    )
 
 
 def carried_baseline(kpi: Kpi) -> float:

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from cycles.models import Cycle
 from goals.models import Goal
 from kpis.models import CheckinReminder, Kpi, KpiUpdate
+from kpis.feeds import source_set
 from kpis.services import kpi_record_value
 from org.models import Department, Member, OwedJob
 from tests.identity.mfa_helpers import enrol, verify
@@ -148,3 +149,21 @@ def test_the_admin_shows_the_outbox_and_what_failed_but_cannot_change_it(operato
     assert operator.get(f"/admin/org/owedjob/{job.pk}/change/").status_code == 200
     assert operator.post(f"/admin/org/owedjob/{job.pk}/delete/", {"post": "yes"}).status_code == 403
     assert OwedJob.objects.filter(pk=job.pk, attempts=2).exists()
+
+
+def test_the_admin_shows_a_data_source_but_not_its_secrets(operator, acme, tree, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    source = source_set(
+        actor=acme.leader,
+        kpi=tree.strategic_kpi,
+        kind="http_json",
+        name="CRM",
+        url="http://127.0.0.1:8/leads",
+        pointer="/n",
+        headers={"Authorization": "Bearer hush-hush"},
+    )
+    assert operator.get("/admin/kpis/kpisource/").status_code == 200
+    page = operator.get(f"/admin/kpis/kpisource/{source.pk}/change/")
+    assert page.status_code == 200 and b"CRM" in page.content
+    assert b"hush-hush" not in page.content and b'name="_save"' not in page.content
+    assert operator.post(f"/admin/kpis/kpisource/{source.pk}/delete/").status_code == 403

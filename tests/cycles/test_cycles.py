@@ -5,9 +5,11 @@ default cycle; through the services and the API."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from cycles.models import Cycle, CyclePick
 from cycles.rollover import cycle_rollover
@@ -15,7 +17,8 @@ from cycles.selectors import cycle_current
 from cycles.services import cycle_create, cycle_set_state, cycle_update
 from goals.models import Goal
 from goals.services import goal_create, goal_update
-from kpis.models import Kpi, KpiUpdate
+from kpis.feeds import source_set
+from kpis.models import Kpi, KpiSource, KpiUpdate
 from kpis.services import kpi_create, kpi_record_value, kpi_value_correct, kpi_value_retract
 from tests.api.helpers import API, client_for, unchanged
 from tests.factories import CycleFactory
@@ -331,3 +334,34 @@ def test_api_rollover_of_another_organizations_cycle_is_a_404(acme, tree, next_c
             format="json",
         )
     assert response.status_code == 404
+
+
+def test_rollover_keeps_a_kpi_fed_by_its_data_source_in_the_new_cycle(
+    acme, tree, next_cycle, settings
+):
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    source_set(
+        actor=acme.leader,
+        kpi=tree.individual_kpi,
+        kind="http_json",
+        name="Helpdesk",
+        url="http://127.0.0.1:8/never-fetched",
+        pointer="/hours",
+        headers={"Authorization": "Bearer s3cret"},
+        schedule="hourly",
+    )
+    copies = cycle_rollover(
+        actor=acme.leader, source=acme.cycle, to_cycle=next_cycle, goals=[fresh(tree.individual)]
+    )
+    copied = Kpi.objects.get(goal=copies[-1])
+    fed = KpiSource.objects.get(kpi=copied)
+    assert (fed.name, fed.url, fed.pointer, fed.schedule) == (
+        "Helpdesk",
+        "http://127.0.0.1:8/never-fetched",
+        "/hours",
+        "hourly",
+    )
+    assert json.loads(fed.headers) == {"Authorization": "Bearer s3cret"}
+    assert fed.next_fetch_at <= timezone.now()  # due at once in the new cycle
+    assert KpiSource.objects.filter(kpi=tree.individual_kpi).exists()  # the old one stays
+    assert KpiSource.objects.count() == 2  # only the fed KPI's copy is fed
