@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,10 @@ from .rules import value_errors
 from .services import append_value
 from .sources import SourceError, database_params, display_name, pointer_error, read
 
+log = logging.getLogger("cascade.sources")
+INTERNAL_ERROR = (
+    "Cascade could not read this source (an error of its own, logged for its operators)."
+)
 CLOSED = "closed"  # cycles.models.CycleState.CLOSED (the app above this one)
 QUEUED_FOR = dt.timedelta(minutes=10)  # a dispatched fetch is not asked again before
 CLAIMED_FOR = dt.timedelta(seconds=60)  # a fetch's claim on its slot (reading takes ≤ 10 s)
@@ -142,6 +147,10 @@ def _check_headers(errors: Errors, headers: Any) -> None:
             errors.add(
                 "headers", f"The value of {name} must be one line of at most 4,000 characters."
             )
+        elif not (value.isascii() and value.isprintable()):  # HTTP sends no other
+            errors.add(
+                "headers", f"The value of {name} may hold only ASCII letters, digits and signs."
+            )
 
 
 @transaction.atomic
@@ -154,7 +163,28 @@ def source_set(*, actor: Member, kpi: Kpi, **fields: Any) -> KpiSource:
     kept = KpiSource.objects.select_for_update().filter(kpi=kpi).first()
     source_errors(fields, kept=kept).raise_if_any()
     before = _described(kept) if kept else None
+    kept_secrets = {"headers": kept.headers, "database_url": kept.database_url} if kept else {}
     source = kept or KpiSource(organization_id=kpi.organization_id, kpi=kpi, created_by=actor)
+    _fill(source, fields, kept=kept)
+    source.next_fetch_at = timezone.now()
+    source.queued_until = source.claim_until = None
+    source.claimed_slot = source.done_slot = ""
+    source.failures, source.last_error = 0, ""  # set again: tried afresh, old error moot
+    source.save()
+    after = _described(source)
+    changes = {k: [before.get(k) if before else None, v] for k, v in after.items()}
+    for field, old in kept_secrets.items():  # a secret replaced is a change, never shown
+        if old and getattr(source, field) and old != getattr(source, field):
+            changes[field][1] = "(a new secret)"
+    if before is None or any(old != new for old, new in changes.values()):
+        action = "kpi.source_set" if before is None else "kpi.source_changed"
+        record(actor, action, kpi, changes={k: v for k, v in changes.items() if v[0] != v[1]})
+    return source
+
+
+def _fill(source: KpiSource, fields: dict[str, Any], *, kept: KpiSource | None) -> None:
+    """Set `source` as `fields` say (checked by source_errors); secrets not given are
+    `kept`'s, the source it replaces, when that is of the same kind."""
     same_kind = kept is not None and kept.kind == fields["kind"]
     source.kind = fields["kind"]
     source.schedule = fields.get("schedule") or SourceSchedule.DAILY
@@ -162,28 +192,37 @@ def source_set(*, actor: Member, kpi: Kpi, **fields: Any) -> KpiSource:
         source.url, source.pointer = fields["url"], fields.get("pointer") or ""
         if fields.get("headers") is not None:
             source.headers = json.dumps(fields["headers"]) if fields["headers"] else ""
-        elif not same_kind:
-            source.headers = ""
+        else:
+            source.headers = kept.headers if kept is not None and same_kind else ""
         source.database_url, source.query = "", ""
     else:
         source.query = fields["query"].strip()
         if fields.get("database_url") is not None:
             source.database_url = fields["database_url"]
+        elif kept is not None and same_kind:
+            source.database_url = kept.database_url
         source.url, source.pointer, source.headers = "", "", ""
     source.name = (fields.get("name") or "").strip() or display_name(
         source.kind, source.url, source.database_url
     )
-    source.next_fetch_at = timezone.now()
-    source.queued_until = source.claim_until = None
-    source.claimed_slot = source.done_slot = ""
-    source.failures = 0
-    source.save()
-    after = _described(source)
-    changes = {k: [before.get(k) if before else None, v] for k, v in after.items()}
-    if before is None or any(old != new for old, new in changes.values()):
-        action = "kpi.source_set" if before is None else "kpi.source_changed"
-        record(actor, action, kpi, changes={k: v for k, v in changes.items() if v[0] != v[1]})
-    return source
+
+
+def source_try(*, actor: Member, kpi: Kpi, **fields: Any) -> Fetched:
+    """Read a source as given, without saving it (the goal page's *Test*): the value it
+    would record now, or why not. Fields are checked as source_set checks them (a
+    ValidationError); secrets not given are the saved source's, as source_set keeps
+    them. Nothing is changed, the saved source's outcome neither."""
+    CHANGE_KPI.require(actor, kpi)
+    kept = KpiSource.objects.filter(kpi=kpi).first()
+    source_errors(fields, kept=kept).raise_if_any()
+    source = KpiSource(organization_id=kpi.organization_id, kpi=kpi)
+    _fill(source, fields, kept=kept)
+    try:
+        check_open(kpi.goal.cycle)
+        value = read(source)
+    except (SourceError, Conflict) as exc:
+        return Fetched(None, error=_said(exc))
+    return Fetched(value, would_record=_is_news(kpi, value))
 
 
 def _described(source: KpiSource) -> dict[str, Any]:
@@ -276,10 +315,12 @@ def fetch_scheduled(source_id: int, slot: str, now: dt.datetime | None = None) -
     """One scheduled fetch of `source_id` for `slot`, at most once: "recorded",
     "unchanged", "failed", or "skipped" (done already, claimed by another run, gone)."""
     now = now or timezone.now()
+    # Slots sort as text in time order: a task for a slot done already, or for one
+    # before it (redelivered late, after the next slot's fetch), fetches nothing.
     claimed = (
         KpiSource.objects.filter(pk=source_id)
-        .exclude(done_slot=slot)
-        .exclude(claimed_slot=slot, claim_until__gte=now)
+        .exclude(done_slot__gte=slot)
+        .exclude(claimed_slot__gte=slot, claim_until__gte=now)
         .update(claimed_slot=slot, claim_until=now + CLAIMED_FOR)
     )
     if not claimed:
@@ -291,6 +332,9 @@ def fetch_scheduled(source_id: int, slot: str, now: dt.datetime | None = None) -
         value = read(source)
     except SourceError as exc:
         return _failed(source_id, str(exc), now, slot=slot)
+    except Exception:  # a fault of Cascade's own: kept on the source too, and logged
+        log.exception("Reading KPI data source %s failed", source_id)
+        return _failed(source_id, INTERNAL_ERROR, now, slot=slot)
     fetched = _recorded(source_id, value, now, slot=slot)
     if fetched is None:
         return "skipped"
@@ -309,7 +353,7 @@ def _recorded(source_id: int, value: float, now: dt.datetime, *, slot: str | Non
             .filter(pk=source_id)
             .first()
         )
-        if source is None or (slot is not None and source.done_slot == slot):
+        if source is None or (slot is not None and source.done_slot >= slot):
             return None
         kpi = source.kpi
         try:
@@ -389,7 +433,7 @@ def _failed(
     the third in a row, owes the KPI's owner a notification."""
     with transaction.atomic():
         source = KpiSource.objects.select_for_update().filter(pk=source_id).first()
-        if source is None or (slot is not None and source.done_slot == slot):
+        if source is None or (slot is not None and source.done_slot >= slot):
             return "skipped"
         source.last_error, source.last_error_at = error[:1000], now
         if count:

@@ -8,18 +8,21 @@ what is read.
 - `sql`: a connection of its own, built from the source's database URL alone (no
   password file, no service file, no options of the URL's), to the address the egress
   guard checked; a read-only transaction with a statement timeout; the query sent with
-  the extended protocol, which takes one statement only.
+  the extended protocol, which takes one statement only, its rows read one at a time
+  (cancelled after a second: a million rows never reach memory).
 
 Whatever goes wrong is a `SourceError` whose text says what to fix, shown on the KPI.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+from collections.abc import Generator
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import jsonpointer
@@ -79,18 +82,28 @@ def read_json(url: str, pointer: str, headers: dict[str, str]) -> float:
         )
     try:
         document = json.loads(answer.body, parse_constant=_no_constant)
+    except NotANumber as exc:
+        raise SourceError(f"The answer holds {exc}, which is not a number (nor JSON).") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         start = answer.body[:40].decode("utf-8", "replace").strip()
         raise SourceError(f"The answer is not JSON (it starts “{start}”).") from exc
+    except RecursionError as exc:  # [[[[…]]]]: deeper than Python's parser goes
+        raise SourceError("The answer is nested too deeply to read.") from exc
     try:
         found = jsonpointer.resolve_pointer(document, pointer)
+        if isinstance(found, jsonpointer.EndOfList):  # "/list/-": the place after the last
+            raise jsonpointer.JsonPointerException(pointer)
     except jsonpointer.JsonPointerException as exc:
         raise SourceError(f"The answer has nothing at {pointer or '(the whole answer)'}.") from exc
     return number(found, f"at {pointer}" if pointer else "of the answer")
 
 
+class NotANumber(ValueError):
+    """NaN, Infinity or -Infinity in an answer: Python's JSON reads them, JSON has none."""
+
+
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number in JSON")
+    raise NotANumber(name)
 
 
 def pointer_error(pointer: str) -> str | None:
@@ -161,6 +174,8 @@ def database_params(url: str) -> dict[str, Any]:
             raise SourceError(
                 f"The database URL must name {says}: postgresql://user:password@host:5432/database."
             )
+    if "," in f"{given['host']}{given.get('port', '')}":  # libpq's list of servers to try
+        raise SourceError("The database URL must name one host and port: Cascade connects to one.")
     try:
         port = int(given.get("port") or 5432)
         host, addresses = egress.check_host(str(given["host"]), port)
@@ -188,17 +203,20 @@ def read_sql(database_url: str, query: str) -> float:
         with psycopg.connect(**params, autocommit=False) as connection:
             connection.read_only = True
             with connection.cursor() as cursor:
-                # binary=True: the extended protocol, which refuses a second statement
-                # (and does not read % as a placeholder).
-                cursor.execute(query, binary=True)
-                if cursor.description is None:
-                    raise SourceError("The query returned no rows: write a SELECT of one number.")
-                if len(cursor.description) != 1:
+                # stream(): rows one at a time, the query cancelled after the second, so
+                # millions of rows are never read into memory. binary=True: the extended
+                # protocol, which refuses a second statement (and reads no % as a
+                # placeholder).
+                stream = cast(Generator[Any, None, None], cursor.stream(query, binary=True))
+                try:
+                    rows = list(itertools.islice(stream, 2))
+                    columns = cursor.description  # None for no rows
+                finally:
+                    stream.close()
+                if columns is not None and len(columns) != 1:
                     raise SourceError(
-                        f"The query returned {len(cursor.description)} columns: "
-                        "it must return one number."
+                        f"The query returned {len(columns)} columns: it must return one number."
                     )
-                rows = cursor.fetchmany(2)
             connection.rollback()
     except pg_errors.ReadOnlySqlTransaction as exc:
         raise SourceError("The query tried to write: a source's query may only read.") from exc
@@ -210,8 +228,13 @@ def read_sql(database_url: str, query: str) -> float:
         first = str(exc).strip().splitlines()[-1:] or [""]
         raise SourceError(f"Could not connect to {where}: {first[0][:200]}") from exc
     except psycopg.Error as exc:
+        if isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate is None:
+            # stream() of a command that returns no rows at all (SET, …)
+            raise SourceError("The query returned no rows: write a SELECT of one number.") from exc
         said = exc.diag.message_primary or str(exc).strip().splitlines()[0]
-        raise SourceError(f"The database refused the query: {said[:300]}") from exc
+        if said.startswith("cannot insert multiple commands"):
+            said = "it is more than one statement; give one SELECT"
+        raise SourceError(f"The database refused the query: {said[:300]}.") from exc
     if len(rows) != 1:
         raise SourceError(
             f"The query returned {'no rows' if not rows else 'more than one row'}: "
