@@ -52,6 +52,7 @@ log = logging.getLogger("cascade.sources")
 INTERNAL_ERROR = (
     "Cascade could not read this source (an error of its own, logged for its operators)."
 )
+SECRETS = ("headers", "database_url")
 CLOSED = "closed"  # cycles.models.CycleState.CLOSED (the app above this one)
 QUEUED_FOR = dt.timedelta(minutes=10)  # a dispatched fetch is not asked again before
 CLAIMED_FOR = dt.timedelta(seconds=60)  # a fetch's claim on its slot (reading takes ≤ 10 s)
@@ -325,10 +326,10 @@ def fetch_scheduled(source_id: int, slot: str, now: dt.datetime | None = None) -
     )
     if not claimed:
         return "skipped"
-    source = KpiSource.objects.filter(pk=source_id).first()
-    if source is None:
-        return "skipped"
     try:
+        source = KpiSource.objects.filter(pk=source_id).first()
+        if source is None:
+            return "skipped"
         value = read(source)
     except SourceError as exc:
         return _failed(source_id, str(exc), now, slot=slot)
@@ -432,7 +433,12 @@ def _failed(
     """Keep a failure on the source; a counted one (a scheduled fetch) backs off and,
     the third in a row, owes the KPI's owner a notification."""
     with transaction.atomic():
-        source = KpiSource.objects.select_for_update().filter(pk=source_id).first()
+        source = (
+            KpiSource.objects.select_for_update()
+            .defer(*SECRETS)  # a failure is kept even when they cannot be decrypted
+            .filter(pk=source_id)
+            .first()
+        )
         if source is None or (slot is not None and source.done_slot >= slot):
             return "skipped"
         source.last_error, source.last_error_at = error[:1000], now

@@ -18,13 +18,21 @@ import json
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
 from audit.models import Entry
 from core import egress
-from kpis.feeds import fetch_scheduled, notify_source_failing, slot_of, source_fetch, source_set
+from kpis.feeds import (
+    INTERNAL_ERROR,
+    fetch_scheduled,
+    notify_source_failing,
+    slot_of,
+    source_fetch,
+    source_set,
+)
 from kpis.models import Kpi, KpiSource, KpiUpdate
 from kpis.services import kpi_record_value
 from org.models import Notification, OwedJob
@@ -504,3 +512,22 @@ def test_three_failed_fetches_in_a_row_back_off_and_tell_the_kpis_owner_once(
     assert (source.failures, source.last_error, source.last_value) == (0, "", 5.0)
     assert source.next_fetch_at == dt.datetime(2027, 3, 16, tzinfo=dt.UTC)  # the next day
     assert KpiUpdate.objects.get().author_name == "from Helpdesk"
+
+
+def test_a_source_whose_secrets_no_key_decrypts_fails_visibly_and_records_nothing(
+    acme, tree, listen, private, settings
+):
+    server = listen(answers=[json_answer({"value": 7})])
+    source = feed(
+        acme.leader,
+        tree.strategic_kpi,
+        f"http://127.0.0.1:{server.port}/n",
+        headers={"Authorization": "Bearer k"},
+    )
+    settings.FIELD_ENCRYPTION_KEY = [Fernet.generate_key().decode()]  # the old key is gone
+    slot = slot_of(source.schedule, timezone.now())
+    assert fetch_scheduled(source.pk, slot) == "failed"
+    failed = KpiSource.objects.defer("headers", "database_url").get(pk=source.pk)
+    assert failed.last_error == INTERNAL_ERROR and failed.failures == 1
+    assert not KpiUpdate.objects.filter(kpi=tree.strategic_kpi).exists()
+    assert server.seen == []
