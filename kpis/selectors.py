@@ -18,7 +18,7 @@ from org.models import Member, Organization
 from org.permissions import Requirement
 
 from .charts import trend_chart
-from .models import Kpi, KpiState, KpiUpdate
+from .models import Kpi, KpiSource, KpiState, KpiUpdate
 
 if TYPE_CHECKING:
     from cycles.models import Cycle
@@ -35,6 +35,7 @@ def with_last_update(kpis: QuerySet[Kpi]) -> QuerySet[Kpi]:
         last_date=Subquery(newest.values("date")[:1]),
         last_note=Subquery(newest.values("note")[:1]),
         last_confidence=Subquery(newest.values("confidence")[:1]),
+        last_source_name=Subquery(newest.values("source_name")[:1]),  # "": a person's
     )
 
 
@@ -120,12 +121,14 @@ HISTORY = KpiUpdate.objects.select_related(
 
 
 def kpis_with_history(goal: Goal, today: dt.date) -> list[Kpi]:
-    """The goal's KPIs with their owners and history: `history` (every update, oldest
-    first, corrected and retracted ones too), `last` (the latest live value) and
-    `chart` (the trend of the live values)."""
+    """The goal's KPIs with their owners, data sources (`source`: a KPI without one
+    raises DoesNotExist, empty in a template) and history: `history` (every update,
+    oldest first, corrected and retracted ones too), `last` (the latest live value)
+    and `chart` (the trend of the live values)."""
     kpis = list(
         Kpi.objects.filter(goal=goal)
-        .select_related("owner__user")
+        .select_related("owner__user", "source")
+        .defer("source__headers", "source__database_url")  # secrets: never shown here
         .prefetch_related(Prefetch("updates", queryset=HISTORY))
         .order_by("id")
     )
@@ -148,6 +151,22 @@ def _add_history(kpi: Kpi, history: list[KpiUpdate], today: dt.date) -> None:
     live = [update for update in history if update.is_live]
     kpi.last = live[-1] if live else None
     kpi.chart = trend_chart(kpi, live, today)
+
+
+def source_of(kpi: Kpi) -> KpiSource | None:
+    """The KPI's data source, if it has one."""
+    return KpiSource.objects.filter(kpi=kpi).first()
+
+
+def latest_value(kpi: Kpi) -> float | None:
+    """The KPI's latest live value (what a new one is compared with), if any."""
+    return (
+        KpiUpdate.objects.live()
+        .filter(kpi=kpi)
+        .order_by("-date", "-created_at", "-id")
+        .values_list("value", flat=True)
+        .first()
+    )
 
 
 def kpis_outside(goal: Goal, cycle: Cycle) -> list[str]:

@@ -1,14 +1,15 @@
-"""Writing KPIs from the pages: add one in place on the goal page, edit one, and
-record a value in place (My work, and wherever a KPI row shows)."""
+"""Writing KPIs from the pages: add one in place on the goal page, edit one, record a
+value in place (My work, and wherever a KPI row shows), and feed one from a data source
+(the goal page's "Feed from a source": Test, Save, Fetch now, Remove)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -23,8 +24,9 @@ from org.decorators import member_required
 from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, RECORD_VALUE
 
 from . import selectors
-from .forms import CONFIDENCES, KpiForm, RecordForm, RetractForm
-from .models import Kpi, KpiUpdate
+from .feeds import Fetched, source_fetch, source_remove, source_set, source_try
+from .forms import CONFIDENCES, KpiForm, RecordForm, RetractForm, SourceForm
+from .models import Kpi, KpiSource, KpiUpdate
 from .services import (
     kpi_create,
     kpi_edit,
@@ -218,3 +220,154 @@ def _changed_or_form(
         goal=kpi.goal,
         cycle=kpi.goal.cycle,
     )
+
+
+# -- a KPI's data source (SPEC §9.6) ----------------------------------------------------
+
+
+class Tried(NamedTuple):
+    """What *Test* found, as the form says it."""
+
+    ok: bool
+    said: str
+
+
+@member_required
+def kpi_source(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
+    """ "Feed from a source": its form (GET: in place on the goal page, or a page of its
+    own), saved (POST) through source_set — then the KPI's source block again, in
+    place, or the goal page. Whoever may edit the KPI; others get a 403 before their
+    input is looked at."""
+    kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
+    source = selectors.source_of(kpi)
+    form = SourceForm(request.POST or None, source=source, prefix=f"src{kpi.pk}")
+    saved = save_form(
+        form, lambda _: source_set(actor=request.member, kpi=kpi, **form.source_fields())
+    )
+    if saved is None:
+        return _source_form(request, kpi, source, form)
+    said = (
+        f"Saved: “{kpi.name}” is fed {saved.get_schedule_display().lower()} from "
+        f"{saved.name}. The first fetch comes within a minute, or press Fetch now."
+    )
+    if not request.htmx:
+        messages.success(request, said)
+        return redirect(_goal_url(kpi))
+    return _source_block(request, kpi, saved, said=said)
+
+
+@require_POST
+@member_required
+def kpi_source_test(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
+    """*Test*: read the source as typed, unsaved (source_try), and say what it would
+    record, or why it cannot; the form stays as it was typed."""
+    kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
+    source = selectors.source_of(kpi)
+    form = SourceForm(request.POST, source=source, prefix=f"src{kpi.pk}")
+    fetched = save_form(
+        form, lambda _: source_try(actor=request.member, kpi=kpi, **form.source_fields())
+    )
+    tried = _tried(kpi, fetched) if fetched is not None else None
+    return _source_form(request, kpi, source, form, tried=tried)
+
+
+@require_POST
+@member_required
+def kpi_source_fetch(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
+    """*Fetch now*: fetch and record (source_fetch). A value recorded, or none new: the
+    goal page again with a word of it (its figures all move); a failure: the source's
+    block again, in place, with the error."""
+    kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
+    if selectors.source_of(kpi) is None:
+        raise Http404("This KPI has no data source.")
+    fetched = source_fetch(actor=request.member, kpi=kpi, dry_run=False)
+    source = selectors.source_of(kpi)  # with the outcome kept
+    name = source.name if source is not None else "its source"
+    if fetched.ok and fetched.value is not None:
+        value = f"{compact(fetched.value)} {kpi.unit}"
+        if fetched.update is not None:
+            said = f"Fetched {value} from {name}: recorded on “{kpi.name}” for "
+            said += f"{fetched.update.date:%Y-%m-%d}."
+        else:
+            said = f"{name} still gives {value}: nothing new to record."
+        messages.success(request, said)
+        return go_to(request, _goal_url(kpi))
+    if not request.htmx:
+        messages.error(request, f"Fetching from {name} failed: {fetched.error}")
+        return redirect(_goal_url(kpi))
+    return _source_block(request, kpi, source, alert=True)
+
+
+@require_POST
+@member_required
+def kpi_source_remove(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
+    """*Remove source* (the page asked first): the KPI is no longer fed; its values stay."""
+    kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
+    source = selectors.source_of(kpi)
+    source_remove(actor=request.member, kpi=kpi)
+    said = (
+        f"{source.name} no longer feeds “{kpi.name}”; the values it recorded stay."
+        if source is not None
+        else f"“{kpi.name}” has no source."
+    )
+    if not request.htmx:
+        messages.success(request, said)
+        return redirect(_goal_url(kpi))
+    return _source_block(request, kpi, None, said=said)
+
+
+def _goal_url(kpi: Kpi) -> str:
+    return reverse("goal-detail", args=[kpi.goal_id]) + f"#kpi-{kpi.pk}"
+
+
+def _tried(kpi: Kpi, fetched: Fetched) -> Tried:
+    if fetched.error is not None or fetched.value is None:
+        return Tried(False, f"The test failed: {fetched.error}")
+    value = f"{compact(fetched.value)} {kpi.unit}"
+    if not fetched.would_record:
+        return Tried(
+            True, f"Reads {value}, as the latest value this period: nothing new to record."
+        )
+    latest = selectors.latest_value(kpi)
+    if latest is None:
+        return Tried(True, f"Would record {value} (the first value of this KPI).")
+    return Tried(True, f"Would record {value} (the latest is {compact(latest)}).")
+
+
+def _source_form(
+    request: MemberHttpRequest,
+    kpi: Kpi,
+    source: KpiSource | None,
+    form: SourceForm,
+    *,
+    tried: Tried | None = None,
+) -> HttpResponse:
+    """The source's form: in place (htmx), or on a page of its own (400 with errors)."""
+    context = {
+        "kpi": kpi,
+        "source": source,
+        "form": form,
+        "tried": tried,
+        "cycle": kpi.goal.cycle,
+        "own_page": True,
+        "nav": "cascade",
+    }
+    status = 400 if form.errors else 200
+    if request.htmx:
+        return render(request, "kpis/source.html#source-form", context, status=status)
+    return render(request, "kpis/source_page.html", context, status=status)
+
+
+def _source_block(
+    request: MemberHttpRequest,
+    kpi: Kpi,
+    source: KpiSource | None,
+    *,
+    said: str = "",
+    alert: bool = False,
+) -> HttpResponse:
+    """The KPI's source block again (how it fares, its buttons, the setup closed), in
+    place of the one on the page, whichever part of it asked."""
+    context = {"kpi": kpi, "source": source, "cycle": kpi.goal.cycle, "said": said, "alert": alert}
+    response = render(request, "kpis/source.html#source", context)
+    return reswap(retarget(response, f"#source-{kpi.pk}"), "outerHTML")

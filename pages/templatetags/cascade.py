@@ -3,6 +3,8 @@ number formatting. They only call org/permissions.py; nothing is decided here.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
 from django.utils import timezone
 
@@ -18,6 +20,11 @@ register = template.Library()
 @register.filter
 def can_edit_goal(member, goal) -> bool:
     return permissions.can_edit_goal(member, goal)
+
+
+@register.filter
+def can_edit_kpi(member, kpi) -> bool:
+    return permissions.can_edit_kpi(member, kpi)
 
 
 @register.filter
@@ -64,6 +71,15 @@ def pct(value) -> str:
 @register.filter
 def num(value) -> str:
     return compact(value)
+
+
+@register.filter
+def next_try(moment) -> str:
+    """When a KPI's data source is fetched next, as its status line says it: the
+    schedule asks every minute, so a time already come is "within a minute"."""
+    if moment <= timezone.now() + dt.timedelta(minutes=1):
+        return "within a minute"
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
 HEALTH_LABELS = dict(Health.choices)
