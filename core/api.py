@@ -423,6 +423,7 @@ JSON_TYPES: tuple[tuple[type, tuple[type, ...], str], ...] = (
     (serializers.PrimaryKeyRelatedField, (int,), "an id (an integer)"),
     (serializers.FloatField, (int, float), "a number"),
     (serializers.ListField, (list,), "a list"),
+    (serializers.DictField, (dict,), "an object"),
 )
 
 
@@ -441,6 +442,11 @@ def json_type_errors(
                 if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                     errors[name] = [f"Must be {what}."]
                 break
+        texts = isinstance(field, serializers.DictField) and isinstance(
+            field.child, serializers.CharField
+        )
+        if texts and name not in errors and not all(isinstance(v, str) for v in value.values()):
+            errors[name] = ["Must be an object of texts."]  # DRF would take 7 for "7"
         if name in errors or not isinstance(value, str):
             continue
         longest = getattr(field, "max_length", None)

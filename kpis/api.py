@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -24,6 +25,7 @@ from core.api import (
     updated_since,
     upsert_route,
 )
+from core.db import lock_row
 from goals.models import Goal, Health
 from org.models import Member
 from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, MOVE_KPI, RECORD_VALUE
@@ -38,6 +40,7 @@ from .serializers import (
     KpiRetractionSerializer,
     KpiSerializer,
     KpiSourceSerializer,
+    KpiSourceShownSerializer,
     KpiUpdateSerializer,
     SourceFetchSerializer,
 )
@@ -111,6 +114,8 @@ class KpiViewSet(UpsertByExternalId[Kpi]):
 
     queryset = Kpi.objects.select_related(*KPI_CHAIN).order_by("id")
     serializer_class = KpiSerializer
+    # DELETE only on kpis/{id}/source/: a KPI itself is archived, never deleted.
+    http_method_names = [*UpsertByExternalId.http_method_names, "delete"]
     ordering_fields = ["id", "name", "progress", "start", "due", "updated_at"]
 
     def get_queryset(self) -> QuerySet[Kpi]:
@@ -350,13 +355,13 @@ class KpiViewSet(UpsertByExternalId[Kpi]):
 
     @extend_schema(
         methods=["GET"],
-        responses=KpiSourceSerializer,
+        responses=KpiSourceShownSerializer,
         summary="The KPI's data source (404 if it has none)",
     )
     @extend_schema(
         methods=["PUT"],
         request=KpiSourceSerializer,
-        responses={200: KpiSourceSerializer, 201: KpiSourceSerializer},
+        responses={200: KpiSourceShownSerializer, 201: KpiSourceShownSerializer},
         summary="Feed the KPI from a data source (201), or change its source (200)",
         examples=[
             OpenApiExample(
@@ -400,17 +405,19 @@ class KpiViewSet(UpsertByExternalId[Kpi]):
         if request.method == "GET":
             found = get_object_or_404(KpiSource, kpi=kpi)
             may_see = CHANGE_KPI(request.member, kpi)
-            return Response(KpiSourceSerializer(found, may_see=may_see).data)
+            return Response(KpiSourceShownSerializer(found, may_see=may_see).data)
         CHANGE_KPI.require(request.member, kpi)
         if request.method == "DELETE":
             source_remove(actor=request.member, kpi=kpi)
             return Response(status=status.HTTP_204_NO_CONTENT)
         serializer = KpiSourceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        new = not KpiSource.objects.filter(kpi=kpi).exists()
-        saved = source_set(actor=request.member, kpi=kpi, **serializer.validated_data)
+        with transaction.atomic():
+            lock_row(kpi)  # as source_set does: of two first PUTs at once, one creates (201)
+            new = not KpiSource.objects.filter(kpi=kpi).exists()
+            saved = source_set(actor=request.member, kpi=kpi, **serializer.validated_data)
         return Response(
-            KpiSourceSerializer(saved).data,
+            KpiSourceShownSerializer(saved).data,
             status=status.HTTP_201_CREATED if new else status.HTTP_200_OK,
         )
 

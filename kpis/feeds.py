@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from audit.record import record
 from core import egress
+from core.db import lock_row
 from core.errors import Conflict, Errors, fit, too_long
 from core.periods import period_containing
 from core.tasks import enqueue_on_commit
@@ -161,6 +162,7 @@ def source_set(*, actor: Member, kpi: Kpi, **fields: Any) -> KpiSource:
     It is first fetched within a minute."""
     CHANGE_KPI.require(actor, kpi)
     check_open(kpi.goal.cycle)
+    lock_row(kpi)  # two first setups at once: the second waits, then changes the first's
     kept = KpiSource.objects.select_for_update().filter(kpi=kpi).first()
     source_errors(fields, kept=kept).raise_if_any()
     before = _described(kept) if kept else None

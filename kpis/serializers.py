@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from core.api import InputSerializer, NumberField, OrgSerializer, ProgressField
@@ -94,6 +94,9 @@ class KpiUpdateSerializer(OrgSerializer):
 
     class Meta:
         model = KpiUpdate
+        extra_kwargs = {
+            "author": {"help_text": "Who recorded it; null for a value a data source fetched."}
+        }
         fields = [
             "id",
             "kpi",
@@ -223,7 +226,13 @@ class KpiSourceSerializer(InputSerializer):
     failures = serializers.IntegerField(read_only=True, help_text="Failed fetches in a row.")
     updated_at = serializers.DateTimeField(read_only=True)
 
-    def __init__(self, *args: Any, may_see: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        may_see: bool = True,
+        organization: Organization | None = None,  # given by the viewset (OPTIONS)
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.may_see = may_see
 
@@ -254,12 +263,33 @@ class KpiSourceSerializer(InputSerializer):
         return shown
 
 
+@extend_schema_serializer(component_name="KpiSource")
+class KpiSourceShownSerializer(KpiSourceSerializer):
+    """A source as the API answers it: every field present (the schema says so), the
+    address, pointer, query and header names null where the caller may not see them
+    or the kind has none."""
+
+    kind = serializers.ChoiceField(choices=SourceKind.choices, read_only=True)
+    name = serializers.CharField(read_only=True, help_text="Shown as “from <name>” on its values.")
+    schedule = serializers.ChoiceField(choices=SourceSchedule.choices, read_only=True)
+    url = serializers.CharField(
+        read_only=True, allow_null=True, help_text="http_json: the address."
+    )
+    pointer = serializers.CharField(
+        read_only=True, allow_null=True, help_text="http_json: the RFC 6901 JSON Pointer."
+    )
+    query = serializers.CharField(read_only=True, allow_null=True, help_text="sql: the query.")
+
+
 def _when(moment: Any) -> Any:
     return None if moment is None else serializers.DateTimeField().to_representation(moment)
 
 
 class SourceFetchSerializer(serializers.Serializer):
     """What a fetch came to: the value read (or the error), and what was recorded."""
+
+    def __init__(self, *args: Any, organization: Organization | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # `organization`: given by the viewset (OPTIONS)
 
     ok = serializers.BooleanField()
     dry_run = serializers.BooleanField()

@@ -315,23 +315,28 @@ def test_openapi_schema(acme):
         "/api/v1/goals/{id}/alignment/",
         "/api/v1/kpis/",
         "/api/v1/kpis/{id}/updates/",
+        "/api/v1/kpis/{id}/source/",
+        "/api/v1/kpis/{id}/source/fetch/",
     ):
         assert path in schema["paths"], path
     for path, operations in schema["paths"].items():
         # SPEC §9.1: the single sign-on settings are replaced whole; §9.7: goals and KPIs
-        # are upserted by external id; nothing else is PUT
+        # are upserted by external id; §9.6: a KPI's data source is set whole; nothing
+        # else is PUT
         put = (
             "/api/v1/sso/",
             *(f"/api/v1/{r}/by-external-id/{{external_id}}/" for r in ("goals", "kpis")),
+            "/api/v1/kpis/{id}/source/",
         )
         assert ("put" in operations) == (path in put), path
         # SPEC §8.1: a goal may be removed; §8.2: tokens revoked; §8.4: webhooks removed;
-        # nothing else is deleted
+        # §9.6: a KPI's data source removed; nothing else is deleted
         deletable = (
             "/api/v1/goals/{id}/",
             "/api/v1/auth/token/",
             "/api/v1/tokens/{id}/",
             "/api/v1/webhooks/{id}/",
+            "/api/v1/kpis/{id}/source/",
         )
         assert ("delete" in operations) == (path in deletable), path
 

@@ -427,6 +427,7 @@ def test_update_allowed(acme, places, role, place):
         "confidence": "high",
         "author": caller.pk,
         "author_name": caller.display_name,
+        "source": None,  # a data source's name, for a value one fetched (SPEC §9.6)
         "created_at": data["created_at"],
         "replaces": None,
         "replaced_by": None,

@@ -83,6 +83,7 @@ OPTIONS = {
     f"{API}/cycles/{{id}}/import/": {"dry_run", "individual_kpi"},
     f"{API}/members/import/": {"dry_run"},  # preview only
     f"{API}/cycles/{{id}}/export/": {"format"},  # the file's format
+    f"{API}/kpis/{{id}}/source/fetch/": {"dry_run"},  # preview only (SPEC §9.6)
 }
 
 

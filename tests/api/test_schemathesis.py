@@ -30,13 +30,20 @@ SEED = os.getenv("SCHEMATHESIS_SEED", "20261127")
 
 
 @pytest.fixture
-def demo(transactional_db, settings):
+def demo(transactional_db, settings, dns):
     call_command("demo", stdout=io.StringIO())
     # The run signs in with made-up passwords thousands of times and calls as fast as
     # it can: the sign-in lockout and the rates are tested in tests/api/test_auth.py
     # and test_throttling.py, not here.
     settings.AXES_FAILURE_LIMIT = 10**9
     settings.API_THROTTLE_RATES = {"caller": "1000000/minute", "address": "1000000/minute"}
+    # Addresses the run makes up (webhooks, single sign-on, KPI data sources, which
+    # `source/fetch/` reads at once) reach nothing inside: private, loopback and
+    # link-local addresses are refused, and no host name resolves (a DNS server that
+    # knows none); a public address written as one answers within a second or fails.
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    settings.KPI_SOURCE_TIMEOUT = 1
+    dns({})
 
 
 # The coverage phase sends each operation its boundary and invalid values (~3,000 of
