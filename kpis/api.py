@@ -408,6 +408,7 @@ class KpiViewSet(UpsertByExternalId[Kpi]):
             return Response(KpiSourceShownSerializer(found, may_see=may_see).data)
         CHANGE_KPI.require(request.member, kpi)
         if request.method == "DELETE":
+            get_object_or_404(KpiSource, kpi=kpi)
             source_remove(actor=request.member, kpi=kpi)
             return Response(status=status.HTTP_204_NO_CONTENT)
         serializer = KpiSourceSerializer(data=request.data)

@@ -39,6 +39,7 @@ from core.periods import period_containing
 from core.tasks import enqueue_on_commit
 from goals.rollup import lock_chains
 from goals.services import check_open
+from org.changes import changes_collected
 from org.models import Member, Notification
 from org.outbox import owe, retry_pause
 from org.permissions import CHANGE_KPI
@@ -240,6 +241,7 @@ def _described(source: KpiSource) -> dict[str, Any]:
 def source_remove(*, actor: Member, kpi: Kpi) -> None:
     """Stop feeding `kpi` from its source (the values it recorded stay)."""
     CHANGE_KPI.require(actor, kpi)
+    check_open(kpi.goal.cycle)  # a closed cycle's KPIs are read-only, their sources too
     source = KpiSource.objects.select_for_update().filter(kpi=kpi).first()
     if source is None:
         return
@@ -273,16 +275,17 @@ def source_fetch(*, actor: Member, kpi: Kpi, dry_run: bool) -> Fetched:
     source = KpiSource.objects.select_related("kpi__goal__cycle__organization").get(kpi=kpi)
     now = timezone.now()
     try:
-        value = read(source)
-        if dry_run:
-            check_open(kpi.goal.cycle)
-            return Fetched(value, would_record=_is_news(source.kpi, value))
-    except (SourceError, Conflict) as exc:
-        if not dry_run:
-            _failed(source.pk, _said(exc), now, count=False)
+        check_open(kpi.goal.cycle)  # before anything is asked of the source
+    except Conflict as exc:
         return Fetched(None, error=_said(exc))
-    if dry_run:  # pragma: no cover - returned above
-        raise AssertionError
+    try:
+        value = read(source)
+    except SourceError as exc:
+        if not dry_run:
+            _failed(source.pk, str(exc), now, count=False)
+        return Fetched(None, error=str(exc))
+    if dry_run:
+        return Fetched(value, would_record=_is_news(source.kpi, value))
     return _recorded(source.pk, value, now, slot=None)
 
 
@@ -404,6 +407,7 @@ def _is_news(kpi: Kpi, value: float) -> bool:
     )
 
 
+@changes_collected()  # the value and what the roll-up moved: one INSERT in the feed
 def _record(source: KpiSource, value: float) -> KpiUpdate | None:
     """The value as the KPI's new update, checked as a typed one is; None if unchanged."""
     kpi = source.kpi

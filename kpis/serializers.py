@@ -249,7 +249,7 @@ class KpiSourceSerializer(InputSerializer):
             "next_fetch_at": serializers.DateTimeField().to_representation(source.next_fetch_at),
             "last_success_at": _when(source.last_success_at),
             "last_value": source.last_value,
-            "last_error": source.last_error,
+            "last_error": source.last_error if self.may_see or not source.last_error else HIDDEN,
             "last_error_at": _when(source.last_error_at),
             "failures": source.failures,
             "updated_at": _when(source.updated_at),
@@ -279,6 +279,11 @@ class KpiSourceShownSerializer(KpiSourceSerializer):
         read_only=True, allow_null=True, help_text="http_json: the RFC 6901 JSON Pointer."
     )
     query = serializers.CharField(read_only=True, allow_null=True, help_text="sql: the query.")
+
+
+# What a caller who may not edit the KPI reads of a failure: an error may name hosts,
+# redirects or the answer's first words (the goal page shows it to editors only too).
+HIDDEN = "The last fetch failed: whoever may edit the KPI sees why."
 
 
 def _when(moment: Any) -> Any:

@@ -25,6 +25,7 @@ from cycles.services import cycle_set_state
 from goals.services import goal_create
 from kpis.feeds import source_set
 from kpis.models import KpiSource, KpiUpdate
+from kpis.serializers import HIDDEN
 from kpis.services import kpi_create
 from org.models import Change, Webhook, WebhookDelivery
 from org.tokens import service_token_create
@@ -302,6 +303,9 @@ def test_a_failing_source_answers_ok_false_with_the_reason_and_records_nothing(
     assert failed.json()["ok"] is False and failed.json()["recorded"] is False
     assert failed.json()["error"].startswith("The address answered 500 instead of 200")
     assert leader.get(source_url(kpi)).json()["last_error"] == failed.json()["error"]
+    # Who may not edit the KPI learns that it fails, not why (hosts, answers stay hidden).
+    member = client_for(acme.member).get(source_url(kpi)).json()
+    assert member["last_error"] == HIDDEN and member["failures"] == 0
 
     text = leader.post(fetch_url(kpi, "true")).json()
     assert text["ok"] is False and text["value"] is None
@@ -323,7 +327,7 @@ def test_a_kpi_without_a_source_has_none_to_get_fetch_or_delete(acme, tree):
     leader, kpi = client_for(acme.leader), tree.strategic_kpi
     assert leader.get(source_url(kpi)).status_code == 404
     assert leader.post(fetch_url(kpi, "true")).status_code == 404
-    assert leader.delete(source_url(kpi)).status_code == 204  # nothing to remove: done
+    assert leader.delete(source_url(kpi)).status_code == 404
     assert not Entry.objects.filter(action__startswith="kpi.source").exists()
 
 
@@ -474,10 +478,12 @@ def test_a_closed_cycle_refuses_a_new_source_with_a_409(acme, tree, local, liste
         changed = leader.put(source_url(kpi), crm_body(crm, name="Later"), format="json")
         assert changed.status_code == 409, changed.content
         assert "closed" in json.dumps(changed.json()).lower()
-        # A fetch reads, and says the cycle is closed instead of recording.
+        # A fetch says the cycle is closed, without asking the source.
         fetched = leader.post(fetch_url(kpi))
+        assert leader.delete(source_url(kpi)).status_code == 409
     assert fetched.status_code == 200 and fetched.json()["ok"] is False
     assert "closed" in fetched.json()["error"].lower() and fetched.json()["recorded"] is False
+    assert crm.seen == []
     assert stored(kpi)["name"] == before["name"] == "CRM"
 
 
