@@ -197,7 +197,7 @@ def test_a_service_tokens_expiry_may_be_given_as_an_instant(acme):
     [
         {"expiry": "2027-03-15T11:00:00Z"},  # an hour ago
         {"expiry": "2027-06-30T00:00:00Z", "expires_on": "2027-06-30"},  # both
-        {"expiry": "2028-03-15T12:00:01Z"},  # a year and a second
+        {"expiry": "2028-03-15T12:10:00Z"},  # a year and ten minutes (the test clock ticks)
         {"expiry": "9999-12-31T23:59:59Z"},
         {"expiry": "9999-12-31T23:59:59-01:00"},  # beyond what a datetime holds in UTC
     ],
