@@ -352,6 +352,11 @@ def _source_form(
         "own_page": True,
         "nav": "cascade",
     }
+    # The keyboard goes to the first field to put right (htmx focuses [autofocus] in
+    # what it swaps in), not back to the top of the page.
+    wrong = next((name for name in form.fields if name in form.errors), None)
+    if wrong is not None:
+        form.fields[wrong].widget.attrs["autofocus"] = True
     status = 400 if form.errors else 200
     if request.htmx:
         return render(request, "kpis/source.html#source-form", context, status=status)

@@ -201,6 +201,9 @@ def test_a_failing_fetch_shows_the_last_error_in_place(client, acme, tree, liste
         " ".join(alert.text.split())
     )
     assert "warn" in alert.classes
+    assert "then press Fetch now" in alert.text  # and what to do about it
+    focused = [e.text for e in parse(response).iter() if "autofocus" in e.attrs]
+    assert focused == ["Fetch now"]  # the keyboard stays there
     assert not KpiUpdate.objects.exists()
     assert KpiSource.objects.get(kpi=kpi).last_error.startswith("The answer is not JSON")
     # …and it stays on the goal page, for everyone, until a fetch works
@@ -241,6 +244,8 @@ def test_bad_input_shows_messages_beside_the_fields_and_saves_nothing(
         assert page.find(role="status") is None, fields  # no "Would record"
         shown = [e.text for e in page.iter() if "field-error" in e.classes]
         assert len(shown) == 1, shown  # only what is wrong
+        focused = [e.attrs.get("id") for e in page.iter() if "autofocus" in e.attrs]
+        assert focused == [f"id_src{kpi.pk}-{where}"], fields  # the keyboard goes there
         assert everything() == before, fields
 
 
