@@ -198,7 +198,7 @@ def database_params(url: str) -> dict[str, Any]:
 
 def read_sql(database_url: str, query: str) -> float:
     params = database_params(database_url)
-    where = f"{params['host']}/{params['dbname']}"
+    where = f"{params['host']} (port {params['port']}), database {params['dbname']}"
     try:
         with psycopg.connect(**params, autocommit=False) as connection:
             connection.read_only = True

@@ -457,7 +457,8 @@ def test_a_source_never_borrows_a_password_from_the_environment_or_a_password_fi
 
     feed(kpi, url, "SELECT 1")
     fetched = fetch(kpi)
-    assert fetched.error.startswith("Could not connect to 127.0.0.1/numbers: ")
+    where = f"127.0.0.1 (port {password_asker.port}), database numbers"
+    assert fetched.error.startswith(f"Could not connect to {where}: ")
     assert fetched.error.endswith("fe_sendauth: no password supplied")
     assert password_asker.passwords == []
 
@@ -465,7 +466,8 @@ def test_a_source_never_borrows_a_password_from_the_environment_or_a_password_fi
         kpi, f"postgresql://reader:from-the-url@127.0.0.1:{password_asker.port}/numbers", "SELECT 1"
     )
     fetched = fetch(kpi)
-    assert fetched.error.startswith("Could not connect to 127.0.0.1/numbers: ")
+    where = f"127.0.0.1 (port {password_asker.port}), database numbers"
+    assert fetched.error.startswith(f"Could not connect to {where}: ")
     assert fetched.error.endswith("password authentication failed")
     assert password_asker.passwords == ["from-the-url"]
     assert KpiUpdate.objects.count() == 0
