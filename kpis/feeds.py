@@ -242,7 +242,8 @@ def source_remove(*, actor: Member, kpi: Kpi) -> None:
     """Stop feeding `kpi` from its source (the values it recorded stay)."""
     CHANGE_KPI.require(actor, kpi)
     check_open(kpi.goal.cycle)  # a closed cycle's KPIs are read-only, their sources too
-    source = KpiSource.objects.select_for_update().filter(kpi=kpi).first()
+    # Its secrets unread: a source whose key was lost can still be removed (and set again).
+    source = KpiSource.objects.select_for_update().defer(*SECRETS).filter(kpi=kpi).first()
     if source is None:
         return
     record(actor, "kpi.source_removed", kpi, changes={"name": [source.name, None]})

@@ -153,9 +153,11 @@ def _add_history(kpi: Kpi, history: list[KpiUpdate], today: dt.date) -> None:
     kpi.chart = trend_chart(kpi, live, today)
 
 
-def source_of(kpi: Kpi) -> KpiSource | None:
-    """The KPI's data source, if it has one."""
-    return KpiSource.objects.filter(kpi=kpi).first()
+def source_of(kpi: Kpi, *, secrets: bool = True) -> KpiSource | None:
+    """The KPI's data source, if it has one; without `secrets`, its headers and database
+    URL are not read (nor decrypted: removing a source whose key is lost still works)."""
+    sources = KpiSource.objects.filter(kpi=kpi)
+    return (sources if secrets else sources.defer("headers", "database_url")).first()
 
 
 def latest_value(kpi: Kpi) -> float | None:

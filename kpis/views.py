@@ -303,7 +303,7 @@ def kpi_source_fetch(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
 def kpi_source_remove(request: MemberHttpRequest, kpi_id: int) -> HttpResponse:
     """*Remove source* (the page asked first): the KPI is no longer fed; its values stay."""
     kpi = selectors.access_kpi_by_id(request.member, kpi_id, CHANGE_KPI)
-    source = selectors.source_of(kpi)
+    source = selectors.source_of(kpi, secrets=False)
     source_remove(actor=request.member, kpi=kpi)
     said = (
         f"{source.name} no longer feeds “{kpi.name}”; the values it recorded stay."

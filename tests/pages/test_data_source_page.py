@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.fernet import Fernet
 from django.utils import timezone
 
 from goals.models import Goal
@@ -490,3 +491,23 @@ def test_goal_page_queries_do_not_grow_with_the_tree_or_its_fed_kpis(client, acm
     large = measured(tree)
     assert small == large
     assert small["manager", "goal_page"] <= 12  # as without sources
+
+
+def test_a_source_whose_key_was_lost_can_still_be_removed_and_set_up_again(
+    client, acme, tree, public, settings
+):
+    kpi = tree.department_kpi
+    source_set(actor=acme.manager, kpi=kpi, kind="http_json", name="CRM",
+               url="https://crm.example.com/r", pointer="", headers={"X-Key": "k"})  # fmt: skip
+    settings.FIELD_ENCRYPTION_KEY = [Fernet.generate_key().decode()]  # the old key is gone
+    client.force_login(acme.manager.user)
+    page = parse(client.get(f"/goals/{kpi.goal_id}/"))
+    assert "Fed daily from CRM" in " ".join(page.find(id=f"source-{kpi.pk}").text.split())
+    removed = client.post(f"/kpis/{kpi.pk}/source/remove/", headers=HTMX)
+    assert removed.status_code == 200
+    assert "CRM no longer feeds" in removed.content.decode()
+    assert not KpiSource.objects.filter(kpi=kpi).exists()
+    again = source_data(kpi, name="CRM again", url="https://crm.example.com/r")
+    saved = client.post(f"/kpis/{kpi.pk}/source/", again)
+    assert saved.status_code in (200, 302)
+    assert KpiSource.objects.get(kpi=kpi).name == "CRM again"
