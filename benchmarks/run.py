@@ -1,13 +1,14 @@
 """Cascade benchmarks: page and API server time at 1,000 and 10,000 people, against
 the floor of a trivial view on the same server; throughput under 1, 8 and 32
 concurrent users (locust), the floor measured in the same run; the full roll-up
-against its SQL floor; the reminder job; a web worker's peak memory; and each target
-met or missed.
+against its SQL floor; the reminder job; a web worker's peak memory; 1,000 KPI data
+sources due at once (benchmarks/sources.py); and each target met or missed.
 
     bin/bench                           # seeds if needed, serves with gunicorn, measures
     bin/bench --sizes 1000 --seconds 0  # one size only, no throughput runs
     bin/bench --requests 50             # more samples per page
     bin/bench --worker-class gthread --workers 2 --threads 8
+    bin/bench --only sources            # only KPI data sources (benchmarks/sources.py)
 
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/cascade_bench).
 Prints the tables and writes benchmarks/results.json (or --output).
@@ -50,6 +51,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from benchmarks import sources  # noqa: E402
 from benchmarks.client import free_port, login  # noqa: E402
 from cycles.history import cycle_history  # noqa: E402
 from cycles.models import Cycle, GoalPoint, KpiPoint  # noqa: E402
@@ -70,6 +72,9 @@ TARGETS = {
     "record_rps_vs_floor": 1 / 4,
     "reminders_s": 15,
     "worker_mb": 150,
+    # 1,000 sources due at once, all fetched by one worker before the next minutes'
+    # dispatches ask for them again (kpis.feeds.QUEUED_FOR)
+    "sources_s": 600,
 }
 USERS = [1, 8, 32]
 CONTROL_SOCKET = Path(tempfile.gettempdir()) / f"cascade-bench-{os.getpid()}.ctl"
@@ -443,6 +448,15 @@ def main() -> None:
         default=ROOT / "benchmarks" / "results.json",
         help="where the results go (JSON)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["sources"],
+        help="run only this part (at the largest of --sizes); its numbers replace that part "
+        "of --output",
+    )
+    parser.add_argument(
+        "--sources", type=int, default=1000, help="KPI data sources due at once (at least 2)"
+    )
     args = parser.parse_args()
     model = {"worker_class": args.worker_class, "workers": args.workers, "threads": args.threads}
     if connection.vendor != "postgresql":
@@ -454,6 +468,9 @@ def main() -> None:
         cycle = Cycle.objects.get(organization__name=org_name(people))
         if not GoalPoint.objects.filter(goal__cycle=cycle).exists():  # seeded before history
             cycle_history(cycle)
+    if args.only == "sources":
+        only_sources(args.output, sizes, args.sources)
+        return
 
     port = free_port()
     server, worker = serve(port, model), celery_worker()
@@ -491,9 +508,44 @@ def main() -> None:
     for people in sizes:
         results["sizes"][str(people)]["rollup"] = rollup_numbers(people)
     results["reminders"] = reminder_numbers(max(sizes))
+    results["sources"] = sources_numbers(sizes, args.sources)
     text = report(results)  # sets the ratios and verdicts in `results`
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(text)
+
+
+def sources_numbers(sizes: list[int], count: int) -> dict:
+    """benchmarks/sources.py, in a process configured as a Celery worker is (the served
+    app's settings, the broker) and allowed to reach its HTTP server on 127.0.0.1."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "sources.json"
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "sources.py"), "--output", str(out)]
+            + ["--sizes", ",".join(map(str, sizes)), "--sources", str(count)],
+            cwd=ROOT,
+            env={**server_env(), "OUTBOUND_ALLOW_PRIVATE": "true"},
+            check=True,
+        )
+        return json.loads(out.read_text())
+
+
+def only_sources(output: Path, sizes: list[int], count: int) -> None:
+    """The data-source scenario alone: its numbers replace those in `output` (the other
+    parts' stay as measured last), the verdicts are drawn again, its table printed."""
+    results = json.loads(output.read_text()) if output.exists() else {}
+    results["sources"] = sources_numbers(sizes, count)
+    results["targets"] = TARGETS
+    lines = sources.report(results["sources"])
+    if "sizes" in results:
+        report(results)  # every verdict again, with the new numbers
+    else:
+        results["verdicts"] = sources_verdicts(results["sources"])
+    mine = [v for v in results["verdicts"] if v["target"].startswith("data sources")]
+    lines += ["", f"{'target':<58}{'measured':>12}  verdict", "-" * 80]
+    for v in mine:
+        lines.append(f"{v['target']:<58}{v['measured']:>12}  {'met' if v['met'] else 'MISSED'}")
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print("\n".join(lines))
 
 
 def report(results: dict) -> str:
@@ -539,6 +591,8 @@ def report(results: dict) -> str:
     lines.append(f"web worker peak memory (VmHWM): {results['web_worker_peak_mb']} MB")
     if "throughput" in results:
         lines += ["", *throughput_report(results)]
+    if "sources" in results:
+        lines += ["", *sources.report(results["sources"])]
     results["verdicts"] = verdicts(results)
     lines += ["", f"{'target':<58}{'measured':>12}  verdict", "-" * 80]
     for v in results["verdicts"]:
@@ -638,7 +692,28 @@ def verdicts(results: dict) -> list[dict]:
         _verdict("reminder job ≤ 15 s", results["reminders"]["seconds"], TARGETS["reminders_s"])
     )
     out.append(_verdict("web worker ≤ 150 MB", results["web_worker_peak_mb"], TARGETS["worker_mb"]))
+    if "sources" in results:
+        out += sources_verdicts(results["sources"])
     return out
+
+
+def sources_verdicts(s: dict) -> list[dict]:
+    new = s["worker"]["new"]
+    counts = sorted(
+        {c for by_depth in s["queries"].values() for d in by_depth.values() for c in d.values()}
+    )
+    return [
+        _verdict(
+            f"data sources: {s['sources']:,} due at once done ≤ {TARGETS['sources_s']} s",
+            new["seconds"],
+            TARGETS["sources_s"],
+        ),
+        {
+            "target": "data sources: a fetch's queries the same at any depth and size",
+            "measured": "/".join(map(str, counts)),
+            "met": sources.constant_queries(s),
+        },
+    ]
 
 
 def _verdict(target: str, measured: float, bound: float, at_least: bool = False) -> dict:

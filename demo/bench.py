@@ -296,13 +296,13 @@ def _history(cycle: Cycle, kpis: list[tuple], rng: random.Random, today: dt.date
                 day = cycle.start + dt.timedelta(days=span * (u + 1) // UPDATES_PER_KPI)
                 latest = aggregation == Aggregation.LATEST
                 value = rng.uniform(0, 95) if latest else rng.uniform(0, 0.6)
-                yield (kpi_id, round(value, 2), day, "", "medium", owner_id, "", "", now, now)
+                yield (kpi_id, round(value, 2), day, "", "medium", owner_id, "", "", "", now, now)
 
     _copy(
         "kpis_kpiupdate",
         [
             *("kpi_id", "value", "date", "note", "confidence", "author_id", "author_token"),
-            *("retract_reason", "created_at", "updated_at"),
+            *("source_name", "retract_reason", "created_at", "updated_at"),
         ],
         rows(),
     )

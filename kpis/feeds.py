@@ -362,10 +362,8 @@ def _recorded(source_id: int, value: float, now: dt.datetime, *, slot: str | Non
         )
         if source is None or (slot is not None and source.done_slot >= slot):
             return None
-        kpi = source.kpi
         try:
             with transaction.atomic():
-                lock_chains([kpi.goal_id])
                 update = _record(source, value)
         except (ValidationError, SourceError) as exc:
             error = _said(exc)
@@ -420,8 +418,9 @@ def _record(source: KpiSource, value: float) -> KpiUpdate | None:
     date = min(today, cycle.end)
     errors = value_errors(kpi, value=value, date=date, confidence="", today=today)
     errors.raise_if_any()
-    if not _is_news(kpi, value):
+    if not _is_news(kpi, value):  # before any goal is locked: an unchanged number waits for none
         return None
+    lock_chains([kpi.goal_id])
     return append_value(
         kpi, actor=None, today=today, source=source, value=value, date=date, note=""
     )

@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 
 from cycles.models import Cycle
 from goals.models import Goal
-from kpis.models import CheckinReminder, Kpi, KpiUpdate
 from kpis.feeds import source_set
+from kpis.models import CheckinReminder, Kpi, KpiUpdate
 from kpis.services import kpi_record_value
 from org.models import Department, Member, OwedJob
 from tests.identity.mfa_helpers import enrol, verify
