@@ -34,7 +34,7 @@ from kpis.feeds import (
     source_set,
 )
 from kpis.models import Kpi, KpiSource, KpiUpdate
-from kpis.services import kpi_record_value
+from kpis.services import kpi_record_value, kpi_value_correct, kpi_value_retract
 from org.models import Notification, OwedJob
 from org.outbox import do_owed_job
 
@@ -531,3 +531,23 @@ def test_a_source_whose_secrets_no_key_decrypts_fails_visibly_and_records_nothin
     assert failed.last_error == INTERNAL_ERROR and failed.failures == 1
     assert not KpiUpdate.objects.filter(kpi=tree.strategic_kpi).exists()
     assert server.seen == []
+
+
+def test_a_fetched_value_is_corrected_and_retracted_like_a_typed_one(acme, tree, listen, private):
+    endpoint = listen(answers=[json_answer({"value": 5})] * 3)
+    kpi = tree.individual_kpi
+    feed(acme.leader, kpi, f"http://127.0.0.1:{endpoint.port}/hours", name="Helpdesk")
+    fetched = source_fetch(actor=acme.leader, kpi=kpi, dry_run=False).update
+    assert fetched.author_name == "from Helpdesk"
+    # Its KPI's owner corrects it (the source wrote it; nobody is its author).
+    correction = kpi_value_correct(actor=acme.member, update=fetched, value=4.5)
+    assert (correction.author_id, correction.replaces_id) == (acme.member.pk, fetched.pk)
+    kpi.refresh_from_db()
+    assert kpi.current == 4.5
+    retracted = kpi_value_retract(actor=acme.manager, update=correction, reason="Wrong week")
+    assert retracted.retracted_at is not None
+    kpi.refresh_from_db()
+    assert kpi.current is None  # nothing live: the source's 5 was replaced, 4.5 withdrawn
+    # The next fetch of the same 5 is news again: the KPI's latest live value is gone.
+    again = source_fetch(actor=acme.leader, kpi=kpi, dry_run=False).update
+    assert again is not None and again.value == 5 and again.author_name == "from Helpdesk"
