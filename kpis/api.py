@@ -32,7 +32,7 @@ from org.permissions import ADD_KPI, CHANGE_KPI, CORRECT_VALUE, MOVE_KPI, RECORD
 
 from . import idempotency
 from .bulk import MAX_ROWS, kpi_record_values, require_recording
-from .feeds import source_fetch, source_remove, source_set
+from .feeds import SECRETS, source_fetch, source_remove, source_set
 from .models import Kpi, KpiSource, KpiState, KpiUpdate
 from .selectors import KPI_CHAIN
 from .serializers import (
@@ -408,7 +408,7 @@ class KpiViewSet(UpsertByExternalId[Kpi]):
             return Response(KpiSourceShownSerializer(found, may_see=may_see).data)
         CHANGE_KPI.require(request.member, kpi)
         if request.method == "DELETE":
-            get_object_or_404(KpiSource, kpi=kpi)
+            get_object_or_404(KpiSource.objects.defer(*SECRETS), kpi=kpi)  # even if undecryptable
             source_remove(actor=request.member, kpi=kpi)
             return Response(status=status.HTTP_204_NO_CONTENT)
         serializer = KpiSourceSerializer(data=request.data)

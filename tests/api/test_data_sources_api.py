@@ -16,6 +16,7 @@ import json
 import time
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -593,3 +594,15 @@ def test_put_and_fetch_take_the_same_queries_on_a_larger_tree(acme, tree, local,
     large = measured(2)
     assert small == large, f"{small} statements on the small tree, {large} on the large"
     print(f"\nsource statements (a KPI three goals down), on both sizes: {large}")
+
+
+def test_a_source_whose_key_was_lost_can_still_be_deleted_and_set_again(acme, tree, settings):
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    leader, kpi = client_for(acme.leader), tree.strategic_kpi
+    source_set(actor=acme.leader, kpi=kpi, kind="http_json", name="CRM",
+               url="http://127.0.0.1:8/n", pointer="", headers={"X-Key": "k"})  # fmt: skip
+    settings.FIELD_ENCRYPTION_KEY = [Fernet.generate_key().decode()]  # the old key is gone
+    assert leader.delete(source_url(kpi)).status_code == 204
+    assert not KpiSource.objects.filter(kpi=kpi).exists()
+    body = {"kind": "http_json", "name": "CRM", "url": "http://127.0.0.1:8/n", "pointer": ""}
+    assert leader.put(source_url(kpi), body, format="json").status_code == 201
