@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -122,6 +123,13 @@ class Member(models.Model):
     reminder_emails = models.BooleanField(
         default=True, help_text="Email me check-in reminders (in-app notifications always arrive)."
     )
+    digest_emails = models.BooleanField(
+        default=True, help_text="Email me a weekly digest on Monday morning (SPEC §9.6)."
+    )
+    # The person's own time zone for their digest, feed and emails ("": the organization's).
+    timezone = models.CharField(
+        max_length=64, blank=True, default="", validators=[validate_timezone]
+    )
     # The identity provider's or HR system's id (SCIM, the people import, the API).
     external_id = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -160,6 +168,16 @@ class Member(models.Model):
     def wants_reminder_emails(self) -> bool:
         """Reminders are emailed to whoever has an address and did not turn them off."""
         return bool(self.reminder_emails and self.user.email)
+
+    @property
+    def wants_digest(self) -> bool:
+        """The weekly digest goes to whoever has an address and did not turn it off."""
+        return bool(self.digest_emails and self.user.email)
+
+    def zone(self, organization_zone: str) -> zoneinfo.ZoneInfo:
+        """The person's time zone: their own, or else `organization_zone` (the
+        organization's, which the caller has read)."""
+        return zoneinfo.ZoneInfo(self.timezone or organization_zone)
 
 
 class TokenScope(models.TextChoices):
@@ -284,12 +302,10 @@ class DeliveryState(models.TextChoices):
     FAILED = "failed", "Failed"  # refused for 24 hours, or its address is not allowed
 
 
-class WebhookDelivery(models.Model):
-    """One event for one webhook, and every attempt to deliver it: the delivery log."""
+class Delivery(models.Model):
+    """One message to one outside address, and every attempt to deliver it (a webhook's
+    delivery, a chat message): an outbox row, sent by org/deliveries.py."""
 
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=40, choices=DELIVERY_EVENTS)
-    payload = models.JSONField()
     state = models.CharField(
         max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
@@ -300,12 +316,92 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
+    objects: ClassVar[models.Manager[Self]]  # each concrete row's, as Django adds it
+
+    class Meta:
+        abstract = True
+
+
+class WebhookDelivery(Delivery):
+    """One event for one webhook, and every attempt to deliver it: the delivery log."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=DELIVERY_EVENTS)
+    payload = models.JSONField()
+
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["state", "next_attempt_at"])]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook_id} ({self.state})"
+
+
+class ChatPlatform(models.TextChoices):
+    SLACK = "slack", "Slack (incoming webhook, Block Kit)"
+    TEAMS = "teams", "Microsoft Teams (incoming webhook, Adaptive Card)"
+
+
+class ChatEvent(models.TextChoices):
+    """What a chat target may hear of (SPEC §9.6)."""
+
+    CHECKIN_DUE = "checkin.due", "Check-ins due: one message per department listing who is due"
+    HEALTH_CHANGED = "goal.health_changed", "Health changes of strategic and department goals"
+    REVIEW_COMPLETED = "review.completed", "Completed review summaries"
+
+
+class ChatTarget(models.Model):
+    """A Slack- or Teams-compatible incoming webhook that hears news of the whole
+    organization, or of one department (and the ones below it). Its address is a secret
+    (whoever has it may post to the channel): stored encrypted, never shown whole."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="chat_targets"
+    )
+    platform = models.CharField(max_length=8, choices=ChatPlatform.choices)
+    name = models.CharField(max_length=100, help_text="Where it posts, e.g. #sales-goals.")
+    url = EncryptedTextField()
+    events = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatMessage(Delivery):
+    """One message to one chat target, in the platform's own format (`payload`)."""
+
+    target = models.ForeignKey(ChatTarget, on_delete=models.CASCADE, related_name="messages")
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="chat_message_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.target_id} ({self.state})"
+
+
+class CalendarFeed(models.Model):
+    """A person's private calendar address (webcal) of their reviews and check-in
+    deadlines (SPEC §9.6). Whoever has the address reads the calendar, so it can be
+    reset (a new key; the old address answers 404) or turned off (the row goes)."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="calendar_feed")
+    key = EncryptedTextField()  # shown to its person on the Notifications page
+    key_hash = models.CharField(max_length=64, unique=True)  # sha256 of key: the lookup
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar of {self.member_id}"
 
 
 class OwedJob(models.Model):

@@ -12,6 +12,7 @@ class ReviewState(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Assessment(models.TextChoices):
@@ -56,6 +57,10 @@ class Review(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The calendar invitation's SEQUENCE (RFC 5545): raised by each change that people
+    # must see in their calendars (time, title, scope, facilitator) and by cancelling.
+    sequence = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-scheduled_for", "-id"]
@@ -144,3 +149,49 @@ class ReviewReminder(OwedEmail):
 
     def __str__(self) -> str:
         return f"{self.review} → {self.member}"
+
+
+class InvitationMethod(models.TextChoices):
+    REQUEST = "REQUEST", "Invitation or update"
+    CANCEL = "CANCEL", "Cancellation"
+
+
+class ReviewInvitation(OwedEmail):
+    """The calendar email one participant is owed for one version (`sequence`) of a
+    review: an invitation, an update, or a cancellation. A newer version owed to the
+    same person makes an older one unneeded."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="invitations")
+    member = models.ForeignKey("org.Member", on_delete=models.CASCADE, related_name="+")
+    sequence = models.PositiveIntegerField()
+    method = models.CharField(max_length=8, choices=InvitationMethod.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "member", "sequence"], name="one_invitation_per_version"
+            ),
+        ]
+        indexes = [models.Index(fields=["email_due", "email_next_try"], name="invitation_owed")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.review_id}#{self.sequence} → {self.member_id}"
+
+
+class WeeklyDigest(OwedEmail):
+    """One person's digest of one ISO week ("2026-W50"), ever (the constraint)."""
+
+    member = models.ForeignKey("org.Member", on_delete=models.CASCADE, related_name="+")
+    week = models.CharField(max_length=8)
+    run = models.UUIDField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "week"], name="one_digest_per_week"),
+        ]
+        indexes = [models.Index(fields=["week", "email_due"], name="digest_owed")]
+
+    def __str__(self) -> str:
+        return f"{self.week} → {self.member_id}"
