@@ -116,27 +116,50 @@ def test_every_navigation_entry_is_reachable_from_every_page_at_390px(
 
     names = [name for name, _, _ in entries]
     checked = {"/"}  # axe-core looks at each page once, the menu open
-    for number, (_, start, _) in enumerate(entries):
+    starts = [start for _, start, _ in entries] + pages_beyond_the_menu(username)
+    for start in starts:
         page.goto(f"{live_server.url}{start}")
         open_menu(page)
-        for name, path, _ in entries:  # every entry, on every page, at hand
+        if start not in checked:
+            axe.here(f"{start}, the menu open")
+            checked.add(start)
+        # The menu lists exactly the entries this person has, nothing more.
+        shown = page.locator("#main-nav a").all_text_contents()
+        assert shown == [n for n in names if n != "Notifications"], start
+        for number, (name, path, heading) in enumerate(entries):  # every entry, clicked
+            if number:
+                page.goto(f"{live_server.url}{start}")
+                open_menu(page)
             link = entry(page, name)
             expect(link).to_be_visible()
             assert within_window(page, link), f"{name} is outside the window on {start}"
             assert link.get_attribute("href") == path, f"{name} on {start}"
-        # The menu lists exactly the entries this person has, nothing more.
-        shown = page.locator("#main-nav a").all_text_contents()
-        assert shown == [n for n in names if n != "Notifications"], start
-        # And one of them followed from here: each entry once, from a different page.
-        name, path, heading = entries[(number + 1) % len(entries)]
-        entry(page, name).click()
-        page.wait_for_url(f"{live_server.url}{path}")
-        expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(heading))
-        if path not in checked:
-            open_menu(page)
-            axe.here(f"{name}, the menu open")
-            checked.add(path)
+            link.click()
+            page.wait_for_url(f"{live_server.url}{path}")
+            expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(heading))
+            if path not in checked:
+                open_menu(page)
+                axe.here(f"{name}, the menu open")
+                checked.add(path)
     assert problems == []
+
+
+def pages_beyond_the_menu(username: str) -> list[str]:
+    """Pages the menu does not name, where it is needed as much: goals, forms, a
+    review."""
+    objective = Goal.objects.get(title="Improve customer experience")
+    kpi = Kpi.objects.get(name="Average ticket resolution time")
+    value = kpi.updates.order_by("-date").first()
+    pages = [
+        f"/goals/{objective.pk}/",
+        f"/goals/{kpi.goal_id}/",
+        f"/values/{value.pk}/correct/",
+        "/accounts/password_change/",
+    ]
+    if username == "sam":
+        return pages
+    review = Review.objects.get(title="Customer Support check-in")
+    return [*pages, f"/reviews/{review.pk}/", f"/kpis/{kpi.pk}/edit/", "/identity/"]
 
 
 def test_without_javascript_the_sections_wrap_visibly_at_390px(demo, browser, live_server):
@@ -290,6 +313,7 @@ def form_pages(username: str) -> dict[str, tuple[str, list[str]]]:
         "identity": ("/identity/", []),
         "mfa-policy": ("/identity/mfa-policy/", []),
         "mfa-setup": ("/mfa/setup/", []),
+        "kpi-source": (f"/kpis/{kpi.pk}/source/", []),
     }
 
 
@@ -319,6 +343,25 @@ def test_no_form_field_is_clipped_on_any_page_with_a_form(
         if found:
             clipped[name] = found
         page.screenshot(path=SCREENS / f"phone-forms-{username}-{name}-{width}.png", full_page=True)
+    assert clipped == {}
+    assert problems == []
+
+
+@pytest.mark.parametrize("width", [PHONE, DESK])
+def test_no_form_field_is_clipped_on_the_pages_before_signing_in(
+    demo, page, live_server, axe, width
+):
+    problems = watch(page)
+    page.set_viewport_size({"width": width, "height": 900})
+    clipped = {}
+    for path in ("/accounts/login/", "/accounts/password_reset/", "/sso/"):
+        page.goto(f"{live_server.url}{path}")
+        expect(page.locator("main form").first).to_be_visible()
+        if found := page.evaluate(CLIPPED_FIELDS):
+            clipped[path] = found
+        axe.here(path)
+        name = path.strip("/").replace("/", "-")
+        page.screenshot(path=SCREENS / f"phone-forms-anonymous-{name}-{width}.png", full_page=True)
     assert clipped == {}
     assert problems == []
 
