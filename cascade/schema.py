@@ -180,9 +180,9 @@ def nested(operation_id: str, child: str) -> dict:
 
 
 # What a client does next with what it created (OpenAPI links): a goal's KPIs, a KPI's
-# values, a value's correction; a review's agenda and actions; a webhook's log. Clients
-# may follow them; schemathesis's stateful phase does, walking goal → KPI → value →
-# correction as an integration would.
+# values, a value's correction; a review's agenda and actions; a webhook's log, a chat
+# target's messages. Clients may follow them; schemathesis's stateful phase does,
+# walking goal → KPI → value → correction as an integration would.
 LINKS = {
     ("/api/v1/goals/", "post"): {
         "GetGoal": {"operationId": "goals_retrieve", "parameters": {"id": ID}},
@@ -222,6 +222,16 @@ LINKS = {
         "ChangeWebhook": {"operationId": "webhooks_partial_update", "parameters": {"id": ID}},
         "Deliveries": {"operationId": "webhooks_deliveries_list", "parameters": {"id": ID}},
         "DeleteWebhook": {"operationId": "webhooks_destroy", "parameters": {"id": ID}},
+    },
+    ("/api/v1/chat-targets/", "post"): {
+        "GetChatTarget": {"operationId": "chat_targets_retrieve", "parameters": {"id": ID}},
+        "ChangeChatTarget": {
+            "operationId": "chat_targets_partial_update",
+            "parameters": {"id": ID},
+        },
+        "SendTest": {"operationId": "chat_targets_test_create", "parameters": {"id": ID}},
+        "Messages": {"operationId": "chat_targets_messages_list", "parameters": {"id": ID}},
+        "DeleteChatTarget": {"operationId": "chat_targets_destroy", "parameters": {"id": ID}},
     },
 }
 

@@ -27,19 +27,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Case, QuerySet, Value, When
+from django.urls import reverse
 from django.utils import timezone
 
 from core.db import bulk_write
 from core.numbers import same_row
 from org.changes import ChangeAction, ChangeKind, note_change
-from org.models import WebhookEvent
+from org.chat import Fact, News, hears, tell
+from org.models import ChatEvent, WebhookEvent
 from org.webhooks import emit
 
 from . import progress as formulas
 from .measures import keep_history, measures
-from .models import LEVEL_RANK, Goal, GoalState
+from .models import LEVEL_RANK, Goal, GoalState, Health, Level
 from .rows import GoalFigures, GoalRow, KpiValues, OwnKpis, Weighted
 from .signals import cycles_changed
 
@@ -213,8 +216,20 @@ def figures_of(goal: GoalRow) -> GoalFigures:
 
 def write_goals(organization_id: int, goals: Iterable[GoalRow], changed: list[GoalFigures]) -> None:
     """Store what tree_recompute changed, in one statement, and tell the webhooks of
-    every health that moved."""
-    health_before = {row.id: row.health for row in goals}
+    every health that moved, and the chat targets of those of strategic and department
+    goals."""
+    rows = {row.id: row for row in goals}
+    health_before = {goal_id: row.health for goal_id, row in rows.items()}
+    tell_health_changes(
+        organization_id,
+        [
+            (rows[figures.id], figures)
+            for figures in changed
+            if figures.health != health_before[figures.id]
+            and figures.health in GRADED
+            and rows[figures.id].level in TOLD
+        ],
+    )
     emit(  # SPEC §8.4: `goal.health_changed`
         organization_id,
         WebhookEvent.GOAL_HEALTH_CHANGED,
@@ -242,3 +257,50 @@ def write_goals(organization_id: int, goals: Iterable[GoalRow], changed: list[Go
         ChangeAction.UPDATED,
         *((figures.id, None) for figures in changed),
     )
+
+
+# The levels whose health changes chat targets hear of (SPEC §9.6): a team's or a
+# person's goal is their own business.
+TOLD = (Level.STRATEGIC, Level.DEPARTMENT)
+# The healths they hear a goal move into: a grade or done. A goal that starts, or gets
+# its first KPI ("no check-in yet"), is not news; its first value is.
+GRADED = (Health.ON_TRACK, Health.AT_RISK, Health.OFF_TRACK, Health.DONE)
+
+
+def tell_health_changes(organization_id: int, moved: list[tuple[GoalRow, GoalFigures]]) -> None:
+    """One chat message per goal whose health moved (org/chat.py): “Grow revenue” is now
+    Off track (was At risk) · 42 % · Sales, with a link to the goal. A department
+    goal's news is its department's; a strategic one's, the whole organization's. The
+    goals' titles and departments are read only when a target hears of it."""
+    if not moved or not hears(organization_id, ChatEvent.HEALTH_CHANGED):
+        return
+    read = {
+        goal.pk: goal
+        for goal in Goal.objects.filter(pk__in=[row.id for row, _ in moved])
+        .select_related("department", "cycle")
+        .only("id", "title", "level", "department__name", "cycle__name")
+    }
+    news = []
+    for row, figures in moved:
+        goal = read.get(row.id)
+        if goal is None:
+            continue
+        now, was = Health(figures.health).label, Health(row.health).label
+        where = goal.department.name if goal.department else "Strategic objective"
+        progress = f"{figures.progress:.0f} %"
+        news.append(
+            News(
+                title=f"“{goal.title}” is now {now} (was {was})",
+                department_id=goal.department_id if row.level == Level.DEPARTMENT else None,
+                lines=(f"{progress} · {where}",),
+                facts=(
+                    Fact("Progress", progress),
+                    Fact("Department" if goal.department else "Level", where),
+                    Fact("Cycle", goal.cycle.name),
+                ),
+                link=settings.SITE_URL + reverse("goal-detail", args=[goal.pk]),
+                link_label="Open the goal",
+                footer="Cascade · goal health",
+            )
+        )
+    tell(organization_id, ChatEvent.HEALTH_CHANGED, *news)

@@ -3,6 +3,9 @@ KPI owner whose active KPIs lack a value for that period gets one reminder listi
 them — never two, however often or concurrently the job runs; its email goes at least
 once (core/email.py).
 
+Each run also tells the chat targets that hear `checkin.due` (org/chat.py, SPEC §9.6)
+who it reminded: one message per department, never one per person.
+
 A leader or manager may also remind the people of a department who still owe a value
 for the period the dashboard shows (*Remind now*, SPEC §9.3): the same email and in-app
 notification, at most once per person a day (`CheckinNudge`)."""
@@ -12,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,9 +30,11 @@ from core.email import send_owed, templated_email
 from core.periods import Period, period_containing, period_from_key
 from goals.models import GoalState
 from goals.services import check_open
-from org.models import Member, Notification, Organization
+from org.chat import Fact, News, hears, listing, tell
+from org.models import ChatEvent, Department, Member, Notification, Organization
 from org.permissions import REMIND_CHECKINS
 from org.selectors import each_organization
+from org.webhooks import webhooks_read_once
 
 from .models import CheckinNudge, CheckinReminder, Kpi, KpiState, KpiUpdate
 
@@ -117,10 +122,12 @@ def checkin_emails_resend(*, day: dt.date | None = None) -> int:
     )
 
 
+@transaction.atomic
 def _send_for(organization: Organization, day: dt.date) -> int:
     """Claim the reminders (the unique constraint lets one run win each), record the
-    in-app notifications, and, once the claim is committed, send the emails owed:
-    these and any an earlier run could not send."""
+    in-app notifications and the chat messages of the claimed (in the claim's
+    transaction), and, once the claim is committed, send the emails owed: these and any
+    an earlier run could not send."""
     due = reminders_due(organization, day)
     if not due:
         return 0
@@ -141,8 +148,71 @@ def _send_for(organization: Organization, day: dt.date) -> int:
     mine = set(CheckinReminder.objects.filter(run=run).values_list("member_id", "period"))
     claimed = [d for d in due if (d.member.pk, d.period.key) in mine]
     Notification.objects.bulk_create([_notification(d) for d in claimed])
+    _tell_chat(organization, claimed)
     transaction.on_commit(lambda: _email(organization, due), robust=True)
     return len(claimed)
+
+
+def _tell_chat(organization: Organization, claimed: list[Due]) -> None:
+    """The chat side of a run (org/chat.py): per department (and one for the people in
+    none), one message listing who this run reminded and how many KPIs each lacks a
+    value for, with a link to the dashboard. Only the claimed: a second run, which
+    claims nobody, posts nothing. Nothing is read when no target hears of it."""
+    with webhooks_read_once():
+        if not claimed or not hears(organization.pk, ChatEvent.CHECKIN_DUE):
+            return
+        by_department: dict[int | None, dict[int, list[Due]]] = defaultdict(dict)
+        for d in claimed:
+            by_department[d.member.department_id].setdefault(d.member.pk, []).append(d)
+        names: dict[int | None, str] = dict(
+            Department.objects.filter(pk__in=[pk for pk in by_department if pk]).values_list(
+                "id", "name"
+            )
+        )
+        link = settings.SITE_URL + reverse("dashboard")
+        news = [
+            _checkins_due(names.get(department_id), department_id, people, link, organization)
+            for department_id, people in sorted(
+                by_department.items(), key=lambda item: (item[0] is None, names.get(item[0], ""))
+            )
+        ]
+        tell(organization.pk, ChatEvent.CHECKIN_DUE, *news)
+
+
+def _checkins_due(
+    department: str | None,
+    department_id: int | None,
+    people: dict[int, list[Due]],
+    link: str,
+    organization: Organization,
+) -> News:
+    """One department's message: who is due, how many KPIs each, for which periods."""
+    rows = sorted(people.values(), key=lambda dues: dues[0].member.display_name.casefold())
+    periods = sorted({d.period.key for dues in rows for d in dues})
+    ends = sorted({d.period.end for dues in rows for d in dues})
+    kpi_count = sum(len(d.kpis) for dues in rows for d in dues)
+    lines = [
+        f"{dues[0].member.display_name}: "
+        f"{_count([kpi for d in dues for kpi in d.kpis], 'KPI')} without a value "
+        f"({', '.join(d.period.key for d in dues)})"
+        for dues in rows
+    ]
+    who = "person owes" if len(rows) == 1 else "people owe"
+    return News(
+        title=f"Check-ins due: {department or 'people in no department'}",
+        department_id=department_id,
+        lines=(
+            f"{len(rows)} {who} {_count(range(kpi_count), 'KPI value')} before the period ends.",
+        ),
+        facts=(
+            Fact("Period", ", ".join(periods)),
+            Fact("Due by", ", ".join(end.isoformat() for end in ends)),
+        ),
+        lists=(listing("Who is due", lines),),
+        link=link,
+        link_label="Open the dashboard",
+        footer=f"Cascade · {organization.name} · check-in reminders",
+    )
 
 
 def _notification(d: Due) -> Notification:
@@ -174,7 +244,7 @@ def _message(d: Due) -> EmailMultiAlternatives | None:
     )
 
 
-def _count(kpis: list[Kpi], noun: str = "KPI") -> str:
+def _count(kpis: Sized, noun: str = "KPI") -> str:
     return f"{len(kpis)} {noun}{'' if len(kpis) == 1 else 's'}"
 
 

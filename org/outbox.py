@@ -8,7 +8,8 @@ job still owed whose next try has come. A job is a registered Celery task, run i
 process that takes the row, under the row's lock: two runs never do one job at once,
 and a job done is never done again. A job that fails is tried again after a pause that
 doubles from a minute to an hour, and is given up (and logged) after a day. Webhook
-deliveries are their own outbox (org/webhooks.py: `WebhookDelivery` rows, same rules).
+deliveries and chat messages are their own outbox (`WebhookDelivery` and `ChatMessage`
+rows, same rules: org/deliveries.py).
 
 A job's task must be idempotent: a worker killed after the job's work but before the
 row is marked done runs it again (KPI-health notifications are keyed by their value).

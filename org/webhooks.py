@@ -1,7 +1,8 @@
 """Webhooks (SPEC §8.4): an admin names an address and the events to hear of; each
 event becomes a delivery, written in the transaction of the change it tells of (an
 outbox: nothing is lost when the broker is down), sent by Celery as signed JSON and
-retried with a growing pause for 24 hours, every attempt kept in the delivery log.
+retried with a growing pause for 24 hours (org/deliveries.py, the loop chat messages
+share), every attempt kept in the delivery log.
 
 Every request goes through core/egress.py, which refuses addresses on private,
 loopback, link-local or reserved networks (a webhook must not reach into the network
@@ -13,39 +14,31 @@ one older than five minutes. The secret is stored encrypted (core/crypto.py)."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import hmac
 import json
-import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import BigIntegerField, CharField, Value
 
 from audit.record import created, deleted, diff, record, snapshot
 from core import egress
 from core.errors import Errors
 from core.tasks import enqueue_on_commit
 
-from .models import PING, DeliveryState, Member, Webhook, WebhookDelivery, WebhookEvent
+from .deliveries import Request, attempt, resend_due
+from .models import PING, ChatTarget, Member, Webhook, WebhookDelivery, WebhookEvent
 from .permissions import MANAGE_WEBHOOKS
 
-log = logging.getLogger("cascade.webhooks")
 SIGNATURE = "X-Cascade-Signature"
-KEPT_TRYING = dt.timedelta(hours=24)
-TIMEOUT = 10  # seconds an attempt may take, answer included
-AUDITED = ("url", "events", "is_active")
-# An attempt's task may run this much before its time (clocks differ between machines).
-EARLY = dt.timedelta(seconds=5)
-# An attempt under way holds its delivery this long (longer than it can take).
-CLAIMED = dt.timedelta(seconds=TIMEOUT + 30)  # audited (of the secret, only that it changed)
+AUDITED = ("url", "events", "is_active")  # audited (of the secret, only that it changed)
 
 
 def _check(errors: Errors, url: str, events: Any) -> None:
@@ -132,14 +125,15 @@ def webhooks_of(organization_id: int) -> list[Webhook]:
     return hooks
 
 
-_read = threading.local()  # per thread: {organization id: its active webhooks}
+_read = threading.local()  # per thread: {(kind, organization id): what was read}
 
 
 @contextlib.contextmanager
 def webhooks_read_once() -> Iterator[None]:
     """Within this block (one write: a value recorded, with the roll-up it moves) the
-    webhooks are read once per organization, whatever events the write emits. A block
-    inside another shares the outer one's read."""
+    webhooks, and the chat targets (org/chat.py), are read once per organization,
+    whatever events the write emits. A block inside another shares the outer one's
+    read."""
     if hasattr(_read, "hooks"):
         yield
         return
@@ -150,16 +144,70 @@ def webhooks_read_once() -> Iterator[None]:
         del _read.hooks
 
 
-def _active(organization_id: int) -> list[Webhook]:
-    known: dict[int, list[Webhook]] | None = getattr(_read, "hooks", None)
-    if known is not None and organization_id in known:
-        return known[organization_id]
-    hooks = list(
-        Webhook.objects.filter(organization_id=organization_id, is_active=True).only("id", "events")
-    )
-    if known is not None:
-        known[organization_id] = hooks
-    return hooks
+def read_once[T](kind: str, organization_id: int, read: Callable[[], T]) -> T:
+    """What `read()` answers of an organization's `kind` of listener, read once inside
+    `webhooks_read_once` (every time outside it)."""
+    known: dict[tuple[str, int], Any] | None = getattr(_read, "hooks", None)
+    if known is None:
+        return read()
+    if (kind, organization_id) not in known:
+        known[kind, organization_id] = read()
+    return known[kind, organization_id]
+
+
+@dataclass(frozen=True)
+class Listeners:
+    """An organization's active webhooks and chat targets (org/chat.py): who hears of
+    a write's events."""
+
+    webhooks: list[Webhook]
+    chat_targets: list[ChatTarget]
+
+
+def listeners(organization_id: int) -> Listeners:
+    """The organization's active webhooks and chat targets, in one query (a UNION ALL:
+    a write tells both of its events, and news for chat costs the write no query of
+    its own), read once inside `webhooks_read_once`. The rows carry what telling them
+    needs: ids and events; a target's platform and department."""
+
+    def read() -> Listeners:
+        hooks = Webhook.objects.filter(organization_id=organization_id, is_active=True)
+        targets = ChatTarget.objects.filter(organization_id=organization_id, is_active=True)
+        rows = (
+            hooks.order_by()
+            .values_list(
+                "id",
+                "events",
+                Value(False),
+                Value("", output_field=CharField()),
+                Value(None, output_field=BigIntegerField()),
+            )
+            .union(
+                targets.order_by().values_list(
+                    "id", "events", Value(True), "platform", "department_id"
+                ),
+                all=True,
+            )
+        )
+        found = Listeners([], [])
+        for pk, events, is_chat, platform, department_id in rows:
+            if is_chat:
+                found.chat_targets.append(
+                    ChatTarget(
+                        pk=pk,
+                        organization_id=organization_id,
+                        events=events,
+                        platform=platform,
+                        department_id=department_id,
+                    )
+                )
+            else:
+                found.webhooks.append(
+                    Webhook(pk=pk, organization_id=organization_id, events=events)
+                )
+        return found
+
+    return read_once("listeners", organization_id, read)
 
 
 def emit(organization_id: int, event: str, *data: dict[str, Any]) -> None:
@@ -171,7 +219,7 @@ def emit(organization_id: int, event: str, *data: dict[str, Any]) -> None:
     however many goals a roll-up moved."""
     if not data:
         return
-    hooks = [hook for hook in _active(organization_id) if event in hook.events]
+    hooks = [hook for hook in listeners(organization_id).webhooks if event in hook.events]
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(webhook=hook, event=event, payload={"event": event, "data": one})
         for one in data
@@ -227,109 +275,36 @@ def signature(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={t},v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def pause_after(attempts: int) -> float:
-    """Seconds before the next try: doubling from WEBHOOK_RETRY_SECONDS, at most an hour."""
-    return min(settings.WEBHOOK_RETRY_SECONDS * 2 ** max(attempts - 1, 0), 3600)
-
-
 @shared_task(ignore_result=True)
 def deliver_webhook(delivery_id: int) -> str:
-    """One attempt at a delivery: POST the signed body through core.egress; a 2xx
-    delivers it; an address egress refuses fails it at once (nothing is sent); anything
-    else (an error status, a timeout, a host that does not resolve) is logged on it, and
-    the next attempt is scheduled until 24 hours have passed. Returns the delivery's
-    state."""
-    with transaction.atomic():  # claim this attempt, briefly: no other task makes it
-        delivery = (
-            # Only the delivery's row: locking its webhook too would make the deliveries
-            # of one webhook skip each other when two workers send them at once.
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("webhook")
-            .filter(
-                pk=delivery_id,
-                state=DeliveryState.PENDING,
-                next_attempt_at__lte=timezone.now() + EARLY,
-            )
-            .first()
-        )
-        # Delivered, given up, being tried right now, or not due: a second task for the
-        # same attempt (the sweep's, or one the broker gave out again) does nothing.
-        if delivery is None:
-            return "skipped"
-        delivery.attempts += 1
-        # Until the attempt is over: a worker killed while sending leaves it to the sweep.
-        delivery.next_attempt_at = timezone.now() + CLAIMED
-        delivery.save(update_fields=["attempts", "next_attempt_at"])
-    # No transaction is open while the receiver takes its time: nothing waits on it.
-    hook = delivery.webhook
-    body = body_of(delivery)
-    status, error, refused = None, "", False
-    try:
-        answer = egress.send(
-            "POST",
-            hook.url,
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "Cascade-Webhooks/1",
-                "X-Cascade-Event": delivery.event,
-                "X-Cascade-Delivery": str(delivery.pk),
-                SIGNATURE: signature(hook.secret, body),
-            },
-            body=body,
-            timeout=TIMEOUT,
-        )
-        status = answer.status
-        error = "" if 200 <= status < 300 else f"Answered {status}."
-    except egress.Refused as exc:  # nothing was sent
-        error, refused = str(exc)[:500], True
-    except egress.EgressError as exc:
-        error = str(exc)[:500]
-    now = timezone.now()
-    delivery.last_status, delivery.last_error = status, error
-    if status is not None and 200 <= status < 300:
-        delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
-    elif refused or now - delivery.created_at >= KEPT_TRYING:
-        delivery.state = DeliveryState.FAILED
-    else:
-        pause = pause_after(delivery.attempts)
-        delivery.next_attempt_at = now + dt.timedelta(seconds=pause)
-        _try_again_in(pause, delivery.pk)
-    delivery.save(
-        update_fields=["last_status", "last_error", "state", "delivered_at", "next_attempt_at"]
+    """One attempt at a delivery (org/deliveries.py): POST the signed body through
+    core.egress; a 2xx delivers it; an address egress refuses fails it at once (nothing
+    is sent); anything else (an error status, a timeout, a host that does not resolve)
+    is logged on it, and the next attempt is scheduled until 24 hours have passed.
+    Returns the delivery's state."""
+    return attempt(
+        WebhookDelivery, delivery_id, to="webhook", request=_request, task=deliver_webhook
     )
-    return delivery.state
 
 
-def _try_again_in(pause: float, delivery_id: int) -> None:
-    """Schedule the next attempt (once this one is saved). Tasks run inline (no broker:
-    the tests, a shell): nothing is scheduled; the sweep below tries again."""
-    if deliver_webhook.app.conf.task_always_eager:
-        return
-
-    def send() -> None:
-        try:
-            deliver_webhook.apply_async(args=(delivery_id,), countdown=pause)
-        except Exception as exc:  # the broker is down: the sweep tries again
-            log.warning(
-                "Could not schedule webhook delivery %s: broker unreachable (%s: %s); "
-                "the sweep tries it when it is due.",
-                delivery_id,
-                type(exc).__name__,
-                exc,
-            )
-
-    transaction.on_commit(send, robust=True)
+def _request(delivery: WebhookDelivery) -> Request:
+    """A delivery's POST, signed now (each attempt with its own time)."""
+    body = body_of(delivery)
+    return Request(
+        delivery.webhook.url,
+        {
+            "Content-Type": "application/json",
+            "User-Agent": "Cascade-Webhooks/1",
+            "X-Cascade-Event": delivery.event,
+            "X-Cascade-Delivery": str(delivery.pk),
+            SIGNATURE: signature(delivery.webhook.secret, body),
+        },
+        body,
+    )
 
 
 @shared_task(ignore_result=True)
 def resend_due_webhooks() -> int:
     """Every minute: deliveries due for an attempt that no task has made yet (it was
-    lost with the broker, say) are tried now. A delivery's own task may come too: the
-    first takes it, the other finds it delivered or not due and does nothing. Returns
-    how many were sent."""
-    overdue = WebhookDelivery.objects.filter(
-        state=DeliveryState.PENDING, next_attempt_at__lte=timezone.now()
-    ).values_list("pk", flat=True)[:1000]
-    for delivery_id in overdue:
-        deliver_webhook.apply_async(args=(delivery_id,))
-    return len(overdue)
+    lost with the broker, say) are tried now (org/deliveries.py). Returns how many."""
+    return resend_due(WebhookDelivery, deliver_webhook)

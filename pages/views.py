@@ -36,9 +36,10 @@ from kpis.models import KpiState
 from kpis.reminders import checkin_remind_now
 from kpis.smart import with_smart
 from org import selectors as org
+from org.chat_views import chat_card
 from org.decorators import member_required
 from org.models import Department
-from org.permissions import REMIND_CHECKINS, SET_OBJECTIVES
+from org.permissions import REMIND_CHECKINS, SET_OBJECTIVES, can_manage_chat
 from reviews import selectors as reviews
 
 
@@ -313,6 +314,8 @@ def department_page(request, department_id: int | None = None):
         "departments": departments,
         "department": department,
     }
+    if department is not None and can_manage_chat(member, department.pk):
+        context["chat"] = chat_card(member, department)  # its channels, for who manages them
     if department is not None and cycle is not None:
         people = org.department_people(organization, department)
         share = goals.department_goals(cycle, people.department_ids, people.member_ids)
