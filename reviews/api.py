@@ -23,6 +23,7 @@ from .serializers import ActionItemSerializer, ReviewItemSerializer, ReviewSeria
 from .services import (
     action_create,
     action_update,
+    review_cancel,
     review_complete,
     review_create,
     review_item_update,
@@ -93,6 +94,18 @@ class ReviewViewSet(OrgViewSet):
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         review = review_complete(actor=request.member, review=self.get_object())
+        return Response(self.get_serializer(review).data)
+
+    @extend_schema(
+        request=None,
+        responses=ReviewSerializer,
+        summary="Cancel: call a scheduled review off",
+        description="Only a scheduled review can be cancelled (409 otherwise). Everyone "
+        "invited is sent a calendar cancellation (METHOD:CANCEL, SEQUENCE raised).",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        review = review_cancel(actor=request.member, review=self.get_object())
         return Response(self.get_serializer(review).data)
 
     @extend_schema(responses=ReviewItemSerializer(many=True), summary="The agenda, in order")

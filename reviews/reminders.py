@@ -12,13 +12,15 @@ from django.db import OperationalError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from core.email import send_owed, templated_email
+from core.email import send_owed
 from core.errors import fit
 from org.models import Notification, Organization
 from org.selectors import each_organization
 
 from . import selectors
-from .models import Review, ReviewReminder, ReviewState
+from .calendar import invitation
+from .invitations import calendar_email
+from .models import InvitationMethod, Review, ReviewReminder, ReviewState
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +140,15 @@ def _email(organization: Organization, reviews: list[Review]) -> int:
             "url": settings.SITE_URL + reverse("review-detail", args=[review.pk]),
             "settings_url": settings.SITE_URL + reverse("notifications"),
         }
-        return templated_email(
+        # The current invitation rides along (same UID and SEQUENCE): whoever joined the
+        # scope since, or missed an update, has the meeting right in their calendar.
+        return calendar_email(
             subject=fit(f"Cascade check-in soon: {review.title}", SUBJECT_LENGTH),
             template="reviews/email/review_reminder",
             context=context,
             to=member.user.email,
+            ics=invitation(review, member, InvitationMethod.REQUEST),
+            method=InvitationMethod.REQUEST,
         )
 
     # Templates show times in the active zone: make it the organization's.

@@ -24,8 +24,9 @@ class ReviewSerializer(OrgSerializer):
             "state",
             "started_at",
             "completed_at",
+            "cancelled_at",
         ]
-        read_only_fields = ["state", "started_at", "completed_at"]
+        read_only_fields = ["state", "started_at", "completed_at", "cancelled_at"]
         extra_kwargs = {
             "facilitator": {"required": False},
             "goal": {"required": False},

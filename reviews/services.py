@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.dates import out_of_range
@@ -28,6 +29,7 @@ from goals.models import LEVEL_RANK, Goal, Health
 from kpis.selectors import goals_lacking_values
 from org.models import Department, Member, Notification, WebhookEvent
 from org.permissions import (
+    CANCEL_REVIEW,
     CHANGE_ACTION,
     MOVE_REVIEW,
     RUN_REVIEW,
@@ -35,8 +37,9 @@ from org.permissions import (
 )
 from org.webhooks import emit
 
-from . import selectors
+from . import invitations, selectors
 from .models import ActionItem, Assessment, Review, ReviewItem, ReviewState
+from .news import tell_review_completed
 from .webhook_data import action_assigned_data
 
 # Agenda: what needs the meeting's attention first.
@@ -50,6 +53,8 @@ def _refuse_if_completed(
 ) -> None:
     if review.state == ReviewState.COMPLETED:
         raise Conflict({"state": [message]})
+    if review.state == ReviewState.CANCELLED:
+        raise Conflict({"state": ["This review is cancelled: it can't change."]})
 
 
 def _aware(moment: dt.datetime | None, organization) -> dt.datetime | None:
@@ -130,6 +135,7 @@ def review_create(
     )
     _validate(review)
     review.save()
+    invitations.invitations_owe_scheduled(review)  # sent once this commits
     return review
 
 
@@ -167,7 +173,42 @@ def review_update(*, actor: Member, review: Review, **changes: Any) -> Review:
         for field, value in original.items():
             setattr(review, field, value)
         raise
-    review.save()
+    review.save(update_fields=REVIEW_FIELDS)  # not `sequence`: raised below, in the row
+    if any(_key(getattr(review, f)) != _key(original[f]) for f in invitations.SHOWN_FIELDS):
+        # What the calendars show changed: a new version, sent to the people asked now
+        # (and a cancellation to whoever the new scope no longer asks).
+        Review.objects.filter(pk=review.pk).update(sequence=F("sequence") + 1)
+        review.refresh_from_db(fields=["sequence"])
+        if review.state == ReviewState.SCHEDULED:
+            invitations.invitations_owe_changed(review)
+    return review
+
+
+def _key(value: Any) -> Any:
+    """A field's value as compared for a change: a row by its id."""
+    return getattr(value, "pk", value)
+
+
+@transaction.atomic
+def review_cancel(*, actor: Member, review: Review) -> Review:
+    """Call a scheduled review off: it stays, marked cancelled (never started, never
+    reminded), and everyone invited is sent a cancellation (its `sequence` raised)."""
+    CANCEL_REVIEW.require(actor, review)
+    locked = Review.objects.select_for_update().get(pk=review.pk)
+    if locked.state != ReviewState.SCHEDULED:
+        raise Conflict(
+            {
+                "state": [
+                    f"Only a scheduled review can be cancelled; this one is "
+                    f"{locked.get_state_display().lower()}."
+                ]
+            }
+        )
+    review.state = ReviewState.CANCELLED
+    review.cancelled_at = timezone.now()
+    review.sequence = locked.sequence + 1
+    review.save(update_fields=["state", "cancelled_at", "sequence"])
+    invitations.invitations_owe_cancelled(review)
     return review
 
 
@@ -254,6 +295,7 @@ def review_complete(*, actor: Member, review: Review) -> Review:
             "completed_at": review.completed_at.isoformat(),
         },
     )
+    tell_review_completed(review)  # the chat targets' summary (reviews/news.py)
     return review
 
 

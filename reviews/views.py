@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotFound
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from core.forms import save_form
 from core.http import go_to
 from core.periods import period_containing
 from cycles.selectors import cycle_for_request
 from kpis.selectors import kpis_with_history
+from org.calendar_feeds import calendar_feed_for_key, calendar_feed_read
 from org.decorators import member_required
 from org.permissions import (
     RUN_REVIEW,
@@ -24,17 +25,20 @@ from org.permissions import (
     default_review_department_id,
 )
 
-from . import selectors
+from . import calendar, selectors
 from .forms import ActionForm, ItemForm, ReviewForm
 from .models import ActionItem, Review, ReviewItem, ReviewState
 from .services import (
     action_create,
     action_update,
+    review_cancel,
     review_complete,
     review_create,
     review_item_update,
     review_start,
 )
+
+UPCOMING = (ReviewState.SCHEDULED, ReviewState.IN_PROGRESS)
 
 
 def _review(request, review_id: int) -> Review:
@@ -72,8 +76,9 @@ def review_list(request):
             "cycles": cycles,
             "form": form,
             "may_schedule": can_schedule_reviews(member),
-            "upcoming": [r for r in reviews if r.state != ReviewState.COMPLETED][::-1],
+            "upcoming": [r for r in reviews if r.state in UPCOMING][::-1],
             "past": [r for r in reviews if r.state == ReviewState.COMPLETED],
+            "cancelled": [r for r in reviews if r.state == ReviewState.CANCELLED],
         },
         status=400 if form is not None and form.errors else 200,
     )
@@ -163,6 +168,30 @@ def review_start_view(request, review_id: int):
 @member_required
 def review_complete_view(request, review_id: int):
     return _move(request, review_id, review_complete)
+
+
+@require_POST
+@member_required
+def review_cancel_view(request, review_id: int):
+    """Call a scheduled review off; everyone invited is sent a cancellation."""
+    return _move(request, review_id, review_cancel)
+
+
+@require_safe
+def calendar_feed_view(request, key: str):
+    """A person's calendar (reviews/calendar.py feed), for their calendar app: no
+    sign-in, the address's key is the secret. Unknown, reset or turned off: a plain 404."""
+    feed = calendar_feed_for_key(key)
+    if feed is None:
+        return HttpResponseNotFound(
+            "No calendar at this address.", content_type="text/plain; charset=utf-8"
+        )
+    calendar_feed_read(feed)
+    response = HttpResponse(calendar.feed(feed.member), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="cascade.ics"'
+    response["Cache-Control"] = "private, no-store, max-age=0"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 def _form_refusal(form) -> ValidationError:

@@ -126,3 +126,25 @@ document.addEventListener("keydown", (event) => {
   button.setAttribute("aria-expanded", "false");
   button.focus();
 });
+
+// Copy buttons (data-copy: the id of the field whose text they copy), hidden until this
+// script shows them: without JavaScript the field's text is selected and copied by hand.
+function showCopyButtons(root) {
+  for (const button of root.querySelectorAll("[data-copy][hidden]")) button.hidden = false;
+}
+showCopyButtons(document);
+document.addEventListener("htmx:load", (event) => showCopyButtons(event.detail.elt));
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const field = document.getElementById(button.dataset.copy);
+  const said = (text) => {
+    button.textContent = text;
+    setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  };
+  field.select();
+  (navigator.clipboard ? navigator.clipboard.writeText(field.value) : Promise.reject())
+    .then(() => said("Copied"))
+    .catch(() => said(document.execCommand("copy") ? "Copied" : "Press Ctrl+C"));
+});
