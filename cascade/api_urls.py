@@ -15,15 +15,18 @@ from goals.api import GoalViewSet
 from identity.api import SSOView
 from kpis.api import KpiViewSet
 from org.api import (
+    ChatTargetViewSet,
     DepartmentViewSet,
     MemberViewSet,
     MeView,
     NotificationViewSet,
+    OrganizationView,
     ServiceTokenViewSet,
     TokenView,
     WebhookViewSet,
 )
 from org.audit_api import AuditEntryViewSet
+from org.calendar_api import MyCalendarView
 from reviews.api import ReviewViewSet
 
 from .views import api_not_found
@@ -45,6 +48,7 @@ router.register("reviews", ReviewViewSet, basename="review")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("tokens", ServiceTokenViewSet, basename="token")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("chat-targets", ChatTargetViewSet, basename="chat-target")
 router.register("audit", AuditEntryViewSet, basename="audit")
 # goals/{id}/tree/ and goals/{id}/history/ show the cycle's tree as it stands or stood,
 # so the cycles app serves them, beside the rest of goals/.
@@ -54,6 +58,8 @@ tree_router.register("goals", GoalTreeViewSet, basename="goal")
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("v1/me/", MeView.as_view(), name="api-me"),
+    path("v1/organization/", OrganizationView.as_view(), name="api-organization"),
+    path("v1/me/calendar/", MyCalendarView.as_view(), name="api-my-calendar"),
     path("v1/sso/", SSOView.as_view(), name="api-sso"),
     path("v1/changes/", ChangesView.as_view(), name="api-changes"),
     # The router first: goals/by-external-id/{external_id}/ is a goal, whatever its id

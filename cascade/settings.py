@@ -300,6 +300,19 @@ else:
 # must be longer than a send can take.
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30")
 EMAIL_LEASE_SECONDS = envint("EMAIL_LEASE_SECONDS", "900")
+# How long a review lasts in people's calendars (its invitation's and feed's DTEND).
+REVIEW_MINUTES = envint("REVIEW_MINUTES", "60")
+if not 5 <= REVIEW_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured(f"REVIEW_MINUTES must be from 5 to 1440, not {REVIEW_MINUTES}")
+
+# The weekly digest (reviews/digest.py): each person's goes out on Monday from this hour
+# of their own time zone (or the organization's), in batches of DIGEST_BATCH_SIZE.
+DIGEST_HOUR = envint("DIGEST_HOUR", "7")
+if not 0 <= DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured(f"DIGEST_HOUR must be an hour from 0 to 23, not {DIGEST_HOUR}")
+DIGEST_BATCH_SIZE = envint("DIGEST_BATCH_SIZE", "500")
+if DIGEST_BATCH_SIZE < 1:
+    raise ImproperlyConfigured("DIGEST_BATCH_SIZE must be at least 1")
 
 # Celery: with no broker configured every task runs inline (the tests, a shell). bin/run
 # names one that needs no service, kombu's filesystem transport (`filesystem://localhost/`:
@@ -376,6 +389,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "org.webhooks.resend_due_webhooks",
         "schedule": crontab(minute="*"),
     },
+    # Chat messages (org/chat.py) whose attempt is overdue (a lost task): tried now.
+    "chat-resend": {
+        "task": "org.chat.resend_due_chat_messages",
+        "schedule": crontab(minute="*"),
+    },
     # Check-in reminders: idempotent, so a missed or doubled run is harmless.
     "checkin-reminders": {
         "task": "kpis.tasks.send_checkin_reminders",
@@ -392,10 +410,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.resend_owed_review_emails",
         "schedule": crontab(minute="*"),
     },
+    # Calendar invitations, updates and cancellations still owed (reviews/invitations.py):
+    # asked for when a review changes; this sends what a lost task or a failed send left.
+    "review-invitations-owed": {
+        "task": "reviews.tasks.resend_owed_invitations",
+        "schedule": crontab(minute="*"),
+    },
     # Review reminders: participants of reviews in the next two days, once each.
     "review-reminders": {
         "task": "reviews.tasks.send_review_reminders",
         "schedule": crontab(minute=5, hour=envint("REMINDER_HOUR_UTC", "7")),
+    },
+    # The weekly digest: every 15 minutes, the people whose Monday DIGEST_HOUR has come
+    # (in their time zone) get theirs, once a week; a run also sends what an earlier one
+    # left owed (a mail server down, a worker killed) once its backoff has passed.
+    "weekly-digests": {
+        "task": "reviews.tasks.send_weekly_digests",
+        "schedule": crontab(minute="*/15"),
     },
     # Import jobs hold their whole file: deleted after a week (what they imported stays).
     "import-jobs-forget": {
@@ -497,10 +528,13 @@ SPECTACULAR_SETTINGS = {
         "ProtocolEnum": "identity.models.Protocol",
         "ChangeTypeEnum": "org.models.ChangeKind",
         "ChangeActionEnum": "org.models.ChangeAction",
+        # A webhook delivery's and a chat message's (org/deliveries.py): one set, one name.
+        "DeliveryStateEnum": "org.models.DeliveryState",
     },
     "TAGS": [
         {"name": "auth", "description": "API tokens for a username and password."},
         {"name": "me", "description": "Who the caller is."},
+        {"name": "organization", "description": "The organization: its name and time zone."},
         {"name": "members", "description": "The people of the organization (admins manage)."},
         {"name": "departments", "description": "The department tree (admins manage)."},
         {"name": "cycles", "description": "Planning cycles: open, close, roll over."},
@@ -510,6 +544,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "notifications", "description": "The caller's notifications."},
         {"name": "tokens", "description": "Service tokens for integrations (admins)."},
         {"name": "webhooks", "description": "Events sent to your address, signed (admins)."},
+        {
+            "name": "chat-targets",
+            "description": "Slack and Teams channels Cascade posts news to (admins; managers "
+            "for their departments).",
+        },
         {"name": "audit", "description": "Who changed what, when, from where (admins)."},
         {"name": "changes", "description": "What changed since a cursor, for incremental sync."},
         {"name": "sso", "description": "Single sign-on settings: OpenID Connect or SAML (admins)."},

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from core.dates import out_of_range
 from core.numbers import same_row
@@ -437,6 +437,16 @@ def _standing_points[P: (KpiDay, GoalDay)](
     for owner_id, *fields in rows:
         standing[owner_id] = point._make(fields)  # the last one stands
     return standing
+
+
+def progress_standing_on(day: dt.date, of: str = "goal") -> Subquery:
+    """The progress of the point standing on `day` (its last one on or before it, as
+    `_standing` finds it) of the goal (`of="goal"`) or KPI (`of="kpi"`) of the outer
+    query's row, as a column to annotate it with: NULL when none stood then (no data
+    yet). One read of the (goal or KPI, day) unique index a row."""
+    model = GoalPoint if of == "goal" else KpiPoint
+    points = model.objects.filter(**{of: OuterRef("pk")}, day__lte=day).order_by("-day")
+    return Subquery(points.values("progress")[:1])
 
 
 def as_of(goals: Iterable[Goal], day: dt.date) -> list[Goal]:

@@ -24,17 +24,35 @@ from core.parsers import (
     spreadsheet_format,
 )
 
+from .chat import (
+    chat_target_create,
+    chat_target_delete,
+    chat_target_test,
+    chat_target_update,
+    chat_targets_visible,
+)
 from .drf import IsOrganizationMember, WithinTokenScope
-from .models import ApiToken, Department, Member, Notification, Role, Webhook
+from .models import ApiToken, ChatTarget, Department, Member, Notification, Role, Webhook
 from .people_import import COLUMNS, people_import_commit, people_import_plan, read_people
-from .permissions import MANAGE_DEPARTMENTS, MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
+from .permissions import (
+    MANAGE_DEPARTMENTS,
+    MANAGE_ORGANIZATION,
+    MANAGE_PEOPLE,
+    MANAGE_SOME_CHAT,
+    MANAGE_TOKENS,
+    MANAGE_WEBHOOKS,
+)
 from .serializers import (
+    ChatMessageSerializer,
+    ChatTargetSerializer,
     CredentialsSerializer,
     DepartmentSerializer,
     MemberSerializer,
     MemberUpdateSerializer,
     MeSerializer,
     NotificationSerializer,
+    OrganizationSerializer,
+    OrganizationUpdateSerializer,
     ServiceTokenSerializer,
     TokenSerializer,
     WebhookCreatedSerializer,
@@ -47,6 +65,7 @@ from .services import (
     member_create,
     member_update,
     notification_mark_read,
+    organization_update,
 )
 from .signals import signin_succeeded
 from .tokens import (
@@ -112,6 +131,38 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer, summary="Who am I")
     def get(self, request):
         return Response(MeSerializer(request.member).data)
+
+
+class OrganizationView(APIView):
+    """The caller's organization: everyone reads it; admins (or a service token of the
+    admin scope) set its time zone."""
+
+    http_method_names = ["get", "patch", "head", "options"]
+
+    @extend_schema(
+        responses=OrganizationSerializer,
+        summary="Get the organization",
+        tags=["organization"],
+        operation_id="organization_retrieve",
+    )
+    def get(self, request):
+        return Response(OrganizationSerializer(request.member.organization).data)
+
+    @extend_schema(
+        request=OrganizationUpdateSerializer,
+        responses=OrganizationSerializer,
+        summary="Set the organization's time zone",
+        tags=["organization"],
+        operation_id="organization_partial_update",
+    )
+    def patch(self, request):
+        MANAGE_ORGANIZATION.require(request.member)
+        body = OrganizationUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        organization = request.member.organization
+        if "timezone" in body.validated_data:
+            organization = organization_update(actor=request.member, **body.validated_data)
+        return Response(OrganizationSerializer(organization).data)
 
 
 EXTERNAL_ID_FILTER = OpenApiParameter(
@@ -379,3 +430,61 @@ class WebhookViewSet(
         delivery = get_object_or_404(hook.deliveries.select_related("webhook"), pk=delivery_id)
         again = webhook_redeliver(actor=request.member, delivery=delivery)
         return Response(WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ChatTargetViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, OrgScopedViewSet
+):
+    """Chat targets (SPEC §9.6): Slack- and Teams-compatible incoming webhooks that hear
+    check-ins due, goal health changes and completed reviews, of the whole organization
+    or of one department (and those below it). Admins manage every one; a manager
+    those of their own departments, and sees only those; anyone else is refused (403).
+    The address is written, never answered (`url_hint`); it must be https:// on the
+    public internet (400 otherwise), checked when saved and at every attempt.
+    `messages/` lists what was sent; `test/` sends a test message."""
+
+    queryset = ChatTarget.objects.order_by("id")
+    serializer_class = ChatTargetSerializer
+    ordering_fields = ["id", "created_at"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset.none()
+        MANAGE_SOME_CHAT.require(self.request.member)
+        return chat_targets_visible(self.request.member)
+
+    @extend_schema(request=ChatTargetSerializer, responses={201: ChatTargetSerializer})
+    def create(self, request):
+        MANAGE_SOME_CHAT.require(request.member)
+        target = chat_target_create(actor=request.member, **self.parsed(ChatTargetSerializer))
+        return self.created(target)
+
+    def partial_update(self, request, pk=None):
+        target = self.get_object()
+        target = chat_target_update(
+            actor=request.member, target=target, **self.parsed(ChatTargetSerializer, target)
+        )
+        return Response(ChatTargetSerializer(target).data)
+
+    def perform_destroy(self, instance):
+        chat_target_delete(actor=self.request.member, target=instance)
+
+    @extend_schema(responses=ChatMessageSerializer(many=True), summary="The messages sent")
+    @action(detail=True, serializer_class=ChatMessageSerializer, filter_backends=[])
+    def messages(self, request, pk=None):
+        target = self.get_object()
+        page = self.paginate_queryset(target.messages.order_by("-id"))
+        return self.get_paginated_response(ChatMessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={202: ChatMessageSerializer},
+        summary="Send a test message",
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        """A test message, made now and sent by the worker as every message is (retried,
+        listed in `messages/`), whatever the target hears, paused or not."""
+        message = chat_target_test(actor=request.member, target=self.get_object())
+        return Response(ChatMessageSerializer(message).data, status=status.HTTP_202_ACCEPTED)

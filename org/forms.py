@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 
 from django import forms
 
 from core.forms import DateInput, RuleForm
 
-from .models import Department, Member, Role, TokenScope, WebhookEvent
+from .models import ChatEvent, ChatPlatform, Department, Member, Role, TokenScope, WebhookEvent
 from .people_import import EMPTY_FILE
 from .tokens import DEFAULT_LIFETIME, TOKEN_NAME_REQUIRED, latest_last_day
 
@@ -103,6 +105,84 @@ class WebhookForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Pick at least one event."},
     )
+
+
+class ChatTargetForm(RuleForm):
+    """A new chat target: where it posts, of which scope, hearing what. `departments`:
+    the ids the person may choose (None: every one, and the whole organization);
+    `fixed`: the one department it is for (the department page's card)."""
+
+    platform = forms.ChoiceField(label="Platform", choices=ChatPlatform.choices)
+    name = forms.CharField(
+        label="Channel",
+        max_length=100,
+        help_text="Where it posts, as you will recognize it: #sales-goals.",
+    )
+    url = forms.CharField(
+        label="Incoming webhook address",
+        max_length=2000,
+        # Several lines: a Teams address runs to 300 characters, shown whole as it wraps.
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "placeholder": "https://hooks.slack.com/services/…",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
+        ),
+        help_text="The https:// address Slack or Teams made for the channel. Kept "
+        "encrypted; shown only by its host and last four characters.",
+    )
+    department = forms.ModelChoiceField(
+        label="News of",
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label="The whole organization",
+        help_text="A department's channel hears its news and that of the departments below it.",
+    )
+    events = forms.MultipleChoiceField(
+        label="Posts",
+        choices=ChatEvent.choices,
+        initial=ChatEvent.values,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Pick at least one kind of news."},
+    )
+
+    def __init__(self, *args, organization, departments=None, fixed=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["department"]
+        if fixed is not None:
+            field.queryset = Department.objects.filter(pk=fixed.pk)
+            field.initial = fixed.pk
+            field.required = True
+            field.widget = forms.HiddenInput()
+            return
+        field.queryset = Department.objects.filter(organization=organization).order_by("name")
+        if departments is not None:  # a manager: their departments, no whole organization
+            field.queryset = field.queryset.filter(pk__in=departments)
+            field.required = True
+            field.empty_label = None
+
+
+@functools.cache
+def time_zone_names() -> list[str]:
+    """Every time zone a person or an organization may choose, sorted (the select's)."""
+    return sorted(zoneinfo.available_timezones())
+
+
+class EmailPreferencesForm(forms.Form):
+    """The Notifications page's Email card: which emails, and the person's time zone
+    (checked by the service: org/services.py member_set_email_preferences)."""
+
+    reminder_emails = forms.BooleanField(required=False)
+    digest_emails = forms.BooleanField(required=False)
+    timezone = forms.CharField(required=False)
+
+
+class OrganizationForm(forms.Form):
+    """The People page's Organization card: its time zone (checked by the service)."""
+
+    timezone = forms.CharField(required=False)
 
 
 class PeopleImportForm(forms.Form):

@@ -429,6 +429,36 @@ def can_change_action(member: Member | None, action: ActionLike, fields: set[str
     return fields <= {"done"} and can_mark_action_done(member, action)
 
 
+def can_manage_chat(
+    member: Member | None, department_id: int | None, organization_id: int | None = None
+) -> bool:
+    """Chat targets (org/chat.py) of a department (`None`: of the whole organization):
+    admins any (as the admin area: in person or through an admin-scope token), a
+    manager those of their own department and the ones below it."""
+    if member is None:
+        return False
+    org_id = organization_id if organization_id is not None else member.organization_id
+    if can_administer(member, org_id):
+        return True
+    return _acting(member, org_id) and in_manager_scope(member, department_id)
+
+
+def chat_departments(member: Member) -> set[int] | None:
+    """The departments whose chat targets `member` manages (can_manage_chat), for a
+    list or a form (None: every one, and the whole organization's); empty: none."""
+    if can_administer(member):
+        return None
+    if _acting(member, member.organization_id) and member.role == Role.MANAGER:
+        return manager_scope(member)
+    return set()
+
+
+def can_manage_some_chat(member: Member | None) -> bool:
+    """Whether to show chat targets at all (the API's list, the card): an admin, or a
+    manager with a department."""
+    return member is not None and chat_departments(member) != set()
+
+
 # -- What a refused person may do instead (SPEC §9.3: every refusal names it) -----------
 
 MAX_NAMED = 10  # departments named in a refusal; more are "…"
@@ -557,6 +587,23 @@ def may_remind(member: Member | None) -> str:
     return "Leaders, admins and the managers of a department remind its people."
 
 
+def may_manage_chat(member: Member | None) -> str:
+    """Whose chat targets `member` may manage, as a refusal says it."""
+    if member is None or not member.is_active:
+        return _not_acting(member)
+    if can_administer(member):
+        return (
+            "As an admin you may manage the chat targets of any department and of the "
+            "whole organization."
+        )
+    if member.role == Role.MANAGER:
+        if member.department_id is None:
+            return NO_DEPARTMENT.format(what="manage chat targets")
+        _own, scope = _departments_of(member)
+        return f"You may manage the chat targets of {scope}."
+    return "Admins, and the managers of a department for it, manage chat targets."
+
+
 class Permission[**P]:
     """A verdict of this module and what a refused person is told (a 403's message):
     what they may not do, then, where `instead` says it, what they may do instead
@@ -612,6 +659,9 @@ MANAGE_SSO = Permission(
     can_administer, f"Only admins manage single sign-on settings ({ADMIN_SCOPE})."
 )
 MANAGE_MFA_POLICY = Permission(can_administer, "Only admins set the two-factor policy.")
+MANAGE_ORGANIZATION = Permission(
+    can_administer, f"Only admins change the organization's settings ({ADMIN_SCOPE})."
+)
 READ_AUDIT_LOG = Permission(can_manage_org, "Only admins read the audit log.")
 MANAGE_CYCLES = Permission(can_manage_cycles, "Only leaders and admins manage cycles.")
 SET_OBJECTIVES = Permission(can_set_objectives, "Only leaders and admins set strategic objectives.")
@@ -650,10 +700,19 @@ SCHEDULE_REVIEW_OF = Permission(
 )
 RUN_REVIEW = Permission(can_run_review, "You may not run this review.", may_run_reviews)
 CHANGE_REVIEW = Permission(can_run_review, "You may not change this review.", may_run_reviews)
+CANCEL_REVIEW = Permission(can_run_review, "You may not cancel this review.", may_run_reviews)
 MOVE_REVIEW = Permission(
     can_run_review, "You may not move the review to that scope.", may_run_reviews
 )
 CHANGE_ACTION = Permission(can_change_action, "You may not change this action.", may_run_reviews)
 REMIND_CHECKINS = Permission(
     can_remind_checkins, "You may not remind the people of this department.", may_remind
+)
+MANAGE_CHAT = Permission(
+    can_manage_chat, "You may not manage chat targets of this scope.", may_manage_chat
+)
+MANAGE_SOME_CHAT = Permission(
+    can_manage_some_chat,
+    "Only admins, and managers for their departments, manage chat targets.",
+    may_manage_chat,
 )

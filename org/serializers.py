@@ -4,11 +4,17 @@ from rest_framework import serializers
 
 from core.api import InputSerializer, OrgSerializer
 
+from .chat import url_hint
 from .models import (
     ApiToken,
+    ChatEvent,
+    ChatMessage,
+    ChatPlatform,
+    ChatTarget,
     Department,
     Member,
     Notification,
+    Organization,
     Role,
     TokenScope,
     Webhook,
@@ -236,3 +242,99 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "delivered_at",
         ]
+
+
+class ChatTargetSerializer(OrgSerializer):
+    """A Slack- or Teams-compatible incoming webhook Cascade posts news to (SPEC §9.6):
+    of the whole organization (`department` null) or of one department and those below
+    it. Its address is a secret: written, never answered (`url_hint` tells targets
+    apart)."""
+
+    platform = serializers.ChoiceField(choices=ChatPlatform.choices)
+    url = serializers.CharField(
+        write_only=True,
+        max_length=2000,
+        help_text="The https:// address the chat service made for the channel (Slack: "
+        "an incoming webhook; Teams: a Workflows “when a webhook request is received” "
+        "flow or an incoming webhook). Stored encrypted, never answered.",
+    )
+    url_hint = serializers.SerializerMethodField(
+        help_text="The address's host and last four characters, e.g. hooks.slack.com…x7Qa."
+    )
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=ChatEvent.choices),
+        allow_empty=False,
+        min_length=1,
+    )
+
+    class Meta:
+        model = ChatTarget
+        fields = [
+            "id",
+            "platform",
+            "name",
+            "url",
+            "url_hint",
+            "department",
+            "events",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+        extra_kwargs = {
+            "department": {
+                "help_text": "The department whose news it hears (and of those below it); "
+                "null: the whole organization's (admins only)."
+            },
+            "name": {"help_text": "Where it posts, e.g. #sales-goals."},
+        }
+
+    scoped_fields = ("department",)
+
+    def get_url_hint(self, target) -> str:
+        return url_hint(target.url)
+
+
+class ChatMessageSerializer(serializers.ModelSerializer):
+    """One message to a target, in the platform's own format (`payload`), and what
+    became of it: pending (tried again with a growing pause), delivered or failed."""
+
+    payload = serializers.JSONField(
+        read_only=True, help_text="The body posted: Slack blocks or a Teams Adaptive Card."
+    )
+
+    class Meta:
+        model = ChatMessage
+        fields = [
+            "id",
+            "event",
+            "payload",
+            "state",
+            "attempts",
+            "last_status",
+            "last_error",
+            "created_at",
+            "next_attempt_at",
+            "delivered_at",
+        ]
+        read_only_fields = fields
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    timezone = serializers.CharField(
+        help_text="An IANA time zone (Europe/Berlin, UTC): what “today” is for health, "
+        "check-in periods and reminders, and when the people without a zone of their own "
+        "get the weekly digest (Monday morning)."
+    )
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "timezone"]
+        read_only_fields = ["id", "name"]
+
+
+class OrganizationUpdateSerializer(InputSerializer):
+    timezone = serializers.CharField(
+        max_length=64,
+        help_text="An IANA time zone, e.g. Europe/Berlin (admins only).",
+    )

@@ -33,7 +33,7 @@ from core.errors import (
 
 from .changes import ChangeAction, ChangeKind, note_change
 from .models import Department, Member, Notification, Organization, Role, validate_timezone
-from .permissions import MANAGE_DEPARTMENTS, MANAGE_PEOPLE, is_admin
+from .permissions import MANAGE_DEPARTMENTS, MANAGE_ORGANIZATION, MANAGE_PEOPLE, is_admin
 from .sessions import sessions_end_others
 from .tokens import tokens_revoke_personal
 
@@ -490,3 +490,47 @@ def member_set_reminder_emails(*, actor: Member, enabled: bool) -> Member:
     actor.reminder_emails = bool(enabled)
     actor.save(update_fields=["reminder_emails"])
     return actor
+
+
+def _zone_or_error(timezone: str) -> str:
+    """A time zone as given, stripped ("" stays ""), or a ValidationError on `timezone`."""
+    zone = (timezone or "").strip()
+    if zone:
+        try:
+            validate_timezone(zone)
+        except ValidationError as exc:
+            raise ValidationError({"timezone": exc.messages}) from None
+    return zone
+
+
+def member_set_email_preferences(
+    *, actor: Member, reminder_emails: bool, digest_emails: bool, timezone: str
+) -> Member:
+    """Each person decides which emails they get — reminders, the weekly digest — and
+    the time zone their digest, calendar and email times are in ("": the
+    organization's). A time zone that is none is refused and nothing changes."""
+    zone = _zone_or_error(timezone)
+    actor.reminder_emails = bool(reminder_emails)
+    actor.digest_emails = bool(digest_emails)
+    actor.timezone = zone
+    actor.save(update_fields=["reminder_emails", "digest_emails", "timezone"])
+    return actor
+
+
+@transaction.atomic
+def organization_update(*, actor: Member, timezone: str) -> Organization:
+    """Set the organization's time zone (admins: MANAGE_ORGANIZATION): its today for
+    health and periods, and the times of everyone who has no zone of their own (the
+    weekly digest's Monday morning among them). Audited."""
+    MANAGE_ORGANIZATION.require(actor)
+    organization = Organization.objects.select_for_update().get(pk=actor.organization_id)
+    zone = _zone_or_error(timezone)
+    if not zone:
+        raise ValidationError({"timezone": ["Choose a time zone, e.g. Europe/Berlin or UTC."]})
+    old = organization.timezone
+    if zone != old:
+        organization.timezone = zone
+        organization.save(update_fields=["timezone"])
+        record(actor, "organization.updated", organization, changes={"timezone": [old, zone]})
+    actor.organization = organization
+    return organization

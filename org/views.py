@@ -9,17 +9,34 @@ from django.views.decorators.http import require_POST
 
 from core.forms import save_form
 
+from .calendar_feeds import (
+    calendar_feed_create,
+    calendar_feed_of,
+    calendar_feed_reset,
+    calendar_feed_turn_off,
+    feed_address,
+)
+from .chat_views import chat_card
 from .decorators import member_required
-from .forms import InviteForm, MemberEditForm, ServiceTokenForm, WebhookForm
+from .forms import (
+    EmailPreferencesForm,
+    InviteForm,
+    MemberEditForm,
+    OrganizationForm,
+    ServiceTokenForm,
+    WebhookForm,
+    time_zone_names,
+)
 from .models import ApiToken, Member, Notification, Webhook, WebhookDelivery
 from .people_import_views import import_offer
-from .permissions import MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
+from .permissions import MANAGE_ORGANIZATION, MANAGE_PEOPLE, MANAGE_TOKENS, MANAGE_WEBHOOKS
 from .services import (
     member_invite,
-    member_set_reminder_emails,
+    member_set_email_preferences,
     member_update,
     notification_mark_read,
     notifications_mark_all_read,
+    organization_update,
 )
 from .tokens import service_token_create, service_token_revoke, service_tokens, stopped_because
 from .webhooks import (
@@ -137,6 +154,45 @@ def webhook_redeliver_view(request, webhook_id: int, delivery_id: int):
     return redirect(reverse("people") + "#webhooks-h")
 
 
+@require_POST
+@member_required
+def organization_settings(request):
+    """The People page's Organization card (admins): the organization's time zone. In
+    place with htmx; a refused one shows its message, nothing changed."""
+    member = request.member
+    MANAGE_ORGANIZATION.require(member)
+    form = OrganizationForm(request.POST)
+    saved = save_form(form, lambda data: organization_update(actor=member, **data))
+    if request.htmx:
+        context = {
+            **_organization_card(member, form),
+            "organization_saved": saved is not None,
+            "request": request,
+        }
+        return render(
+            request,
+            "org/people.html#organization-card",
+            context,
+            status=200 if saved else 400,
+        )
+    if saved is None:
+        return _people_page(request, organization_form=form)
+    messages.success(request, f"The organization's time zone is now {saved.timezone}.")
+    return redirect(reverse("people") + "#organization-h")
+
+
+def _organization_card(member: Member, form: OrganizationForm | None = None) -> dict:
+    """What the Organization card shows: what is stored, or what was sent when refused."""
+    shown = member.organization.timezone
+    if form is not None and form.errors:
+        shown = form.data.get("timezone", "")
+    return {
+        "organization_form": form,
+        "organization_zone_shown": shown,
+        "time_zones": time_zone_names(),
+    }
+
+
 def _people_page(request, *, form=None, token_form=None, hook_form=None, invited=None, **extra):
     """The People page: invite someone, everyone's role, and the service tokens."""
     organization = request.member.organization
@@ -168,10 +224,14 @@ def _people_page(request, *, form=None, token_form=None, hook_form=None, invited
         "tokens": tokens,
         "hook_form": hook_form,
         "hooks": webhooks_of(organization.pk),
+        "chat": chat_card(request.member),
+        **_organization_card(request.member, extra.pop("organization_form", None)),
         **import_offer(),
         **extra,
     }
     status = 400 if form.errors or token_form.errors or hook_form.errors else 200
+    if context["organization_form"] is not None and context["organization_form"].errors:
+        status = 400
     return render(request, "org/people.html", context, status=status)
 
 
@@ -206,7 +266,11 @@ def person_edit(request, member_id: int):
 def notifications(request):
     member = request.member
     items = list(member.notifications.all()[:100])
-    return render(request, "org/notifications.html", {"nav": "notifications", "items": items})
+    return render(
+        request,
+        "org/notifications.html",
+        {"nav": "notifications", "items": items, **_calendar(member), **_email_card(member)},
+    )
 
 
 @require_POST
@@ -228,10 +292,94 @@ def notifications_read_all(request):
     return redirect("notifications")
 
 
+# -- The Notifications page's Email card: reminders, the weekly digest, the time zone
+
+
+def _email_card(member: Member, form: EmailPreferencesForm | None = None) -> dict:
+    """What the Email card shows: what is stored, or what was sent when it was refused."""
+    shown = {
+        "reminder_emails": member.reminder_emails,
+        "digest_emails": member.digest_emails,
+        "timezone": member.timezone,
+    }
+    if form is not None and form.errors:
+        shown = {
+            "reminder_emails": form.data.get("reminder_emails") == "on",
+            "digest_emails": form.data.get("digest_emails") == "on",
+            "timezone": form.data.get("timezone", ""),
+        }
+    return {
+        "email_form": form,
+        "email_shown": shown,
+        "time_zones": time_zone_names(),
+        "organization_zone": member.organization.timezone,
+    }
+
+
 @require_POST
 @member_required
 def reminder_preferences(request):
-    member_set_reminder_emails(
-        actor=request.member, enabled=request.POST.get("reminder_emails") == "on"
+    """Save the Email card: in place with htmx, else back to the page (a refused time
+    zone: the page again, with its message, nothing changed)."""
+    member = request.member
+    form = EmailPreferencesForm(request.POST)
+    saved = save_form(form, lambda data: member_set_email_preferences(actor=member, **data))
+    status = 200 if saved else 400
+    if request.htmx:
+        context = {**_email_card(member, form), "email_saved": bool(saved), "request": request}
+        return render(request, "org/notifications.html#email-card", context, status=status)
+    if saved is None:
+        items = list(member.notifications.all()[:100])
+        context = {
+            "nav": "notifications",
+            "items": items,
+            **_calendar(member),
+            **_email_card(member, form),
+        }
+        return render(request, "org/notifications.html", context, status=400)
+    messages.success(request, "Your email settings are saved.")
+    return redirect(reverse("notifications") + "#prefs-h")
+
+
+# -- The Notifications page's Calendar card: a private address of the person's calendar
+
+
+def _calendar(member: Member) -> dict:
+    feed = calendar_feed_of(member)
+    return {"calendar": feed, "calendar_address": feed_address(feed) if feed else None}
+
+
+def _calendar_answer(request, said: str):
+    """The card again, in place (htmx), or the page with `said` on top."""
+    if request.htmx:
+        context = {**_calendar(request.member), "calendar_said": said, "request": request}
+        return render(request, "org/notifications.html#calendar-card", context)
+    messages.success(request, said)
+    return redirect(reverse("notifications") + "#calendar-h")
+
+
+@require_POST
+@member_required
+def calendar_feed_new(request):
+    calendar_feed_create(actor=request.member)
+    return _calendar_answer(
+        request, "Your calendar address is ready: subscribe to it in your calendar app."
     )
-    return redirect("notifications")
+
+
+@require_POST
+@member_required
+def calendar_feed_reset_view(request):
+    calendar_feed_reset(actor=request.member)
+    return _calendar_answer(
+        request,
+        "Your calendar has a new address; the old one no longer works. "
+        "Subscribe to the new one in your calendar app.",
+    )
+
+
+@require_POST
+@member_required
+def calendar_feed_off(request):
+    calendar_feed_turn_off(actor=request.member)
+    return _calendar_answer(request, "Your calendar address is turned off: it no longer works.")

@@ -97,7 +97,7 @@ def real_ids(token):
     with a value, that value, a review with an item and an action, and so on."""
     from goals.models import Goal
     from kpis.models import KpiUpdate
-    from org.models import Member, Webhook
+    from org.models import ChatTarget, Member, Webhook
     from reviews.models import ActionItem, Review
 
     ada = Member.objects.get(user__username="ada")
@@ -125,6 +125,15 @@ def real_ids(token):
                 url="https://hooks.example/cascade",
                 secret="s" * 32,
                 events=["review.completed"],
+            ).pk
+        },
+        "chat-targets": {
+            "id": ChatTarget.objects.create(
+                organization=ada.organization,
+                platform="slack",
+                name="#goals",
+                url="https://hooks.example/services/T0/B0/x",
+                events=["checkin.due"],
             ).pk
         },
         "reviews": {

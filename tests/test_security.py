@@ -21,7 +21,7 @@ from django.core.management import call_command
 
 from goals.models import Goal
 from kpis.models import Kpi, KpiUpdate
-from org.models import Member, Webhook
+from org.models import ChatTarget, Member, Webhook
 from org.tokens import service_token_create, token_issue
 from reviews.models import Review
 from reviews.services import action_create, review_start
@@ -140,6 +140,9 @@ def page_urls(ada: Member) -> list[str]:
         "delivery_id": 1,  # a webhook delivery: redelivering is a POST (a GET is a 405)
         "webhook_id": Webhook.objects.create(
             organization=org, url="https://hooks.example/x", secret="s" * 32, events=[]
+        ).pk,
+        "target_id": ChatTarget.objects.create(  # a chat target: its forms are POSTs
+            organization=org, platform="slack", name="#x", url="https://hooks.example/x"
         ).pk,
     }
     resolved = []

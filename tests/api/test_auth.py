@@ -317,6 +317,8 @@ def test_openapi_schema(acme):
         "/api/v1/kpis/{id}/updates/",
         "/api/v1/kpis/{id}/source/",
         "/api/v1/kpis/{id}/source/fetch/",
+        "/api/v1/me/calendar/",
+        "/api/v1/reviews/{id}/cancel/",
     ):
         assert path in schema["paths"], path
     for path, operations in schema["paths"].items():
@@ -337,6 +339,8 @@ def test_openapi_schema(acme):
             "/api/v1/tokens/{id}/",
             "/api/v1/webhooks/{id}/",
             "/api/v1/kpis/{id}/source/",
+            "/api/v1/me/calendar/",  # §9.6: the caller's calendar address turned off
+            "/api/v1/chat-targets/{id}/",  # §9.6: a chat target removed
         )
         assert ("delete" in operations) == (path in deletable), path
 
