@@ -296,6 +296,9 @@ def main() -> None:
             "TRUSTED_PROXY_COUNT": "0",
             "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": options.log_format,
+            # Emails (the demo review's calendar invitations) are not what this test
+            # measures, and the console backend would print them between the log lines.
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
             # Its own static files, not the checkout's staticfiles/ (which every test
             # client's WhiteNoise would then scan).
             "STATIC_ROOT": str(folder / "static"),
