@@ -73,7 +73,7 @@ def test_removing_a_webhook_asks_first_and_leaves_one_people_page(
     login("ada")
     page.goto(f"{live_server.url}/people/")
     axe("people page")
-    page.get_by_label("Address").fill("https://10.0.0.7/cascade")
+    page.locator("#webhooks").get_by_label("Address").fill("https://10.0.0.7/cascade")
     page.locator("#webhooks").get_by_label("A review was completed").check()
     page.get_by_role("button", name="Add the webhook").click()
     expect(page.locator("#webhooks .hook")).to_have_count(1)
